@@ -1,0 +1,61 @@
+"""The ``evalharness`` Typer application, its global options, and output helpers.
+
+Subcommand modules (``doctor``, ``models``, ``profiles``, ...) register themselves on
+:data:`app`; :func:`evalharness.cli.main` runs it and maps errors to exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+
+app = typer.Typer(
+    name="evalharness",
+    help=(
+        "Can the driver of a car be identified from roadside ANPR camera images? "
+        "Degrade real faces as a configured camera would, then measure detection and "
+        "identification.\n\nExit codes: 0 ok; 1 other failure; 2 bad config or usage; "
+        "3 bad data; 4 model weights problem; 5 output not writable; 6 runs differ "
+        "(compare); 70 internal error."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+@dataclass
+class GlobalOptions:
+    """Options given before the subcommand, shared by every command."""
+
+    debug: bool = False
+    quiet: bool = False
+
+
+options = GlobalOptions()
+
+
+@app.callback()
+def _global(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or chatter."),
+) -> None:
+    options.debug = debug
+    options.quiet = quiet
+
+
+def print_json(value: Any) -> None:
+    """Print ``value`` as indented JSON on stdout (for ``--json``)."""
+    json.dump(value, sys.stdout, indent=2, sort_keys=False, default=str)
+    sys.stdout.write("\n")
+
+
+def say(message: str) -> None:
+    """Print a progress/status line on stderr unless ``--quiet``."""
+    if not options.quiet:
+        typer.echo(message, err=True)

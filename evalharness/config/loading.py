@@ -1,0 +1,83 @@
+"""TOML loading, ``--set`` overrides, and validation errors that name file and field."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from evalharness.errors import ConfigError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """Base of every config model: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file, raising :class:`ConfigError` naming the file if unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot be read: {error}") from None
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse one ``--set key=value``; the value is read as a TOML value, else a string.
+
+    >>> parse_override("distance_m=25")
+    ('distance_m', 25)
+    >>> parse_override("spectral_mode=infrared")
+    ('spectral_mode', 'infrared')
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, for example distance_m=25")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key, value
+
+
+def parse_overrides(texts: Iterable[str]) -> dict[str, Any]:
+    """Parse several ``--set`` strings into a dict (later ones win)."""
+    return dict(parse_override(text) for text in texts)
+
+
+def validate(model: type[ModelT], data: Mapping[str, Any], source: str) -> ModelT:
+    """Validate ``data`` against ``model``; errors become one :class:`ConfigError`.
+
+    The message has one line per problem: ``source: field: what is wrong``, and for an
+    unknown key the fields that are allowed.
+    """
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as error:
+        raise ConfigError(_describe(error, model, source)) from None
+
+
+def _describe(error: ValidationError, model: type[BaseModel], source: str) -> str:
+    lines = []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        message = problem["msg"]
+        if problem["type"] == "extra_forbidden":
+            message = f"unknown key; allowed keys: {', '.join(sorted(model.model_fields))}"
+        elif "input" in problem and problem["type"] != "missing":
+            message = f"{message} (got {problem['input']!r})"
+        lines.append(f"{source}: {field}: {message}")
+    return "\n".join(lines)
