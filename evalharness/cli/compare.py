@@ -1,0 +1,43 @@
+"""``evalharness compare RUN_A RUN_B``: exit non-zero when two runs' summaries differ."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import typer
+
+from evalharness.cli.app import app, print_json
+from evalharness.errors import ComparisonError
+from evalharness.evaluation.compare import compare_summaries, read_summary
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  evalharness compare reports/cpu reports/gpu --within-ci\n\n"
+        "  evalharness compare reports/reference reports/today --tolerance 0.01"
+    )
+)
+def compare(
+    run_a: Path = typer.Argument(..., help="First run directory (holds summary.csv)."),
+    run_b: Path = typer.Argument(..., help="Second run directory."),
+    tolerance: float = typer.Option(0.0, min=0.0, help="Absolute difference allowed per metric."),
+    within_ci: bool = typer.Option(
+        False, "--within-ci", help="Also allow the wider 95% interval width per metric."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Compare two runs condition by condition; exit 6 when any metric differs beyond the allowed."""
+    differences = compare_summaries(read_summary(run_a), read_summary(run_b), tolerance, within_ci)
+    if json_output:
+        print_json({"identical_within_tolerance": not differences,
+                    "differences": [asdict(d) for d in differences]})
+    else:
+        for d in differences:
+            typer.echo(f"{d.condition_id}  {d.metric}: {d.value_a:.4f} vs {d.value_b:.4f} "
+                       f"(allowed {d.allowed:.4f})")
+    if differences:
+        raise ComparisonError(f"{len(differences)} metric(s) differ between {run_a} and {run_b}")
+    if not json_output:
+        typer.echo(f"{run_a} and {run_b} agree within the tolerance")

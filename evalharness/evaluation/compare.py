@@ -1,0 +1,74 @@
+"""Compare two runs' summaries: did the same experiment give the same numbers?
+
+Used to check a GPU run against a committed CPU reference (``evalharness compare``). Rows are
+matched by ``condition_id``; every metric that has a confidence interval (``<m>_ci_low`` and
+``<m>_ci_high`` columns) is compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from evalharness.errors import DataError
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One metric of one condition that differs beyond the allowed amount."""
+
+    condition_id: str
+    metric: str
+    value_a: float
+    value_b: float
+    allowed: float
+
+
+def read_summary(run_dir: Path) -> pd.DataFrame:
+    """Read ``RUN_DIR/summary.csv``, raising :class:`DataError` naming it when unusable."""
+    path = Path(run_dir) / "summary.csv"
+    if not path.is_file():
+        raise DataError(f"{path}: no summary.csv; is {run_dir} a finished run directory?")
+    table = pd.read_csv(path)
+    if "condition_id" not in table.columns:
+        raise DataError(f"{path}: no condition_id column; not a summary written by evalharness")
+    return table.set_index("condition_id")
+
+
+def metrics_with_intervals(table: pd.DataFrame) -> list[str]:
+    """Metric columns that come with ``_ci_low`` / ``_ci_high`` columns, in table order."""
+    return [c for c in table.columns if f"{c}_ci_low" in table.columns and f"{c}_ci_high" in table.columns]
+
+
+def compare_summaries(
+    a: pd.DataFrame, b: pd.DataFrame, tolerance: float = 0.0, within_ci: bool = False
+) -> list[Difference]:
+    """Metrics of conditions present in both runs that differ beyond what is allowed.
+
+    Parameters
+    ----------
+    a, b : summaries indexed by ``condition_id`` (from :func:`read_summary`).
+    tolerance : absolute difference allowed on every metric (rates are in [0, 1]).
+    within_ci : also allow, per metric, the wider of the two runs' 95% interval widths; this
+        is how a GPU run is judged against a CPU reference (floating-point order differs).
+
+    Conditions present in only one run are reported as differences with NaN values.
+    """
+    differences = []
+    for condition in sorted(set(a.index) ^ set(b.index)):
+        differences.append(Difference(str(condition), "(condition missing)", np.nan, np.nan, 0.0))
+    for condition in sorted(set(a.index) & set(b.index)):
+        row_a, row_b = a.loc[condition], b.loc[condition]
+        for metric in metrics_with_intervals(a):
+            value_a, value_b = float(row_a[metric]), float(row_b[metric])
+            allowed = tolerance
+            if within_ci:
+                widths = [row[f"{metric}_ci_high"] - row[f"{metric}_ci_low"] for row in (row_a, row_b)]
+                allowed += float(np.nanmax(widths)) if not np.all(np.isnan(widths)) else 0.0
+            both_nan = np.isnan(value_a) and np.isnan(value_b)
+            if not both_nan and not abs(value_a - value_b) <= allowed:
+                differences.append(Difference(str(condition), metric, value_a, value_b, allowed))
+    return differences
