@@ -1,0 +1,147 @@
+"""What the evaluation engine sees of a model: detections, two protocols, and the device.
+
+A :class:`Detector` finds faces; a :class:`Recognizer` turns one face per image (given by its
+box and five landmarks) into a unit-length embedding, aligning it its own way. Every model
+carries ``weights_sha256``, the fingerprint recorded with each result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import torch
+
+from evalharness.errors import ModelError
+
+#: Images given to a model: a (B, 3, H, W) batch, or a list of (3, H, W) images of any sizes;
+#: float32 RGB in [0, 1].
+Images = torch.Tensor | list[torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Detections:
+    """The faces found in one image, most probable first.
+
+    Attributes
+    ----------
+    boxes : ndarray of float32, shape (N, 4)
+        x1, y1, x2, y2 in pixels of the image (may reach outside it).
+    probs : ndarray of float32, shape (N,)
+        Detector confidence in [0, 1].
+    landmarks : ndarray of float32, shape (N, 5, 2)
+        Left eye, right eye, nose, left and right mouth corner; x, y in pixels. "Left" is the
+        subject's right eye as it appears on the image's left.
+    """
+
+    boxes: np.ndarray
+    probs: np.ndarray
+    landmarks: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Detections:
+        """No face."""
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
+                   np.zeros((0, 5, 2), np.float32))
+
+    def __len__(self) -> int:
+        return len(self.probs)
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """Finds faces. ``detect`` takes :data:`Images` and returns one :class:`Detections` each."""
+
+    name: str
+    weights_sha256: str
+
+    def detect(self, images: Images) -> list[Detections]: ...
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    """Embeds one face per image.
+
+    ``embed(images, boxes, landmarks)`` takes :data:`Images` (B of them), ``boxes`` (B, 4) and
+    ``landmarks`` (B, 5, 2) in pixels (numpy float), and returns a (B, embedding_dim) float32
+    tensor of unit rows on CPU. Each recognizer crops and aligns from these its own way.
+    """
+
+    name: str
+    weights_sha256: str
+    embedding_dim: int
+
+    def embed(self, images: Images, boxes: np.ndarray, landmarks: np.ndarray) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``evalharness models`` lists for one model.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``facenet-casia``).
+    kind : str
+        ``"detector"`` or ``"recognizer"``.
+    available : bool
+        Whether it loads here, offline.
+    path : str or None
+        The weights file (the converted cache file for converted models).
+    sha256 : str or None
+        The weights fingerprint, as recorded with results (None when not available or not yet
+        computed, e.g. before the first conversion).
+    problem : str or None
+        Why it is not available, and what to do.
+    required : bool
+        Whether the default pipeline needs it (MTCNN and FaceNet-CASIA); the others are options.
+    """
+
+    name: str
+    kind: str
+    available: bool
+    path: str | None
+    sha256: str | None
+    problem: str | None
+    required: bool = False
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """The device to run models on: CUDA when available for ``"auto"``, else what was asked.
+
+    Parameters
+    ----------
+    device
+        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (or a :class:`torch.device`).
+
+    Raises
+    ------
+    ModelError
+        CUDA was asked for but this machine (or this torch build) has none.
+    """
+    if isinstance(device, torch.device):
+        device = str(device)
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as error:
+        raise ModelError(f"--device {device!r}: not a device; use auto, cpu or cuda") from error
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ModelError(f"--device {device!r}: no CUDA GPU is available to torch here; "
+                         "use --device cpu (or auto)")
+    if resolved.type not in ("cpu", "cuda"):
+        raise ModelError(f"--device {device!r}: unsupported; use auto, cpu or cuda")
+    return resolved
+
+
+def as_image_list(images: Images) -> list[torch.Tensor]:
+    """Split a (B, 3, H, W) batch (or pass a list through) into (3, H, W) images, checked."""
+    items = list(images.unbind(0)) if isinstance(images, torch.Tensor) and images.ndim == 4 \
+        else list(images)
+    for image in items:
+        if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] != 3:
+            shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
+            raise ValueError(f"expected RGB images (3, H, W) in [0, 1], got {shape}")
+    return items
