@@ -1,0 +1,45 @@
+"""Slanted-edge MTF measurement in the style of ISO 12233 (edge SFR).
+
+Steps: locate the edge in each row by the centroid of the row's derivative, fit a straight line
+through the centroids, project every pixel onto the edge normal, average the pixel values in
+bins of a quarter pixel (the oversampled edge spread function), differentiate to the line spread
+function, apply a Hamming window and take the magnitude of its Fourier transform, normalised at
+zero frequency; :func:`mtf50` reads where it falls to 0.5. Works for near-vertical edges (a few
+degrees off the columns).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evalharness.camera.optics import mtf50
+
+__all__ = ["edge_mtf", "mtf50"]
+
+#: ESF bins per pixel (ISO 12233 uses 4).
+OVERSAMPLING = 4
+
+
+def edge_mtf(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MTF of a near-vertical edge in a 2-D ``image``; returns (cycles per pixel, MTF)."""
+    image = np.asarray(image, dtype=np.float64)
+    rows, cols = np.indices(image.shape)
+    derivative = np.abs(np.diff(image, axis=1))
+    centroids = (derivative * (np.arange(image.shape[1] - 1) + 0.5)).sum(1) / derivative.sum(1)
+    slope, intercept = np.polyfit(np.arange(image.shape[0]), centroids, 1)
+    # Signed horizontal distance to the edge, scaled to distance along the normal.
+    distance = (cols + 0.0 - (slope * rows + intercept)) / np.sqrt(1.0 + slope**2)
+    bins = np.round(distance * OVERSAMPLING).astype(int)
+    bins -= bins.min()
+    counts = np.bincount(bins.ravel())
+    sums = np.bincount(bins.ravel(), weights=image.ravel())
+    filled = counts > 0
+    esf = np.interp(np.arange(counts.size), np.flatnonzero(filled), sums[filled] / counts[filled])
+    lsf = np.gradient(esf) * np.hamming(esf.size)
+    mtf = np.abs(np.fft.rfft(lsf))
+    freq = np.fft.rfftfreq(lsf.size, d=1.0 / OVERSAMPLING)
+    # Correct for the central difference used by np.gradient (ISO 12233:2017, annex D).
+    correction = np.sinc(2.0 * freq / OVERSAMPLING)
+    usable = freq <= 1.0
+    return freq[usable], mtf[usable] / mtf[0] / np.maximum(correction[usable], 1e-6)
+

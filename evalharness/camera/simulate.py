@@ -1,0 +1,255 @@
+"""``simulate``: a face photograph in, what the configured camera would store out.
+
+Stages, in order (each a function of its own module):
+
+1. ``resample`` - the source face scaled so that its eyes are ``ied_px`` apart (from the
+   geometry), on a square canvas of side ``max(4 ied_px, 32)`` px rounded up to even, centred on
+   the true face box. Then sRGB decoding to linear reflectance.
+2. ``spectral`` - infrared: the channel mix to monochrome (an approximation, see
+   :mod:`~evalharness.camera.spectral`); colour: unchanged until the mosaic.
+3. ``optics`` - diffraction, thin-lens defocus (lens focused on the plate) and aberrations.
+4. ``motion`` - the line kernel of the face's image motion during the exposure.
+5. ``sensor`` - colour: RGGB mosaic; then light, windscreen, glare, Poisson-Gaussian noise,
+   clipping, gain, tone curve and 8-bit quantisation; colour: bilinear demosaic.
+6. ``interlace`` - legacy cameras keep one field (only when the profile says so).
+7. ``jpeg`` - the stored file, decoded again as the stored image.
+
+The true face box follows MTCNN's convention on LFW, measured as the median over 300 LFW
+deep-funneled images relative to the eye centres (box width 2.22 IED; top 1.16 IED above and
+bottom 1.81 IED below the eye line); its width is ``face_width_m`` at the camera's scale.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from evalharness.camera import codec, frame, geometry, motion, optics, resample, sensor, spectral
+from evalharness.config.profile import CameraProfile
+from evalharness.errors import DataError
+
+#: Canvas side as a multiple of the target IED, and its floor in pixels (room for MTCNN's
+#: 12 px first-stage window around even the smallest faces).
+CANVAS_IED_MULTIPLE = 4.0
+CANVAS_MIN_PX = 32
+
+#: True face box edges relative to the eye midpoint, in units of the box width (see module doc).
+FACE_BOX_TOP = -1.16 / 2.22
+FACE_BOX_BOTTOM = 1.81 / 2.22
+
+#: Mean linear RGB reflectance of LFW faces inside the median MTCNN box (200 images), used for
+#: the headline signal-to-noise ratio.
+FACE_MEAN_LINEAR_RGB = (0.386, 0.221, 0.150)
+
+#: Dataset default eye centres (left, right; x, y px) of LFW deep-funneled 250x250 images:
+#: medians of facenet-pytorch MTCNN landmarks over 300 images (IED 42.0 px, 10th-90th
+#: percentile 38.0-46.1 px), for sources without detected landmarks.
+LFW_DEEPFUNNELED_EYES_PX = ((104.7, 113.7), (147.1, 112.6))
+
+
+@dataclass
+class Capture:
+    """What the camera stored for a batch of faces (see ``docs/ARCHITECTURE.md``).
+
+    ``images (B, C, S, S)`` decoded stored images, float in [0, 1] (C = 1 infrared, 3 colour);
+    ``jpeg`` the stored files; ``face_boxes (B, 4)`` true x1, y1, x2, y2 and ``eyes_px (B, 2, 2)``
+    true eye centres in the stored image; ``ied_px`` the target inter-eye distance;
+    ``stages`` display versions (sRGB-encoded, [0, 1]) of each stage's output, when asked.
+    """
+
+    images: torch.Tensor
+    jpeg: list[bytes]
+    face_boxes: torch.Tensor
+    eyes_px: torch.Tensor
+    ied_px: float
+    stages: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+def derive(profile: CameraProfile) -> dict[str, float | str | bool]:
+    """The figures ``evalharness profiles show`` prints: geometry, blur, noise, DORI class."""
+    geo = geometry.derive_geometry(profile)
+    blur = _lens_blur_px(profile, geo)
+    white_e = _white_e(profile)
+    face_e = _face_mean_reflectance(profile) * white_e
+    noise_e = math.sqrt(face_e + profile.veiling_glare_ratio * white_e + profile.read_noise_e**2)
+    return {
+        "name": profile.name,
+        "spectral_mode": profile.spectral_mode,
+        **geo.as_dict(),
+        "dori_class": geometry.dori_class(geo.px_per_m),
+        "defocus_blur_px": blur["defocus_px"],
+        "diffraction_cutoff_cyc_per_px": blur["cutoff_cyc_per_px"],
+        "mtf50_cyc_per_px": optics.mtf50_cyc_per_px(**blur),
+        "white_signal_e": white_e,
+        "face_signal_e": face_e,
+        "snr_db": 20.0 * math.log10(face_e / noise_e) if face_e > 0 else -math.inf,
+        "canvas_px": canvas_side_px(geo.ied_px),
+        "inputs": {
+            "sensor_width_px": profile.sensor_width_px,
+            "hfov_deg": profile.field_of_view_deg,
+            "mounting_height_m": profile.mounting_height_m,
+            "lateral_offset_m": profile.lateral_offset_m,
+            "distance_m": profile.distance_m,
+            "face_height_m": profile.face_height_m,
+            "ied_m": profile.ied_m,
+        },
+    }
+
+
+def canvas_side_px(ied_px: float) -> int:
+    """Side of the stored face canvas: ``max(4 ied_px, 32)`` rounded up to an even number."""
+    side = max(math.ceil(CANVAS_IED_MULTIPLE * ied_px), CANVAS_MIN_PX)
+    return side + side % 2
+
+
+def simulate(
+    faces: torch.Tensor,
+    eyes_px: torch.Tensor,
+    profile: CameraProfile,
+    generators: Sequence[torch.Generator],
+    keep_stages: bool = False,
+    full_frame: bool = False,
+) -> Capture:
+    """Degrade source faces as ``profile``'s camera would store them.
+
+    Parameters
+    ----------
+    faces : Tensor (B, 3, H, W)
+        Source photographs, sRGB float in [0, 1], on the run's device.
+    eyes_px : Tensor (B, 2, 2)
+        Source eye centres (left, right; x, y), pixels (e.g. MTCNN landmarks, or
+        :data:`LFW_DEEPFUNNELED_EYES_PX`).
+    profile : CameraProfile
+        The camera and the face's position.
+    generators : sequence of torch.Generator
+        One CPU generator per face (see :mod:`evalharness.seeding`).
+    keep_stages : bool
+        Also return each stage's output (for contact sheets).
+    full_frame : bool
+        Place the face at its position in a full sensor frame (:mod:`~evalharness.camera.frame`)
+        instead of storing the face canvas; boxes and eyes are then frame coordinates.
+
+    Returns
+    -------
+    Capture
+    """
+    geo = geometry.derive_geometry(profile)
+    side = canvas_side_px(geo.ied_px)
+    eyes_px = eyes_px.to(faces.device, faces.dtype)
+    source_ied = (eyes_px[:, 1] - eyes_px[:, 0]).norm(dim=-1)
+    if not bool((source_ied >= 1.0).all()):
+        raise DataError("source eye centres must be at least 1 px apart (got "
+                        f"{source_ied.min().item():.2f} px); check the landmarks given")
+    midpoint = eyes_px.mean(dim=1)
+    box_width_src = source_ied * profile.face_width_m / profile.ied_m
+    centre_src = midpoint.clone()
+    centre_src[:, 1] += box_width_src * (FACE_BOX_TOP + FACE_BOX_BOTTOM) / 2.0
+    canvas, origins, scales = resample.resample_faces(
+        faces, centre_src, geo.ied_px / source_ied, side
+    )
+    out_eyes = (eyes_px - origins[:, None, :]) * scales[:, None, None]
+    stages: dict[str, torch.Tensor] = {"resample": canvas} if keep_stages else {}
+
+    linear = sensor.srgb_to_linear(canvas)
+    if full_frame:
+        eye_mid = out_eyes.mean(dim=1)
+        # The canvas centre is the face box centre; the geometry places the eye midpoint.
+        offset = (eye_mid.mean(dim=0) - side / 2.0).tolist()
+        centre = (geo.face_x_px - offset[0], geo.face_y_px - offset[1])
+        linear, corner = frame.place_in_frame(
+            linear, centre, (profile.sensor_height_px, profile.sensor_width_px)
+        )
+        out_eyes = out_eyes + torch.tensor(corner, dtype=out_eyes.dtype, device=out_eyes.device)
+    if profile.spectral_mode == "infrared":
+        linear = spectral.infrared_mix(
+            linear, profile.ir_mix_red, profile.ir_mix_green, profile.ir_mix_blue
+        )
+        _keep(stages, keep_stages, "spectral", linear)
+
+    linear = optics.lens_blur(linear, **_lens_blur_px(profile, geo))
+    _keep(stages, keep_stages, "optics", linear)
+    linear = motion.motion_blur(linear, geo.motion_blur_px, geo.motion_angle_deg)
+    _keep(stages, keep_stages, "motion", linear)
+
+    if profile.spectral_mode == "colour":
+        linear = spectral.bayer_mosaic(linear)
+    stored = sensor.capture(
+        linear.clamp(0.0, 1.0), _white_e(profile), profile.veiling_glare_ratio, profile.full_well_e,
+        profile.read_noise_e, profile.gain_dn_per_e, profile.tone_curve, generators,
+    )
+    if profile.spectral_mode == "colour":
+        stored = spectral.demosaic_bilinear(stored)
+    if keep_stages:
+        stages["sensor"] = stored
+    if profile.interlaced:
+        stored = codec.keep_one_field(stored)
+        if keep_stages:
+            stages["interlace"] = stored
+
+    jpeg = codec.encode_jpeg(stored, profile.jpeg_quality, profile.jpeg_chroma_subsampling)
+    images = codec.decode_jpeg(jpeg, device=faces.device)
+    if keep_stages:
+        stages["jpeg"] = images
+    return Capture(
+        images=images,
+        jpeg=jpeg,
+        face_boxes=_face_boxes(out_eyes, geo.face_width_px),
+        eyes_px=out_eyes,
+        ied_px=geo.ied_px,
+        stages=stages,
+    )
+
+
+def _keep(stages: dict[str, torch.Tensor], keep: bool, name: str, linear: torch.Tensor) -> None:
+    if keep:
+        stages[name] = sensor.linear_to_srgb(linear)
+
+
+def _face_boxes(eyes_px: torch.Tensor, width_px: float) -> torch.Tensor:
+    """True face boxes ``(B, 4)`` around the eye midpoints (MTCNN's LFW convention)."""
+    mid = eyes_px.mean(dim=1)
+    return torch.stack(
+        [
+            mid[:, 0] - width_px / 2.0,
+            mid[:, 1] + FACE_BOX_TOP * width_px,
+            mid[:, 0] + width_px / 2.0,
+            mid[:, 1] + FACE_BOX_BOTTOM * width_px,
+        ],
+        dim=1,
+    )
+
+
+def _lens_blur_px(profile: CameraProfile, geo: geometry.Geometry) -> dict[str, float]:
+    """Arguments of :func:`optics.lens_blur` in pixels from the profile's physical values."""
+    defocus_um = optics.defocus_blur_diameter_um(
+        geo.focal_length_mm, profile.f_number, geo.focus_range_m, geo.slant_range_m
+    )
+    return {
+        "cutoff_cyc_per_px": optics.diffraction_cutoff_cyc_per_px(
+            profile.f_number, profile.wavelength_nm, profile.pixel_pitch_um
+        ),
+        "defocus_px": defocus_um / profile.pixel_pitch_um,
+        "aberration_sigma_px": profile.aberration_blur_um / profile.pixel_pitch_um,
+    }
+
+
+def _white_e(profile: CameraProfile) -> float:
+    transmission = (
+        profile.windscreen_transmission_ir
+        if profile.spectral_mode == "infrared"
+        else profile.windscreen_transmission_visible
+    )
+    return sensor.white_signal_e(
+        profile.face_irradiance_w_m2, transmission, profile.f_number, profile.wavelength_nm,
+        profile.pixel_pitch_um, profile.quantum_efficiency, profile.exposure_s,
+    )
+
+
+def _face_mean_reflectance(profile: CameraProfile) -> float:
+    red, green, blue = FACE_MEAN_LINEAR_RGB
+    if profile.spectral_mode == "infrared":
+        return profile.ir_mix_red * red + profile.ir_mix_green * green + profile.ir_mix_blue * blue
+    return (red + green + blue) / 3.0

@@ -1,0 +1,155 @@
+"""``evalharness profiles list|show`` and ``evalharness degrade``: camera profiles at work."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+
+import torch
+import typer
+
+from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, derive, simulate
+from evalharness.camera.sheet import contact_sheet
+from evalharness.cli.app import app, print_json, say
+from evalharness.config.loading import parse_overrides
+from evalharness.config.profile import CameraProfile, list_profiles, load_profile
+from evalharness.data.images import load_image
+from evalharness.errors import OutputError
+from evalharness.seeding import probe_generator
+
+profiles_app = typer.Typer(
+    help="Camera profiles (configs/profiles/*.toml): list them, show their derived figures.",
+    no_args_is_help=True,
+)
+app.add_typer(profiles_app, name="profiles")
+
+SET_HELP = "Override a profile field, e.g. --set distance_m=25 (repeatable)."
+
+#: Units printed beside the figures of ``profiles show``.
+_UNITS = {
+    "slant_range_m": "m", "px_per_m": "px/m", "ied_px": "px", "face_width_px": "px",
+    "pitch_deg": "deg", "yaw_deg": "deg", "focal_length_px": "px", "focal_length_mm": "mm",
+    "hfov_deg": "deg", "focus_range_m": "m", "motion_blur_px": "px", "motion_angle_deg": "deg",
+    "face_x_px": "px", "face_y_px": "px", "defocus_blur_px": "px",
+    "diffraction_cutoff_cyc_per_px": "cycles/px", "mtf50_cyc_per_px": "cycles/px",
+    "white_signal_e": "e-", "face_signal_e": "e-", "snr_db": "dB", "canvas_px": "px",
+}
+
+
+@profiles_app.command("list")
+def list_command(
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
+) -> None:
+    """List the shipped camera profiles with their description.
+
+    Example: evalharness profiles list
+    """
+    rows = [load_profile(name) for name in list_profiles()]
+    if as_json:
+        print_json([{"name": p.name, "description": p.description} for p in rows])
+        return
+    for profile in rows:
+        typer.echo(f"{profile.name:<24} {profile.description}")
+
+
+@profiles_app.command("show")
+def show_command(
+    name: str = typer.Argument(..., help="Profile name (file stem) or path to a .toml file."),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Show a profile's derived figures: pixels on the face, blur, noise, DORI class.
+
+    Example: evalharness profiles show ir-two-lane --set distance_m=25 --json
+    """
+    profile = load_profile(name, parse_overrides(set_))
+    figures = derive(profile)
+    if as_json:
+        print_json(figures)
+        return
+    typer.echo(f"{profile.name}: {profile.description}")
+    for key, value in figures.items():
+        if key in ("name", "inputs"):
+            continue
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        typer.echo(f"  {key:<32} {shown} {_UNITS.get(key, '')}".rstrip())
+    typer.echo("  (pitch and yaw are reported, not simulated: the camera model is 2-D)")
+
+
+@app.command("degrade")
+def degrade_command(
+    images: list[Path] = typer.Argument(..., help="Face photographs to degrade."),
+    profile_name: str = typer.Option(..., "--profile", help="Profile name or .toml path."),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    out: Path = typer.Option(..., "--out", help="Directory for the results (created)."),
+    eyes: str = typer.Option(
+        "detect", "--eyes",
+        help="Source eye positions: 'detect' (MTCNN landmarks, falling back to the LFW default "
+        "when no face is found) or 'lfw' (the LFW deep-funneled 250x250 default).",
+    ),
+    full_frame: bool = typer.Option(False, "--frame", help="Also store the full sensor frame."),
+    seed: int = typer.Option(0, "--seed", help="Run seed for the noise."),
+) -> None:
+    """Degrade photographs as the profile's camera would store them.
+
+    Writes, per image, NAME.jpg (the stored JPEG file, byte for byte), NAME_sheet.png (the
+    original beside each stage's result) and, with --frame, NAME_frame.jpg.
+
+    Example: evalharness degrade face.jpg --profile ir-two-lane --set distance_m=25 --out out/
+    """
+    if eyes not in ("detect", "lfw"):
+        raise typer.BadParameter(f"--eyes must be 'detect' or 'lfw' (got {eyes!r})")
+    profile = load_profile(profile_name, parse_overrides(set_))
+    condition_id = _condition_id(profile)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"{out}: cannot create the output directory: {error}") from None
+    faces = [load_image(path) for path in images]
+    eye_positions = _eyes(faces) if eyes == "detect" else [None] * len(faces)
+    for path, face, eye_px in zip(images, faces, eye_positions, strict=True):
+        if eye_px is None:
+            eye_px = torch.tensor(LFW_DEEPFUNNELED_EYES_PX)
+            say(f"{path}: using the LFW deep-funneled default eye positions")
+        capture = simulate(face[None], eye_px[None], profile,
+                           [probe_generator(seed, condition_id, path.name)], keep_stages=True)
+        stem = out / path.stem
+        _write(stem.with_suffix(".jpg"), capture.jpeg[0])
+        sheet = contact_sheet({"original": face, **{k: v[0] for k, v in capture.stages.items()}})
+        sheet.save(f"{stem}_sheet.png")
+        if full_frame:
+            frame = simulate(face[None], eye_px[None], profile,
+                             [probe_generator(seed, condition_id, path.name)], full_frame=True)
+            _write(Path(f"{stem}_frame.jpg"), frame.jpeg[0])
+        say(f"{path} -> {stem}.jpg (IED {capture.ied_px:.1f} px, {len(capture.jpeg[0])} bytes)")
+
+
+def _condition_id(profile: CameraProfile) -> str:
+    """A stable id of the profile's values (the seed of its noise)."""
+    return hashlib.sha256(profile.model_dump_json().encode()).hexdigest()[:16]
+
+
+def _eyes(faces: list[torch.Tensor]) -> list[torch.Tensor | None]:
+    """Eye centres (2, 2) from MTCNN landmarks of the face nearest each image's centre."""
+    # Imported here: only this command needs a detector, and the camera package must not.
+    from evalharness.models.align import central_face
+    from evalharness.models.registry import get_detector
+
+    detections = get_detector("mtcnn", "cpu").detect(faces)
+    found: list[torch.Tensor | None] = []
+    for face, detected in zip(faces, detections, strict=True):
+        if len(detected) == 0:
+            found.append(None)
+            continue
+        index = central_face(detected.boxes, *face.shape[-2:])
+        eye_px = torch.from_numpy(detected.landmarks[index, :2].copy())
+        found.append(eye_px if math.isfinite(float(eye_px.sum())) else None)
+    return found
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        raise OutputError(f"{path}: cannot write: {error}") from None

@@ -1,0 +1,211 @@
+"""Camera profiles: the physical parameters of one roadside camera, validated on load.
+
+A profile is a flat :class:`CameraProfile` so that ``--set distance_m=25`` and experiment sweep
+axes name its fields directly. Every field carries its unit in its name and its physical range
+in its bounds; the TOML files in ``configs/profiles/`` give each value's source in a comment.
+
+>>> profile = load_profile("ir-two-lane", {"distance_m": 25})
+>>> profile.distance_m
+25.0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from evalharness.config.loading import StrictModel, read_toml, validate
+from evalharness.errors import ConfigError
+from evalharness.paths import PROFILES_DIR
+
+
+
+class CameraProfile(StrictModel):
+    """One camera and the driver's position in front of it; units in every field name.
+
+    Exactly one of ``hfov_deg`` and ``focal_length_mm`` gives the field of view; the other is
+    derived from ``sensor_width_px`` and ``pixel_pitch_um``. ``distance_m`` in the file is the
+    profile's nominal (headline) condition; sweeps override it.
+    """
+
+    name: str = Field(min_length=1, description="Short identifier, the file stem.")
+    description: str = Field(default="", description="One line: what camera this is.")
+    spectral_mode: Literal["infrared", "colour"] = Field(
+        description="'infrared': 850 nm monochrome; 'colour': Bayer mosaic and demosaic."
+    )
+
+    # Sensor and lens.
+    sensor_width_px: int = Field(ge=16, le=16384, description="Sensor width, pixels.")
+    sensor_height_px: int = Field(ge=16, le=16384, description="Sensor height, pixels.")
+    pixel_pitch_um: float = Field(ge=0.5, le=30.0, description="Pixel pitch, micrometres.")
+    hfov_deg: float | None = Field(
+        default=None, gt=0.5, lt=179.0, description="Horizontal field of view, degrees."
+    )
+    focal_length_mm: float | None = Field(
+        default=None, gt=1.0, le=2000.0, description="Lens focal length, millimetres."
+    )
+    f_number: float = Field(ge=0.7, le=64.0, description="Lens aperture, f-number N.")
+    wavelength_nm: float = Field(
+        ge=350.0, le=1100.0, description="Effective wavelength for diffraction and photon energy."
+    )
+    aberration_blur_um: float = Field(
+        ge=0.0, le=100.0, description="Residual lens blur, Gaussian sigma at the sensor, um."
+    )
+
+    # Geometry of camera and driver.
+    mounting_height_m: float = Field(ge=0.0, le=30.0, description="Camera height above road.")
+    lateral_offset_m: float = Field(
+        ge=-50.0, le=50.0, description="Driver's face to the side of the camera, metres."
+    )
+    distance_m: float = Field(
+        gt=0.0, le=500.0, description="Distance along the road from camera to driver's face."
+    )
+    face_height_m: float = Field(ge=0.0, le=5.0, description="Driver's eyes above the road.")
+    focus_distance_m: float = Field(
+        gt=0.0, le=1000.0, description="Distance along the road to the plate, where the lens is "
+        "focused and its axis aimed, metres."
+    )
+    aim_height_m: float = Field(
+        ge=0.0, le=5.0, description="Height above the road where the optical axis meets "
+        "focus_distance_m (the plate, or higher to frame the windscreen), metres."
+    )
+    ied_m: float = Field(ge=0.04, le=0.09, description="Inter-eye (eye centre) distance, m.")
+    face_width_m: float = Field(ge=0.05, le=0.4, description="Width of the true face box, m.")
+
+    # Motion.
+    speed_kmh: float = Field(ge=0.0, le=400.0, description="Vehicle speed, km/h.")
+    exposure_s: float = Field(gt=0.0, le=1.0, description="Exposure time, seconds.")
+
+    # Light, windscreen and sensor.
+    face_irradiance_w_m2: float = Field(
+        ge=0.0, le=2000.0, description="Irradiance on the face in the sensor's band, W/m^2."
+    )
+    windscreen_transmission_visible: float = Field(
+        ge=0.0, le=1.0, description="Windscreen transmission, visible band, fraction."
+    )
+    windscreen_transmission_ir: float = Field(
+        ge=0.0, le=1.0, description="Windscreen transmission at 850 nm, fraction."
+    )
+    veiling_glare_ratio: float = Field(
+        ge=0.0, le=10.0, description="Windscreen reflection / glare added uniformly, as a "
+        "fraction of the signal of a white (reflectance 1) face."
+    )
+    quantum_efficiency: float = Field(
+        gt=0.0, le=1.0, description="Sensor quantum efficiency at the wavelength, fraction."
+    )
+    full_well_e: float = Field(ge=100.0, le=1e6, description="Full-well capacity, electrons.")
+    read_noise_e: float = Field(ge=0.0, le=1000.0, description="Read noise, electrons RMS.")
+    gain_dn_per_e: float = Field(
+        gt=0.0, le=1000.0, description="Conversion gain, 8-bit digital numbers per electron."
+    )
+    tone_curve: Literal["srgb", "linear"] = Field(
+        default="srgb", description="Output transfer: sRGB encoding, or linear."
+    )
+    ir_mix_red: float = Field(ge=0.0, le=1.0, description="Infrared approximation: red weight.")
+    ir_mix_green: float = Field(ge=0.0, le=1.0, description="Infrared approximation: green weight.")
+    ir_mix_blue: float = Field(ge=0.0, le=1.0, description="Infrared approximation: blue weight.")
+
+    # Storage.
+    jpeg_quality: int = Field(ge=1, le=100, description="JPEG quality setting, 1-100.")
+    jpeg_chroma_subsampling: Literal["4:4:4", "4:2:2", "4:2:0"] = Field(
+        default="4:2:0", description="JPEG chroma subsampling (colour mode only)."
+    )
+    interlaced: bool = Field(default=False, description="Keep one field of an interlaced frame.")
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> CameraProfile:
+        if (self.hfov_deg is None) == (self.focal_length_mm is None):
+            raise ValueError(
+                "give exactly one of hfov_deg and focal_length_mm (the other is derived from "
+                "sensor_width_px and pixel_pitch_um)"
+            )
+        mix = self.ir_mix_red + self.ir_mix_green + self.ir_mix_blue
+        if not math.isclose(mix, 1.0, abs_tol=1e-6):
+            raise ValueError(f"ir_mix_red + ir_mix_green + ir_mix_blue must be 1 (got {mix:g})")
+        if not 0.0 < self.field_of_view_deg < 179.0:
+            raise ValueError(
+                f"derived field of view {self.field_of_view_deg:g} deg is outside 0-179"
+            )
+        return self
+
+    @property
+    def field_of_view_deg(self) -> float:
+        """Horizontal field of view, degrees: given, or from focal length and sensor width."""
+        if self.hfov_deg is not None:
+            return self.hfov_deg
+        sensor_width_mm = self.sensor_width_px * self.pixel_pitch_um * 1e-3
+        return math.degrees(2.0 * math.atan(sensor_width_mm / (2.0 * self.focal_length_mm)))
+
+    @property
+    def focal_length_px(self) -> float:
+        """Focal length in pixels, ``W / (2 tan(hfov / 2))``."""
+        return self.sensor_width_px / (2.0 * math.tan(math.radians(self.field_of_view_deg) / 2.0))
+
+
+def list_profiles(directory: Path = PROFILES_DIR) -> list[str]:
+    """Names (file stems) of the profiles in ``directory``, sorted."""
+    return sorted(path.stem for path in Path(directory).glob("*.toml"))
+
+
+def load_profile(
+    name_or_path: str | Path,
+    overrides: Mapping[str, Any] | None = None,
+    directory: Path = PROFILES_DIR,
+) -> CameraProfile:
+    """Load a profile by name (a file stem in ``directory``) or path, then apply overrides.
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        ``"ir-two-lane"`` or ``"path/to/camera.toml"``.
+    overrides : mapping, optional
+        Field values replacing the file's, e.g. ``{"distance_m": 25}`` from ``--set``.
+
+    Raises
+    ------
+    ConfigError
+        Missing profile (the message lists the available names), unknown key, wrong type or
+        value out of range (the message names the file, the field and what is allowed).
+    """
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = Path(directory) / f"{name_or_path}.toml"
+        if not path.is_file():
+            available = ", ".join(list_profiles(directory)) or "(none)"
+            raise ConfigError(f"no camera profile {str(name_or_path)!r}; available: {available}")
+    data = read_toml(path)
+    data.setdefault("name", path.stem)
+    source = str(path) if not overrides else f"{path} with --set {_show(overrides)}"
+    return _validate(source, _merge(data, overrides or {}))
+
+
+def with_overrides(profile: CameraProfile, overrides: Mapping[str, Any]) -> CameraProfile:
+    """A copy of ``profile`` with ``overrides`` applied and validated again (for sweeps)."""
+    data = profile.model_dump(exclude_unset=True)
+    return _validate(f"profile {profile.name!r} with {_show(overrides)}", _merge(data, overrides))
+
+
+#: Alternative ways of giving the field of view: overriding one drops the other.
+_FIELD_OF_VIEW_KEYS = ("hfov_deg", "focal_length_mm")
+
+
+def _merge(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` updated by ``overrides``; ``--set focal_length_mm=25`` replaces ``hfov_deg``."""
+    merged = dict(data)
+    for key in _FIELD_OF_VIEW_KEYS:
+        if key in overrides:
+            for other in _FIELD_OF_VIEW_KEYS:
+                merged.pop(other, None)
+    return {**merged, **overrides}
+
+
+def _validate(source: str, data: Mapping[str, Any]) -> CameraProfile:
+    return validate(CameraProfile, data, source)
+
+
+def _show(overrides: Mapping[str, Any]) -> str:
+    return " ".join(f"{key}={value}" for key, value in overrides.items())

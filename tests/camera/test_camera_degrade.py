@@ -1,0 +1,41 @@
+"""``evalharness degrade``: stored JPEG files and contact sheets from real photographs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from evalharness.camera.geometry import derive_geometry
+from evalharness.camera.simulate import canvas_side_px
+from evalharness.config.profile import load_profile
+
+
+def _degrade(*args: str) -> int:
+    import evalharness.cli.profiles  # noqa: F401  registers the commands
+    from evalharness.cli import main
+
+    return main(["--quiet", "degrade", *args])
+
+
+@pytest.mark.parametrize("eyes", ["lfw", "detect"])
+def test_degrade_writes_the_stored_jpeg_and_a_contact_sheet(lfw_devtrain: Path, tmp_path, eyes):
+    source = sorted((lfw_devtrain / "images").glob("B*/*_0001.jpg"))[0]
+    assert _degrade(str(source), "--profile", "legacy-interlaced", "--set", "distance_m=15",
+                    "--eyes", eyes, "--out", str(tmp_path)) == 0
+    side = canvas_side_px(derive_geometry(load_profile("legacy-interlaced",
+                                                       {"distance_m": 15})).ied_px)
+    with Image.open(tmp_path / f"{source.stem}.jpg") as stored:
+        assert (stored.format, stored.mode, stored.size) == ("JPEG", "L", (side, side))
+    with Image.open(tmp_path / f"{source.stem}_sheet.png") as sheet:
+        # The original and seven stages (resample, spectral, optics, motion, sensor,
+        # interlace, jpeg), side by side.
+        assert sheet.width > 8 * sheet.height * 0.8
+
+
+def test_degrade_refuses_a_bad_override(lfw_devtrain: Path, tmp_path):
+    source = sorted((lfw_devtrain / "images").glob("B*/*_0001.jpg"))[0]
+    assert _degrade(str(source), "--profile", "ir-two-lane", "--set", "jpeg_quality=0",
+                    "--out", str(tmp_path)) == 2
+    assert not list(tmp_path.iterdir())

@@ -1,0 +1,128 @@
+"""The whole camera on real LFW photographs: placement, determinism, devices, frame mode."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from evalharness.camera.geometry import derive_geometry
+from evalharness.camera.simulate import (
+    LFW_DEEPFUNNELED_EYES_PX,
+    canvas_side_px,
+    simulate,
+)
+from evalharness.config.profile import load_profile, with_overrides
+from evalharness.data.images import load_image
+from evalharness.seeding import probe_generator
+
+requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+PROFILES = ["ir-two-lane", "colour-overview-night", "legacy-interlaced"]
+
+
+@pytest.fixture(scope="module")
+def faces(lfw_devtrain: Path) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    paths = sorted((lfw_devtrain / "images").glob("A*/*_0001.jpg"))[:6]
+    images = torch.stack([load_image(path) for path in paths])
+    eyes = torch.tensor(LFW_DEEPFUNNELED_EYES_PX).expand(len(paths), 2, 2)
+    return images, eyes, [path.name for path in paths]
+
+
+def _generators(keys: list[str], seed: int = 0) -> list[torch.Generator]:
+    return [probe_generator(seed, "test", key) for key in keys]
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_stored_face_has_the_geometry_s_size_and_placement(faces, name):
+    images, eyes, keys = faces
+    profile = load_profile(name)
+    capture = simulate(images, eyes, profile, _generators(keys), keep_stages=True)
+    geo = derive_geometry(profile)
+    side = canvas_side_px(geo.ied_px)
+    channels = 1 if profile.spectral_mode == "infrared" else 3
+    assert capture.images.shape == (len(keys), channels, side, side)
+    assert capture.ied_px == pytest.approx(geo.ied_px)
+    # The eyes land ied_px apart (within the crop's whole-source-pixel rounding) and inside.
+    ied = (capture.eyes_px[:, 1] - capture.eyes_px[:, 0]).norm(dim=-1)
+    assert torch.allclose(ied, torch.full_like(ied, geo.ied_px), rtol=0.01)
+    boxes = capture.face_boxes
+    assert torch.allclose(boxes[:, 2] - boxes[:, 0], torch.full_like(ied, geo.face_width_px))
+    assert ((boxes[:, :2] >= 0) & (boxes[:, 2:] <= side)).all()
+    assert set(capture.stages) >= {"resample", "optics", "motion", "sensor", "jpeg"}
+    assert ("interlace" in capture.stages) == profile.interlaced
+    # The stored image is the decoded JPEG file.
+    for blob, image in zip(capture.jpeg, capture.images, strict=True):
+        with Image.open(io.BytesIO(blob)) as picture:
+            decoded = torch.from_numpy(np.asarray(picture).copy()).reshape(side, side, channels)
+        assert torch.equal((image * 255).round().to(torch.uint8), decoded.permute(2, 0, 1))
+
+
+def test_degraded_face_keeps_its_features_where_the_eyes_are(faces):
+    # The resampled face: the eye region is darker than the cheeks below it (real content).
+    images, eyes, keys = faces
+    capture = simulate(images, eyes, load_profile("control-passport"), _generators(keys),
+                       keep_stages=True)
+    resampled = capture.stages["resample"].mean(dim=1)
+    for image, eye in zip(resampled, capture.eyes_px, strict=True):
+        (lx, ly), (rx, ry) = eye.round().long().tolist()
+        ied = rx - lx
+        eye_value = (image[ly - 2 : ly + 3, lx - 2 : lx + 3].mean()
+                     + image[ry - 2 : ry + 3, rx - 2 : rx + 3].mean()) / 2
+        cheeks = image[ly + ied // 2 : ly + ied // 2 + 5, lx - 2 : rx + 3].mean()
+        assert eye_value < cheeks
+
+
+def test_same_seed_same_capture_other_seed_other_noise(faces):
+    images, eyes, keys = faces
+    profile = load_profile("ir-two-lane")
+    first = simulate(images, eyes, profile, _generators(keys))
+    again = simulate(images, eyes, profile, _generators(keys))
+    other = simulate(images, eyes, profile, _generators(keys, seed=1))
+    assert first.jpeg == again.jpeg and torch.equal(first.images, again.images)
+    assert all(a != b for a, b in zip(first.jpeg, other.jpeg, strict=True))
+    # A probe degrades the same alone as in a batch.
+    alone = simulate(images[2:3], eyes[2:3], profile, _generators(keys[2:3]))
+    assert alone.jpeg[0] == first.jpeg[2]
+
+
+def test_distance_shrinks_the_face(faces):
+    images, eyes, keys = faces
+    near = load_profile("ir-two-lane", {"distance_m": 12})
+    far = with_overrides(near, {"distance_m": 40})
+    assert simulate(images, eyes, far, _generators(keys)).ied_px < 0.5 * simulate(
+        images, eyes, near, _generators(keys)).ied_px
+
+
+def test_full_frame_places_the_face_at_its_geometric_position(faces):
+    images, eyes, keys = faces
+    profile = load_profile("ir-two-lane")
+    geo = derive_geometry(profile)
+    capture = simulate(images[:2], eyes[:2], profile, _generators(keys[:2]), full_frame=True)
+    assert capture.images.shape == (2, 1, profile.sensor_height_px, profile.sensor_width_px)
+    midpoint = capture.eyes_px.mean(dim=1)
+    assert torch.allclose(midpoint, torch.tensor([geo.face_x_px, geo.face_y_px]).float(), atol=1.5)
+    # The face region differs from the flat background; far from it, the frame is background.
+    x, y = midpoint[0].round().long().tolist()
+    face_patch = capture.images[0, 0, y - 5 : y + 5, x - 5 : x + 5]
+    corner_patch = capture.images[0, 0, :40, :40]
+    assert float(face_patch.std()) > 0
+    assert abs(float(face_patch.mean() - corner_patch.mean())) > 0.02
+
+
+@requires_cuda
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", PROFILES)
+def test_cpu_and_gpu_agree(faces, name):
+    images, eyes, keys = faces
+    profile = load_profile(name)
+    cpu = simulate(images, eyes, profile, _generators(keys))
+    gpu = simulate(images.cuda(), eyes.cuda(), profile, _generators(keys))
+    # Same noise draws; float rounding may flip a rare 8-bit value by one before JPEG.
+    difference = (cpu.images - gpu.images.cpu()).abs()
+    assert float(difference.mean()) < 0.5 / 255
+    assert torch.allclose(cpu.eyes_px, gpu.eyes_px.cpu(), atol=1e-4)
