@@ -1,0 +1,110 @@
+"""Reading a finished run directory: everything the report shows comes from here.
+
+The report reads only the run directory (see "The run directory" in docs/ARCHITECTURE.md), so
+that a report can be rebuilt, and checked, from the directory alone.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evalharness.paths import PROFILES_DIR
+from evalharness.errors import DataError
+from evalharness.evaluation.compare import read_summary
+
+#: Summary columns that are not swept parameters: the condition's identity, its derived camera
+#: figures, counts and metrics (see :mod:`evalharness.evaluation.summary`; each metric may also
+#: have ``_ci_low`` / ``_ci_high`` and ``_wilson_low`` / ``_wilson_high`` columns).
+FIXED_COLUMNS = frozenset(
+    "condition_id label profile recognizer detector probe_mode upscale distance_m ied_px "
+    "ied_px_mean ied_px_sd px_per_m dori_class n_mated n_nonmated n_subjects n_detected_mated "
+    "n_detected_nonmated n_rank1 n_rank5 detection_rate "
+    "rank1 rank1_detected rank5 fnir_at_fpir_0.01 fnir_at_fpir_0.1 tar_at_far_0.001 "
+    "tar_at_far_0.01 auc false_detections".split()
+)
+
+INTERVAL_SUFFIXES = ("_ci_low", "_ci_high", "_wilson_low", "_wilson_high")
+
+
+@dataclass(frozen=True)
+class Run:
+    """The contents of a run directory that the report uses.
+
+    Attributes
+    ----------
+    root : Path
+        The run directory.
+    summary : pandas.DataFrame
+        ``summary.csv``: one row per condition, ``condition_id`` a column.
+    manifest : dict
+        ``manifest.json``.
+    experiment_text : str
+        ``experiment.toml`` as written (the resolved experiment).
+    experiment : dict
+        ``experiment_text`` parsed.
+    conditions : dict of str to dict
+        ``conditions/<id>.json`` by condition id.
+    """
+
+    root: Path
+    summary: pd.DataFrame
+    manifest: dict[str, Any]
+    experiment_text: str
+    experiment: dict[str, Any]
+    conditions: dict[str, dict[str, Any]]
+
+    def profile_file(self, name: str) -> Path | None:
+        """The profile TOML as the run used it (with its source comments), if the run kept a
+        copy in ``profiles/<name>.toml``; else the shipped ``configs/profiles/<name>.toml``."""
+        for path in (self.root / "profiles" / f"{name}.toml", PROFILES_DIR / f"{name}.toml"):
+            if path.is_file():
+                return path
+        return None
+
+    @property
+    def swept(self) -> list[str]:
+        """Summary columns that are swept parameters, in table order."""
+        return [c for c in self.summary.columns
+                if c not in FIXED_COLUMNS and not c.endswith(INTERVAL_SUFFIXES)]
+
+
+def _read_json(path: Path) -> Any:
+    if not path.is_file():
+        raise DataError(f"{path}: missing; is {path.parent} a finished evalharness run directory?")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: not valid JSON: {error}") from None
+
+
+def read_run(run_dir: Path) -> Run:
+    """Read the files of a finished run that the report needs.
+
+    Raises
+    ------
+    DataError
+        Naming the file when ``summary.csv``, ``manifest.json``, ``experiment.toml`` or a
+        ``conditions/<id>.json`` of a summarised condition is missing or unreadable.
+    """
+    root = Path(run_dir)
+    if not root.is_dir():
+        raise DataError(f"{root}: no such run directory")
+    summary = read_summary(root).reset_index()
+    experiment_path = root / "experiment.toml"
+    if not experiment_path.is_file():
+        raise DataError(f"{experiment_path}: missing; is {root} a finished evalharness run directory?")
+    experiment_text = experiment_path.read_text(encoding="utf-8")
+    try:
+        experiment = tomllib.loads(experiment_text)
+    except tomllib.TOMLDecodeError as error:
+        raise DataError(f"{experiment_path}: not valid TOML: {error}") from None
+    conditions = {
+        str(cid): _read_json(root / "conditions" / f"{cid}.json") for cid in summary["condition_id"]
+    }
+    return Run(root, summary, _read_json(root / "manifest.json"), experiment_text, experiment, conditions)
