@@ -42,3 +42,9 @@ class ComparisonError(HarnessError):
     """Two runs' summaries differ beyond the tolerance (``evalharness compare``)."""
 
     exit_code = 6
+
+
+class Interrupted(HarnessError):
+    """The user pressed Ctrl-C; finished work is kept and a rerun resumes."""
+
+    exit_code = 130

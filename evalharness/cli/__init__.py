@@ -1,54 +1,58 @@
 """Command-line entry point ``evalharness``: thin wrappers over the library.
 
 Errors the user can act on (:class:`~evalharness.errors.HarnessError`) print one line and
-exit with their code; tracebacks appear only with ``--debug``.
+exit with their code; tracebacks appear only with ``--debug``. Usage errors and ``--help``
+are Typer's own (exit 2 and 0).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
+from types import FrameType
 
-import click
+import typer
 
 from evalharness.cli.app import app, options
-from evalharness.errors import HarnessError
+from evalharness.errors import HarnessError, Interrupted
 
 # Importing a command module registers its subcommands on ``app``.
-from evalharness.cli import doctor  # noqa: E402,F401  isort: skip
+from evalharness.cli import doctor, models, profiles, run, report, compare  # noqa: E402,F401  isort: skip
 
 INTERNAL_ERROR = 70
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # Raised instead of KeyboardInterrupt so that Typer does not swallow it as "Aborted!".
+    raise Interrupted("interrupted; finished conditions are kept, rerun the same command to resume")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status."""
+    previous = signal.signal(signal.SIGINT, _interrupt)
     try:
-        result = app(args=argv, standalone_mode=False)
-        return result if isinstance(result, int) else 0
+        app(args=argv, prog_name="evalharness")
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
     except HarnessError as error:
         _report(f"error: {error}")
         return error.exit_code
-    except click.exceptions.Exit as stop:
-        return stop.exit_code
-    except click.ClickException as error:
-        error.show()
-        return error.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("interrupted; finished conditions are kept, rerun to resume", err=True)
-        return 130
     except Exception as error:  # noqa: BLE001  last resort: never a bare traceback
-        _report(f"internal error: {type(error).__name__}: {error}")
+        _report(f"internal error: {type(error).__name__}: {error}\n"
+                "(a bug: rerun with --debug and report the traceback)")
         return INTERNAL_ERROR
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return 0
 
 
 def _report(message: str) -> None:
     if options.debug:
         traceback.print_exc()
-    else:
-        message += "\n(run with --debug for the traceback)" if message.startswith("internal") else ""
-    click.echo(message, err=True)
+    typer.echo(message, err=True)
 
 
-def run() -> None:
+def run_cli() -> None:
     """Console-script entry point."""
     sys.exit(main())

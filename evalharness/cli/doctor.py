@@ -86,17 +86,17 @@ def doctor(json_output: bool = typer.Option(False, "--json", help="Machine-reada
     if json_output:
         print_json(asdict(checkup))
     else:
-        typer.echo(f"python        {checkup.python}")
+        typer.echo(f"python          {checkup.python}")
         for name, version in checkup.packages.items():
-            typer.echo(f"{name:<14}{version or 'MISSING'}")
-        typer.echo(f"device        {checkup.device}")
+            typer.echo(f"{name:<16}{version or 'MISSING'}")
+        typer.echo(f"device          {checkup.device}")
         for model in checkup.models:
             state = "ok" if model["available"] else "unavailable"
-            typer.echo(f"model         {model['name']}: {state}; {model['path'] or '-'}; "
+            typer.echo(f"model           {model['name']}: {state}; {model['path'] or '-'}; "
                        f"sha256 {model['sha256'] or '-'}")
         if checkup.dataset:
             d = checkup.dataset
-            typer.echo(f"dataset       {d['path']}: {d['identities']} identities, {d['images']} "
+            typer.echo(f"dataset         {d['path']}: {d['identities']} identities, {d['images']} "
                        f"images ({d['identities_with_4_or_more']} with >=4, {d['singletons']} "
                        f"singletons), fingerprint {d['fingerprint'][:16]}")
         for problem in checkup.problems:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from evalharness.errors import ConfigError
@@ -61,8 +62,8 @@ def parse_overrides(texts: Iterable[str]) -> dict[str, Any]:
 def validate(model: type[ModelT], data: Mapping[str, Any], source: str) -> ModelT:
     """Validate ``data`` against ``model``; errors become one :class:`ConfigError`.
 
-    The message has one line per problem: ``source: field: what is wrong``, and for an
-    unknown key the fields that are allowed.
+    The message has one line per problem: ``source: field: what is wrong``, then what is
+    allowed: for an unknown key the allowed keys, for a bounded number its range.
     """
     try:
         return model.model_validate(dict(data))
@@ -79,5 +80,21 @@ def _describe(error: ValidationError, model: type[BaseModel], source: str) -> st
             message = f"unknown key; allowed keys: {', '.join(sorted(model.model_fields))}"
         elif "input" in problem and problem["type"] != "missing":
             message = f"{message} (got {problem['input']!r})"
+            if problem["loc"]:
+                message += allowed_range(model, str(problem["loc"][0]))
         lines.append(f"{source}: {field}: {message}")
     return "\n".join(lines)
+
+
+def allowed_range(model: type[BaseModel], field: str) -> str:
+    """``"; allowed: 1 <= jpeg_quality <= 100"`` for a bounded numeric field, else ``""``."""
+    info = model.model_fields.get(field)
+    if info is None:
+        return ""
+    low = high = ""
+    for bound in info.metadata:
+        if isinstance(bound, Ge | Gt):
+            low = f"{bound.ge} <= " if isinstance(bound, Ge) else f"{bound.gt} < "
+        elif isinstance(bound, Le | Lt):
+            high = f" <= {bound.le}" if isinstance(bound, Le) else f" < {bound.lt}"
+    return f"; allowed: {low}{field}{high}" if low or high else ""
