@@ -151,6 +151,21 @@ def list_profiles(directory: Path = PROFILES_DIR) -> list[str]:
     return sorted(path.stem for path in Path(directory).glob("*.toml"))
 
 
+def profile_path(name_or_path: str | Path, directory: Path = PROFILES_DIR) -> Path:
+    """The TOML file of a profile given by name (a file stem in ``directory``) or path.
+
+    Raises :class:`ConfigError` listing the available names when there is no such profile.
+    """
+    path = Path(name_or_path)
+    if path.suffix == ".toml":
+        return path
+    path = Path(directory) / f"{name_or_path}.toml"
+    if not path.is_file():
+        available = ", ".join(list_profiles(directory)) or "(none)"
+        raise ConfigError(f"no camera profile {str(name_or_path)!r}; available: {available}")
+    return path
+
+
 def load_profile(
     name_or_path: str | Path,
     overrides: Mapping[str, Any] | None = None,
@@ -171,12 +186,7 @@ def load_profile(
         Missing profile (the message lists the available names), unknown key, wrong type or
         value out of range (the message names the file, the field and what is allowed).
     """
-    path = Path(name_or_path)
-    if path.suffix != ".toml":
-        path = Path(directory) / f"{name_or_path}.toml"
-        if not path.is_file():
-            available = ", ".join(list_profiles(directory)) or "(none)"
-            raise ConfigError(f"no camera profile {str(name_or_path)!r}; available: {available}")
+    path = profile_path(name_or_path, directory)
     data = read_toml(path)
     data.setdefault("name", path.stem)
     source = str(path) if not overrides else f"{path} with --set {_show(overrides)}"

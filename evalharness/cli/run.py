@@ -1,0 +1,58 @@
+"""``evalharness run``: evaluate an experiment's grid of camera conditions into a run directory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from evalharness.cli.app import app, options, say
+from evalharness.config.loading import parse_overrides
+from evalharness.evaluation.runner import prepare
+from evalharness.report import build_report
+
+
+@app.command("run")
+def run_command(
+    experiment: Path = typer.Argument(..., help="Experiment TOML, e.g. configs/experiments/default.toml."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory, e.g. reports/default."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    limit: int = typer.Option(None, "--limit", min=1,
+                              help="At most N probes per condition (a seeded choice)."),
+    set_: list[str] = typer.Option([], "--set",
+                                   help="Override an experiment key: KEY=VALUE (dotted for tables)."),
+    report: bool = typer.Option(True, "--report/--no-report",
+                                help="Write report.html and report.pdf when the run ends."),
+) -> None:
+    """Run EXPERIMENT's conditions and write rows, summary and manifest under --out.
+
+    Rerunning the same command on the same --out resumes: finished conditions are kept.
+    The last line printed is the path of the evidence report (unless --no-report).
+
+    Example: evalharness run configs/experiments/default.toml --out reports/default
+    """
+    run = prepare(experiment, out, parse_overrides(set_), device=device, limit=limit,
+                  command=["evalharness", *sys.argv[1:]])
+    pending = run.pending
+    say(f"{run.experiment.name}: {len(run.grid)} conditions ({len(run.grid) - len(pending)} done), "
+        f"{run.n_probes} probes each, on {run.device}")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), disable=options.quiet) as progress:
+        task = progress.add_task("probes", total=len(pending) * run.n_probes)
+        summary = run.execute(lambda n: progress.advance(task, n))
+    say(f"wrote {out / 'summary.csv'} ({len(summary)} conditions)")
+    if report:
+        html_path, pdf_path = build_report(out)
+        say(f"wrote {pdf_path}")
+        typer.echo(str(html_path))

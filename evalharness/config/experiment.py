@@ -1,0 +1,147 @@
+"""Experiments: which dataset, protocol, models and camera conditions to evaluate.
+
+An experiment TOML (``configs/experiments/*.toml``) looks like::
+
+    name = "default"
+    dataset = "datasets/lfw-mini"
+    seed = 20261126
+    detector = "mtcnn"
+    recognizers = ["facenet-casia"]
+    probe_modes = ["crop"]
+    upscale = 1.0                 # factor applied to the stored image before detection
+    source_eyes = "detected"      # or "lfw-deepfunneled": the aligned set's fixed eye centres
+
+    [protocol]
+    gallery_images_per_identity = 1
+
+    [[grid]]                      # each block: every profile x every combination of its sweep
+    profiles = ["control-passport"]
+
+    [[grid]]
+    profiles = ["ir-two-lane", "legacy-interlaced"]
+    sweep = { distance_m = [5, 10, 20, 40] }
+
+``--set`` overrides address keys with dots: ``seed=7``, ``protocol.enrolled_identities=20``,
+``upscale=2``. A relative ``dataset`` path is looked for in the current directory, then beside
+the experiment file and in its parent folders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from evalharness.config.loading import StrictModel, read_toml, validate
+from evalharness.errors import ConfigError
+
+SweepValue = int | float | str | bool
+
+
+class ProtocolSettings(StrictModel):
+    """How a dataset is split into gallery, mated probes and non-mated probes.
+
+    Enrolled identities are those with more than ``gallery_images_per_identity`` images; the
+    non-mated pool is every identity with fewer (LFW's many one-image people), plus
+    ``holdout_identities`` multi-image identities held out of the gallery.
+    """
+
+    gallery_images_per_identity: int = Field(1, ge=1, le=10)
+    gallery_choice: Literal["first", "random"] = "first"
+    enrolled_identities: int | None = Field(None, ge=1)
+    mated_per_identity: int | None = Field(None, ge=1)
+    nonmated_identities: int | None = Field(None, ge=0)
+    nonmated_per_identity: int | None = Field(None, ge=1)
+    holdout_identities: int = Field(0, ge=0)
+    gallery_size: int | None = Field(None, ge=1)
+
+
+class GridBlock(StrictModel):
+    """Profiles evaluated over every combination of the sweep values (none: each profile once)."""
+
+    profiles: list[str] = Field(min_length=1)
+    sweep: dict[str, list[SweepValue]] = Field(default_factory=dict)
+
+    @field_validator("sweep")
+    @classmethod
+    def _non_empty_unique(cls, sweep: dict[str, list[SweepValue]]) -> dict[str, list[SweepValue]]:
+        for axis, values in sweep.items():
+            if not values:
+                raise ValueError(f"sweep axis {axis!r} has no values")
+            if len(set(map(repr, values))) != len(values):
+                raise ValueError(f"sweep axis {axis!r} repeats a value: {values}")
+        return sweep
+
+
+class Experiment(StrictModel):
+    """A validated experiment (see the module docstring for the file format).
+
+    Attributes
+    ----------
+    dataset : folder-per-identity dataset (path). seed : seeds the split, the camera's noise and
+    the bootstrap. detector, detector_options, recognizers : model registry names (one condition
+    per recognizer). probe_modes : "crop" (the stored face canvas) and/or "frame" (the face in the
+    camera's full frame, the rest flat grey). upscale : factor (>= 1, bicubic) the stored image is
+    enlarged by before detection, as an examiner's viewer would; 1 means as stored.
+    source_eyes : where the source photograph's eyes are: "detected" (MTCNN landmarks of the
+    face nearest the centre) or "lfw-deepfunneled" (the aligned set's fixed positions, immune to
+    head yaw). grid : blocks of profiles x sweep axes. bootstrap_resamples : B of the subject
+    bootstrap. samples_per_condition : stored images kept per condition for contact sheets.
+    batch_size : probes per batch. limit : at most this many probes per condition (``--limit``).
+    """
+
+    name: str = "experiment"
+    dataset: str
+    seed: int = Field(0, ge=0)
+    detector: str = "mtcnn"
+    detector_options: dict[str, int | float | bool | str] = Field(default_factory=dict)
+    recognizers: list[str] = Field(default_factory=lambda: ["facenet-casia"], min_length=1)
+    probe_modes: list[Literal["crop", "frame"]] = Field(default_factory=lambda: ["crop"], min_length=1)
+    upscale: float = Field(1.0, ge=1.0, le=8.0)
+    source_eyes: Literal["detected", "lfw-deepfunneled"] = "detected"
+    protocol: ProtocolSettings = Field(default_factory=ProtocolSettings)
+    grid: list[GridBlock] = Field(min_length=1)
+    bootstrap_resamples: int = Field(1000, ge=10, le=100_000)
+    samples_per_condition: int = Field(6, ge=0, le=100)
+    batch_size: int = Field(32, ge=1, le=4096)
+    limit: int | None = Field(None, ge=1)
+
+
+def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``data[a][b] = value`` for ``key = "a.b"``, creating tables on the way."""
+    *parents, leaf = key.split(".")
+    table = data
+    for part in parents:
+        table = table.setdefault(part, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"--set {key}: {part!r} is not a table")
+    table[leaf] = value
+
+
+def load_experiment(path: Path, overrides: dict[str, Any] | None = None) -> Experiment:
+    """Read, override (dotted keys) and validate an experiment TOML.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and field when the file or an override is invalid.
+    """
+    path = Path(path)
+    data = read_toml(path)
+    for key, value in (overrides or {}).items():
+        set_dotted(data, key, value)
+    return validate(Experiment, data, str(path))
+
+
+def resolve_dataset(experiment: Experiment, experiment_path: Path) -> Path:
+    """The dataset folder: as given if absolute, else the first match in the current
+    directory, beside the experiment file or in one of its parent folders."""
+    given = Path(experiment.dataset)
+    here = Path(experiment_path).resolve().parent
+    candidates = [given] if given.is_absolute() else [Path.cwd() / given,
+                                                      *(folder / given for folder in (here, *here.parents))]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate.resolve()
+    raise ConfigError(f"{experiment_path}: dataset: folder {experiment.dataset!r} not found")

@@ -1,0 +1,104 @@
+"""The grid of conditions an experiment evaluates, each a frozen value with a stable id.
+
+A :class:`Condition` is everything that decides a probe's result besides the probe itself:
+the camera profile after sweep overrides, the models, the probe mode and the upscaling before
+detection. Its ``id`` is a short hash of those values in canonical JSON, so the same condition
+has the same id in every run, on every machine, whatever the grid's order; results are keyed
+by it, which is what makes resuming a run safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from evalharness.config.experiment import Experiment
+from evalharness.config.profile import CameraProfile, load_profile
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace: equal values give equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One cell of the grid.
+
+    Attributes
+    ----------
+    profile : CameraProfile
+        The camera after this cell's sweep overrides.
+    swept : tuple of (str, value)
+        The sweep axes and this cell's values, in the experiment's axis order.
+    recognizer, detector : str
+        Model names as the registry knows them.
+    detector_options : tuple of (str, value)
+        Options given to the detector, sorted by name.
+    probe_mode : {"crop", "frame"}
+        Face crop, or the face placed in the camera's full frame.
+    upscale : float
+        Factor the stored image is enlarged by before detection (1: as stored).
+    """
+
+    profile: CameraProfile
+    swept: tuple[tuple[str, Any], ...]
+    recognizer: str
+    detector: str
+    detector_options: tuple[tuple[str, Any], ...] = ()
+    probe_mode: str = "crop"
+    upscale: float = 1.0
+    id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        digest = hashlib.sha256(canonical_json(self.values()).encode()).hexdigest()
+        object.__setattr__(self, "id", digest[:12])
+
+    def values(self) -> dict[str, Any]:
+        """Every value the id is the hash of, as plain JSON-able data."""
+        return {
+            "profile": self.profile.model_dump(mode="json"),
+            "recognizer": self.recognizer,
+            "detector": self.detector,
+            "detector_options": dict(self.detector_options),
+            "probe_mode": self.probe_mode,
+            "upscale": self.upscale,
+        }
+
+    @property
+    def label(self) -> str:
+        """Human-readable: ``"ir-two-lane distance_m=20"``, plus the mode and models when not
+        the defaults."""
+        parts = [self.profile.name, *(f"{axis}={value}" for axis, value in self.swept)]
+        if self.probe_mode != "crop":
+            parts.append(f"[{self.probe_mode}]")
+        if self.upscale != 1.0:
+            parts.append(f"x{self.upscale:g} upscale")
+        return " ".join(parts)
+
+
+def build_grid(experiment: Experiment) -> list[Condition]:
+    """Every condition of ``experiment``, in file order: grid block, profile, sweep cell
+    (last axis fastest), recognizer, probe mode. Duplicates are kept once.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown profile, or a sweep value a profile rejects (naming the field).
+    """
+    conditions: dict[str, Condition] = {}
+    options = tuple(sorted(experiment.detector_options.items()))
+    for block in experiment.grid:
+        axes = list(block.sweep)
+        for profile_name in block.profiles:
+            for cell in itertools.product(*(block.sweep[axis] for axis in axes)):
+                swept = tuple(zip(axes, cell, strict=True))
+                profile = load_profile(profile_name, dict(swept))
+                for recognizer, mode in itertools.product(experiment.recognizers, experiment.probe_modes):
+                    condition = Condition(profile, swept, recognizer, experiment.detector, options,
+                                          mode, experiment.upscale)
+                    conditions.setdefault(condition.id, condition)
+    return list(conditions.values())

@@ -1,0 +1,172 @@
+"""Split a dataset into gallery, mated probes and non-mated probes (ISO/IEC 19795-1 terms).
+
+- **Gallery**: ``k`` enrolment images per enrolled identity, undegraded (like a custody
+  photograph): the first ``k`` by sorted relative path, or a seeded choice. Optional
+  gallery-only identities (never probed) enlarge the gallery to ``gallery_size`` N.
+- **Mated probes**: the enrolled identities' other images.
+- **Non-mated probes**: images of identities that are not enrolled: those with too few images
+  to enrol, plus any multi-image identities held out.
+
+The split depends only on the file list and the seed. :func:`check_protocol` verifies that no
+probe image is in the gallery and that no non-mated identity is enrolled, and the runner calls
+it before every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol as TypingProtocol
+
+import numpy as np
+
+from evalharness.config.experiment import ProtocolSettings
+from evalharness.errors import DataError
+
+
+class ProtocolError(DataError):
+    """The dataset cannot give the requested split, or a split leaks probes into the gallery."""
+
+
+class Record(TypingProtocol):
+    """What the split needs of a dataset record (``evalharness.data.folder.FaceRecord``)."""
+
+    identity: str
+    relpath: str
+
+
+@dataclass(frozen=True)
+class Image:
+    """One image's place in the split: its identity and path relative to the dataset root."""
+
+    identity: str
+    relpath: str
+
+
+@dataclass(frozen=True)
+class Split:
+    """A gallery / probe split.
+
+    Attributes
+    ----------
+    gallery : tuple of Image
+        Enrolment images, enrolled identities first, then gallery-only ones; sorted by path.
+    mated : tuple of Image
+        Probes whose identity is enrolled.
+    nonmated : tuple of Image
+        Probes whose identity is not enrolled.
+    """
+
+    gallery: tuple[Image, ...]
+    mated: tuple[Image, ...]
+    nonmated: tuple[Image, ...]
+
+    def gallery_identities(self) -> list[str]:
+        """Distinct gallery identities, sorted (the columns of a score matrix)."""
+        return sorted({image.identity for image in self.gallery})
+
+    def probes(self) -> tuple[Image, ...]:
+        """Mated then non-mated probes."""
+        return self.mated + self.nonmated
+
+
+def _seeded_rng(seed: int, purpose: str) -> np.random.Generator:
+    digest = hashlib.sha256(f"{seed}\x1fprotocol\x1f{purpose}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "big"))
+
+
+def _choose(items: list[str], count: int | None, rng: np.random.Generator) -> list[str]:
+    """A seeded choice of ``count`` items (all when None), returned sorted."""
+    if count is None or count >= len(items):
+        return sorted(items)
+    return sorted(rng.choice(np.array(items, dtype=object), size=count, replace=False).tolist())
+
+
+def build_split(records: Sequence[Record], settings: ProtocolSettings, seed: int) -> Split:
+    """Split ``records`` as ``settings`` asks; the same inputs always give the same split.
+
+    Parameters
+    ----------
+    records : sequence of records with ``identity`` and ``relpath``
+        The dataset's images.
+    settings : ProtocolSettings
+        Gallery size, caps and hold-outs.
+    seed : int
+        Seeds every random choice (each choice draws from its own stream).
+
+    Raises
+    ------
+    ProtocolError
+        When no identity can be enrolled or the gallery cannot reach ``gallery_size``.
+    """
+    by_identity: dict[str, list[str]] = {}
+    for record in records:
+        by_identity.setdefault(record.identity, []).append(record.relpath)
+    for paths in by_identity.values():
+        paths.sort()
+
+    k = settings.gallery_images_per_identity
+    enrollable = [name for name, paths in by_identity.items() if len(paths) > k]
+    held_out = _choose(enrollable, settings.holdout_identities, _seeded_rng(seed, "holdout"))
+    enrolled = _choose(sorted(set(enrollable) - set(held_out)), settings.enrolled_identities,
+                       _seeded_rng(seed, "enrolled"))
+    if not enrolled:
+        raise ProtocolError(f"no identity has more than {k} images, so none can be enrolled and probed")
+
+    too_few = sorted(name for name, paths in by_identity.items() if len(paths) <= k)
+    nonmated_ids = _choose(too_few + held_out, settings.nonmated_identities, _seeded_rng(seed, "nonmated"))
+
+    gallery, mated = [], []
+    pick_rng = _seeded_rng(seed, "gallery")
+    for name in enrolled:
+        paths = by_identity[name]
+        chosen = paths[:k] if settings.gallery_choice == "first" else _choose(paths, k, pick_rng)
+        gallery += [Image(name, p) for p in chosen]
+        rest = [p for p in paths if p not in chosen][: settings.mated_per_identity]
+        mated += [Image(name, p) for p in rest]
+
+    if settings.gallery_size is not None and settings.gallery_size > len(enrolled):
+        spare = sorted(set(by_identity) - set(enrolled) - set(nonmated_ids))
+        needed = settings.gallery_size - len(enrolled)
+        if needed > len(spare):
+            raise ProtocolError(
+                f"protocol.gallery_size {settings.gallery_size}: only {len(enrolled)} enrolled and "
+                f"{len(spare)} spare identities are available"
+            )
+        for name in _choose(spare, needed, _seeded_rng(seed, "filler")):
+            gallery += [Image(name, p) for p in by_identity[name][:k]]
+
+    cap = settings.nonmated_per_identity
+    nonmated = [Image(name, p) for name in nonmated_ids for p in by_identity[name][:cap]]
+    split = Split(tuple(gallery), tuple(mated), tuple(nonmated))
+    check_split(split)
+    return split
+
+
+def check_split(split: Split) -> None:
+    """Raise :class:`ProtocolError` if any probe image is a gallery image, a non-mated
+    identity is in the gallery, or a mated identity is not."""
+    gallery_paths = {image.relpath for image in split.gallery}
+    gallery_ids = {image.identity for image in split.gallery}
+    leaked = sorted(image.relpath for image in split.probes() if image.relpath in gallery_paths)
+    if leaked:
+        raise ProtocolError(f"probe images are also gallery images: {', '.join(leaked[:5])}")
+    enrolled_nonmated = sorted({i.identity for i in split.nonmated} & gallery_ids)
+    if enrolled_nonmated:
+        raise ProtocolError(f"non-mated identities are in the gallery: {', '.join(enrolled_nonmated[:5])}")
+    unenrolled = sorted({i.identity for i in split.mated} - gallery_ids)
+    if unenrolled:
+        raise ProtocolError(f"mated probes of identities not in the gallery: {', '.join(unenrolled[:5])}")
+
+
+def limit_probes(split: Split, limit: int | None, seed: int) -> Split:
+    """Keep at most ``limit`` probes, a seeded choice across mated and non-mated (for quick
+    runs); the gallery is unchanged and probe order is kept."""
+    probes = split.probes()
+    if limit is None or limit >= len(probes):
+        return split
+    keep = set(_seeded_rng(seed, "limit").permutation(len(probes))[:limit].tolist())
+    mated = tuple(p for i, p in enumerate(split.mated) if i in keep)
+    nonmated = tuple(p for i, p in enumerate(split.nonmated, start=len(split.mated)) if i in keep)
+    return Split(split.gallery, mated, nonmated)

@@ -1,0 +1,207 @@
+"""One summary row per condition, from that condition's per-probe rows.
+
+Columns of ``summary.csv`` / ``summary.json`` (rates are fractions in [0, 1]; every rate ``m``
+has ``m_ci_low`` and ``m_ci_high``, a 95% percentile interval from a bootstrap over subjects,
+mated and non-mated subjects resampled separately; plain proportions also carry a Wilson
+interval ``m_wilson_low`` / ``m_wilson_high`` that treats probes as independent):
+
+- ``condition_id``, ``label``, ``profile``, ``recognizer``, ``detector``, ``probe_mode``,
+  ``upscale``, every swept parameter, ``distance_m``: what the condition is.
+- ``ied_px``: the camera's nominal inter-eye distance at the face, pixels (from the profile's
+  geometry); ``ied_px_mean``, ``ied_px_sd``: mean and standard deviation of the probes' true
+  IED in the stored images; ``px_per_m``: pixel density at the face; ``dori_class``: the
+  IEC 62676-4 class it reaches; ``face_in_frame``: whether the camera's frame actually contains
+  the face at this distance (crop mode evaluates the face at the camera's pixel density either
+  way; a False row is a "what if the camera were aimed here" condition).
+- ``n_mated``, ``n_nonmated``: probes; ``n_subjects``: distinct probe identities;
+  ``n_detected_mated``, ``n_detected_nonmated``: probes whose true face was detected
+  (IoU >= 0.5 with the known face box); ``false_detections``: detector boxes elsewhere.
+- ``detection_rate``: ``n_detected_mated / n_mated``.
+- ``rank1``, ``rank5``: closed-set identification rate at rank 1 and 5 over all mated probes,
+  an undetected probe counting as a miss (counts ``n_rank1``, ``n_rank5``);
+  ``rank1_detected``: rank 1 over the detected mated probes only.
+- ``fnir_at_fpir_0.01``, ``fnir_at_fpir_0.1``: open-set FNIR(N, R=1, T) at the threshold that
+  gives that FPIR on the non-mated probes (see :mod:`evalharness.evaluation.metrics`); NaN
+  without non-mated probes.
+- ``tar_at_far_0.001``, ``tar_at_far_0.01``, ``auc``: one-to-one verification of every probe
+  against every gallery identity (genuine: a mated probe and its mate; impostor: any other
+  pair); an undetected mated probe is a genuine comparison scored below every possible cosine
+  (-2), so it is always rejected; an undetected probe contributes no impostor comparisons. When
+  no probe is detected TAR is 0 and AUC is NaN.
+- ``cmc`` (summary.json only): identification rate at ranks 1 to 10.
+
+Numbers are written with fixed formatting (:data:`FLOAT_FORMAT`), so two runs that computed the
+same values write byte-identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalharness.evaluation import metrics, verification
+from evalharness.evaluation.intervals import subject_bootstrap, wilson_interval
+
+#: ``printf`` format for every float in summary.csv.
+FLOAT_FORMAT = "%.6f"
+FPIRS = (0.01, 0.1)
+FARS = (0.001, 0.01)
+CMC_RANKS = 10
+#: Score given to an undetected mated probe's genuine comparison (below any cosine).
+UNDETECTED_SCORE = -2.0
+
+
+def _bootstrap_rng(seed: int, condition_id: str) -> np.random.Generator:
+    digest = hashlib.sha256(f"{seed}\x1fbootstrap\x1f{condition_id}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "big"))
+
+
+class _Probes:
+    """Per-probe arrays of one condition, and metric functions of an index array."""
+
+    def __init__(self, rows: pd.DataFrame) -> None:
+        self.mated = (rows["probe_kind"] == "mated").to_numpy()
+        self.detected = rows["detected"].to_numpy(dtype=bool)
+        self.rank = rows["mate_rank"].fillna(np.iinfo(np.int32).max).to_numpy(dtype=np.int64)
+        self.mate_score = rows["mate_score"].to_numpy(dtype=np.float64)
+        best = rows["best_nonmate_score"].to_numpy(dtype=np.float64)
+        self.best_nonmate = np.where(self.detected, best, -np.inf)
+        self.genuine = np.where(self.detected, self.mate_score, UNDETECTED_SCORE)
+        # Impostor scores flattened, with the probe each belongs to.
+        lists = [np.asarray(s, dtype=np.float64) if d else np.zeros(0)
+                 for s, d in zip(rows["nonmate_scores"], self.detected, strict=True)]
+        impostor = np.concatenate(lists) if lists else np.zeros(0)
+        owner = np.repeat(np.arange(len(lists)), [len(s) for s in lists])
+        # Sorted once, highest first, so each resample's threshold needs no sort.
+        order = np.argsort(-impostor, kind="stable")
+        self.impostor, self.impostor_owner = impostor[order], owner[order]
+
+    def detection_rate(self, idx: np.ndarray) -> float:
+        m = idx[self.mated[idx]]
+        return float(np.mean(self.detected[m])) if m.size else math.nan
+
+    def rank_rate(self, k: int, detected_only: bool = False) -> Callable[[np.ndarray], float]:
+        def rate(idx: np.ndarray) -> float:
+            m = idx[self.mated[idx]]
+            if detected_only:
+                m = m[self.detected[m]]
+            return metrics.identification_rate(self.rank[m], self.detected[m], k)
+        return rate
+
+    def fnir(self, fpir: float) -> Callable[[np.ndarray], float]:
+        def rate(idx: np.ndarray) -> float:
+            m, n = idx[self.mated[idx]], idx[~self.mated[idx]]
+            return metrics.fnir_at_fpir(self.rank[m], self.mate_score[m], self.detected[m],
+                                        self.best_nonmate[n], fpir)
+        return rate
+
+    def verification_scores(self) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and is-mated labels of every 1:1 comparison (genuine first)."""
+        genuine = self.genuine[self.mated]
+        scores = np.concatenate([genuine, self.impostor])
+        return scores, np.arange(scores.size) < genuine.size
+
+    def tar(self, far: float) -> Callable[[np.ndarray], float]:
+        """TAR at FAR for a resample; the same rule as :func:`verification.tar_at_far`, with
+        impostor comparisons weighted by copies instead of repeated (much faster)."""
+        def rate(idx: np.ndarray) -> float:
+            m = idx[self.mated[idx]]
+            copies = np.bincount(idx, minlength=self.mated.size)[self.impostor_owner]
+            threshold = metrics.threshold_at_fpir(self.impostor, far, weights=copies)
+            if m.size and not self.detected[idx].any():
+                return 0.0  # nothing detected: no comparison can be accepted
+            if m.size == 0 or math.isnan(threshold):
+                return math.nan
+            return float(np.mean(self.genuine[m] > threshold))
+        return rate
+
+
+def summarise(rows: pd.DataFrame, seed: int, condition_id: str, n_resamples: int) -> dict[str, Any]:
+    """Metrics of one condition with their intervals and counts.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        The condition's per-probe rows (columns as written by the runner).
+    seed : int
+        The run seed; with ``condition_id`` it seeds the bootstrap.
+    condition_id : str
+        The condition's id.
+    n_resamples : int
+        Bootstrap resamples.
+
+    Returns
+    -------
+    dict
+        The metric columns described in the module docstring (not the condition's own fields).
+    """
+    probes = _Probes(rows)
+    everything = np.arange(len(rows))
+    statistics: dict[str, Callable[[np.ndarray], float]] = {
+        "detection_rate": probes.detection_rate,
+        "rank1": probes.rank_rate(1),
+        "rank1_detected": probes.rank_rate(1, detected_only=True),
+        "rank5": probes.rank_rate(5),
+        **{f"fnir_at_fpir_{fpir:g}": probes.fnir(fpir) for fpir in FPIRS},
+        **{f"tar_at_far_{far:g}": probes.tar(far) for far in FARS},
+    }
+    intervals = subject_bootstrap(statistics, rows["identity"].to_numpy(), _bootstrap_rng(seed, condition_id),
+                                  strata=probes.mated, n_resamples=n_resamples)
+
+    mated = probes.mated
+    n_mated, n_detected_mated = int(mated.sum()), int((mated & probes.detected).sum())
+    hits = {k: int((mated & probes.detected & (probes.rank <= k)).sum()) for k in (1, 5)}
+    row: dict[str, Any] = {
+        "n_mated": n_mated,
+        "n_nonmated": int((~mated).sum()),
+        "n_subjects": int(rows["identity"].nunique()),
+        "n_detected_mated": n_detected_mated,
+        "n_detected_nonmated": int((~mated & probes.detected).sum()),
+        "n_rank1": hits[1],
+        "n_rank5": hits[5],
+        "false_detections": int(rows["false_detections"].sum()),
+    }
+    wilson_counts = {"detection_rate": (n_detected_mated, n_mated), "rank1": (hits[1], n_mated),
+                     "rank1_detected": (hits[1], n_detected_mated), "rank5": (hits[5], n_mated)}
+    scores, is_mated = probes.verification_scores()
+    both_kinds = bool(is_mated.any() and not is_mated.all())
+    for name, statistic in statistics.items():
+        row[name] = statistic(everything)
+        row[f"{name}_ci_low"], row[f"{name}_ci_high"] = intervals[name]
+        if name in wilson_counts:
+            row[f"{name}_wilson_low"], row[f"{name}_wilson_high"] = wilson_interval(*wilson_counts[name])
+    for far in FARS:  # the point estimate from the shared verification function
+        tar = verification.tar_at_far(scores, is_mated, far) if both_kinds else math.nan
+        # Nothing detected: no comparison can be accepted at any threshold.
+        row[f"tar_at_far_{far:g}"] = 0.0 if not probes.detected.any() and is_mated.any() else tar
+    row["auc"] = verification.roc_auc(scores, is_mated) if both_kinds else math.nan
+    ied = rows["ied_px"].to_numpy(dtype=np.float64)
+    row["ied_px_mean"] = float(ied.mean()) if ied.size else math.nan
+    row["ied_px_sd"] = float(ied.std(ddof=1)) if ied.size > 1 else math.nan
+    m = everything[mated]
+    row["cmc"] = metrics.cmc(probes.rank[m], probes.detected[m], CMC_RANKS).tolist()
+    return row
+
+
+def write_csv_text(table: pd.DataFrame) -> str:
+    """``table`` as CSV text with :data:`FLOAT_FORMAT` floats and no list columns."""
+    flat = table.drop(columns=[c for c in table.columns if table[c].map(lambda v: isinstance(v, list)).any()])
+    return flat.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+
+
+def json_ready(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of ``table`` as dicts with floats rounded like the CSV and NaN as None."""
+    def clean(value: Any) -> Any:
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, float | np.floating):
+            return None if math.isnan(value) else float(FLOAT_FORMAT % value)
+        if isinstance(value, np.integer | np.bool_):
+            return value.item()
+        return value
+    return [{key: clean(value) for key, value in record.items()} for record in table.to_dict("records")]

@@ -1,0 +1,44 @@
+"""The condition grid: ids stable across runs and orderings, sweeps validated like profiles."""
+
+from __future__ import annotations
+
+import pytest
+
+from evalharness.config.experiment import Experiment
+from evalharness.config.loading import validate
+from evalharness.config.profile import load_profile
+from evalharness.errors import ConfigError
+from evalharness.evaluation.conditions import Condition, build_grid
+
+
+def _experiment(**grid) -> Experiment:
+    return validate(Experiment, {"dataset": "x", "grid": [grid]}, "test")
+
+
+def test_grid_is_profiles_times_sweep() -> None:
+    grid = build_grid(_experiment(profiles=["ir-two-lane", "legacy-interlaced"],
+                                  sweep={"distance_m": [10, 20, 30], "jpeg_quality": [30, 90]}))
+    assert len(grid) == 2 * 3 * 2
+    assert len({c.id for c in grid}) == len(grid)
+    first = grid[0]
+    assert first.profile.distance_m == 10 and first.profile.jpeg_quality == 30
+    assert first.label == "ir-two-lane distance_m=10 jpeg_quality=30"
+
+
+def test_condition_id_depends_on_values_only() -> None:
+    one = Condition(load_profile("ir-two-lane", {"distance_m": 20}), (("distance_m", 20),), "facenet-casia", "mtcnn")
+    same = Condition(load_profile("ir-two-lane", {"distance_m": 20.0}), (("distance_m", 20.0),), "facenet-casia", "mtcnn")
+    assert one.id == same.id and len(one.id) == 12
+    other = Condition(load_profile("ir-two-lane", {"distance_m": 21}), (("distance_m", 21),), "facenet-casia", "mtcnn")
+    assert other.id != one.id
+    assert Condition(one.profile, one.swept, "facenet-casia", "mtcnn", upscale=2.0).id != one.id
+    assert Condition(one.profile, one.swept, "facenet-casia", "mtcnn", probe_mode="frame").id != one.id
+
+
+def test_sweep_values_are_validated_like_profiles() -> None:
+    with pytest.raises(ConfigError, match="jpeg_quality"):
+        build_grid(_experiment(profiles=["ir-two-lane"], sweep={"jpeg_quality": [0]}))
+    with pytest.raises(ConfigError, match="no camera profile"):
+        build_grid(_experiment(profiles=["no-such-camera"]))
+    with pytest.raises(ConfigError, match="repeats a value"):
+        _experiment(profiles=["ir-two-lane"], sweep={"distance_m": [10, 10]})

@@ -1,0 +1,53 @@
+"""Experiment files: the shipped ones validate; bad keys and overrides name the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evalharness.config.experiment import load_experiment, resolve_dataset
+from evalharness.errors import ConfigError
+from evalharness.evaluation.conditions import build_grid
+
+EXPERIMENTS = sorted((Path(__file__).resolve().parents[2] / "configs" / "experiments").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
+def test_shipped_experiments_validate(path: Path) -> None:
+    experiment = load_experiment(path)
+    assert build_grid(experiment)
+    assert resolve_dataset(experiment, path).is_dir()
+
+
+def test_default_experiment_covers_the_shipped_profiles() -> None:
+    experiment = load_experiment(EXPERIMENTS[0].parent / "default.toml")
+    grid = build_grid(experiment)
+    profiles = {c.profile.name for c in grid}
+    assert {"control-passport", "ir-two-lane", "ir-single-lane", "colour-overview-day",
+            "colour-overview-night", "legacy-interlaced"} <= profiles
+    assert len({c.profile.distance_m for c in grid if c.profile.name == "ir-two-lane"}) >= 5
+
+
+def test_overrides_use_dotted_keys(tmp_path: Path) -> None:
+    path = EXPERIMENTS[0].parent / "default.toml"
+    experiment = load_experiment(path, {"seed": 7, "protocol.enrolled_identities": 20})
+    assert experiment.seed == 7 and experiment.protocol.enrolled_identities == 20
+
+
+def test_bad_values_name_file_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('dataset = "x"\nupscale = 0.5\nprobe_mode = ["crop"]\n[[grid]]\nprofiles = []\n')
+    with pytest.raises(ConfigError) as error:
+        load_experiment(path)
+    message = str(error.value)
+    assert f"{path}: upscale" in message
+    assert "probe_mode: unknown key; allowed keys:" in message
+    assert "grid.0.profiles" in message
+
+
+def test_missing_dataset_folder(tmp_path: Path) -> None:
+    path = tmp_path / "e.toml"
+    path.write_text('dataset = "nowhere"\n[[grid]]\nprofiles = ["ir-two-lane"]\n')
+    with pytest.raises(ConfigError, match="dataset: folder 'nowhere' not found"):
+        resolve_dataset(load_experiment(path), path)
