@@ -34,3 +34,26 @@ def lfw_mini() -> Path:
 
 
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.fixture(scope="session")
+def run_experiment(lfw_mini: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Run a small experiment on lfw-mini through the engine's API; returns a factory.
+
+    ``run_experiment(name, experiment_text, limit)`` writes ``experiment_text`` (with
+    ``{dataset}`` replaced by the lfw-mini path) to a TOML file, runs it on the CPU with
+    ``--limit limit`` (the code ``evalharness run`` calls) and returns the run directory.
+    """
+    from evalharness.evaluation.runner import prepare
+
+    def run(name: str, experiment_text: str, limit: int) -> Path:
+        folder = tmp_path_factory.mktemp(name)
+        experiment = folder / f"{name}.toml"
+        experiment.write_text(experiment_text.format(dataset=lfw_mini.resolve()), encoding="utf-8")
+        run_dir = folder / "run"
+        command = ["evalharness", "run", str(experiment), "--out", str(run_dir),
+                   "--limit", str(limit), "--device", "cpu"]
+        prepare(experiment, run_dir, device="cpu", limit=limit, command=command).execute()
+        return run_dir
+
+    return run

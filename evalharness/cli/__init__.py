@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import sys
 import traceback
+import warnings
 from types import FrameType
 
 import typer
@@ -19,6 +20,7 @@ from evalharness.errors import HarnessError, Interrupted
 
 # Importing a command module registers its subcommands on ``app``.
 from evalharness.cli import doctor, models, profiles, run, report, compare  # noqa: E402,F401  isort: skip
+from evalharness.cli import quality  # noqa: E402,F401  isort: skip
 
 INTERNAL_ERROR = 70
 
@@ -28,9 +30,18 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise Interrupted("interrupted; finished conditions are kept, rerun the same command to resume")
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    # One "warning: ..." line, as errors are; the source location only with --debug.
+    where = f" ({filename}:{lineno})" if options.debug else ""
+    typer.echo(f"warning: {message}{where}", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status."""
     previous = signal.signal(signal.SIGINT, _interrupt)
+    previous_show = warnings.showwarning
+    warnings.showwarning = _show_warning
     try:
         app(args=argv, prog_name="evalharness")
     except SystemExit as stop:
@@ -44,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         return INTERNAL_ERROR
     finally:
         signal.signal(signal.SIGINT, previous)
+        warnings.showwarning = previous_show
     return 0
 
 

@@ -16,7 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from evalharness.cli.app import app, options, say
+from evalharness.cli.app import app, options, print_json, say
 from evalharness.config.loading import parse_overrides
 from evalharness.evaluation.runner import prepare
 from evalharness.report import build_report
@@ -26,18 +26,23 @@ from evalharness.report import build_report
 def run_command(
     experiment: Path = typer.Argument(..., help="Experiment TOML, e.g. configs/experiments/default.toml."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory, e.g. reports/default."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: str = typer.Option("auto", "--device",
+                               help="auto, cpu or cuda (cuda without a GPU is an error, exit 4)."),
     limit: int = typer.Option(None, "--limit", min=1,
                               help="At most N probes per condition (a seeded choice)."),
     set_: list[str] = typer.Option([], "--set",
                                    help="Override an experiment key: KEY=VALUE (dotted for tables)."),
     report: bool = typer.Option(True, "--report/--no-report",
                                 help="Write report.html and report.pdf when the run ends."),
+    json_output: bool = typer.Option(False, "--json",
+                                     help="Print one JSON object of the written paths instead."),
 ) -> None:
     """Run EXPERIMENT's conditions and write rows, summary and manifest under --out.
 
     Rerunning the same command on the same --out resumes: finished conditions are kept.
-    The last line printed is the path of the evidence report (unless --no-report).
+    The last line printed is the path of the evidence report (unless --no-report); with --json,
+    one object: run_dir, summary, manifest, log, conditions (how many), report_html and report_pdf
+    (null without a report).
 
     Example: evalharness run configs/experiments/default.toml --out reports/default
     """
@@ -52,7 +57,13 @@ def run_command(
         task = progress.add_task("probes", total=len(pending) * run.n_probes)
         summary = run.execute(lambda n: progress.advance(task, n))
     say(f"wrote {out / 'summary.csv'} ({len(summary)} conditions)")
+    html_path = pdf_path = None
     if report:
         html_path, pdf_path = build_report(out)
         say(f"wrote {pdf_path}")
+    if json_output:
+        print_json({"run_dir": out, "summary": out / "summary.csv", "manifest": out / "manifest.json",
+                    "log": out / "run.log", "conditions": len(summary),
+                    "report_html": html_path, "report_pdf": pdf_path})
+    elif html_path is not None:
         typer.echo(str(html_path))

@@ -32,7 +32,11 @@ def read_summary(run_dir: Path) -> pd.DataFrame:
     path = Path(run_dir) / "summary.csv"
     if not path.is_file():
         raise DataError(f"{path}: no summary.csv; is {run_dir} a finished run directory?")
-    table = pd.read_csv(path)
+    try:
+        table = pd.read_csv(path)
+    except ValueError as error:  # pandas' parser errors and UnicodeDecodeError are ValueErrors
+        raise DataError(f"{path}: not a readable CSV table ({error}); rerun the run to rewrite "
+                        "it") from None
     if "condition_id" not in table.columns:
         raise DataError(f"{path}: no condition_id column; not a summary written by evalharness")
     return table.set_index("condition_id")

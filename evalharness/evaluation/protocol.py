@@ -98,7 +98,8 @@ def build_split(records: Sequence[Record], settings: ProtocolSettings, seed: int
     Raises
     ------
     ProtocolError
-        When no identity can be enrolled or the gallery cannot reach ``gallery_size``.
+        When no identity can be enrolled, the gallery would hold fewer than two identities, or it
+        cannot reach ``gallery_size``.
     """
     by_identity: dict[str, list[str]] = {}
     for record in records:
@@ -136,6 +137,13 @@ def build_split(records: Sequence[Record], settings: ProtocolSettings, seed: int
             )
         for name in _choose(spare, needed, _seeded_rng(seed, "filler")):
             gallery += [Image(name, p) for p in by_identity[name][:k]]
+
+    gallery_ids = sorted({image.identity for image in gallery})
+    if len(gallery_ids) < 2:
+        # Rank and non-mate scores need someone else in the gallery to be mistaken for.
+        raise ProtocolError(f"the gallery holds 1 identity ({gallery_ids[0]}); at least 2 are needed: use "
+                            f"a dataset with 2 or more people who have more than {k} images "
+                            "(protocol.gallery_images_per_identity), or raise protocol.gallery_size")
 
     cap = settings.nonmated_per_identity
     nonmated = [Image(name, p) for name in nonmated_ids for p in by_identity[name][:cap]]

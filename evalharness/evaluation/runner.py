@@ -15,6 +15,10 @@ Per-probe rows (``conditions/<id>.parquet``), one per probe:
   ``box_x1 .. box_y2``, ``det_prob``, ``iou``: that detection (NaN when none), in pixels of the
   stored image; ``false_detections``: detector boxes elsewhere (never embedded).
 - ``ied_px``: the true inter-eye distance in the stored image, pixels.
+- Quality measures (:mod:`evalharness.quality.measures`): ``ied_px_landmarks``,
+  ``face_width_px`` (from the matched detection, NaN when undetected), ``face_jpeg_bytes``,
+  ``noise_sigma_dn``, ``sharpness_laplacian_dn2`` (on the true face box), ``psnr_db``, ``ssim``
+  (against the undegraded face at the same scale; crop mode only, NaN in frame mode).
 - ``mate_score``, ``mate_rank``: cosine similarity to the mate's gallery identity and its rank
   (ties pessimistic; null for non-mated or undetected probes); ``best_nonmate_score``,
   ``best_nonmate_identity``: the most similar other gallery identity; ``nonmate_scores``: the
@@ -46,18 +50,21 @@ from PIL import Image as PILImage
 from torchvision.ops import box_iou
 
 from evalharness.camera import frame
-from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, derive, simulate
+from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, Capture, derive, simulate
 from evalharness.config.experiment import Experiment, load_experiment, resolve_dataset
 from evalharness.config.profile import profile_path
 from evalharness.data.folder import FolderDataset, open_dataset
 from evalharness.data.images import load_image
 from evalharness.errors import OutputError
 from evalharness.evaluation import manifest, store
+from evalharness.evaluation.batching import split_on_oom
 from evalharness.evaluation.conditions import Condition, build_grid, canonical_json
+from evalharness.evaluation.quality_curves import write_quality
 from evalharness.evaluation.protocol import Image, Split, build_split, check_split, limit_probes
 from evalharness.evaluation.summary import json_ready, summarise, write_csv_text
 from evalharness.models import Detector, Recognizer, get_detector, get_recognizer, resolve_device
 from evalharness.models.photos import subject_face
+from evalharness.quality import detection_measures, face_measures
 from evalharness.models.cache import cache_dir
 from evalharness.seeding import probe_generator
 
@@ -124,7 +131,7 @@ def detect_sources(dataset: FolderDataset, relpaths: Sequence[str], detector: De
     boxes, landmarks, found = [], [], []
     for batch in _batches(missing, batch_size):
         images = _load_batch(dataset, batch)
-        for image, detections in zip(images, detector.detect(images), strict=True):
+        for image, detections in zip(images, split_on_oom(detector.detect, images), strict=True):
             box, points, detected = subject_face(detections, *image.shape[-2:])
             boxes.append(box)
             landmarks.append(points)
@@ -144,9 +151,9 @@ def detect_sources(dataset: FolderDataset, relpaths: Sequence[str], detector: De
 def gallery_embeddings(dataset: FolderDataset, gallery: Sequence[Image], sources: SourceFaces,
                        recognizer: Recognizer, detector_key: str, batch_size: int) -> np.ndarray:
     """Embeddings ``(G, D)`` of the undegraded gallery photographs, cached per (dataset
-    fingerprint, recognizer weights, detector and its options)."""
+    fingerprint, recognizer weights and numerics, detector and its options)."""
     path = _cache_path("gallery", {"dataset": dataset.fingerprint, "recognizer": recognizer.weights_sha256,
-                                   "detector": detector_key})
+                                   "numerics": numerics(recognizer), "detector": detector_key})
     relpaths = [image.relpath for image in gallery]
     cached = _cached_arrays(path)
     if cached is not None and set(relpaths) <= set(cached["relpaths"].tolist()):
@@ -155,11 +162,18 @@ def gallery_embeddings(dataset: FolderDataset, gallery: Sequence[Image], sources
     rows = []
     for batch in _batches(relpaths, batch_size):
         at = sources.index(batch)
-        vectors = recognizer.embed(_load_batch(dataset, batch), sources.boxes[at], sources.landmarks[at])
+        vectors = split_on_oom(recognizer.embed, _load_batch(dataset, batch), sources.boxes[at],
+                               sources.landmarks[at])
         rows.append(vectors.numpy())
     embeddings = np.concatenate(rows).astype(np.float32)
     _save_arrays(path, {"relpaths": np.array(relpaths, dtype=str), "embeddings": embeddings})
     return embeddings
+
+
+def numerics(recognizer: Recognizer) -> str:
+    """The arithmetic a recognizer embeds in (FaceNet's ``"bf16"`` fast path or ``"fp32"``);
+    recognizers without the option compute in float32."""
+    return getattr(recognizer, "numerics", "fp32")
 
 
 def identity_scores(embeddings: np.ndarray, gallery: np.ndarray, columns: np.ndarray,
@@ -171,6 +185,17 @@ def identity_scores(embeddings: np.ndarray, gallery: np.ndarray, columns: np.nda
     for image, identity in enumerate(columns):
         scores[:, identity] = np.maximum(scores[:, identity], image_scores[:, image])
     return scores
+
+
+def _probe_measures(capture: Capture, found: list[dict[str, Any]], upscale: float) -> list[dict[str, float]]:
+    """Quality measures of each probe: image measures on the true face box, against the
+    undegraded face at the same scale where the capture kept it (infrared: after the channel mix)."""
+    images, boxes = capture.images.cpu().numpy(), capture.face_boxes.cpu().numpy()
+    ideal = capture.stages.get("spectral", capture.stages.get("resample"))
+    ideal = None if ideal is None else ideal.cpu().numpy()
+    return [face_measures(images[i], boxes[i], capture.jpeg[i], None if ideal is None else ideal[i])
+            | detection_measures(hit["box"] if hit["detected"] else None, hit["landmarks"], hit["prob"], upscale)
+            for i, hit in enumerate(found)]
 
 
 @dataclass
@@ -247,23 +272,27 @@ class Run:
             faces = torch.stack(_load_batch(self.dataset, relpaths)).to(self.device)
             generators = [probe_generator(self.experiment.seed, condition.id, p) for p in relpaths]
             capture = simulate(faces, eyes, condition.profile, generators,
+                               keep_stages=condition.probe_mode == "crop",  # the PSNR/SSIM reference
                                full_frame=condition.probe_mode == "frame")
             images = capture.images.expand(-1, 3, -1, -1) if capture.images.shape[1] == 1 else capture.images
             if condition.upscale != 1.0:
                 images = F.interpolate(images, scale_factor=condition.upscale, mode="bicubic",
                                        align_corners=False).clamp(0.0, 1.0)
             true_boxes = capture.face_boxes.cpu().double() * condition.upscale
-            found = self._match(self.detector.detect(images), true_boxes)
+            found = self._match(split_on_oom(self.detector.detect, images), true_boxes)
             embedded = [i for i, hit in enumerate(found) if hit["detected"]]
             scores = np.zeros((len(batch), len(identities)))
             if embedded:
-                vectors = recognizer.embed(images[embedded], np.stack([found[i]["box"] for i in embedded]),
-                                           np.stack([found[i]["landmarks"] for i in embedded])).numpy()
+                vectors = split_on_oom(recognizer.embed, images[embedded],
+                                       np.stack([found[i]["box"] for i in embedded]),
+                                       np.stack([found[i]["landmarks"] for i in embedded])).numpy()
                 scores[embedded] = identity_scores(vectors, gallery, gallery_columns, len(identities))
             ied = (capture.eyes_px[:, 1] - capture.eyes_px[:, 0]).norm(dim=-1).cpu().numpy()
+            measures = _probe_measures(capture, found, condition.upscale)
             for i, image in enumerate(batch):
                 records.append(self._row(condition, image, found[i], float(ied[i]),
-                                         scores[i] if found[i]["detected"] else None, identities, column))
+                                         scores[i] if found[i]["detected"] else None, identities, column)
+                               | measures[i])
                 if image.relpath in sample_keys:
                     samples.append(self._save_sample(condition, image, capture.images[i], found[i]))
             advance(len(batch))
@@ -396,6 +425,8 @@ class Run:
         summary = pd.DataFrame(rows)
         store.write_text(self.run_dir / "summary.csv", write_csv_text(summary))
         store.write_json(self.run_dir / "summary.json", json_ready(summary))
+        write_quality(self.run_dir, [c.id for c in self.grid], {c.id: c.label for c in self.grid},
+                      self.experiment.seed, self.experiment.bootstrap_resamples)
         return summary
 
     def _write_manifest(self, started_at: str, ended_at: str | None) -> None:
@@ -412,7 +443,8 @@ class Run:
             "models": {"detector": {"name": self.detector.name,
                                     "weights_sha256": self.detector.weights_sha256,
                                     "options": self.experiment.detector_options},
-                       "recognizers": [{"name": name, "weights_sha256": r.weights_sha256}
+                       "recognizers": [{"name": name, "weights_sha256": r.weights_sha256,
+                                        "numerics": numerics(r)}
                                        for name, r in self.recognizers.items()]},
             "conditions": [{"id": c.id, "label": c.label} for c in self.grid],
             "device": str(self.device),
@@ -452,12 +484,14 @@ def prepare(experiment_path: Path, run_dir: Path, overrides: dict[str, Any] | No
     grid = build_grid(experiment)
     config = {"experiment": experiment.model_dump(mode="json"), "dataset_fingerprint": dataset.fingerprint,
               "conditions": [condition.id for condition in grid]}
-    run_dir = Path(run_dir)
-    _claim(run_dir, manifest.config_hash(config), experiment)
-    _attach_log(run_dir)
+    # Device and models before the run directory: a run that cannot start leaves no directory
+    # behind that a corrected rerun would refuse as "not a run directory".
     resolved = resolve_device(device)
     detector = get_detector(experiment.detector, resolved, **experiment.detector_options)
     recognizers = {name: get_recognizer(name, resolved) for name in experiment.recognizers}
+    run_dir = Path(run_dir)
+    _claim(run_dir, manifest.config_hash(config), experiment)
+    _attach_log(run_dir)
     log.info("run %s: %d conditions, %d probes each, device %s", experiment.name, len(grid),
              len(split.probes()), resolved)
     return Run(experiment, run_dir, dataset, split, grid, detector, recognizers, resolved, config,
@@ -465,13 +499,15 @@ def prepare(experiment_path: Path, run_dir: Path, overrides: dict[str, Any] | No
 
 
 def _claim(run_dir: Path, config_hash: str, experiment: Experiment) -> None:
-    """Create ``run_dir``, or check that the run in it is of the same config."""
+    """Create ``run_dir``, or check that the run in it is of the same config (and remove the
+    partial files a killed run left)."""
     existing = run_dir / "manifest.json"
     if existing.is_file():
         found = _read_json(existing).get("config_hash")
         if found != config_hash:
             raise OutputError(f"{run_dir}: holds a run of a different config ({str(found)[:12]}, this one "
                               f"{config_hash[:12]}); pick another --out or delete {run_dir}")
+        store.remove_partial_files(run_dir)  # what a killed run was writing; redone below
     elif run_dir.exists() and any(run_dir.iterdir()):
         raise OutputError(f"{run_dir}: exists and is not a run directory; pick another --out")
     resolved = tomli_w.dumps(experiment.model_dump(mode="json", exclude_none=True))

@@ -68,6 +68,17 @@ def write_parquet(path: Path, table: pd.DataFrame) -> Path:
     return _atomic_write(path, lambda tmp: table.to_parquet(tmp, index=False, engine="pyarrow"))
 
 
+def remove_partial_files(run_dir: Path) -> list[Path]:
+    """Delete the temporary files a killed run left under ``run_dir``; returns their paths.
+
+    Only names :func:`_atomic_write` makes (``.<name>.<random>.tmp``) are removed.
+    """
+    partial = sorted(path for path in Path(run_dir).rglob(".*.tmp") if path.is_file())
+    for path in partial:
+        path.unlink(missing_ok=True)
+    return partial
+
+
 def condition_path(run_dir: Path, condition_id: str, suffix: str = ".parquet") -> Path:
     """``RUN_DIR/conditions/<id><suffix>``."""
     return Path(run_dir) / CONDITIONS_DIR / f"{condition_id}{suffix}"

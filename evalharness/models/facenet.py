@@ -14,6 +14,12 @@
 Both take the face as facenet-pytorch crops it (:func:`~evalharness.models.align.extract_face`,
 160 px, margin 32 px as FaceNet's author aligned LFW) and standardise pixel values
 ``(x - 127.5) / 128``, the models' training convention. The output is a 512-d unit vector.
+
+Numerics: ``"bf16"`` runs the network under bfloat16 autocast with channels-last tensors (about
+3.5x faster on a CPU with AVX-512 BF16 and on recent GPUs); ``"fp32"`` in float32 throughout.
+``"auto"`` (the default) picks bf16 where the device supports it; the choice is recorded as
+:attr:`FaceNetRecognizer.numerics`. On lfw-mini, bf16 keeps rank-1 within 0.5 percentage points
+of fp32 (``tests/models/test_models_fast.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from facenet_pytorch import InceptionResnetV1
 
 from evalharness.errors import ModelError
@@ -49,6 +56,25 @@ VGGFACE2_URL = ("https://github.com/timesler/facenet-pytorch/releases/download/v
                 "20180402-114759-vggface2.pt")
 VGGFACE2_FILE_NAME = "20180402-114759-vggface2.pt"
 
+#: Accepted values of the ``numerics`` option.
+NUMERICS = ("auto", "fp32", "bf16")
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """Whether ``device`` runs bfloat16 convolutions natively (not emulated, hence not slower)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+def resolve_numerics(numerics: str, device: torch.device) -> str:
+    """``"fp32"`` or ``"bf16"`` for the ``numerics`` option on ``device`` (see module doc)."""
+    if numerics not in NUMERICS:
+        raise ModelError(f"numerics must be one of {', '.join(NUMERICS)}, got {numerics!r}")
+    if numerics == "auto":
+        return "bf16" if bf16_supported(device) else "fp32"
+    return numerics
+
 
 class FaceNetRecognizer:
     """An ``InceptionResnetV1`` embedding one face per image (see the module docstring).
@@ -67,13 +93,17 @@ class FaceNetRecognizer:
         Margin around the detector's box, pixels of the 160 px crop.
     batch_size : int
         Faces per forward pass.
+    numerics : {"auto", "fp32", "bf16"}
+        Arithmetic of the network (see the module docstring); the resolved value is kept in
+        :attr:`numerics`.
     """
 
     embedding_dim = 512
     image_size = 160
 
     def __init__(self, name: str, state_dict: dict[str, torch.Tensor], weights_sha256: str,
-                 device: torch.device, margin: float = 32, batch_size: int = 64) -> None:
+                 device: torch.device, margin: float = 32, batch_size: int = 64,
+                 numerics: str = "auto") -> None:
         if not 0 <= margin < self.image_size:
             raise ModelError(f"{name}: margin must be in [0, {self.image_size}) px, got {margin}")
         self.name = name
@@ -81,8 +111,11 @@ class FaceNetRecognizer:
         self.device = device
         self.margin = margin
         self.batch_size = batch_size
+        self.numerics = resolve_numerics(numerics, device)
         self.network = InceptionResnetV1().eval().to(device)
         self.network.load_state_dict(state_dict)
+        if self.numerics == "bf16":
+            self.network = self.network.to(memory_format=torch.channels_last)
 
     def crops(self, images: Images, boxes: np.ndarray) -> torch.Tensor:
         """The standardised network input: (B, 3, 160, 160) float32, ``(x - 127.5) / 128``."""
@@ -111,8 +144,19 @@ class FaceNetRecognizer:
         if len(boxes) == 0:
             return torch.zeros((0, self.embedding_dim))
         inputs = self.crops(images, boxes)
-        return torch.cat([self.network(chunk).float().cpu()
-                          for chunk in inputs.split(self.batch_size)])
+        return torch.cat([self.forward(chunk) for chunk in inputs.split(self.batch_size)])
+
+    @torch.inference_mode()
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The network on standardised crops (:meth:`crops`): ``(B, 3, 160, 160)`` in, ``(B, 512)``
+        float32 unit rows on CPU out, in :attr:`numerics`."""
+        inputs = inputs.to(self.device)
+        if self.numerics == "fp32":
+            return self.network(inputs).float().cpu()
+        with torch.autocast(self.device.type, dtype=torch.bfloat16):
+            vectors = self.network(inputs.contiguous(memory_format=torch.channels_last))
+        # Unit length again in float32: the network's own normalisation ran in bf16.
+        return F.normalize(vectors.float(), dim=1).cpu()
 
 
 def casia_weights(refresh: bool = False) -> tuple[dict[str, torch.Tensor], Path]:
@@ -156,10 +200,12 @@ def casia_weights(refresh: bool = False) -> tuple[dict[str, torch.Tensor], Path]
     return state_dict, path
 
 
-def load_facenet_casia(device: torch.device, margin: float = 32) -> FaceNetRecognizer:
+def load_facenet_casia(device: torch.device, margin: float = 32,
+                       numerics: str = "auto") -> FaceNetRecognizer:
     """The default recognizer: FaceNet 20180408-102900 (CASIA-WebFace), offline."""
     state_dict, _ = casia_weights()
-    return FaceNetRecognizer("facenet-casia", state_dict, CASIA_WEIGHTS_SHA256, device, margin)
+    return FaceNetRecognizer("facenet-casia", state_dict, CASIA_WEIGHTS_SHA256, device, margin,
+                             numerics=numerics)
 
 
 def vggface2_path(path: str | os.PathLike[str] | None = None) -> Path:

@@ -19,6 +19,7 @@ from evalharness.errors import ModelError
 from evalharness.models.align import extract_face
 from evalharness.models.base import Detections, Images, as_image_list
 from evalharness.models.cache import file_sha256
+from evalharness.models.mtcnn_fast import detect_face
 
 #: The smallest face the first stage can see, in pixels (its window size).
 MTCNN_FLOOR_PX = 12
@@ -60,13 +61,19 @@ class MtcnnDetector:
     margin : float
         Margin :meth:`crops` adds around each box, in pixels of the crop (facenet-pytorch's
         default 0).
+    fast : bool
+        Run the cascade with batched crops and channels-last networks
+        (:mod:`~evalharness.models.mtcnn_fast`, the default: the same detections up to float32
+        rounding, about twice as fast on the CPU), or exactly as facenet-pytorch's
+        ``MTCNN.detect`` does (False).
     """
 
     name = "mtcnn"
 
     def __init__(self, device: torch.device, min_face_size: float = 20,
                  thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
-                 factor: float = 0.709, image_size: int = 160, margin: float = 0) -> None:
+                 factor: float = 0.709, image_size: int = 160, margin: float = 0,
+                 fast: bool = True) -> None:
         if min_face_size <= 0 or not 0 < factor < 1:
             raise ModelError(f"MTCNN: min_face_size must be > 0 px (got {min_face_size}) and "
                              f"factor in (0, 1) (got {factor})")
@@ -75,6 +82,7 @@ class MtcnnDetector:
         self.min_face_size = min_face_size
         self.image_size = image_size
         self.margin = margin
+        self.fast = fast
         # keep_all and select_largest=False: every face, most probable first; choosing is ours.
         self._mtcnn = MTCNN(min_face_size=min_face_size, thresholds=list(thresholds),
                             factor=factor, select_largest=False, keep_all=True,
@@ -102,9 +110,16 @@ class MtcnnDetector:
         for indices in by_size.values():
             batch = torch.stack([items[i] for i in indices]).to(self.device)
             # facenet-pytorch takes (B, H, W, 3) pixel values in 0..255.
-            boxes, probs, points = self._mtcnn.detect(batch.permute(0, 2, 3, 1) * 255,
-                                                      landmarks=True)
-            for i, box, prob, point in zip(indices, boxes, probs, points, strict=True):
+            pixels = batch.permute(0, 2, 3, 1) * 255
+            if self.fast:
+                net = self._mtcnn
+                found = zip(*detect_face(pixels, net.min_face_size, net.pnet, net.rnet, net.onet,
+                                         net.thresholds, net.factor), strict=True)
+                found = [(box[:, :4], box[:, 4], point) if len(box) else (None, None, None)
+                         for box, point in found]
+            else:
+                found = zip(*self._mtcnn.detect(pixels, landmarks=True), strict=True)
+            for i, (box, prob, point) in zip(indices, found, strict=True):
                 results[i] = _as_detections(box, prob, point)
         return results
 

@@ -180,6 +180,19 @@ def headline_rows(run: Run) -> list[dict[str, str]]:
     return rows
 
 
+def outside_frame(run: Run) -> list[str]:
+    """Labels of conditions whose face lies outside the camera's frame as installed.
+
+    The camera model still renders these at the camera's pixel density, as if the camera were
+    re-aimed at the driver: they answer "what would this resolution give", not "what does this
+    installed camera record".
+    """
+    summary = run.summary
+    if "face_in_frame" not in summary:
+        return []
+    return [str(label) for label in summary.loc[~summary["face_in_frame"].astype(bool), "label"]]
+
+
 def reproduce_command(manifest: Mapping[str, Any]) -> str:
     """Shell lines that reproduce the run: check out the recorded commit, rerun the command."""
     command = manifest.get("command")

@@ -130,6 +130,7 @@ def metric_figure(summary: pd.DataFrame, metric: Metric, x: str, swept: Sequence
     fig, ax = plt.subplots(figsize=(7.0, 4.2), dpi=150, layout="constrained")
     groups = summary.groupby(keys, sort=True, dropna=False) if keys else [((), summary)]
     drawn = 0
+    hollow = False
     for values, rows in groups:
         values = values if isinstance(values, tuple) else (values,)
         rows = rows.dropna(subset=[x, metric.column]).sort_values(x)
@@ -147,13 +148,22 @@ def metric_figure(summary: pd.DataFrame, metric: Metric, x: str, swept: Sequence
             ax.fill_between(rows[x], rows[low], rows[high], color=colour, alpha=0.18, linewidth=0)
         ax.errorbar(rows[x], values_y, yerr=error, color=colour, marker=marker, linestyle=style,
                     capsize=3, elinewidth=0.8, label=label)
+        if "face_in_frame" in rows:
+            # Hollow markers: the camera as installed would not have the face in its frame here.
+            outside = rows[~rows["face_in_frame"].astype(bool)]
+            ax.plot(outside[x], outside[metric.column], linestyle="none", marker=marker,
+                    markerfacecolor="white", markeredgecolor=colour, zorder=3)
+            hollow = hollow or not outside.empty
     ax.set_ylim(-0.02, 1.02)
     ax.set_ylabel(metric.label)
     ax.set_xlabel(AXES[x])
     ax.grid(True, color="0.85", linewidth=0.6)
     if x == "ied_px":
         _draw_reference_lines(ax, summary[x].dropna())
-    ax.legend(loc="best", fontsize="small", title="line: condition (band: 95% CI)", title_fontsize="small")
+    title = "line: condition (band: 95% CI)"
+    if hollow:
+        title += "\nhollow marker: face outside the frame as installed"
+    ax.legend(loc="best", fontsize="small", title=title, title_fontsize="small")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     plt.close(fig)

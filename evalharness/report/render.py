@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 
 from evalharness.evaluation.store import write_bytes
-from evalharness.report import plots
+from evalharness.report import plots, quality
 from evalharness.report.content import (
     CLAIM,
     LIMITATIONS,
@@ -26,6 +26,7 @@ from evalharness.report.content import (
     gallery_size,
     headline_rows,
     model_rows,
+    outside_frame,
     profile_tables,
     protocol_rows,
     reproduce_command,
@@ -58,6 +59,15 @@ def _figures(run: Run) -> list[dict[str, str]]:
     return figures
 
 
+def _quality(run: Run) -> dict[str, Any] | None:
+    content = quality.load_quality(run.root)
+    if content is None or not content["measures"]:
+        return None
+    return {"explanation": quality.EXPLANATION, "best": quality.best_predictor_sentence(content),
+            "rows": quality.quality_rows(content),
+            "uri": data_uri(quality.quality_figure(content["measures"], content["fpir"]))}
+
+
 def render_html(run: Run) -> str:
     """The report of ``run`` as one HTML document (plots and images embedded)."""
     manifest = run.manifest
@@ -74,6 +84,8 @@ def render_html(run: Run) -> str:
         "reproduce": reproduce_command(manifest),
         "reference_lines": plots.REFERENCE_LINES,
         "figures": _figures(run),
+        "quality": _quality(run),
+        "outside_frame": outside_frame(run),
         "sheets": [
             {"title": sheet.title, "caption": sheet.caption, "uri": data_uri(sheet.png)}
             for sheet in contact_sheets(run)

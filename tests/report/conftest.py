@@ -36,18 +36,9 @@ LIMIT = 16
 
 
 @pytest.fixture(scope="session")
-def small_run(lfw_mini: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def small_run(run_experiment) -> Path:
     """A finished run directory of :data:`EXPERIMENT` with ``--limit`` :data:`LIMIT`."""
-    from evalharness.evaluation.runner import prepare
-
-    folder = tmp_path_factory.mktemp("report-run")
-    experiment = folder / "report-test.toml"
-    experiment.write_text(EXPERIMENT.format(dataset=lfw_mini.resolve()), encoding="utf-8")
-    run_dir = folder / "run"
-    command = ["evalharness", "run", str(experiment), "--out", str(run_dir), "--limit", str(LIMIT),
-               "--device", "cpu"]
-    prepare(experiment, run_dir, device="cpu", limit=LIMIT, command=command).execute()
-    return run_dir
+    return run_experiment("report-test", EXPERIMENT, LIMIT)
 
 
 @pytest.fixture

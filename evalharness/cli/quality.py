@@ -1,0 +1,112 @@
+"""``evalharness quality IMAGE... --run RUN_DIR``: place real photographs on a run's quality curves."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from evalharness.cli.app import app, print_json, say
+from evalharness.errors import DataError
+from evalharness.evaluation.quality_curves import read_probes, read_quality, score_image
+from evalharness.models import get_detector
+from evalharness.quality import MEASURES
+
+#: Said with every result: why two of the run's measures are never computed on a real image.
+SIMULATION_ONLY = ("PSNR and SSIM compare a face with its undegraded original, which a real "
+                   "photograph lacks: they are simulation-only and not computed here.")
+NO_FACE = ("no face found by the run's detector ({detector}). A face the detector cannot find "
+           "cannot be searched at all, which is itself evidence about the image's quality.")
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{100.0 * value:.1f}%"
+
+
+def _rate(bin_row: dict[str, Any]) -> str:
+    """Rank-1 rate with the wider of its subject-bootstrap and Wilson intervals: the bootstrap
+    collapses to a point when every probe of a group succeeds or fails, Wilson never does."""
+    low = min(bin_row["rank1_ci_low"], bin_row["rank1_wilson_low"])
+    high = max(bin_row["rank1_ci_high"], bin_row["rank1_wilson_high"])
+    return (f"{_percent(bin_row['rank1'])} (95% CI {_percent(low)}–{_percent(high)}; "
+            f"{bin_row['n_rank1']} of {bin_row['n_mated']} probes)")
+
+
+def _print_face(number: int, face: dict[str, Any], labels: dict[str, str]) -> None:
+    box = ", ".join(f"{v:.0f}" for v in face["box"])
+    typer.echo(f"  face {number} (box {box} px)")
+    estimate = face["estimate"]
+    if estimate is not None:
+        typer.echo(f"    expected rank-1 identification rate: {_rate(estimate)}, FNIR at FPIR 0.01 "
+                   f"{_percent(estimate['fnir_at_fpir_0.01'])}: the run's {estimate['n_mated']} detected faces "
+                   f"most like this one in {', '.join(labels[n] for n in estimate['measures'])} (within "
+                   f"{estimate['max_percentile_distance']:.0f} percentile points)")
+    outside = [labels[name] for name, placed in face["placements"].items() if not placed["inside"]]
+    if outside:
+        typer.echo(f"    WARNING: outside the range this run covered in {', '.join(outside)}; "
+                   "rates for it are extrapolations (run conditions that reach it)")
+    for name, placed in face["placements"].items():
+        bin_row = placed["bin"]
+        note = "" if placed["inside"] else "  OUTSIDE the run's range: extrapolated"
+        typer.echo(f"    {labels[name]}: {face['measures'][name]:.4g} (bin {bin_row['low']:.4g}–"
+                   f"{bin_row['high']:.4g}, FNIR at FPIR 0.01 {_percent(bin_row['fnir_at_fpir_0.01'])}): "
+                   f"rank-1 {_rate(bin_row)}{note}")
+    for name in face["measures"]:
+        if name not in face["placements"]:
+            reason = "not a JPEG file" if name == "face_jpeg_bytes" else "no value"
+            typer.echo(f"    {labels[name]}: {reason}")
+    nearest = "; ".join(f"{c['label']} (rank-1 {_percent(c['rank1'])}, {c['n_rank1']} of {c['n_mated']})" for c in face["nearest_conditions"])
+    typer.echo(f"    nearest simulated conditions: {nearest or 'none'}")
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  evalharness quality still.jpg --run reports/default\n\n"
+        "  evalharness quality a.jpg b.png --run reports/default --json"
+    )
+)
+def quality(
+    images: list[Path] = typer.Argument(..., help="Real photographs (for example ANPR stills)."),
+    run: Path = typer.Option(..., "--run", help="A finished run directory (holds quality.json)."),
+    device: str = typer.Option("cpu", "--device", help="Where the detector runs: cpu, cuda or auto."),
+    json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """Detect the faces in real images, measure their quality as the run measured its probes,
+    and place each on the run's curves: the expected identification rate of faces of that
+    quality, with its 95% interval, and the nearest simulated conditions.
+
+    The same detector (and options) as the run is used. Measures outside the range the run
+    covered are flagged as extrapolations.
+    """
+    content = read_quality(run)
+    try:
+        manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise DataError(f"{run / 'manifest.json'}: unreadable ({error}); is {run} a run directory?") from error
+    detector_info = manifest["models"]["detector"]
+    missing = [str(path) for path in images if not path.is_file()]
+    if missing:
+        raise DataError(f"{', '.join(missing)}: no such file")
+    detector = get_detector(detector_info["name"], device, **detector_info.get("options", {}))
+    say(f"placing {len(images)} image(s) on the quality curves of {run}")
+    probes = read_probes(run, content)
+    results = [score_image(path, detector, content, probes) for path in images]
+    if json_output:
+        print_json({"run": str(run), "detector": detector_info["name"], "simulation_only": SIMULATION_ONLY,
+                    "results": [r | ({"message": NO_FACE.format(detector=detector_info["name"])}
+                                     if not r["faces"] else {}) for r in results]})
+        return
+    labels = {m.name: m.label for m in MEASURES}
+    for result in results:
+        faces = result["faces"]
+        if not faces:
+            typer.echo(f"{result['image']}: {NO_FACE.format(detector=detector_info['name'])}")
+            continue
+        typer.echo(f"{result['image']}: {len(faces)} face(s), most probable first")
+        for number, face in enumerate(faces, start=1):
+            _print_face(number, face, labels)
+    typer.echo(SIMULATION_ONLY)

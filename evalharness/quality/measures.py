@@ -1,0 +1,203 @@
+"""Measurable image-quality properties of one face in one stored image.
+
+Every function takes one image and the face's box, so the same code measures a simulated probe
+(in the runner, on the true face box) and a real photograph (in ``evalharness quality``, on the
+detected box). Images are greyscale ``(H, W)`` float arrays in [0, 1] (:func:`to_grey`); colour
+images are reduced to luminance (ITU-R BT.709 weights, :func:`skimage.color.rgb2gray`) because an
+infrared camera stores only one channel and the measures must mean the same on both.
+
+Measures (the keys of :func:`face_measures`; units in the names):
+
+- ``face_width_px``: width of the face box, pixels.
+- ``ied_px_landmarks``: distance between the detected eye landmarks, pixels.
+- ``det_prob``: the detector's probability for the face, in [0, 1].
+- ``face_jpeg_bytes``: entropy-coded bytes the JPEG file spends on the face (:func:`face_jpeg_bytes`).
+- ``noise_sigma_dn``: noise standard deviation in 8-bit digital numbers, from the finest wavelet
+  sub-band (:func:`skimage.restoration.estimate_sigma`, Donoho & Johnstone's MAD estimator).
+- ``sharpness_laplacian_dn2``: Laplacian energy, the mean squared response of the discrete
+  Laplacian (:func:`skimage.filters.laplace`) in 8-bit digital numbers squared; it rises with
+  fine detail (and, less, with noise).
+- ``psnr_db``, ``ssim``: against the undegraded face resampled to the same scale
+  (:func:`skimage.metrics.peak_signal_noise_ratio`, :func:`skimage.metrics.structural_similarity`).
+  They need that reference, so they exist only in simulation, never for a real image.
+
+The noise, sharpness and reference measures read the face box grown to at least
+:data:`MIN_REGION_PX` a side (clipped to the image): at long range a face box is a few pixels,
+too few for a wavelet noise estimate or a 7-pixel SSIM window.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+from PIL import Image, JpegImagePlugin
+from skimage.color import rgb2gray
+from skimage.filters import laplace
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from skimage.restoration import estimate_sigma
+
+#: Smallest side, pixels, of the region the noise, sharpness and reference measures read.
+MIN_REGION_PX = 16
+#: Digital numbers of an 8-bit image per unit of a [0, 1] image.
+DN_PER_UNIT = 255.0
+#: JPEG markers: start of scan and end of image.
+_SOS, _EOI = b"\xff\xda", b"\xff\xd9"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One quality measure: its column, how to read it, and whether a real image has it."""
+
+    name: str
+    label: str
+    #: True when it needs no undegraded reference, so a real photograph can be measured.
+    reference_free: bool = True
+    #: True when only a detected face has it (its curve then holds only detected probes).
+    needs_detection: bool = False
+
+
+MEASURES = (
+    Measure("ied_px", "inter-eye distance from the camera geometry (px)", reference_free=False),
+    Measure("ied_px_landmarks", "inter-eye distance from detected landmarks (px)", needs_detection=True),
+    Measure("face_width_px", "face box width (px)", needs_detection=True),
+    Measure("det_prob", "detector probability", needs_detection=True),
+    Measure("face_jpeg_bytes", "JPEG bytes spent on the face"),
+    Measure("noise_sigma_dn", "noise standard deviation (8-bit DN)"),
+    Measure("sharpness_laplacian_dn2", "Laplacian energy (8-bit DN²)"),
+    Measure("psnr_db", "PSNR against the ideal face (dB)", reference_free=False),
+    Measure("ssim", "SSIM against the ideal face", reference_free=False),
+)
+
+
+def to_grey(image: ArrayLike) -> np.ndarray:
+    """``(C, H, W)`` image in [0, 1] (C = 1 or 3) as a greyscale ``(H, W)`` float64 array."""
+    array = np.asarray(image, dtype=np.float64)
+    return array[0] if array.shape[0] == 1 else rgb2gray(np.moveaxis(array, 0, -1))
+
+
+def face_region(box: ArrayLike, height: int, width: int) -> tuple[slice, slice]:
+    """Rows and columns of the face box ``x1, y1, x2, y2`` (pixels) grown to at least
+    :data:`MIN_REGION_PX` a side about its centre and clipped to a ``height x width`` image."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    half_w = max(x2 - x1, MIN_REGION_PX) / 2.0
+    half_h = max(y2 - y1, MIN_REGION_PX) / 2.0
+    cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+    rows = slice(max(0, math.floor(cy - half_h)), min(height, math.ceil(cy + half_h)))
+    cols = slice(max(0, math.floor(cx - half_w)), min(width, math.ceil(cx + half_w)))
+    return rows, cols
+
+
+def noise_sigma_dn(region: np.ndarray) -> float:
+    """Noise standard deviation of a greyscale region in [0, 1], in 8-bit digital numbers."""
+    if min(region.shape) < 2:
+        return math.nan
+    return float(estimate_sigma(region, channel_axis=None)) * DN_PER_UNIT
+
+
+def laplacian_energy_dn2(region: np.ndarray) -> float:
+    """Mean squared discrete Laplacian of a greyscale region in [0, 1], in 8-bit DN²."""
+    return float(np.mean(laplace(region * DN_PER_UNIT) ** 2))
+
+
+def reference_similarity(region: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """PSNR (dB) and SSIM of a greyscale region against its reference, both in [0, 1].
+
+    The SSIM window is 7 px (scikit-image's default), smaller and odd for regions under 7 px;
+    both are NaN for a region under 3 px. PSNR is infinite for identical regions.
+    """
+    window = min(7, *region.shape)
+    window -= 1 - window % 2
+    if window < 3:
+        return math.nan, math.nan
+    with np.errstate(divide="ignore"):  # identical regions: infinite PSNR, as it should be
+        psnr = peak_signal_noise_ratio(reference, region, data_range=1.0)
+    ssim = structural_similarity(reference, region, data_range=1.0, win_size=window)
+    return float(psnr), float(ssim)
+
+
+def face_jpeg_bytes(jpeg: bytes, box: ArrayLike) -> float:
+    """Entropy-coded bytes a JPEG file spends on the face box, NaN for a non-JPEG file.
+
+    The blocks (minimum coded units, MCUs) that cover the box are cut from the decoded image on
+    the file's own MCU grid and re-encoded with the file's own quantisation tables, chroma
+    subsampling and libjpeg's standard Huffman tables; the count is the length of that scan (the
+    headers, which do not depend on the face, are left out). Re-encoding decoded JPEG blocks with
+    their own tables reproduces their quantised coefficients almost exactly, so this is the share
+    of the file that carries the face, to within a few percent, whatever encoder wrote it.
+    """
+    with Image.open(io.BytesIO(jpeg)) as picture:
+        if picture.format != "JPEG":
+            return math.nan
+        sampling = JpegImagePlugin.get_sampling(picture) if picture.mode != "L" else 0
+        tables = picture.quantization
+        # MCU of 4:4:4 (and greyscale) is 8x8 px, 4:2:2 is 16x8, 4:2:0 is 16x16.
+        mcu_w, mcu_h = (16 if sampling in (1, 2) else 8), (16 if sampling == 2 else 8)
+        x1, y1, x2, y2 = (float(v) for v in box)
+        left, top = max(0, math.floor(x1 / mcu_w) * mcu_w), max(0, math.floor(y1 / mcu_h) * mcu_h)
+        right = min(picture.width, math.ceil(x2 / mcu_w) * mcu_w)
+        bottom = min(picture.height, math.ceil(y2 / mcu_h) * mcu_h)
+        if right <= left or bottom <= top:
+            return math.nan
+        crop = picture.crop((left, top, right, bottom))
+    buffer = io.BytesIO()
+    crop.save(buffer, format="JPEG", qtables=tables, subsampling=max(sampling, 0))
+    data = buffer.getvalue()
+    start = data.index(_SOS)
+    header = int.from_bytes(data[start + 2:start + 4], "big")
+    return float(data.rindex(_EOI) - (start + 2 + header))
+
+
+def face_measures(image: ArrayLike, box: ArrayLike, jpeg: bytes | None = None,
+                  reference: ArrayLike | None = None) -> dict[str, float]:
+    """The image measures of one face (those that need no detection).
+
+    Parameters
+    ----------
+    image : array_like (C, H, W)
+        The stored image, float in [0, 1], C = 1 or 3.
+    box : array_like (4,)
+        The face box x1, y1, x2, y2 in pixels of ``image``.
+    jpeg : bytes, optional
+        The file ``image`` was decoded from; ``face_jpeg_bytes`` is NaN without it.
+    reference : array_like (C, H, W), optional
+        The undegraded face at the same scale and position; ``psnr_db`` and ``ssim`` are NaN
+        without it.
+
+    Returns
+    -------
+    dict
+        ``face_jpeg_bytes``, ``noise_sigma_dn``, ``sharpness_laplacian_dn2``, ``psnr_db``, ``ssim``.
+    """
+    image = np.asarray(image)
+    rows, cols = face_region(box, *image.shape[-2:])
+    region = to_grey(image[:, rows, cols])  # only the region: a full frame is megapixels
+    psnr, ssim = (math.nan, math.nan) if reference is None else \
+        reference_similarity(region, to_grey(np.asarray(reference)[:, rows, cols]))
+    return {
+        "face_jpeg_bytes": face_jpeg_bytes(jpeg, box) if jpeg is not None else math.nan,
+        "noise_sigma_dn": noise_sigma_dn(region),
+        "sharpness_laplacian_dn2": laplacian_energy_dn2(region),
+        "psnr_db": psnr,
+        "ssim": ssim,
+    }
+
+
+def detection_measures(box: ArrayLike | None, landmarks: ArrayLike | None, prob: float,
+                       scale: float = 1.0) -> dict[str, float]:
+    """The measures of a detection, in pixels of the stored image; NaN without a detection.
+
+    ``box`` (4,) and ``landmarks`` (5, 2) are in pixels of the image the detector saw, which is
+    the stored image enlarged ``scale`` times.
+    """
+    if box is None or landmarks is None:
+        return {"ied_px_landmarks": math.nan, "face_width_px": math.nan, "det_prob": math.nan}
+    eyes = np.asarray(landmarks, dtype=np.float64)[:2]
+    return {
+        "ied_px_landmarks": float(np.linalg.norm(eyes[1] - eyes[0])) / scale,
+        "face_width_px": float(box[2] - box[0]) / scale,
+        "det_prob": float(prob),
+    }

@@ -1,0 +1,44 @@
+"""Every subcommand's ``--help`` works and shows an example; ``--quiet`` and ``--debug`` are
+global; the top-level help lists the exit codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from evalharness.cli.app import app
+
+
+def _leaf_commands(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path under a (click-style) group, sub-groups expanded."""
+    leaves = []
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            leaves += _leaf_commands(command, (*path, name))
+        else:
+            leaves.append((*path, name))
+    return leaves
+
+
+def test_every_subcommand_help_shows_an_example(cli):
+    commands = _leaf_commands(typer.main.get_command(app))
+    assert {("run",), ("compare",), ("doctor",), ("report",), ("profiles", "show")} <= set(commands)
+    for command in commands:
+        result = cli(*command, "--help")
+        assert result.code == 0, command
+        assert f"evalharness {' '.join(command)}" in result.out, command  # an example invocation
+        assert "Example" in result.out, command
+
+
+def test_top_level_help_lists_exit_codes_and_global_options(cli):
+    result = cli("--help")
+    assert result.code == 0
+    for text in ("--debug", "--quiet", "Exit codes", "2 bad config", "3 bad data", "5 output"):
+        assert text in result.out, text
+
+
+def test_unknown_command_and_option_are_usage_errors(cli):
+    assert cli("frobnicate").code == 2
+    result = cli("compare", "--tolerance", "-1", "a", "b")
+    assert result.code == 2 and "Traceback" not in result.err and "--tolerance" in result.err

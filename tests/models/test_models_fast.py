@@ -1,0 +1,93 @@
+"""The fast embedding path (bf16 autocast, channels-last) against float32, on real LFW faces.
+
+The fast path is the default only where it keeps the harness's metrics: rank-1 within 0.5
+percentage points of float32 on lfw-mini, undegraded and as a roadside infrared camera stores it.
+Detection does not depend on the recognizer's numerics, so the probes are cropped at their true
+face boxes here; the scores go through the runner's own ``identity_scores``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, simulate
+from evalharness.config.experiment import ProtocolSettings
+from evalharness.config.profile import load_profile
+from evalharness.data.folder import open_dataset
+from evalharness.data.images import load_image
+from evalharness.errors import ModelError
+from evalharness.evaluation.metrics import identification_rate, mate_ranks
+from evalharness.evaluation.protocol import build_split
+from evalharness.evaluation.runner import identity_scores
+from evalharness.models import get_recognizer
+from evalharness.models.facenet import bf16_supported, resolve_numerics
+from evalharness.seeding import probe_generator
+
+CPU = torch.device("cpu")
+needs_bf16 = pytest.mark.skipif(not bf16_supported(CPU), reason="CPU lacks native bfloat16")
+#: The LFW deep-funneled face box at the set's fixed eye centres (x1, y1, x2, y2 px).
+LFW_FACE_BOX = np.array([[80.0, 70.0, 170.0, 180.0]], np.float32)
+
+
+def test_numerics_resolves_and_refuses_unknown_values() -> None:
+    assert resolve_numerics("fp32", CPU) == "fp32"
+    assert resolve_numerics("auto", CPU) == ("bf16" if bf16_supported(CPU) else "fp32")
+    with pytest.raises(ModelError, match="numerics must be one of auto, fp32, bf16"):
+        resolve_numerics("fp16", CPU)
+
+
+@needs_bf16
+def test_bf16_embeddings_match_fp32_on_lfw_faces(lfw_mini: Path) -> None:
+    records = open_dataset(lfw_mini).records[:12]
+    images = torch.stack([load_image(record.path) for record in records])
+    boxes = LFW_FACE_BOX.repeat(len(images), 0)
+    exact = get_recognizer("facenet-casia", CPU, numerics="fp32")
+    fast = get_recognizer("facenet-casia", CPU, numerics="bf16")
+    assert (exact.numerics, fast.numerics) == ("fp32", "bf16")
+    reference = exact.embed(images, boxes, None)
+    approximate = fast.embed(images, boxes, None)
+    assert approximate.dtype == torch.float32
+    assert torch.allclose(approximate.norm(dim=1), torch.ones(len(images)), atol=1e-5)
+    cosine = (reference * approximate).sum(dim=1)
+    assert cosine.min() > 0.995, cosine
+    # Different people stay far apart: the bf16 error is far below the identity signal.
+    assert (approximate @ reference.T).fill_diagonal_(-1).max() < cosine.min()
+
+
+def _rank1(recognizer, gallery_images, probe_images, probe_boxes, mates) -> tuple[float, np.ndarray]:
+    gallery = recognizer.embed(gallery_images, LFW_FACE_BOX.repeat(len(gallery_images), 0), None)
+    probes = recognizer.embed(probe_images, probe_boxes, None)
+    scores = identity_scores(probes.numpy(), gallery.numpy(), np.arange(len(gallery)), len(gallery))
+    ranks = mate_ranks(scores, mates)
+    return identification_rate(ranks, np.ones(len(ranks), bool)), scores
+
+
+@needs_bf16
+@pytest.mark.slow
+@pytest.mark.parametrize("profile_name", ["undegraded", "ir-two-lane"])
+def test_bf16_keeps_rank1_within_half_a_point(lfw_mini: Path, profile_name: str) -> None:
+    dataset = open_dataset(lfw_mini)
+    split = build_split(dataset.records, ProtocolSettings(mated_per_identity=1), seed=20261126)
+    identities = split.gallery_identities()
+    gallery_images = torch.stack([load_image(dataset.root / i.relpath) for i in split.gallery])
+    mates = np.array([identities.index(i.identity) for i in split.mated])
+    sources = torch.stack([load_image(dataset.root / i.relpath) for i in split.mated])
+    if profile_name == "undegraded":
+        probe_images, probe_boxes = sources, LFW_FACE_BOX.repeat(len(sources), 0)
+    else:
+        capture = simulate(sources, torch.tensor(LFW_DEEPFUNNELED_EYES_PX).repeat(len(sources), 1, 1),
+                           load_profile(profile_name, {}),
+                           [probe_generator(1, "fast", i.relpath) for i in split.mated])
+        probe_images = capture.images.expand(-1, 3, -1, -1)
+        probe_boxes = capture.face_boxes.numpy()
+    exact, exact_scores = _rank1(get_recognizer("facenet-casia", CPU, numerics="fp32"),
+                                 gallery_images, probe_images, probe_boxes, mates)
+    fast, fast_scores = _rank1(get_recognizer("facenet-casia", CPU, numerics="bf16"),
+                               gallery_images, probe_images, probe_boxes, mates)
+    assert len(mates) >= 100
+    assert abs(fast - exact) <= 0.005, (profile_name, exact, fast)
+    assert np.abs(fast_scores - exact_scores).max() < 0.05

@@ -1,0 +1,108 @@
+"""Quality measures against known cases, on real LFW photographs."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from evalharness.camera import codec
+from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, simulate
+from evalharness.config.profile import load_profile
+from evalharness.data.images import load_image
+from evalharness.models import get_detector
+from evalharness.quality.measures import (
+    MIN_REGION_PX,
+    detection_measures,
+    face_jpeg_bytes,
+    face_measures,
+    face_region,
+    noise_sigma_dn,
+    reference_similarity,
+    to_grey,
+)
+from evalharness.seeding import probe_generator
+
+
+def _faces(root: Path, count: int) -> list[Path]:
+    return sorted((root / "images").glob("*/*_0001.jpg"))[:count]
+
+
+def test_ssim_of_a_real_face_with_itself_is_one(lfw_devtrain: Path) -> None:
+    grey = to_grey(load_image(_faces(lfw_devtrain, 1)[0]).numpy())
+    psnr, ssim = reference_similarity(grey, grey)
+    assert ssim == pytest.approx(1.0) and math.isinf(psnr)
+
+
+def test_ssim_and_psnr_fall_as_noise_grows(lfw_devtrain: Path) -> None:
+    grey = to_grey(load_image(_faces(lfw_devtrain, 1)[0]).numpy())
+    rng = np.random.default_rng(0)
+    results = [reference_similarity(np.clip(grey + rng.normal(0, s / 255, grey.shape), 0, 1), grey)
+               for s in (2, 8, 32)]
+    psnrs, ssims = zip(*results, strict=True)
+    assert list(psnrs) == sorted(psnrs, reverse=True) and list(ssims) == sorted(ssims, reverse=True)
+    assert ssims[-1] < 0.6 < ssims[0] < 1.0
+
+
+@pytest.mark.parametrize("sigma_dn", [2.0, 5.0, 12.0])
+def test_noise_sigma_of_a_flat_field_within_ten_percent(sigma_dn: float) -> None:
+    rng = np.random.default_rng(int(sigma_dn))
+    field = 0.5 + rng.normal(0.0, sigma_dn / 255.0, (64, 64))
+    assert noise_sigma_dn(field) == pytest.approx(sigma_dn, rel=0.10)
+
+
+def test_ied_from_landmarks_matches_the_geometry_after_a_known_rescale(lfw_devtrain: Path) -> None:
+    """Source faces scaled by the camera to the geometry's IED; MTCNN's eyes agree within 15%."""
+    paths = _faces(lfw_devtrain, 8)
+    faces = torch.stack([load_image(p) for p in paths])
+    eyes = torch.tensor(LFW_DEEPFUNNELED_EYES_PX).repeat(len(paths), 1, 1)
+    profile = load_profile("control-passport", {"distance_m": 2.0})  # IED ~ 30 px, not the source's 42
+    capture = simulate(faces, eyes, profile, [probe_generator(1, "ied", str(p)) for p in paths])
+    assert not 38.0 < capture.ied_px < 46.0, "the rescale must change the scale"
+    detections = get_detector("mtcnn", "cpu").detect(capture.images)
+    measured = [detection_measures(d.boxes[0], d.landmarks[0], float(d.probs[0]))["ied_px_landmarks"]
+                for d in detections if len(d)]
+    assert len(measured) == len(paths)
+    assert np.median(measured) == pytest.approx(capture.ied_px, rel=0.15)
+
+
+def test_face_jpeg_bytes_counts_the_scan_of_the_face_blocks(lfw_devtrain: Path) -> None:
+    image = load_image(_faces(lfw_devtrain, 1)[0])
+    jpeg = codec.encode_jpeg(image[None], 75, "4:2:0")[0]
+    whole = face_jpeg_bytes(jpeg, [0, 0, 250, 250])
+    # The whole picture re-encoded with its own tables: the file's length less its headers.
+    assert 0.9 * len(jpeg) - 700 < whole < len(jpeg)
+    face = face_jpeg_bytes(jpeg, [80, 70, 170, 190])
+    corner = face_jpeg_bytes(jpeg, [0, 0, 40, 40])
+    assert corner < face < whole
+    png = io.BytesIO()
+    Image.fromarray((image.permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(png, format="PNG")
+    assert math.isnan(face_jpeg_bytes(png.getvalue(), [0, 0, 250, 250]))
+
+
+def test_face_region_is_grown_to_the_minimum_and_clipped() -> None:
+    rows, cols = face_region([10.0, 10.0, 14.0, 14.0], 100, 100)
+    assert rows.stop - rows.start == MIN_REGION_PX and cols.stop - cols.start == MIN_REGION_PX
+    rows, cols = face_region([-5.0, 90.0, 30.0, 130.0], 100, 100)
+    assert (rows.start, rows.stop, cols.start, cols.stop) == (90, 100, 0, 30)
+
+
+def test_face_measures_of_a_degraded_face_against_its_ideal(lfw_devtrain: Path) -> None:
+    """The camera's own ideal stage as the reference: SSIM below 1, more noise at longer range."""
+    path = _faces(lfw_devtrain, 1)[0]
+    eyes = torch.tensor(LFW_DEEPFUNNELED_EYES_PX)[None]
+    rows = []
+    for distance_m in (5.0, 20.0):
+        profile = load_profile("ir-two-lane", {"distance_m": distance_m})
+        capture = simulate(load_image(path)[None], eyes, profile, [probe_generator(1, "m", "x")], keep_stages=True)
+        rows.append(face_measures(capture.images[0].numpy(), capture.face_boxes[0].numpy(), capture.jpeg[0],
+                                  capture.stages["spectral"][0].numpy()))
+    near, far = rows
+    assert 0.0 < far["ssim"] < 1.0 and 0.0 < near["ssim"] < 1.0
+    assert far["face_jpeg_bytes"] < near["face_jpeg_bytes"]
+    assert all(math.isfinite(v) for row in rows for v in row.values())
