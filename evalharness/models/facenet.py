@@ -15,11 +15,12 @@ Both take the face as facenet-pytorch crops it (:func:`~evalharness.models.align
 160 px, margin 32 px as FaceNet's author aligned LFW) and standardise pixel values
 ``(x - 127.5) / 128``, the models' training convention. The output is a 512-d unit vector.
 
-Numerics: ``"bf16"`` runs the network under bfloat16 autocast with channels-last tensors (about
-3.5x faster on a CPU with AVX-512 BF16 and on recent GPUs); ``"fp32"`` in float32 throughout.
-``"auto"`` (the default) picks bf16 where the device supports it; the choice is recorded as
-:attr:`FaceNetRecognizer.numerics`. On lfw-mini, bf16 keeps rank-1 within 0.5 percentage points
-of fp32 (``tests/models/test_models_fast.py``).
+Numerics: ``"fp32"`` (the default) runs in float32 throughout; ``"bf16"`` under bfloat16
+autocast with channels-last tensors (about 2.4x faster on a CPU with AVX-512 BF16; on GPUs see
+``benchmarks/RESULTS.md``); ``"auto"`` picks bf16 where the device runs it natively. The choice is
+recorded as :attr:`FaceNetRecognizer.numerics`. bf16 is opt-in: cosine scores move by up to
+about 0.005, which in a full run on lfw-mini moved rank-1 by up to 1.4 percentage points (2 of
+140 probes) at low resolution, more than the 0.5 points the harness allows its fast paths.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ class FaceNetRecognizer:
 
     def __init__(self, name: str, state_dict: dict[str, torch.Tensor], weights_sha256: str,
                  device: torch.device, margin: float = 32, batch_size: int = 64,
-                 numerics: str = "auto") -> None:
+                 numerics: str = "fp32") -> None:
         if not 0 <= margin < self.image_size:
             raise ModelError(f"{name}: margin must be in [0, {self.image_size}) px, got {margin}")
         self.name = name
@@ -201,7 +202,7 @@ def casia_weights(refresh: bool = False) -> tuple[dict[str, torch.Tensor], Path]
 
 
 def load_facenet_casia(device: torch.device, margin: float = 32,
-                       numerics: str = "auto") -> FaceNetRecognizer:
+                       numerics: str = "fp32") -> FaceNetRecognizer:
     """The default recognizer: FaceNet 20180408-102900 (CASIA-WebFace), offline."""
     state_dict, _ = casia_weights()
     return FaceNetRecognizer("facenet-casia", state_dict, CASIA_WEIGHTS_SHA256, device, margin,

@@ -64,8 +64,8 @@ class MtcnnDetector:
     fast : bool
         Run the cascade with batched crops and channels-last networks
         (:mod:`~evalharness.models.mtcnn_fast`, the default: the same detections up to float32
-        rounding, about twice as fast on the CPU), or exactly as facenet-pytorch's
-        ``MTCNN.detect`` does (False).
+        rounding; about twice as fast on small stored faces on the CPU), or exactly as
+        facenet-pytorch's ``MTCNN.detect`` does (False).
     """
 
     name = "mtcnn"

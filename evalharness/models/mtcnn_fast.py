@@ -9,8 +9,8 @@ kernels run two to three times faster than on facenet-pytorch's channels-first t
 
 Everything else is facenet-pytorch's own code path: the same weights and networks, image pyramid,
 thresholds, box regression and non-maximum suppression (its helper functions are called, not
-copied). The memory layout, and the networks seeing all candidates at once rather than in chunks
-of 512, change float32 rounding only (network outputs differ by about 1e-6); ``tests/models/test_models_fast_mtcnn.py`` checks the detections against the
+copied), including its chunks of 512 candidates per network call. The memory layout changes
+float32 rounding only (network outputs differ by about 1e-6); ``tests/models/test_models_fast_mtcnn.py`` checks the detections against the
 stock MTCNN on real LFW images.
 """
 
@@ -23,6 +23,7 @@ from facenet_pytorch.models.utils.detect_face import (
     batched_nms,
     batched_nms_numpy,
     bbreg,
+    fixed_batch_process,
     generateBoundingBox,
     imresample,
     pad,
@@ -126,7 +127,7 @@ def detect_face(imgs: torch.Tensor, minsize: float, pnet: PNet, rnet: RNet, onet
     # Stage 2: the refinement network on 24 px crops.
     if len(boxes) > 0:
         crops = crop_resize(imgs, image_inds, *pad(boxes, w, h), 24)
-        mv, probs = rnet(_standardise(crops))
+        mv, probs = fixed_batch_process(_standardise(crops), rnet)
         keep = probs[:, 1] > threshold[1]
         boxes = torch.cat((boxes[keep, :4], probs[keep, 1:2]), dim=1)
         image_inds, mv = image_inds[keep], mv[keep]
@@ -138,7 +139,7 @@ def detect_face(imgs: torch.Tensor, minsize: float, pnet: PNet, rnet: RNet, onet
     points = torch.zeros(0, 5, 2, device=imgs.device)
     if len(boxes) > 0:
         crops = crop_resize(imgs, image_inds, *pad(boxes, w, h), 48)
-        mv, marks, probs = onet(_standardise(crops))
+        mv, marks, probs = fixed_batch_process(_standardise(crops), onet)
         keep = probs[:, 1] > threshold[2]
         boxes = torch.cat((boxes[keep, :4], probs[keep, 1:2]), dim=1)
         image_inds, mv, marks = image_inds[keep], mv[keep], marks[keep]
