@@ -12,12 +12,15 @@ import time
 
 import pandas as pd
 import pytest
+import torch
 from cli_helpers import EXPERIMENT  # tests/cli/ is on sys.path
 
 from evalharness.cli import main
 from evalharness.evaluation import store
+from evalharness.models import get_recognizer
 
 SWEEP = '[[grid]]\nprofiles = ["ir-two-lane"]\nsweep = { distance_m = [8, 12, 16, 20] }'
+WAIT_S = 600  # generous: CI machines are slow and shared
 CLI = [sys.executable, "-c", "from evalharness.cli import run_cli; run_cli()"]
 
 
@@ -28,9 +31,12 @@ def test_sigkill_and_ctrl_c_mid_sweep_then_rerun_equal_an_uninterrupted_run(tmp_
     command = [*CLI, "--quiet", "run", str(experiment), "--device", "cpu", "--no-report", "--out"]
     killed = tmp_path / "killed"
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # Convert the FaceNet weights first (on a fresh machine this takes a while), so that the
+    # waits below measure the run, not the one-off conversion.
+    get_recognizer("facenet-casia", torch.device("cpu"))
     process = subprocess.Popen([*command, str(killed)], env=environment,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + WAIT_S
     while not store.completed_conditions(killed) and time.monotonic() < deadline:
         assert process.poll() is None, process.stderr.read().decode()
         time.sleep(0.05)
@@ -47,7 +53,7 @@ def test_sigkill_and_ctrl_c_mid_sweep_then_rerun_equal_an_uninterrupted_run(tmp_
     # Ctrl-C during the rerun: exit 130 with one line saying how to resume, no traceback.
     second = subprocess.Popen([*command, str(killed)], env=environment, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + WAIT_S
     while len(store.completed_conditions(killed)) <= len(finished) and time.monotonic() < deadline:
         assert second.poll() is None, second.stderr.read()
         time.sleep(0.05)
