@@ -23,7 +23,7 @@ from evalharness.evaluation.compare import read_summary
 #: have ``_ci_low`` / ``_ci_high`` and ``_wilson_low`` / ``_wilson_high`` columns).
 FIXED_COLUMNS = frozenset(
     "condition_id label profile recognizer detector probe_mode upscale distance_m ied_px "
-    "ied_px_mean ied_px_sd px_per_m dori_class n_mated n_nonmated n_subjects n_detected_mated "
+    "ied_px_mean ied_px_sd px_per_m dori_class face_in_frame n_mated n_nonmated n_subjects n_detected_mated "
     "n_detected_nonmated n_rank1 n_rank5 detection_rate "
     "rank1 rank1_detected rank5 fnir_at_fpir_0.01 fnir_at_fpir_0.1 tar_at_far_0.001 "
     "tar_at_far_0.01 auc false_detections".split()

@@ -63,7 +63,9 @@ def test_page_loads_in_chromium_without_errors_and_every_image_decodes(report):
     summary = pd.read_csv(run_dir / "summary.csv")
     plotted = [m for m in METRICS if m.column in summary and summary[m.column].notna().any()]
     sheets = summary["profile"].nunique()  # one sheet per profile here (one recognizer, one mode)
-    assert len(check.images) == 2 * len(plotted) + sheets
+    quality_figures = int((run_dir / "quality.json").is_file())  # one figure, panels per measure
+    assert len(check.images) == 2 * len(plotted) + sheets + quality_figures, [
+        image["alt"] for image in check.images]
     assert all(image["decoded"] and image["width"] > 100 and image["height"] > 100 for image in check.images)
     alts = [image["alt"] for image in check.images]
     assert sum("control-passport" == alt for alt in alts) == 1
