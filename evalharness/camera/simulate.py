@@ -27,7 +27,16 @@ from dataclasses import dataclass, field
 
 import torch
 
-from evalharness.camera import codec, frame, geometry, motion, optics, resample, sensor, spectral
+from evalharness.camera import (
+    codec,
+    frame,
+    geometry,
+    motion,
+    optics,
+    resample,
+    sensor,
+    spectral,
+)
 from evalharness.config.profile import CameraProfile
 from evalharness.errors import DataError
 

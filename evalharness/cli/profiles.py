@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 import typer
 
-from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, derive, simulate
 from evalharness.camera.sheet import contact_sheet
+from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, derive, simulate
 from evalharness.cli.app import app, print_json, say
 from evalharness.config.loading import parse_overrides
 from evalharness.config.profile import CameraProfile, list_profiles, load_profile

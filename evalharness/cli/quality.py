@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import typer
 
 from evalharness.cli.app import app, print_json, say
 from evalharness.errors import DataError
+from evalharness.evaluation import store
 from evalharness.evaluation.quality_curves import read_probes, read_quality, score_image
 from evalharness.models import get_detector
 from evalharness.quality import MEASURES
@@ -83,10 +83,7 @@ def quality(
     covered are flagged as extrapolations.
     """
     content = read_quality(run)
-    try:
-        manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise DataError(f"{run / 'manifest.json'}: unreadable ({error}); is {run} a run directory?") from error
+    manifest = store.read_json(run / "manifest.json")
     detector_info = manifest["models"]["detector"]
     missing = [str(path) for path in images if not path.is_file()]
     if missing:

@@ -23,7 +23,6 @@ from evalharness.errors import ConfigError
 from evalharness.paths import PROFILES_DIR
 
 
-
 class CameraProfile(StrictModel):
     """One camera and the driver's position in front of it; units in every field name.
 

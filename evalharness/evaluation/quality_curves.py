@@ -31,7 +31,6 @@ run's range), among the run's detected faces most like it in all those measures 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -41,7 +40,6 @@ import numpy as np
 import pandas as pd
 
 from evalharness.data.images import load_image
-from evalharness.errors import DataError
 from evalharness.evaluation import metrics, store
 from evalharness.evaluation.intervals import subject_bootstrap, wilson_interval
 from evalharness.evaluation.summary import FLOAT_FORMAT, json_ready, write_csv_text
@@ -197,14 +195,8 @@ def read_quality(run_dir: Path) -> dict[str, Any]:
     DataError
         The file is missing (a run from before quality measures, or not finished) or unreadable.
     """
-    path = Path(run_dir) / "quality.json"
-    if not path.is_file():
-        raise DataError(f"{path}: missing; the run has no quality curves (finish it, or rerun it "
-                        "with this version to record the quality measures)")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise DataError(f"{path}: unreadable ({error})") from error
+    return store.read_json(Path(run_dir) / "quality.json", "the run has no quality curves (finish "
+                           "it, or rerun it with this version to record the quality measures)")
 
 
 def read_probes(run_dir: Path, content: Mapping[str, Any]) -> pd.DataFrame:

@@ -33,7 +33,6 @@ runs on each original and keeps the face nearest the image centre
 from __future__ import annotations
 
 import io
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -50,7 +49,12 @@ from PIL import Image as PILImage
 from torchvision.ops import box_iou
 
 from evalharness.camera import frame
-from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, Capture, derive, simulate
+from evalharness.camera.simulate import (
+    LFW_DEEPFUNNELED_EYES_PX,
+    Capture,
+    derive,
+    simulate,
+)
 from evalharness.config.experiment import Experiment, load_experiment, resolve_dataset
 from evalharness.config.profile import profile_path
 from evalharness.data.folder import FolderDataset, open_dataset
@@ -59,13 +63,25 @@ from evalharness.errors import OutputError
 from evalharness.evaluation import manifest, store
 from evalharness.evaluation.batching import split_on_oom
 from evalharness.evaluation.conditions import Condition, build_grid, canonical_json
+from evalharness.evaluation.protocol import (
+    Image,
+    Split,
+    build_split,
+    check_split,
+    limit_probes,
+)
 from evalharness.evaluation.quality_curves import write_quality
-from evalharness.evaluation.protocol import Image, Split, build_split, check_split, limit_probes
 from evalharness.evaluation.summary import json_ready, summarise, write_csv_text
-from evalharness.models import Detector, Recognizer, get_detector, get_recognizer, resolve_device
+from evalharness.models import (
+    Detector,
+    Recognizer,
+    get_detector,
+    get_recognizer,
+    resolve_device,
+)
+from evalharness.models.cache import cache_dir
 from evalharness.models.photos import subject_face
 from evalharness.quality import detection_measures, face_measures
-from evalharness.models.cache import cache_dir
 from evalharness.seeding import probe_generator
 
 log = logging.getLogger("evalharness.run")
@@ -232,7 +248,7 @@ class Run:
         """
         started = manifest.now_utc()
         previous = self.run_dir / "manifest.json"
-        first_start = _read_json(previous).get("started_at", started) if previous.is_file() else started
+        first_start = store.read_json(previous).get("started_at", started) if previous.is_file() else started
         self._write_manifest(first_start, None)
         detector_key = canonical_json({"name": self.detector.name, "sha256": self.detector.weights_sha256,
                                        "options": self.experiment.detector_options})
@@ -457,10 +473,6 @@ class Run:
         })
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def prepare(experiment_path: Path, run_dir: Path, overrides: dict[str, Any] | None = None,
             device: str = "auto", limit: int | None = None, command: Sequence[str] = ()) -> Run:
     """Resolve everything a run needs and claim ``run_dir`` for it.
@@ -503,7 +515,7 @@ def _claim(run_dir: Path, config_hash: str, experiment: Experiment) -> None:
     partial files a killed run left)."""
     existing = run_dir / "manifest.json"
     if existing.is_file():
-        found = _read_json(existing).get("config_hash")
+        found = store.read_json(existing).get("config_hash")
         if found != config_hash:
             raise OutputError(f"{run_dir}: holds a run of a different config ({str(found)[:12]}, this one "
                               f"{config_hash[:12]}); pick another --out or delete {run_dir}")

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from evalharness.errors import OutputError
+from evalharness.errors import DataError, OutputError
 
 CONDITIONS_DIR = "conditions"
 
@@ -56,6 +56,22 @@ def write_bytes(path: Path, data: bytes) -> Path:
 def write_text(path: Path, text: str) -> Path:
     """Write UTF-8 ``text`` to ``path`` atomically."""
     return write_bytes(path, text.encode("utf-8"))
+
+
+def read_json(path: Path, missing: str = "") -> Any:
+    """Read a run directory's JSON file.
+
+    Raises :class:`DataError` naming the file when it is missing (``missing`` says why it might
+    be, defaulting to "is this a finished run directory?") or not valid JSON.
+    """
+    path = Path(path)
+    if not path.is_file():
+        hint = missing or f"is {path.parent} a finished evalharness run directory?"
+        raise DataError(f"{path}: missing; {hint}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise DataError(f"{path}: not valid JSON: {error}") from None
 
 
 def write_json(path: Path, value: Any) -> Path:

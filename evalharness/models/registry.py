@@ -25,7 +25,11 @@ import torch
 from evalharness.errors import ModelError
 from evalharness.models.base import Detector, ModelInfo, Recognizer, resolve_device
 from evalharness.models.cache import cache_dir
-from evalharness.models.dlib_resnet import DlibRecognizer, dlib_weight_files, dlib_weights_sha256
+from evalharness.models.dlib_resnet import (
+    DlibRecognizer,
+    dlib_weight_files,
+    dlib_weights_sha256,
+)
 from evalharness.models.facenet import (
     CASIA_CACHE_NAME,
     CASIA_WEIGHTS_SHA256,
@@ -35,7 +39,11 @@ from evalharness.models.facenet import (
     vggface2_path,
 )
 from evalharness.models.facenet_tf import packaged_graph_path
-from evalharness.models.mtcnn import MtcnnDetector, mtcnn_weight_files, mtcnn_weights_sha256
+from evalharness.models.mtcnn import (
+    MtcnnDetector,
+    mtcnn_weight_files,
+    mtcnn_weights_sha256,
+)
 from evalharness.models.onnx import OnnxRecognizer, load_onnx_spec
 
 DEFAULT_DETECTOR = "mtcnn"

@@ -6,7 +6,6 @@ that a report can be rebuilt, and checked, from the directory alone.
 
 from __future__ import annotations
 
-import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +13,10 @@ from typing import Any
 
 import pandas as pd
 
-from evalharness.paths import PROFILES_DIR
 from evalharness.errors import DataError
+from evalharness.evaluation import store
 from evalharness.evaluation.compare import read_summary
+from evalharness.paths import PROFILES_DIR
 
 #: Summary columns that are not swept parameters: the condition's identity, its derived camera
 #: figures, counts and metrics (see :mod:`evalharness.evaluation.summary`; each metric may also
@@ -74,15 +74,6 @@ class Run:
                 if c not in FIXED_COLUMNS and not c.endswith(INTERVAL_SUFFIXES)]
 
 
-def _read_json(path: Path) -> Any:
-    if not path.is_file():
-        raise DataError(f"{path}: missing; is {path.parent} a finished evalharness run directory?")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise DataError(f"{path}: not valid JSON: {error}") from None
-
-
 def read_run(run_dir: Path) -> Run:
     """Read the files of a finished run that the report needs.
 
@@ -105,6 +96,6 @@ def read_run(run_dir: Path) -> Run:
     except tomllib.TOMLDecodeError as error:
         raise DataError(f"{experiment_path}: not valid TOML: {error}") from None
     conditions = {
-        str(cid): _read_json(root / "conditions" / f"{cid}.json") for cid in summary["condition_id"]
+        str(cid): store.read_json(root / "conditions" / f"{cid}.json") for cid in summary["condition_id"]
     }
-    return Run(root, summary, _read_json(root / "manifest.json"), experiment_text, experiment, conditions)
+    return Run(root, summary, store.read_json(root / "manifest.json"), experiment_text, experiment, conditions)
