@@ -15,7 +15,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,onnx,pdf]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,onnx,pdf,ray]"
 	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt $(NO_DEPS)
 	touch $@
 

@@ -44,6 +44,13 @@ class ComparisonError(HarnessError):
     exit_code = 6
 
 
+class ExecutorError(HarnessError):
+    """The Ray executor cannot run: Ray missing, cluster unreachable, workers lost or unlike
+    this machine (finished conditions are kept; a rerun resumes)."""
+
+    exit_code = 7
+
+
 class Interrupted(HarnessError):
     """The user pressed Ctrl-C; finished work is kept and a rerun resumes."""
 

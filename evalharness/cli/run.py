@@ -32,6 +32,15 @@ def run_command(
                               help="At most N probes per condition (a seeded choice)."),
     set_: list[str] = typer.Option([], "--set",
                                    help="Override an experiment key: KEY=VALUE (dotted for tables)."),
+    executor: str = typer.Option("local", "--executor",
+                                 help="local (this process) or ray (a Ray cluster; pip install '.[ray]')."),
+    address: str = typer.Option(None, "--address",
+                                help="Ray cluster address (HOST:PORT); default: start a local Ray instance."),
+    workers: int = typer.Option(None, "--workers", min=1,
+                                help="Ray workers; default one per GPU, or one per CPU core."),
+    shard_probes: int = typer.Option(None, "--shard-probes", min=1,
+                                     help="Ray: probes per task, rounded up to whole batches "
+                                          "(default 1024)."),
     report: bool = typer.Option(True, "--report/--no-report",
                                 help="Write report.html and report.pdf when the run ends."),
     json_output: bool = typer.Option(False, "--json",
@@ -44,13 +53,17 @@ def run_command(
     one object: run_dir, summary, manifest, log, conditions (how many), report_html and report_pdf
     (null without a report).
 
+    With --executor ray the conditions run on Ray workers (each holding the models), and the
+    results come back here to be written under --out exactly as a local run writes them.
+
     Example: evalharness run configs/experiments/default.toml --out reports/default
     """
     run = prepare(experiment, out, parse_overrides(set_), device=device, limit=limit,
-                  command=["evalharness", *sys.argv[1:]])
+                  command=["evalharness", *sys.argv[1:]], executor=executor, address=address,
+                  workers=workers, shard_probes=shard_probes)
     pending = run.pending
     say(f"{run.experiment.name}: {len(run.grid)} conditions ({len(run.grid) - len(pending)} done), "
-        f"{run.n_probes} probes each, on {run.device}")
+        f"{run.n_probes} probes each, on {run.device} ({executor})")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), disable=options.quiet) as progress:

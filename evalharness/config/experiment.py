@@ -89,6 +89,10 @@ class Experiment(StrictModel):
     head yaw). grid : blocks of profiles x sweep axes. bootstrap_resamples : B of the subject
     bootstrap. samples_per_condition : stored images kept per condition for contact sheets.
     batch_size : probes per batch. limit : at most this many probes per condition (``--limit``).
+    nonmate_scores_kept : at most this many of a probe's non-mate scores are stored in its row (a
+    seeded sample; the best is always in ``best_nonmate_score``); None keeps all. Set it for large
+    galleries, where all of them would make each row as long as the gallery; TAR at FAR is then
+    estimated from the sample.
     """
 
     name: str = "experiment"
@@ -106,6 +110,7 @@ class Experiment(StrictModel):
     samples_per_condition: int = Field(6, ge=0, le=100)
     batch_size: int = Field(32, ge=1, le=4096)
     limit: int | None = Field(None, ge=1)
+    nonmate_scores_kept: int | None = Field(None, ge=1)
 
 
 def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:

@@ -102,3 +102,9 @@ def build_grid(experiment: Experiment) -> list[Condition]:
                                           mode, experiment.upscale)
                     conditions.setdefault(condition.id, condition)
     return list(conditions.values())
+
+
+def sweep_axes(experiment: Experiment) -> list[str]:
+    """Every swept parameter of ``experiment``, in first-seen order (the rows' and summary's
+    parameter columns)."""
+    return list(dict.fromkeys(axis for block in experiment.grid for axis in block.sweep))

@@ -159,3 +159,22 @@ def test_headline_claims_on_lfw_mini(tmp_path: Path) -> None:
     for profile, rows in roadside[roadside["distance_m"] >= 10].groupby("profile"):
         rank1 = rows.sort_values("distance_m")["rank1"].to_numpy()
         assert all(later <= earlier + 0.05 for earlier, later in itertools.pairwise(rank1)), (profile, rank1)
+
+
+def test_kept_nonmate_scores_are_a_reproducible_sample_of_all(small_experiment: Path, whole_run: Path,
+                                                               tmp_path: Path) -> None:
+    """``nonmate_scores_kept`` (for big galleries) stores a seeded subset of each row's scores;
+    everything else in the rows is unchanged."""
+    runs = [tmp_path / "first", tmp_path / "second"]
+    for out in runs:
+        _run(small_experiment, out, overrides={"nonmate_scores_kept": 4})
+    for condition in store.completed_conditions(whole_run):
+        full = pd.read_parquet(store.condition_path(whole_run, condition))
+        first, second = (pd.read_parquet(store.condition_path(out, condition)) for out in runs)
+        pd.testing.assert_frame_equal(first, second)
+        pd.testing.assert_frame_equal(first.drop(columns="nonmate_scores"), full.drop(columns="nonmate_scores"))
+        for kept, every in zip(first["nonmate_scores"], full["nonmate_scores"], strict=True):
+            assert len(kept) == min(4, len(every))
+            assert set(kept) <= set(every)
+        detected = full[full["detected"]]
+        assert detected["nonmate_scores"].map(len).min() > 4  # the sample really is smaller

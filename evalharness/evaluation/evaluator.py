@@ -1,0 +1,435 @@
+"""Evaluate probes under one condition: simulate -> detect -> embed -> match -> rows.
+
+:class:`Evaluator` holds what evaluating needs (experiment, dataset, split, loaded models,
+device) and nothing of the run directory: it returns rows and sample images, and its caller
+stores them. The same code so runs in the local process (:mod:`~evalharness.evaluation.executor`)
+and in Ray workers (:mod:`~evalharness.evaluation.ray_executor`), and a condition evaluated in
+shards whose boundaries fall on batch boundaries gives the rows of the whole condition.
+
+Per-probe rows (``conditions/<id>.parquet``), one per probe:
+
+- ``condition_id``, ``profile``, ``recognizer``, ``probe_mode``, every swept parameter,
+  ``distance_m``: the condition.
+- ``probe_kind`` (``"mated"`` / ``"nonmated"``), ``identity``, ``relpath``: the probe.
+- ``detected``: a detection overlapped the true face box with IoU >= 0.5 (:data:`MIN_IOU`);
+  ``box_x1 .. box_y2``, ``det_prob``, ``iou``: that detection (NaN when none), in pixels of the
+  stored image; ``false_detections``: detector boxes elsewhere (never embedded).
+- ``ied_px``: the true inter-eye distance in the stored image, pixels.
+- Quality measures (:mod:`evalharness.quality.measures`): ``ied_px_landmarks``,
+  ``face_width_px`` (from the matched detection, NaN when undetected), ``face_jpeg_bytes``,
+  ``noise_sigma_dn``, ``sharpness_laplacian_dn2`` (on the true face box), ``psnr_db``, ``ssim``
+  (against the undegraded face at the same scale; crop mode only, NaN in frame mode).
+- ``mate_score``, ``mate_rank``: cosine similarity to the mate's gallery identity and its rank
+  (ties pessimistic; null for non-mated or undetected probes); ``best_nonmate_score``,
+  ``best_nonmate_identity``: the most similar other gallery identity; ``nonmate_scores``: the
+  scores of every other gallery identity (for verification metrics), or a seeded sample of
+  ``nonmate_scores_kept`` of them where the experiment sets it.
+
+Source eye positions and gallery embeddings come from the undegraded photographs: the detector
+runs on each original and keeps the face nearest the image centre
+(:func:`~evalharness.models.align.central_face`); both are cached in
+``<cache>/embeddings/`` keyed by the dataset fingerprint and the models' weights sha256.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from PIL import Image as PILImage
+from torchvision.ops import box_iou
+
+from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, Capture, simulate
+from evalharness.config.experiment import Experiment
+from evalharness.data.folder import FolderDataset
+from evalharness.data.images import load_image
+from evalharness.errors import DataError
+from evalharness.evaluation import manifest, store
+from evalharness.evaluation.batching import split_on_oom
+from evalharness.evaluation.conditions import Condition, canonical_json, sweep_axes
+from evalharness.evaluation.protocol import Image, Split
+from evalharness.models import (
+    Detector,
+    Recognizer,
+    get_detector,
+    get_recognizer,
+    resolve_device,
+)
+from evalharness.models.cache import cache_dir
+from evalharness.models.photos import subject_face
+from evalharness.quality import detection_measures, face_measures
+from evalharness.seeding import probe_generator, probe_seed
+
+#: A detection counts as the face only when it overlaps the true face box this much.
+MIN_IOU = 0.5
+
+
+@dataclass(frozen=True)
+class SourceFaces:
+    """The face found in each undegraded photograph (keyed by relpath).
+
+    ``boxes (M, 4)`` and ``landmarks (M, 5, 2)`` in pixels; ``found (M,)`` False where the
+    detector found nothing and the centre box with template landmarks stands in.
+    """
+
+    relpaths: list[str]
+    boxes: np.ndarray
+    landmarks: np.ndarray
+    found: np.ndarray
+
+    def index(self, relpaths: Sequence[str]) -> np.ndarray:
+        position = {path: i for i, path in enumerate(self.relpaths)}
+        return np.array([position[path] for path in relpaths], dtype=np.int64)
+
+
+def _cached_arrays(path: Path) -> dict[str, np.ndarray] | None:
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
+def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    store.write_bytes(path, buffer.getvalue())
+
+
+def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+def _load_batch(dataset: FolderDataset, relpaths: Sequence[str]) -> list[torch.Tensor]:
+    return [load_image(dataset.root / relpath) for relpath in relpaths]
+
+
+def _cache_path(kind: str, key: dict[str, str]) -> Path:
+    """``<cache>/embeddings/<kind>-<hash of key>.npz``."""
+    return cache_dir() / "embeddings" / f"{kind}-{manifest.config_hash(key)[:16]}.npz"
+
+
+def detect_sources(dataset: FolderDataset, relpaths: Sequence[str], detector: Detector,
+                   detector_key: str, batch_size: int) -> SourceFaces:
+    """The central face of each photograph, cached per (dataset, detector and its options)."""
+    path = _cache_path("faces", {"dataset": dataset.fingerprint, "detector": detector_key})
+    cached = _cached_arrays(path) or {
+        "relpaths": np.zeros(0, str), "boxes": np.zeros((0, 4), np.float32),
+        "landmarks": np.zeros((0, 5, 2), np.float32), "found": np.zeros(0, bool),
+    }
+    known = set(cached["relpaths"].tolist())
+    missing = [relpath for relpath in relpaths if relpath not in known]
+    boxes, landmarks, found = [], [], []
+    for batch in _batches(missing, batch_size):
+        images = _load_batch(dataset, batch)
+        for image, detections in zip(images, split_on_oom(detector.detect, images), strict=True):
+            box, points, detected = subject_face(detections, *image.shape[-2:])
+            boxes.append(box)
+            landmarks.append(points)
+            found.append(detected)
+    if missing:
+        cached = {
+            "relpaths": np.concatenate([cached["relpaths"], np.array(missing, dtype=str)]),
+            "boxes": np.concatenate([cached["boxes"], np.array(boxes, np.float32).reshape(-1, 4)]),
+            "landmarks": np.concatenate([cached["landmarks"],
+                                         np.array(landmarks, np.float32).reshape(-1, 5, 2)]),
+            "found": np.concatenate([cached["found"], np.array(found, bool)]),
+        }
+        _save_arrays(path, cached)
+    return SourceFaces(cached["relpaths"].tolist(), cached["boxes"], cached["landmarks"], cached["found"])
+
+
+def gallery_embeddings(dataset: FolderDataset, gallery: Sequence[Image], sources: SourceFaces,
+                       recognizer: Recognizer, detector_key: str, batch_size: int) -> np.ndarray:
+    """Embeddings ``(G, D)`` of the undegraded gallery photographs, cached per (dataset
+    fingerprint, recognizer weights and numerics, detector and its options)."""
+    path = _cache_path("gallery", {"dataset": dataset.fingerprint, "recognizer": recognizer.weights_sha256,
+                                   "numerics": numerics(recognizer), "detector": detector_key})
+    relpaths = [image.relpath for image in gallery]
+    cached = _cached_arrays(path)
+    if cached is not None and set(relpaths) <= set(cached["relpaths"].tolist()):
+        position = {p: i for i, p in enumerate(cached["relpaths"].tolist())}
+        return cached["embeddings"][[position[p] for p in relpaths]]
+    rows = []
+    for batch in _batches(relpaths, batch_size):
+        at = sources.index(batch)
+        vectors = split_on_oom(recognizer.embed, _load_batch(dataset, batch), sources.boxes[at],
+                               sources.landmarks[at])
+        rows.append(vectors.numpy())
+    embeddings = np.concatenate(rows).astype(np.float32)
+    _save_arrays(path, {"relpaths": np.array(relpaths, dtype=str), "embeddings": embeddings})
+    return embeddings
+
+
+def numerics(recognizer: Recognizer) -> str:
+    """The arithmetic a recognizer embeds in (FaceNet's ``"bf16"`` fast path or ``"fp32"``);
+    recognizers without the option compute in float32."""
+    return getattr(recognizer, "numerics", "fp32")
+
+
+def identity_scores(embeddings: np.ndarray, gallery: np.ndarray, columns: np.ndarray,
+                    n_identities: int) -> np.ndarray:
+    """Cosine similarity ``(P, N)`` of unit embeddings to each gallery identity: the best over
+    that identity's gallery images (``columns (G,)`` maps gallery images to identities 0..N-1,
+    each present at least once)."""
+    image_scores = embeddings.astype(np.float64) @ gallery.astype(np.float64).T
+    order = np.argsort(columns, kind="stable")
+    grouped = columns[order]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+    scores = np.full((len(embeddings), n_identities), -np.inf)
+    scores[:, grouped[starts]] = np.maximum.reduceat(image_scores[:, order], starts, axis=1)
+    return scores
+
+
+def _probe_measures(capture: Capture, found: list[dict[str, Any]], upscale: float) -> list[dict[str, float]]:
+    """Quality measures of each probe: image measures on the true face box, against the
+    undegraded face at the same scale where the capture kept it (infrared: after the channel mix)."""
+    images, boxes = capture.images.cpu().numpy(), capture.face_boxes.cpu().numpy()
+    ideal = capture.stages.get("spectral", capture.stages.get("resample"))
+    ideal = None if ideal is None else ideal.cpu().numpy()
+    return [face_measures(images[i], boxes[i], capture.jpeg[i], None if ideal is None else ideal[i])
+            | detection_measures(hit["box"] if hit["detected"] else None, hit["landmarks"], hit["prob"], upscale)
+            for i, hit in enumerate(found)]
+
+
+def sample_probes(split: Split, count: int) -> list[Image]:
+    """The probes whose stored images a run keeps for contact sheets: the first mated image of
+    each of the first ``count`` enrolled identities."""
+    firsts: dict[str, Image] = {}
+    for image in split.mated:
+        firsts.setdefault(image.identity, image)
+    return list(firsts.values())[:count]
+
+
+def gallery_image_of(split: Split, identity: str) -> str:
+    """The relpath of ``identity``'s first gallery photograph."""
+    return next(image.relpath for image in split.gallery if image.identity == identity)
+
+
+@dataclass(frozen=True)
+class References:
+    """What every condition is compared against, computed once per run.
+
+    ``sources``: the face in each undegraded photograph; ``galleries``: each recognizer's
+    gallery embeddings ``(G, D)``, rows in :attr:`Split.gallery` order; ``source_fallbacks``:
+    photographs where no face was found and the centre box stood in.
+    """
+
+    sources: SourceFaces
+    galleries: dict[str, np.ndarray]
+    source_fallbacks: int
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A stored probe image kept for the contact sheets: ``file`` (path in the run directory),
+    its PNG bytes, and what the condition JSON records of it."""
+
+    file: str
+    png: bytes
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Part:
+    """The result of evaluating some probes under one condition: one row per probe (in probe
+    order) and the samples among them."""
+
+    rows: pd.DataFrame
+    samples: list[Sample]
+
+    @staticmethod
+    def join(parts: Sequence[Part]) -> Part:
+        """The parts of one condition, in probe order, as one."""
+        rows = pd.concat([part.rows for part in parts], ignore_index=True)
+        return Part(rows.astype({"mate_rank": "Int64"}), [s for part in parts for s in part.samples])
+
+
+@dataclass
+class Evaluator:
+    """The experiment, its data and loaded models: evaluates probes, writes nothing."""
+
+    experiment: Experiment
+    dataset: FolderDataset
+    split: Split
+    detector: Detector
+    recognizers: dict[str, Recognizer]
+    device: torch.device
+
+    @classmethod
+    def load(cls, experiment: Experiment, dataset: FolderDataset, split: Split,
+             device: str | torch.device = "auto") -> Evaluator:
+        """Resolve ``device`` and load the experiment's models on it.
+
+        Raises
+        ------
+        DataError
+            The dataset folder is not on this machine (a Ray worker on another node).
+        ModelError
+            From the device or the models.
+        """
+        if not dataset.root.is_dir():
+            raise DataError(f"{dataset.root}: dataset folder not found on this machine; every "
+                            "machine that evaluates must see it at the same path")
+        resolved = resolve_device(device)
+        detector = get_detector(experiment.detector, resolved, **experiment.detector_options)
+        recognizers = {name: get_recognizer(name, resolved) for name in experiment.recognizers}
+        return cls(experiment, dataset, split, detector, recognizers, resolved)
+
+    @property
+    def detector_key(self) -> str:
+        """The detector and its options, as the source-face and gallery caches key them."""
+        return canonical_json({"name": self.detector.name, "sha256": self.detector.weights_sha256,
+                               "options": self.experiment.detector_options})
+
+    def models(self) -> dict[str, Any]:
+        """The models as the run's manifest records them (names, weights sha256, numerics)."""
+        return {"detector": {"name": self.detector.name, "weights_sha256": self.detector.weights_sha256,
+                             "options": self.experiment.detector_options},
+                "recognizers": [{"name": name, "weights_sha256": r.weights_sha256, "numerics": numerics(r)}
+                                for name, r in self.recognizers.items()]}
+
+    def references(self) -> References:
+        """Detect the source faces and embed the gallery (each cached across runs)."""
+        probes = self.split.probes()
+        # Probe sources are detected only when their landmarks place the face.
+        located = self.split.gallery + (probes if self.experiment.source_eyes == "detected" else ())
+        relpaths = [image.relpath for image in located]
+        sources = detect_sources(self.dataset, relpaths, self.detector, self.detector_key,
+                                 self.experiment.batch_size)
+        galleries = {name: gallery_embeddings(self.dataset, self.split.gallery, sources, recognizer,
+                                              self.detector_key, self.experiment.batch_size)
+                     for name, recognizer in self.recognizers.items()}
+        return References(sources, galleries, int((~sources.found[sources.index(relpaths)]).sum()))
+
+    def evaluate(self, condition: Condition, probes: Sequence[Image], references: References,
+                 advance: Callable[[int], None] = lambda n: None) -> Part:
+        """Rows and samples of ``probes`` under ``condition``, batch by batch of
+        ``experiment.batch_size``; ``advance(n)`` is called after each batch of ``n`` probes."""
+        identities = self.split.gallery_identities()
+        column = {name: i for i, name in enumerate(identities)}
+        gallery_columns = np.array([column[image.identity] for image in self.split.gallery])
+        gallery = references.galleries[condition.recognizer]
+        recognizer = self.recognizers[condition.recognizer]
+        sample_keys = {image.relpath for image in sample_probes(self.split, self.experiment.samples_per_condition)}
+        samples: list[Sample] = []
+        records: list[dict[str, Any]] = []
+        for batch in _batches(list(probes), self.experiment.batch_size):
+            relpaths = [image.relpath for image in batch]
+            eyes = self._source_eyes(references.sources, relpaths)
+            faces = torch.stack(_load_batch(self.dataset, relpaths)).to(self.device)
+            generators = [probe_generator(self.experiment.seed, condition.id, p) for p in relpaths]
+            capture = simulate(faces, eyes, condition.profile, generators,
+                               keep_stages=condition.probe_mode == "crop",  # the PSNR/SSIM reference
+                               full_frame=condition.probe_mode == "frame")
+            images = capture.images.expand(-1, 3, -1, -1) if capture.images.shape[1] == 1 else capture.images
+            if condition.upscale != 1.0:
+                images = F.interpolate(images, scale_factor=condition.upscale, mode="bicubic",
+                                       align_corners=False).clamp(0.0, 1.0)
+            true_boxes = capture.face_boxes.cpu().double() * condition.upscale
+            found = self._match(split_on_oom(self.detector.detect, images), true_boxes)
+            embedded = [i for i, hit in enumerate(found) if hit["detected"]]
+            scores = np.zeros((len(batch), len(identities)))
+            if embedded:
+                vectors = split_on_oom(recognizer.embed, images[embedded],
+                                       np.stack([found[i]["box"] for i in embedded]),
+                                       np.stack([found[i]["landmarks"] for i in embedded])).numpy()
+                scores[embedded] = identity_scores(vectors, gallery, gallery_columns, len(identities))
+            ied = (capture.eyes_px[:, 1] - capture.eyes_px[:, 0]).norm(dim=-1).cpu().numpy()
+            measures = _probe_measures(capture, found, condition.upscale)
+            for i, image in enumerate(batch):
+                records.append(self._row(condition, image, found[i], float(ied[i]),
+                                         scores[i] if found[i]["detected"] else None, identities, column)
+                               | measures[i])
+                if image.relpath in sample_keys:
+                    samples.append(self._sample(condition, image, capture.images[i], found[i]))
+            advance(len(batch))
+        return Part(pd.DataFrame.from_records(records).astype({"mate_rank": "Int64"}), samples)
+
+    def _source_eyes(self, sources: SourceFaces, relpaths: list[str]) -> torch.Tensor:
+        """Source eye centres ``(B, 2, 2)``: detected landmarks, or LFW deep-funneled's fixed
+        positions (where asked, or where no face was found). Landmark eyes come closer with
+        head yaw, so on an aligned set the fixed positions give every face its true scale."""
+        eyes = torch.tensor(LFW_DEEPFUNNELED_EYES_PX).repeat(len(relpaths), 1, 1)
+        if self.experiment.source_eyes == "detected":
+            at = sources.index(relpaths)
+            found = torch.from_numpy(sources.found[at])
+            eyes[found] = torch.from_numpy(sources.landmarks[at][:, :2].copy())[found]
+        return eyes
+
+    @staticmethod
+    def _match(detections: list[Any], true_boxes: torch.Tensor) -> list[dict[str, Any]]:
+        """For each image, the detection overlapping its true face box best (IoU >= MIN_IOU)
+        and the number of detections elsewhere."""
+        found = []
+        for det, truth in zip(detections, true_boxes, strict=True):
+            iou = np.zeros(0)
+            if len(det):
+                iou = box_iou(torch.from_numpy(det.boxes).double(), truth[None]).numpy()[:, 0]
+            best = int(np.argmax(iou)) if iou.size else -1
+            hit = best >= 0 and iou[best] >= MIN_IOU
+            found.append({
+                "detected": bool(hit),
+                "box": det.boxes[best] if hit else np.full(4, np.nan, np.float32),
+                "landmarks": det.landmarks[best] if hit else None,
+                "prob": float(det.probs[best]) if hit else float("nan"),
+                "iou": float(iou[best]) if hit else float("nan"),
+                "false_detections": int((iou < MIN_IOU).sum()),
+            })
+        return found
+
+    def _row(self, condition: Condition, image: Image, found: dict[str, Any], ied_px: float,
+             scores: np.ndarray | None, identities: list[str], column: dict[str, int]) -> dict[str, Any]:
+        mate = column.get(image.identity)
+        row: dict[str, Any] = {
+            "condition_id": condition.id, "profile": condition.profile.name,
+            "recognizer": condition.recognizer, "probe_mode": condition.probe_mode,
+            **{axis: getattr(condition.profile, axis) for axis in sweep_axes(self.experiment)},
+            "distance_m": condition.profile.distance_m,
+            "probe_kind": "mated" if mate is not None else "nonmated",
+            "identity": image.identity, "relpath": image.relpath, "detected": found["detected"],
+            **{f"box_{name}": float(value) / condition.upscale
+               for name, value in zip(("x1", "y1", "x2", "y2"), found["box"], strict=True)},
+            "det_prob": found["prob"], "iou": found["iou"],
+            "false_detections": found["false_detections"], "ied_px": ied_px,
+            "mate_score": float("nan"), "mate_rank": None, "best_nonmate_score": float("nan"),
+            "best_nonmate_identity": None, "nonmate_scores": [],
+        }
+        if scores is not None:
+            others = np.ones(len(identities), bool)
+            if mate is not None:
+                others[mate] = False
+                row["mate_score"] = float(scores[mate])
+                row["mate_rank"] = int((scores >= scores[mate]).sum())
+            best = int(np.flatnonzero(others)[np.argmax(scores[others])])
+            row["best_nonmate_score"] = float(scores[best])
+            row["best_nonmate_identity"] = identities[best]
+            row["nonmate_scores"] = self._kept(scores[others], condition, image).astype(np.float32).tolist()
+        return row
+
+    def _kept(self, nonmate: np.ndarray, condition: Condition, image: Image) -> np.ndarray:
+        """``nonmate`` scores, or a seeded sample of ``experiment.nonmate_scores_kept`` of them
+        (in gallery order), the same for a probe on every run."""
+        kept = self.experiment.nonmate_scores_kept
+        if kept is None or nonmate.size <= kept:
+            return nonmate
+        rng = np.random.default_rng(probe_seed(self.experiment.seed, condition.id, f"nonmate\x1f{image.relpath}"))
+        return nonmate[np.sort(rng.choice(nonmate.size, kept, replace=False))]
+
+    def _sample(self, condition: Condition, image: Image, stored: torch.Tensor,
+                found: dict[str, Any]) -> Sample:
+        name = f"samples/{condition.id}/{Path(image.relpath).stem}.png"
+        pixels = (stored.clamp(0, 1) * 255).round().to(torch.uint8).cpu()
+        array = pixels[0].numpy() if pixels.shape[0] == 1 else pixels.permute(1, 2, 0).numpy()
+        buffer = io.BytesIO()
+        PILImage.fromarray(array).save(buffer, format="PNG")
+        gallery = Path(gallery_image_of(self.split, image.identity)).name
+        return Sample(name, buffer.getvalue(), {
+            "identity": image.identity, "relpath": image.relpath, "file": name,
+            "detected": found["detected"], "gallery_file": f"samples/gallery/{gallery}"})

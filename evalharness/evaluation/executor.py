@@ -1,0 +1,63 @@
+"""Executors: where a run's conditions are evaluated.
+
+The runner (:mod:`~evalharness.evaluation.runner`) owns the run directory and hands the
+evaluation to an executor: :class:`LocalExecutor` (this process, the default) or
+:class:`~evalharness.evaluation.ray_executor.RayExecutor` (a Ray cluster). Either computes the
+references once, then yields each finished condition's :class:`Part`; the runner writes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
+
+import torch
+
+from evalharness.config.experiment import Experiment
+from evalharness.data.folder import FolderDataset
+from evalharness.evaluation.conditions import Condition
+from evalharness.evaluation.evaluator import Evaluator, Part, References
+from evalharness.evaluation.protocol import Split
+
+
+class Executor(Protocol):
+    """What the runner needs of an executor."""
+
+    def describe(self) -> dict[str, Any]:
+        """For the manifest: ``name``, ``device``, ``torch_threads``, ``models`` (as
+        :meth:`Evaluator.models`) and anything executor-specific."""
+
+    def references(self) -> References:
+        """Source faces and gallery embeddings, computed once."""
+
+    def evaluate(self, conditions: Sequence[Condition], references: References,
+                 advance: Callable[[int], None]) -> Iterator[tuple[Condition, Part]]:
+        """Each condition's whole result as it finishes (in any order); ``advance(n)`` after
+        every ``n`` probes evaluated."""
+
+    def close(self) -> None:
+        """Release workers (nothing for the local executor)."""
+
+
+class LocalExecutor:
+    """Evaluates in this process, condition after condition, with the models loaded once."""
+
+    def __init__(self, experiment: Experiment, dataset: FolderDataset, split: Split,
+                 device: str = "auto") -> None:
+        self.evaluator = Evaluator.load(experiment, dataset, split, device)
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": "local", "device": str(self.evaluator.device),
+                "torch_threads": torch.get_num_threads(), "models": self.evaluator.models()}
+
+    def references(self) -> References:
+        return self.evaluator.references()
+
+    def evaluate(self, conditions: Sequence[Condition], references: References,
+                 advance: Callable[[int], None]) -> Iterator[tuple[Condition, Part]]:
+        probes = self.evaluator.split.probes()
+        for condition in conditions:
+            yield condition, self.evaluator.evaluate(condition, probes, references, advance)
+
+    def close(self) -> None:
+        pass
