@@ -18,19 +18,6 @@ from evalharness.evaluation import store
 from evalharness.evaluation.compare import read_summary
 from evalharness.paths import PROFILES_DIR
 
-#: Summary columns that are not swept parameters: the condition's identity, its derived camera
-#: figures, counts and metrics (see :mod:`evalharness.evaluation.summary`; each metric may also
-#: have ``_ci_low`` / ``_ci_high`` and ``_wilson_low`` / ``_wilson_high`` columns).
-FIXED_COLUMNS = frozenset(
-    "condition_id label profile recognizer detector probe_mode upscale distance_m ied_px "
-    "ied_px_mean ied_px_sd px_per_m dori_class face_in_frame n_mated n_nonmated n_subjects n_detected_mated "
-    "n_detected_nonmated n_rank1 n_rank5 detection_rate "
-    "rank1 rank1_detected rank5 fnir_at_fpir_0.01 fnir_at_fpir_0.1 tar_at_far_0.001 "
-    "tar_at_far_0.01 auc false_detections".split()
-)
-
-INTERVAL_SUFFIXES = ("_ci_low", "_ci_high", "_wilson_low", "_wilson_high")
-
 
 @dataclass(frozen=True)
 class Run:
@@ -69,9 +56,10 @@ class Run:
 
     @property
     def swept(self) -> list[str]:
-        """Summary columns that are swept parameters, in table order."""
-        return [c for c in self.summary.columns
-                if c not in FIXED_COLUMNS and not c.endswith(INTERVAL_SUFFIXES)]
+        """The experiment's sweep axes besides distance (the curves' x axis), in table order:
+        each of their values gets its own curve and contact sheet."""
+        axes = {axis for block in self.experiment.get("grid", []) for axis in block.get("sweep", {})}
+        return [column for column in self.summary.columns if column in axes and column != "distance_m"]
 
 
 def read_run(run_dir: Path) -> Run:
