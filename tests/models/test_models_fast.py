@@ -1,9 +1,8 @@
-"""The recognizer's fast paths against facenet-pytorch's own network, on real LFW faces.
+"""The opt-in bf16 embedding path (autocast, channels-last) against float32, on real LFW faces.
 
-The float32 default (batch norms folded, channels-last) must give facenet-pytorch's embeddings
-to within float32 rounding. The opt-in bf16 path (autocast, channels-last) is bounded on
-embeddings and, with the probes cropped at their true face boxes, on rank-1 (identical here); its
-effect on a whole experiment's rank-1 is measured in ``benchmarks/RESULTS.md``.
+These tests bound the bf16 error on embeddings and, with the probes cropped at their true face
+boxes, on rank-1 (identical here). In full runs with detected boxes it moved rank-1 by up to 1.4
+percentage points on lfw-mini (``benchmarks/RESULTS.md``), so float32 stays the default.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from facenet_pytorch import InceptionResnetV1
 
 from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, simulate
 from evalharness.config.experiment import ProtocolSettings
@@ -25,12 +23,7 @@ from evalharness.evaluation.metrics import identification_rate, mate_ranks
 from evalharness.evaluation.protocol import build_split
 from evalharness.evaluation.evaluator import identity_scores
 from evalharness.models import get_recognizer
-from evalharness.models.facenet import (
-    bf16_supported,
-    casia_weights,
-    fold_batch_norms,
-    resolve_numerics,
-)
+from evalharness.models.facenet import bf16_supported, resolve_numerics
 from evalharness.seeding import probe_generator
 
 CPU = torch.device("cpu")
@@ -45,20 +38,6 @@ def test_numerics_resolves_and_refuses_unknown_values() -> None:
     assert get_recognizer("facenet-casia", CPU).numerics == "fp32"  # the default
     with pytest.raises(ModelError, match="numerics must be one of auto, fp32, bf16"):
         resolve_numerics("fp16", CPU)
-
-
-def test_fp32_default_equals_facenet_pytorch_network_on_lfw_faces(lfw_mini: Path) -> None:
-    records = open_dataset(lfw_mini).records[:16]
-    images = torch.stack([load_image(record.path) for record in records])
-    recognizer = get_recognizer("facenet-casia", CPU)
-    inputs = recognizer.crops(images, LFW_FACE_BOX.repeat(len(images), 0))
-    stock = InceptionResnetV1().eval()
-    stock.load_state_dict(casia_weights()[0])
-    with torch.inference_mode():
-        reference = stock(inputs)
-    assert not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))
-                   for m in fold_batch_norms(InceptionResnetV1().eval()).modules())
-    torch.testing.assert_close(recognizer.forward(inputs), reference, rtol=0, atol=1e-5)
 
 
 @needs_bf16
