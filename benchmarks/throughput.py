@@ -15,7 +15,9 @@ harness
     embed with the recognizer as the registry loads it) and ``match`` (IoU with the true box,
     then :func:`~evalharness.evaluation.evaluator.identity_scores`).
 embedding bound
-    ``InceptionResnetV1`` alone on ready 160 px crops, as the harness's recognizer runs it.
+    ``InceptionResnetV1`` alone on ready 160 px crops: as facenet-pytorch runs it (the stock
+    pipeline's network), and as the harness's recognizer runs it in float32 (batch norms folded,
+    channels-last) and in bf16.
 
 The stock pipeline and the harness run alternately, ``--rounds`` times each, and the median of
 the rounds is reported, so that load from other processes falls on both alike; the load average
@@ -73,6 +75,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=32, help="faces per batch (default 32)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="alternating stock / harness passes (default 3; median reported)")
+    parser.add_argument("--numerics", default="fp32", choices=("fp32", "bf16", "auto"),
+                        help="the harness recognizer's numerics (default fp32, the harness's own)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default torch's; 1 keeps CPU seconds free of "
                              "the spin-waiting of threads on a shared machine)")
@@ -175,11 +179,12 @@ def stock_pass(stored: np.ndarray, quality: int, mtcnn: MTCNN, resnet: Inception
     return clock
 
 
-def embedding_bound(crops: torch.Tensor, recognizer, batch: int, device: torch.device) -> Clock:
-    """Time of the recognizer's network alone on ready (standardised) 160 px crops."""
+def embedding_bound(crops: torch.Tensor, network: Callable[[torch.Tensor], torch.Tensor],
+                    batch: int, device: torch.device) -> Clock:
+    """Time of an embedding network alone on ready (standardised) 160 px crops."""
     clock = Clock(device)
     for part in crops.split(batch):
-        clock.run(recognizer.forward, part.to(device, non_blocking=True))
+        clock.run(network, part.to(device, non_blocking=True))
     return clock
 
 
@@ -205,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     overrides = {} if args.distance_m is None else {"distance_m": args.distance_m}
     profile = load_profile(args.profile, overrides)
     detector = get_detector("mtcnn", device)
-    recognizer = get_recognizer("facenet-casia", device)
+    recognizer = get_recognizer("facenet-casia", device, numerics=args.numerics)
     sources = load_sources(args.dataset, args.probes)
 
     # Gallery: the undegraded photographs, cropped at the fixed LFW eye box (untimed set-up);
@@ -229,15 +234,18 @@ def main(argv: list[str] | None = None) -> None:
     stored = (stored * 255).round().to(torch.uint8).permute(0, 2, 3, 1).squeeze(-1).numpy()
     gallery_t = torch.from_numpy(gallery).to(device)
 
-    # The opt-in bf16 path, for its embedding-only bound (fp32 where the device lacks bf16).
+    # The other numerics, for its embedding-only bound (fp32 where the device lacks bf16).
     other = get_recognizer("facenet-casia", device,
                            numerics="fp32" if recognizer.numerics == "bf16" else "auto")
+    networks = {"stock network, fp32": torch.inference_mode()(resnet),
+                f"harness, {recognizer.numerics}": recognizer.forward,
+                f"harness, {other.numerics}": other.forward}
 
     # Warm-up (first calls allocate and pick kernels), then alternate.
     harness_pass(sources[: args.batch], [profile], detector, recognizer, gallery, args.batch, device)
     stock_pass(stored[: args.batch], profile.jpeg_quality, mtcnn, resnet, gallery_t, args.batch, device)
-    embedding_bound(crops[: args.batch], recognizer, args.batch, device)
-    embedding_bound(crops[: args.batch], other, args.batch, device)
+    for network in networks.values():
+        embedding_bound(crops[: args.batch], network, args.batch, device)
     load_before = os.getloadavg()
     rounds: list[dict[str, Clock]] = []
     for _ in range(args.rounds):
@@ -246,10 +254,8 @@ def main(argv: list[str] | None = None) -> None:
         stages = harness_pass(sources, [profile], detector, recognizer, gallery, args.batch, device)
         clocks.update({f"harness {stage}": clock for stage, clock in stages.items()})
         clocks["harness end to end"] = _total(stages.values(), device)
-        clocks[f"embedding-only bound ({recognizer.numerics})"] = embedding_bound(
-            crops, recognizer, args.batch, device)
-        clocks[f"embedding-only bound ({other.numerics})"] = embedding_bound(
-            crops, other, args.batch, device)
+        clocks.update({f"embedding-only bound ({label})": embedding_bound(
+            crops, network, args.batch, device) for label, network in networks.items()})
         rounds.append(clocks)
     load_after = os.getloadavg()
 
@@ -262,12 +268,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"work: {n} lfw-mini probes, profile {profile.name} at {profile.distance_m} m, "
           f"batch {args.batch}, median of {args.rounds} alternating rounds")
     print(f"load average (1 min) before / after: {load_before[0]:.2f} / {load_after[0]:.2f}")
-    print(f"{'pipeline / stage':<36}{'wall s':>9}{'faces/s':>9}{'CPU s':>9}{'faces/CPU-s':>12}")
+    print(f"{'pipeline / stage':<44}{'wall s':>9}{'faces/s':>9}{'CPU s':>9}{'faces/CPU-s':>12}")
     for label, seconds in wall.items():
-        print(f"{label:<36}{seconds:>9.2f}{n / seconds:>9.1f}{cpu[label]:>9.2f}"
+        print(f"{label:<44}{seconds:>9.2f}{n / seconds:>9.1f}{cpu[label]:>9.2f}"
               f"{n / cpu[label]:>12.1f}")
     stock, harness = "stock facenet-pytorch end to end", "harness end to end"
-    bound = f"embedding-only bound ({recognizer.numerics})"
+    bound = f"embedding-only bound (harness, {recognizer.numerics})"
     print(f"harness speed / stock: {wall[stock] / wall[harness]:.2f}x wall, "
           f"{cpu[stock] / cpu[harness]:.2f}x CPU; "
           f"harness / embedding-only bound: {wall[bound] / wall[harness]:.0%} wall")

@@ -1,8 +1,9 @@
-"""The opt-in bf16 embedding path (autocast, channels-last) against float32, on real LFW faces.
+"""The recognizer's fast paths against facenet-pytorch's own network, on real LFW faces.
 
-These tests bound the bf16 error on embeddings and, with the probes cropped at their true face
-boxes, on rank-1 (identical here). In full runs with detected boxes it moved rank-1 by up to 1.4
-percentage points on lfw-mini (``benchmarks/RESULTS.md``), so float32 stays the default.
+The float32 default (batch norms folded, channels-last) must give facenet-pytorch's embeddings
+to within float32 rounding. The opt-in bf16 path (autocast, channels-last) is bounded on
+embeddings and, with the probes cropped at their true face boxes, on rank-1 (identical here); its
+effect on a whole experiment's rank-1 is measured in ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from facenet_pytorch import InceptionResnetV1
 
 from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, simulate
 from evalharness.config.experiment import ProtocolSettings
@@ -19,11 +21,16 @@ from evalharness.config.profile import load_profile
 from evalharness.data.folder import open_dataset
 from evalharness.data.images import load_image
 from evalharness.errors import ModelError
+from evalharness.evaluation.evaluator import identity_scores
 from evalharness.evaluation.metrics import identification_rate, mate_ranks
 from evalharness.evaluation.protocol import build_split
-from evalharness.evaluation.evaluator import identity_scores
 from evalharness.models import get_recognizer
-from evalharness.models.facenet import bf16_supported, resolve_numerics
+from evalharness.models.facenet import (
+    bf16_supported,
+    casia_weights,
+    fold_batch_norms,
+    resolve_numerics,
+)
 from evalharness.seeding import probe_generator
 
 CPU = torch.device("cpu")
@@ -38,6 +45,41 @@ def test_numerics_resolves_and_refuses_unknown_values() -> None:
     assert get_recognizer("facenet-casia", CPU).numerics == "fp32"  # the default
     with pytest.raises(ModelError, match="numerics must be one of auto, fp32, bf16"):
         resolve_numerics("fp16", CPU)
+
+
+def test_fp32_default_equals_facenet_pytorch_network_on_lfw_faces(lfw_mini: Path) -> None:
+    records = open_dataset(lfw_mini).records[:16]
+    images = torch.stack([load_image(record.path) for record in records])
+    recognizer = get_recognizer("facenet-casia", CPU)
+    inputs = recognizer.crops(images, LFW_FACE_BOX.repeat(len(images), 0))
+    stock = InceptionResnetV1().eval()
+    stock.load_state_dict(casia_weights()[0])
+    with torch.inference_mode():
+        reference = stock(inputs)
+    assert not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))
+                   for m in fold_batch_norms(InceptionResnetV1().eval()).modules())
+    torch.testing.assert_close(recognizer.forward(inputs), reference, rtol=0, atol=1e-5)
+
+
+def test_folding_keeps_batch_norms_with_real_statistics(lfw_mini: Path) -> None:
+    # CASIA's batch norms are pure offsets (the TensorFlow graph folded their scales), so give
+    # them scales and statistics, as VGGFace2's have, for the folding to be exercised.
+    network = InceptionResnetV1().eval()
+    network.load_state_dict(casia_weights()[0])
+    generator = torch.Generator().manual_seed(7)
+    for module in network.modules():
+        if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            n = module.num_features
+            module.weight.data = 0.5 + torch.rand(n, generator=generator)
+            module.running_mean = 0.1 * torch.randn(n, generator=generator)
+            module.running_var = 0.5 + 1.5 * torch.rand(n, generator=generator)
+    records = open_dataset(lfw_mini).records[:8]
+    images = torch.stack([load_image(record.path) for record in records])
+    inputs = get_recognizer("facenet-casia", CPU).crops(images, LFW_FACE_BOX.repeat(len(images), 0))
+    with torch.inference_mode():
+        reference = network(inputs)
+        folded = fold_batch_norms(network)(inputs)
+    torch.testing.assert_close(folded, reference, rtol=0, atol=1e-5)
 
 
 @needs_bf16
