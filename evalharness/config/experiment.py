@@ -81,7 +81,8 @@ class Experiment(StrictModel):
     ----------
     dataset : folder-per-identity dataset (path). seed : seeds the split, the camera's noise and
     the bootstrap. detector, detector_options, recognizers : model registry names (one condition
-    per recognizer). probe_modes : "crop" (the stored face canvas) and/or "frame" (the face in the
+    per recognizer). recognizer_options : given to every recognizer, e.g. ``numerics = "bf16"``
+    for FaceNet's opt-in bfloat16 path (``benchmarks/RESULTS.md`` measures its effect). probe_modes : "crop" (the stored face canvas) and/or "frame" (the face in the
     camera's full frame, the rest flat grey). upscale : factor (>= 1, bicubic) the stored image is
     enlarged by before detection, as an examiner's viewer would; 1 means as stored.
     source_eyes : where the source photograph's eyes are: "detected" (MTCNN landmarks of the
@@ -100,6 +101,7 @@ class Experiment(StrictModel):
     seed: int = Field(0, ge=0)
     detector: str = "mtcnn"
     detector_options: dict[str, int | float | bool | str] = Field(default_factory=dict)
+    recognizer_options: dict[str, int | float | bool | str] = Field(default_factory=dict)
     recognizers: list[str] = Field(default_factory=lambda: ["facenet-casia"], min_length=1)
     probe_modes: list[Literal["crop", "frame"]] = Field(default_factory=lambda: ["crop"], min_length=1)
     upscale: float = Field(1.0, ge=1.0, le=8.0)

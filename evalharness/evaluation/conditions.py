@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from evalharness.config.experiment import Experiment
@@ -36,8 +36,8 @@ class Condition:
         The sweep axes and this cell's values, in the experiment's axis order.
     recognizer, detector : str
         Model names as the registry knows them.
-    detector_options : tuple of (str, value)
-        Options given to the detector, sorted by name.
+    detector_options, recognizer_options : tuple of (str, value)
+        Options given to the detector and the recognizer, sorted by name.
     probe_mode : {"crop", "frame"}
         Face crop, or the face placed in the camera's full frame.
     upscale : float
@@ -51,6 +51,7 @@ class Condition:
     detector_options: tuple[tuple[str, Any], ...] = ()
     probe_mode: str = "crop"
     upscale: float = 1.0
+    recognizer_options: tuple[tuple[str, Any], ...] = ()
     id: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -59,7 +60,7 @@ class Condition:
 
     def values(self) -> dict[str, Any]:
         """Every value the id is the hash of, as plain JSON-able data."""
-        return {
+        values = {
             "profile": self.profile.model_dump(mode="json"),
             "recognizer": self.recognizer,
             "detector": self.detector,
@@ -67,6 +68,16 @@ class Condition:
             "probe_mode": self.probe_mode,
             "upscale": self.upscale,
         }
+        # Only when set, so that conditions without them keep the ids they always had.
+        if self.recognizer_options:
+            values["recognizer_options"] = dict(self.recognizer_options)
+        return values
+
+    @property
+    def noise_id(self) -> str:
+        """The id that seeds the camera's noise: this condition's without the recognizer options,
+        so that runs differing only in how embeddings are computed degrade every probe alike."""
+        return replace(self, recognizer_options=()).id if self.recognizer_options else self.id
 
     @property
     def label(self) -> str:
@@ -77,6 +88,7 @@ class Condition:
             parts.append(f"[{self.probe_mode}]")
         if self.upscale != 1.0:
             parts.append(f"x{self.upscale:g} upscale")
+        parts.extend(f"[{key}={value}]" for key, value in self.recognizer_options)
         return " ".join(parts)
 
 
@@ -91,6 +103,7 @@ def build_grid(experiment: Experiment) -> list[Condition]:
     """
     conditions: dict[str, Condition] = {}
     options = tuple(sorted(experiment.detector_options.items()))
+    recognizer_options = tuple(sorted(experiment.recognizer_options.items()))
     for block in experiment.grid:
         axes = list(block.sweep)
         for profile_name in block.profiles:
@@ -99,7 +112,7 @@ def build_grid(experiment: Experiment) -> list[Condition]:
                 profile = load_profile(profile_name, dict(swept))
                 for recognizer, mode in itertools.product(experiment.recognizers, experiment.probe_modes):
                     condition = Condition(profile, swept, recognizer, experiment.detector, options,
-                                          mode, experiment.upscale)
+                                          mode, experiment.upscale, recognizer_options)
                     conditions.setdefault(condition.id, condition)
     return list(conditions.values())
 

@@ -279,7 +279,8 @@ class Evaluator:
                             "machine that evaluates must see it at the same path")
         resolved = resolve_device(device)
         detector = get_detector(experiment.detector, resolved, **experiment.detector_options)
-        recognizers = {name: get_recognizer(name, resolved) for name in experiment.recognizers}
+        recognizers = {name: get_recognizer(name, resolved, **experiment.recognizer_options)
+                       for name in experiment.recognizers}
         return cls(experiment, dataset, split, detector, recognizers, resolved)
 
     @property
@@ -292,7 +293,8 @@ class Evaluator:
         """The models as the run's manifest records them (names, weights sha256, numerics)."""
         return {"detector": {"name": self.detector.name, "weights_sha256": self.detector.weights_sha256,
                              "options": self.experiment.detector_options},
-                "recognizers": [{"name": name, "weights_sha256": r.weights_sha256, "numerics": numerics(r)}
+                "recognizers": [{"name": name, "weights_sha256": r.weights_sha256, "numerics": numerics(r),
+                                 "options": self.experiment.recognizer_options}
                                 for name, r in self.recognizers.items()]}
 
     def references(self) -> References:
@@ -324,7 +326,7 @@ class Evaluator:
             relpaths = [image.relpath for image in batch]
             eyes = self._source_eyes(references.sources, relpaths)
             faces = torch.stack(_load_batch(self.dataset, relpaths)).to(self.device)
-            generators = [probe_generator(self.experiment.seed, condition.id, p) for p in relpaths]
+            generators = [probe_generator(self.experiment.seed, condition.noise_id, p) for p in relpaths]
             capture = simulate(faces, eyes, condition.profile, generators,
                                keep_stages=condition.probe_mode == "crop",  # the PSNR/SSIM reference
                                full_frame=condition.probe_mode == "frame")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from evalharness.config.experiment import Experiment
+from evalharness.config.experiment import Experiment, load_experiment
 from evalharness.config.loading import validate
 from evalharness.config.profile import load_profile
 from evalharness.errors import ConfigError
+from evalharness.evaluation.compare import read_summary
 from evalharness.evaluation.conditions import Condition, build_grid
+from evalharness.paths import EXPERIMENTS_DIR, PROJECT_ROOT
 
 
 def _experiment(**grid) -> Experiment:
@@ -33,6 +35,16 @@ def test_condition_id_depends_on_values_only() -> None:
     assert other.id != one.id
     assert Condition(one.profile, one.swept, "facenet-casia", "mtcnn", upscale=2.0).id != one.id
     assert Condition(one.profile, one.swept, "facenet-casia", "mtcnn", probe_mode="frame").id != one.id
+    bf16 = Condition(one.profile, one.swept, "facenet-casia", "mtcnn", recognizer_options=(("numerics", "bf16"),))
+    assert bf16.id != one.id and bf16.label == "ir-two-lane distance_m=20 [numerics=bf16]"
+    assert bf16.noise_id == one.noise_id == one.id  # the same camera noise: a paired comparison
+
+
+def test_ids_of_the_default_experiment_are_those_of_the_committed_reference() -> None:
+    """Options added to conditions later must not change the ids of runs that do not set them."""
+    grid = build_grid(load_experiment(EXPERIMENTS_DIR / "default.toml"))
+    reference = read_summary(PROJECT_ROOT / "benchmarks" / "reference" / "default").reset_index()
+    assert [c.id for c in grid] == reference["condition_id"].tolist()
 
 
 def test_sweep_values_are_validated_like_profiles() -> None:

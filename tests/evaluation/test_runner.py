@@ -178,3 +178,21 @@ def test_kept_nonmate_scores_are_a_reproducible_sample_of_all(small_experiment: 
             assert set(kept) <= set(every)
         detected = full[full["detected"]]
         assert detected["nonmate_scores"].map(len).min() > 4  # the sample really is smaller
+
+
+def test_recognizer_options_reach_the_recognizer_and_the_manifest(small_experiment: Path, whole_run: Path,
+                                                                   tmp_path: Path) -> None:
+    """``recognizer_options.numerics = "bf16"`` runs FaceNet's opt-in path: recorded, in the
+    condition ids, and (bf16 touching only embeddings) the same detections as float32."""
+    out = tmp_path / "bf16"
+    _run(small_experiment, out, overrides={"recognizer_options.numerics": "bf16"})
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["models"]["recognizers"][0]["numerics"] == "bf16"
+    assert not store.completed_conditions(out) & store.completed_conditions(whole_run)
+    bf16 = store.read_rows(out, sorted(store.completed_conditions(out)))
+    fp32 = store.read_rows(whole_run, sorted(store.completed_conditions(whole_run)))
+    key = ["profile", "distance_m", "relpath"]
+    both = bf16.merge(fp32, on=key, suffixes=("_bf16", "_fp32"))
+    assert len(both) == len(fp32) and (both["detected_bf16"] == both["detected_fp32"]).all()
+    scores = both[["mate_score_bf16", "mate_score_fp32"]].dropna()
+    assert 0 < (scores["mate_score_bf16"] - scores["mate_score_fp32"]).abs().max() < 0.02
