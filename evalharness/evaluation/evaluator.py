@@ -116,9 +116,16 @@ def _cache_path(kind: str, key: dict[str, str]) -> Path:
 
 
 def detect_sources(dataset: FolderDataset, relpaths: Sequence[str], detector: Detector,
-                   detector_key: str, batch_size: int) -> SourceFaces:
-    """The central face of each photograph, cached per (dataset, detector and its options)."""
-    path = _cache_path("faces", {"dataset": dataset.fingerprint, "detector": detector_key})
+                   detector_key: str) -> SourceFaces:
+    """The central face of each photograph, cached per (dataset, detector and its options).
+
+    Each photograph is detected on its own: MTCNN's batched arithmetic can move a near-tied box
+    by pixels with the other images in the batch (4.3 px on lfw-mini's Nan_Wang_0001, in
+    facenet-pytorch's own MTCNN too), and which photographs share a batch would otherwise depend
+    on which runs filled the cache before.
+    """
+    path = _cache_path("faces", {"dataset": dataset.fingerprint, "detector": detector_key,
+                                 "images_per_call": "1"})
     cached = _cached_arrays(path) or {
         "relpaths": np.zeros(0, str), "boxes": np.zeros((0, 4), np.float32),
         "landmarks": np.zeros((0, 5, 2), np.float32), "found": np.zeros(0, bool),
@@ -126,13 +133,12 @@ def detect_sources(dataset: FolderDataset, relpaths: Sequence[str], detector: De
     known = set(cached["relpaths"].tolist())
     missing = [relpath for relpath in relpaths if relpath not in known]
     boxes, landmarks, found = [], [], []
-    for batch in _batches(missing, batch_size):
-        images = _load_batch(dataset, batch)
-        for image, detections in zip(images, split_on_oom(detector.detect, images), strict=True):
-            box, points, detected = subject_face(detections, *image.shape[-2:])
-            boxes.append(box)
-            landmarks.append(points)
-            found.append(detected)
+    for relpath in missing:
+        image = load_image(dataset.root / relpath)
+        box, points, detected = subject_face(detector.detect([image])[0], *image.shape[-2:])
+        boxes.append(box)
+        landmarks.append(points)
+        found.append(detected)
     if missing:
         cached = {
             "relpaths": np.concatenate([cached["relpaths"], np.array(missing, dtype=str)]),
@@ -303,8 +309,7 @@ class Evaluator:
         # Probe sources are detected only when their landmarks place the face.
         located = self.split.gallery + (probes if self.experiment.source_eyes == "detected" else ())
         relpaths = [image.relpath for image in located]
-        sources = detect_sources(self.dataset, relpaths, self.detector, self.detector_key,
-                                 self.experiment.batch_size)
+        sources = detect_sources(self.dataset, relpaths, self.detector, self.detector_key)
         galleries = {name: gallery_embeddings(self.dataset, self.split.gallery, sources, recognizer,
                                               self.detector_key, self.experiment.batch_size)
                      for name, recognizer in self.recognizers.items()}
