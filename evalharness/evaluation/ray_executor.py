@@ -134,7 +134,8 @@ class RayExecutor:
             ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR,
                      log_to_driver=False)
         except (ConnectionError, RuntimeError, ValueError) as error:
-            raise ExecutorError(f"--address {address}: cannot connect to a Ray cluster: {error}") from None
+            raise ExecutorError(f"--address {address}: cannot connect to a Ray cluster ({error}); check the "
+                                "address, and that RAY_AUTH_TOKEN here is the cluster's") from None
         try:
             self._start(experiment, dataset, split, device, workers, threads, shard_probes)
         except BaseException:
