@@ -102,7 +102,8 @@ def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
     store.write_bytes(path, buffer.getvalue())
 
 
-def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+def batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    """``items`` in consecutive runs of ``size`` (the last may be shorter)."""
     return [items[start:start + size] for start in range(0, len(items), size)]
 
 
@@ -163,7 +164,7 @@ def gallery_embeddings(dataset: FolderDataset, gallery: Sequence[Image], sources
         position = {p: i for i, p in enumerate(cached["relpaths"].tolist())}
         return cached["embeddings"][[position[p] for p in relpaths]]
     rows = []
-    for batch in _batches(relpaths, batch_size):
+    for batch in batches(relpaths, batch_size):
         at = sources.index(batch)
         vectors = split_on_oom(recognizer.embed, _load_batch(dataset, batch), sources.boxes[at],
                                sources.landmarks[at])
@@ -327,7 +328,7 @@ class Evaluator:
         sample_keys = {image.relpath for image in sample_probes(self.split, self.experiment.samples_per_condition)}
         samples: list[Sample] = []
         records: list[dict[str, Any]] = []
-        for batch in _batches(list(probes), self.experiment.batch_size):
+        for batch in batches(list(probes), self.experiment.batch_size):
             relpaths = [image.relpath for image in batch]
             eyes = self._source_eyes(references.sources, relpaths)
             faces = torch.stack(_load_batch(self.dataset, relpaths)).to(self.device)

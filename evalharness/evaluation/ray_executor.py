@@ -30,7 +30,7 @@ from evalharness.data.folder import FolderDataset
 from evalharness.errors import ConfigError, ExecutorError, HarnessError, ModelError
 from evalharness.evaluation import manifest
 from evalharness.evaluation.conditions import Condition
-from evalharness.evaluation.evaluator import Evaluator, Part, References
+from evalharness.evaluation.evaluator import Evaluator, Part, References, batches
 from evalharness.evaluation.protocol import Image, Split
 
 try:
@@ -90,8 +90,7 @@ class EvaluationWorker:
 def shards(probes: Sequence[Image], batch_size: int, shard_probes: int) -> list[Sequence[Image]]:
     """``probes`` cut into consecutive shards of ``shard_probes`` rounded up to whole batches
     (the last may be shorter), so that every batch is the one the local executor forms."""
-    size = max(1, -(-shard_probes // batch_size)) * batch_size
-    return [probes[start:start + size] for start in range(0, len(probes), size)]
+    return batches(probes, max(1, -(-shard_probes // batch_size)) * batch_size)
 
 
 class RayExecutor:
