@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("EVALHARNESS_SHARED", REPO.parent / "shared"))
 LFW_DEVTRAIN = SHARED / "data" / "lfw-devtrain"
 LFW_MINI = REPO / "datasets" / "lfw-mini"
+FRMDB_DEV = SHARED / "data" / "frmdb-dev"
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +26,30 @@ def lfw_devtrain() -> Path:
     if not (LFW_DEVTRAIN / "images").is_dir():
         pytest.fail(f"shared LFW data missing at {LFW_DEVTRAIN}; set EVALHARNESS_SHARED")
     return LFW_DEVTRAIN
+
+
+@pytest.fixture(scope="session")
+def frmdb_dev() -> Path:
+    """Root of the shared FRMDB development subjects (mugshots/, surveillance/, frames/)."""
+    if not (FRMDB_DEV / "mugshots").is_dir():
+        pytest.fail(f"shared FRMDB data missing at {FRMDB_DEV}; set EVALHARNESS_SHARED")
+    return FRMDB_DEV
+
+
+@pytest.fixture(scope="session")
+def frmdb_paired(frmdb_dev: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A factory: ``frmdb_paired(subjects)`` lays those FRMDB subjects out as a paired
+    real-camera dataset (scripts/make_frmdb_paired.py) in a temporary folder."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_frmdb_paired", REPO / "scripts" / "make_frmdb_paired.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def make(subjects: list[str]) -> Path:
+        return module.make_paired(frmdb_dev, tmp_path_factory.mktemp("paired"), subjects=subjects)
+
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,10 @@ class CameraProfile(StrictModel):
 
     name: str = Field(min_length=1, description="Short identifier, the file stem.")
     description: str = Field(default="", description="One line: what camera this is.")
+    validation: str = Field(
+        default="", description="How this camera's simulation was checked against its real "
+        "images (an `evalharness validate` result, e.g. a docs/VALIDATION.md section); empty: never."
+    )
     spectral_mode: Literal["infrared", "colour"] = Field(
         description="'infrared': 850 nm monochrome; 'colour': Bayer mosaic and demosaic."
     )
@@ -77,6 +81,14 @@ class CameraProfile(StrictModel):
 
     # Motion.
     speed_kmh: float = Field(ge=0.0, le=400.0, description="Vehicle speed, km/h.")
+    subject_speed_mps: float = Field(
+        default=0.0, ge=0.0, le=10.0, description="The face's own speed over the ground besides "
+        "the vehicle's, m/s (a pedestrian walking; 0 for a driver sitting still), m/s."
+    )
+    subject_direction_deg: float = Field(
+        default=90.0, ge=-180.0, le=180.0, description="Direction of the face's own motion on the "
+        "ground, degrees from the approach towards the camera (0) to across the road (90)."
+    )
     exposure_s: float = Field(gt=0.0, le=1.0, description="Exposure time, seconds.")
 
     # Light, windscreen and sensor.
@@ -114,6 +126,11 @@ class CameraProfile(StrictModel):
         default="4:2:0", description="JPEG chroma subsampling (colour mode only)."
     )
     interlaced: bool = Field(default=False, description="Keep one field of an interlaced frame.")
+    video_qp: int | None = Field(
+        default=None, ge=0, le=51, description="H.264 quantisation parameter of the camera's video "
+        "stream (0-51, larger is coarser), applied before the still is stored; none: stills are "
+        "stored straight from the sensor."
+    )
 
     @model_validator(mode="after")
     def _check_consistency(self) -> CameraProfile:

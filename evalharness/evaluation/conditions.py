@@ -19,6 +19,20 @@ from evalharness.config.experiment import Experiment
 from evalharness.config.profile import CameraProfile, load_profile
 
 
+#: Profile fields added after condition ids were first published: they enter the id only when set
+#: away from their default, so that every earlier condition keeps its id (and its results).
+LATER_PROFILE_FIELDS = ("subject_speed_mps", "subject_direction_deg", "video_qp")
+
+
+def profile_values(profile: CameraProfile) -> dict[str, Any]:
+    """The profile's values as a condition id hashes them (see :data:`LATER_PROFILE_FIELDS`)."""
+    values = profile.model_dump(mode="json", exclude={"validation"})  # a note, not a parameter
+    for name in LATER_PROFILE_FIELDS:
+        if values[name] == type(profile).model_fields[name].default:
+            del values[name]
+    return values
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no whitespace: equal values give equal text."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
@@ -61,7 +75,7 @@ class Condition:
     def values(self) -> dict[str, Any]:
         """Every value the id is the hash of, as plain JSON-able data."""
         values = {
-            "profile": self.profile.model_dump(mode="json"),
+            "profile": profile_values(self.profile),
             "recognizer": self.recognizer,
             "detector": self.detector,
             "detector_options": dict(self.detector_options),
