@@ -70,8 +70,8 @@ def test_missing_dataset_folder(cli, write_experiment, tmp_path):
                      "dataset", "no-faces-here", "not found")
 
 
-def test_dataset_of_one_identity_cannot_form_a_gallery(cli, write_experiment, tmp_path, lfw_devtrain):
-    faces = copy_people(lfw_devtrain, tmp_path / "faces", ENROLLED[:1])
+def test_dataset_of_one_identity_cannot_form_a_gallery(cli, write_experiment, tmp_path, lfw_mini):
+    faces = copy_people(lfw_mini, tmp_path / "faces", ENROLLED[:1])
     line = _one_clear_error(cli("run", write_experiment(dataset=faces), "--out", tmp_path / "r"),
                             DATA_ERROR, ENROLLED[0], "at least 2 are needed")
     assert "2 or more people" in line
@@ -144,8 +144,8 @@ def _bad_files(root: Path) -> dict[str, str]:
             "Linked_Person/": "symbolic link to outside"}
 
 
-def test_bad_dataset_files_are_skipped_counted_and_listed(cli, write_experiment, tmp_path, lfw_devtrain):
-    faces = copy_people(lfw_devtrain, tmp_path / "faces", ENROLLED + ONE_IMAGE)
+def test_bad_dataset_files_are_skipped_counted_and_listed(cli, write_experiment, tmp_path, lfw_mini):
+    faces = copy_people(lfw_mini, tmp_path / "faces", ENROLLED + ONE_IMAGE)
     expected = _bad_files(faces)
     out = tmp_path / "run"
     result = cli("run", write_experiment(dataset=faces), "--out", out, "--device", "cpu", "--no-report")
