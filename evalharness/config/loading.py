@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
-from difflib import get_close_matches
+from difflib import SequenceMatcher, get_close_matches
 from pathlib import Path
 from typing import Any, TypeVar, get_args
 
@@ -92,9 +92,11 @@ def _describe(error: ValidationError, model: type[BaseModel], source: str) -> st
 
 
 def did_you_mean(word: str, allowed: Iterable[str]) -> str:
-    """``"did you mean 'distance_m'? "`` naming the one or two allowed names closest to ``word``
-    (none: ``""``)."""
+    """``"did you mean 'distance_m'? "`` naming the allowed name closest to ``word`` (and a second
+    one about as close), or ``""`` when none is close."""
     close = get_close_matches(word, list(allowed), n=2, cutoff=0.6)
+    scores = [SequenceMatcher(None, word, name).ratio() for name in close]
+    close = [name for name, score in zip(close, scores, strict=True) if score >= scores[0] - 0.05]
     return f"did you mean {' or '.join(map(repr, close))}? " if close else ""
 
 

@@ -81,7 +81,7 @@ def render_html(run: Run) -> str:
         "claim": CLAIM,
         "gallery_size": gallery_size(manifest),
         "headline": headline_rows(run),
-        "reproduce": reproduce_command(manifest),
+        "reproduce": reproduce_command(manifest, run.root),
         "reference_lines": plots.REFERENCE_LINES,
         "figures": _figures(run),
         "quality": _quality(run),

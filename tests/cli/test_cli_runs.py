@@ -9,6 +9,7 @@ import errno
 import json
 import os
 import shutil
+import tomllib
 from pathlib import Path
 
 import pandas as pd
@@ -80,6 +81,30 @@ def test_run_json_and_resume_of_a_finished_run(cli, two_runs):
     assert "wrote" in result.err  # progress chatter goes to stderr, not into the JSON
     quiet = cli("--quiet", "run", a / "experiment.toml", "--out", a, "--device", "cpu", "--no-report")
     assert quiet.code == 0 and quiet.err == ""
+
+
+def test_a_run_directory_reruns_from_anywhere(cli, two_runs, tmp_path, monkeypatch):
+    """RUN_DIR/experiment.toml names the run's profile copies and pins the data: run from another
+    working directory it reproduces summary.csv byte for byte; on other data it stops (exit 3)."""
+    a, _ = two_runs
+    stored = tomllib.loads((a / "experiment.toml").read_text())
+    assert [block["profiles"] for block in stored["grid"]] == [["profiles/control-passport.toml"],
+                                                                ["profiles/ir-two-lane.toml"]]
+    assert all((a / name).is_file() for block in stored["grid"] for name in block["profiles"])
+    monkeypatch.chdir(tmp_path)
+    again = tmp_path / "again"
+    result = cli("--quiet", "run", a / "experiment.toml", "--out", again, "--device", "cpu", "--no-report")
+    assert result.code == 0, result.err
+    assert (again / "summary.csv").read_bytes() == (a / "summary.csv").read_bytes()
+    assert "agree" in cli("compare", a, again).out
+
+    other = tmp_path / "other.toml"
+    other.write_text((a / "experiment.toml").read_text().replace(stored["dataset_fingerprint"], "0" * 64))
+    result = cli("run", other, "--out", tmp_path / "never", "--device", "cpu")
+    assert result.code == 3 and "Traceback" not in result.err
+    (line,) = [line for line in result.err.splitlines() if line.strip()]
+    assert line.startswith(f"error: {other}: dataset_fingerprint: ") and "0" * 64 in line
+    assert not (tmp_path / "never").exists()
 
 
 def test_compare_identical_and_changed_runs(cli, two_runs, tmp_path):
