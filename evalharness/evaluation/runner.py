@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ import pandas as pd
 import tomli_w
 
 from evalharness.camera import frame
+from evalharness.camera.geometry import derive_geometry, out_of_frame
 from evalharness.camera.simulate import derive
 from evalharness.config.experiment import Experiment, load_experiment, resolve_dataset
 from evalharness.config.profile import profile_path
@@ -186,16 +188,24 @@ def prepare(experiment_path: Path, run_dir: Path, overrides: dict[str, Any] | No
     Raises
     ------
     OutputError
-        ``run_dir`` holds a run of a different resolved config (pick another ``--out`` or
-        delete it), or cannot be written.
-    ConfigError, DataError, ModelError, ExecutorError
-        From the experiment, the dataset, the models or the cluster.
+        ``run_dir`` cannot be written, or is a folder that is not a run directory.
+    ConfigError
+        ``run_dir`` holds a run of a different resolved config (pick another ``--out`` or delete
+        it); or from the experiment.
+    DataError, ModelError, ExecutorError
+        From the dataset, the models or the cluster.
     """
     overrides = dict(overrides or {})
     if limit is not None:
         overrides["limit"] = limit
     experiment = load_experiment(experiment_path, overrides)
     grid = build_grid(experiment, str(experiment_path))
+    outside = {c.label: message for c in grid
+               if (message := out_of_frame(c.profile, derive_geometry(c.profile))) is not None}
+    framed = [c.label for c in grid if c.probe_mode == "frame" and c.label in outside]
+    if framed:
+        raise ConfigError(f"{experiment_path}: probe_modes: 'frame' needs the face inside the camera's "
+                          f"frame; it is outside in {', '.join(framed)}")
     dataset = open_dataset(resolve_dataset(experiment, experiment_path))
     if experiment.dataset_fingerprint not in (None, dataset.fingerprint):
         raise DataError(f"{experiment_path}: dataset_fingerprint: {dataset.root} has fingerprint "
@@ -222,6 +232,12 @@ def prepare(experiment_path: Path, run_dir: Path, overrides: dict[str, Any] | No
         backend.close()
         raise
     _attach_log(run_dir)
+    for message in outside.values():
+        log.warning("%s (evaluated as the face canvas; face_in_frame is False in the summary)", message)
+    if outside:
+        warnings.warn(f"{len(outside)} condition(s) place the face outside the camera's frame, so the "
+                      f"camera as aimed would not see it: {', '.join(outside)} (details in run.log; "
+                      "face_in_frame in summary.csv)", stacklevel=2)
     described = backend.describe()
     log.info("run %s: %d conditions, %d probes each, executor %s, device %s", experiment.name, len(grid),
              len(split.probes()), described["name"], described["device"])
@@ -250,7 +266,7 @@ def _claim(run_dir: Path, config_hash: str, experiment: Experiment, dataset: Fol
     if existing.is_file():
         found = store.read_json(existing).get("config_hash")
         if found != config_hash:
-            raise OutputError(f"{run_dir}: holds a run of a different config ({str(found)[:12]}, this one "
+            raise ConfigError(f"{run_dir}: holds a run of a different config ({str(found)[:12]}, this one "
                               f"{config_hash[:12]}); pick another --out or delete {run_dir}")
         store.remove_partial_files(run_dir)  # what a killed run was writing; redone below
     elif run_dir.exists() and any(run_dir.iterdir()):

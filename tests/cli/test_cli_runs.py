@@ -23,7 +23,7 @@ from evalharness.evaluation.compare import metrics_with_intervals
 from evalharness.models.facenet import FaceNetRecognizer
 from evalharness.models.mtcnn import MtcnnDetector
 
-GRID = '[[grid]]\nprofiles = ["ir-two-lane"]\nsweep = { distance_m = [10] }'
+GRID = '[[grid]]\nprofiles = ["ir-two-lane"]\nsweep = { distance_m = [15] }'  # face inside the frame
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +139,10 @@ def test_compare_identical_and_changed_runs(cli, two_runs, tmp_path):
     assert cli("compare", a, changed, "--within-ci").code == 0
     shift(width + 0.01)
     assert cli("compare", a, changed, "--within-ci").code == 6
+    summary.drop(index=row).to_csv(changed / "summary.csv", index=False)
+    lacking = cli("compare", a, changed)
+    assert lacking.code == 6
+    assert f"{summary['condition_id'][row]}  only in {a}: {changed} lacks this condition" in lacking.out
 
     missing = cli("compare", a, tmp_path / "nowhere")
     assert missing.code == 3 and "no summary.csv" in missing.err_lines[0]

@@ -94,3 +94,16 @@ def test_a_run_without_curves_exits_with_a_data_error(tmp_path: Path, lfw_mini: 
     code, _, err = _quality(capsys, str(still), "--run", str(tmp_path))
     assert code == 3
     assert "quality.json: missing" in err
+
+
+def test_a_bad_file_is_reported_and_the_others_placed(quality_run: Path, lfw_mini: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("not a photograph\n")
+    still = _degraded(lfw_mini, tmp_path, 10.0)
+    code, out, err = _quality(capsys, str(bad), str(still), "--run", str(quality_run), "--json")
+    assert code == 3 and "Traceback" not in err
+    result = json.loads(out)
+    assert [r["image"] for r in result["results"]] == [str(still)] and result["failed"] == [str(bad)]
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert errors[0].startswith(f"error: {bad}: ") and "1 of 2 file(s) could not be processed" in errors[1]
