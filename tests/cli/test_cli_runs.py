@@ -98,7 +98,8 @@ def test_a_run_directory_reruns_from_anywhere(cli, two_runs, tmp_path, monkeypat
     assert (again / "summary.csv").read_bytes() == (a / "summary.csv").read_bytes()
     assert "agree" in cli("compare", a, again).out
 
-    other = tmp_path / "other.toml"
+    other = tmp_path / "other.toml"  # beside a copy of the run's profiles, which it names
+    shutil.copytree(a / "profiles", tmp_path / "profiles")
     other.write_text((a / "experiment.toml").read_text().replace(stored["dataset_fingerprint"], "0" * 64))
     result = cli("run", other, "--out", tmp_path / "never", "--device", "cpu")
     assert result.code == 3 and "Traceback" not in result.err
