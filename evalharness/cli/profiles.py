@@ -29,6 +29,12 @@ app.add_typer(profiles_app, name="profiles")
 
 SET_HELP = "Override a profile field, e.g. --set distance_m=25 (repeatable)."
 
+#: Degrade sheets show one stored pixel as ``zoom x zoom`` screen pixels, the same zoom for every
+#: distance (so that a face at 40 m looks smaller and coarser than at 20 m), up to this largest
+#: zoom and this largest panel height.
+SHEET_MAX_ZOOM = 4
+SHEET_MAX_PANEL_PX = 768
+
 #: Units printed beside the figures of ``profiles show``.
 _UNITS = {
     "slant_range_m": "m", "px_per_m": "px/m", "ied_px": "px", "face_width_px": "px",
@@ -124,7 +130,13 @@ def degrade_command(
                            [probe_generator(seed, condition_id, path.name)], keep_stages=True)
         stem = out / path.stem
         _write(stem.with_suffix(".jpg"), capture.jpeg[0])
-        sheet = contact_sheet({"original": face, **{k: v[0] for k, v in capture.stages.items()}})
+        side = capture.images.shape[-2]
+        zoom = max(1, min(SHEET_MAX_ZOOM, SHEET_MAX_PANEL_PX // side))
+        caption = (f"{path.name}: {profile.name}, distance_m={profile.distance_m:g}; IED "
+                   f"{capture.ied_px:.1f} px; stored {side}x{capture.images.shape[-1]} px JPEG, "
+                   f"{len(capture.jpeg[0])} bytes; shown at {zoom}x (one stored pixel = {zoom}x{zoom})")
+        sheet = contact_sheet({"original": face, **{k: v[0] for k, v in capture.stages.items()}},
+                              panel_px=zoom * side, caption=caption)
         sheet.save(f"{stem}_sheet.png")
         if full_frame and in_frame:
             frame = simulate(face[None], eye_px[None], profile,

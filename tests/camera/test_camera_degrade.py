@@ -39,3 +39,18 @@ def test_degrade_refuses_a_bad_override(lfw_mini: Path, tmp_path):
     assert _degrade(str(source), "--profile", "ir-two-lane", "--set", "jpeg_quality=0",
                     "--out", str(tmp_path)) == 2
     assert not list(tmp_path.iterdir())
+
+
+def test_degrade_sheets_keep_one_zoom_so_farther_faces_look_smaller(lfw_mini: Path, tmp_path):
+    """One stored pixel is 4x4 sheet pixels at every distance (faces at 15 m and 20 m do not
+    look alike), and a caption line is added under the panels."""
+    source = sorted(lfw_mini.glob("B*/*_0001.jpg"))[0]
+    heights = {}
+    for distance_m in (15, 20):
+        out = tmp_path / str(distance_m)
+        assert _degrade(str(source), "--profile", "ir-two-lane", "--set", f"distance_m={distance_m}",
+                        "--eyes", "lfw", "--out", str(out)) == 0
+        with Image.open(out / f"{source.stem}.jpg") as stored, Image.open(out / f"{source.stem}_sheet.png") as sheet:
+            assert sheet.height == 4 * stored.height + 2 * 16  # panels, their labels and the caption
+            heights[distance_m] = sheet.height
+    assert heights[15] > heights[20]
