@@ -20,8 +20,8 @@ from evalharness.evaluation.compare import compare_summaries, read_summary
     )
 )
 def compare(
-    run_a: Path = typer.Argument(..., help="First run directory (holds summary.csv)."),
-    run_b: Path = typer.Argument(..., help="Second run directory."),
+    run_a: Path = typer.Argument(..., metavar="RUN_A", help="First run directory (holds summary.csv)."),
+    run_b: Path = typer.Argument(..., metavar="RUN_B", help="Second run directory."),
     tolerance: float = typer.Option(0.0, min=0.0, help="Absolute difference allowed per metric."),
     within_ci: bool = typer.Option(
         False, "--within-ci", help="Also allow the wider 95% interval width per metric."

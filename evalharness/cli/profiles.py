@@ -64,8 +64,8 @@ def list_command(
 
 @profiles_app.command("show")
 def show_command(
-    name: str = typer.Argument(..., help="Profile name (file stem) or path to a .toml file."),
-    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    name: str = typer.Argument(..., metavar="NAME", help="Profile name (file stem) or path to a .toml file."),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Show a profile's derived figures: pixels on the face, blur, noise, DORI class.
@@ -89,10 +89,10 @@ def show_command(
 
 @app.command("degrade")
 def degrade_command(
-    images: list[Path] = typer.Argument(..., help="Face photographs to degrade."),
-    profile_name: str = typer.Option(..., "--profile", help="Profile name or .toml path."),
-    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-    out: Path = typer.Option(..., "--out", help="Directory for the results (created)."),
+    images: list[Path] = typer.Argument(..., metavar="IMAGE", help="Face photographs to degrade."),
+    profile_name: str = typer.Option(..., "--profile", metavar="NAME", help="Profile name or .toml path."),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Directory for the results (created)."),
     eyes: str = typer.Option(
         "detect", "--eyes",
         help="Source eye positions: 'detect' (MTCNN landmarks, falling back to the LFW default "

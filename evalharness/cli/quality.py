@@ -70,8 +70,8 @@ def _print_face(number: int, face: dict[str, Any], labels: dict[str, str]) -> No
     )
 )
 def quality(
-    images: list[Path] = typer.Argument(..., help="Real photographs (for example ANPR stills)."),
-    run: Path = typer.Option(..., "--run", help="A finished run directory (holds quality.json)."),
+    images: list[Path] = typer.Argument(..., metavar="IMAGE", help="Real photographs (for example ANPR stills)."),
+    run: Path = typer.Option(..., "--run", metavar="RUN_DIR", help="A finished run directory (holds quality.json)."),
     device: str = typer.Option("auto", "--device", help="Where the detector runs: auto, cpu or cuda."),
     json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:

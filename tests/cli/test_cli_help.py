@@ -61,3 +61,14 @@ def test_doctor_says_an_absent_optional_model_is_optional_and_how_to_add_it(cli,
     (line,) = [line for line in result.out.splitlines() if "facenet-vggface2:" in line]
     assert "facenet-vggface2: optional, not installed (" in line and "unavailable" not in line
     assert "fetch https://" in line and "facenet-vggface2:PATH" in line
+
+
+def test_usage_lines_name_what_to_give(cli):
+    usages = {command: cli(*command.split(), "--help").out.splitlines()[0]
+              for command in ("degrade", "quality", "run", "compare", "report", "profiles show")}
+    assert usages["degrade"] == "Usage: evalharness degrade [OPTIONS] {IMAGE}..."
+    assert usages["quality"] == "Usage: evalharness quality [OPTIONS] {IMAGE}..."
+    assert usages["run"] == "Usage: evalharness run [OPTIONS] {EXPERIMENT.toml}"
+    assert usages["compare"] == "Usage: evalharness compare [OPTIONS] {RUN_A} {RUN_B}"
+    run_help = cli("run", "--help").out
+    assert "--limit N " in run_help and "--set KEY=VALUE " in run_help and "<int range>" not in run_help
