@@ -72,3 +72,6 @@ def test_usage_lines_name_what_to_give(cli):
     assert usages["compare"] == "Usage: evalharness compare [OPTIONS] {RUN_A} {RUN_B}"
     run_help = cli("run", "--help").out
     assert "--limit N " in run_help and "--set KEY=VALUE " in run_help and "<int range>" not in run_help
+    # Every command that runs a model defaults to the same device choice.
+    for command in ("run", "quality", "pairs"):
+        assert "[default: auto]" in " ".join(cli(command, "--help").out.split()), command
