@@ -122,6 +122,19 @@ def derive_geometry(profile: CameraProfile) -> Geometry:
     )
 
 
+def out_of_frame(profile: CameraProfile, geo: Geometry) -> str | None:
+    """What every command says when the face (the eye midpoint at ``face_x_px``, ``face_y_px``)
+    is outside the sensor frame, so the camera as installed would not see it; None when inside.
+    """
+    if geo.face_in_frame:
+        return None
+    where = ("behind the camera" if math.isnan(geo.face_x_px) else
+             f"at ({geo.face_x_px:.0f}, {geo.face_y_px:.0f}) px, outside the "
+             f"{profile.sensor_width_px}x{profile.sensor_height_px} frame")
+    return (f"{profile.name} at distance_m={profile.distance_m:g}: the face is {where}; the camera as "
+            "aimed would not see it (change distance_m, lateral_offset_m or the aim)")
+
+
 def _project(
     profile: CameraProfile, camera: np.ndarray, aim: np.ndarray, point: np.ndarray
 ) -> tuple[float, float]:

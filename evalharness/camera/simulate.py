@@ -41,7 +41,7 @@ from evalharness.camera import (
     video,
 )
 from evalharness.config.profile import CameraProfile
-from evalharness.errors import DataError
+from evalharness.errors import ConfigError, DataError
 
 #: Canvas side as a multiple of the target IED, and its floor in pixels (room for MTCNN's
 #: 12 px first-stage window around even the smallest faces).
@@ -172,6 +172,8 @@ def simulate(
 
     linear = sensor.srgb_to_linear(canvas)
     if full_frame:
+        if (outside := geometry.out_of_frame(profile, geo)) is not None:
+            raise ConfigError(outside)
         eye_mid = out_eyes.mean(dim=1)
         # The canvas centre is the face box centre; the geometry places the eye midpoint.
         offset = (eye_mid.mean(dim=0) - side / 2.0).tolist()

@@ -24,6 +24,9 @@ from evalharness.cli import quality, validate  # noqa: E402,F401  isort: skip
 
 INTERNAL_ERROR = 70
 
+#: The global flags (see ``cli.app``), also accepted after the subcommand: ``run ... --quiet``.
+GLOBAL_FLAGS = ("--quiet", "-q", "--debug")
+
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     # Raised instead of KeyboardInterrupt so that Typer does not swallow it as "Aborted!".
@@ -39,6 +42,11 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Moved before the subcommand, where Typer accepts them (up to a "--", after which all is data).
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [arg for arg in argv[:end] if arg in GLOBAL_FLAGS]
+    argv = flags + [arg for arg in argv[:end] if arg not in GLOBAL_FLAGS] + argv[end:]
     previous = signal.signal(signal.SIGINT, _interrupt)
     previous_show = warnings.showwarning
     warnings.showwarning = _show_warning

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from evalharness.config.experiment import Experiment
-from evalharness.config.profile import CameraProfile, load_profile
+from evalharness.config.profile import CameraProfile, load_profile, with_overrides
+from evalharness.errors import ConfigError
 
 
 #: Profile fields added after condition ids were first published: they enter the id only when set
@@ -106,28 +107,33 @@ class Condition:
         return " ".join(parts)
 
 
-def build_grid(experiment: Experiment) -> list[Condition]:
+def build_grid(experiment: Experiment, source: str = "experiment") -> list[Condition]:
     """Every condition of ``experiment``, in file order: grid block, profile, sweep cell
     (last axis fastest), recognizer, probe mode. Duplicates are kept once.
 
     Raises
     ------
     ConfigError
-        For an unknown profile, or a sweep value a profile rejects (naming the field).
+        For an unknown profile, or a sweep key or value a profile rejects; the message starts
+        with ``source`` (the experiment file) and the ``[[grid]]`` entry, then names the field.
     """
     conditions: dict[str, Condition] = {}
     options = tuple(sorted(experiment.detector_options.items()))
     recognizer_options = tuple(sorted(experiment.recognizer_options.items()))
-    for block in experiment.grid:
+    for number, block in enumerate(experiment.grid, start=1):
         axes = list(block.sweep)
-        for profile_name in block.profiles:
-            for cell in itertools.product(*(block.sweep[axis] for axis in axes)):
-                swept = tuple(zip(axes, cell, strict=True))
-                profile = load_profile(profile_name, dict(swept))
-                for recognizer, mode in itertools.product(experiment.recognizers, experiment.probe_modes):
-                    condition = Condition(profile, swept, recognizer, experiment.detector, options,
-                                          mode, experiment.upscale, recognizer_options)
-                    conditions.setdefault(condition.id, condition)
+        try:
+            for profile_name in block.profiles:
+                base = load_profile(profile_name)
+                for cell in itertools.product(*(block.sweep[axis] for axis in axes)):
+                    swept = tuple(zip(axes, cell, strict=True))
+                    profile = with_overrides(base, dict(swept)) if swept else base
+                    for recognizer, mode in itertools.product(experiment.recognizers, experiment.probe_modes):
+                        condition = Condition(profile, swept, recognizer, experiment.detector, options,
+                                              mode, experiment.upscale, recognizer_options)
+                        conditions.setdefault(condition.id, condition)
+        except ConfigError as error:
+            raise ConfigError(f"{source}: [[grid]] entry {number}: {error}") from None
     return list(conditions.values())
 
 

@@ -26,8 +26,8 @@ PROFILES = ["ir-two-lane", "colour-overview-night", "legacy-interlaced"]
 
 
 @pytest.fixture(scope="module")
-def faces(lfw_devtrain: Path) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    paths = sorted((lfw_devtrain / "images").glob("A*/*_0001.jpg"))[:6]
+def faces(lfw_mini: Path) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    paths = sorted(lfw_mini.glob("A*/*_0001.jpg"))[:6]
     images = torch.stack([load_image(path) for path in paths])
     eyes = torch.tensor(LFW_DEEPFUNNELED_EYES_PX).expand(len(paths), 2, 2)
     return images, eyes, [path.name for path in paths]
