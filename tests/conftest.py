@@ -1,8 +1,8 @@
 """Shared test fixtures: where the real data lives.
 
 Tests run on real photographs. Most use the bundled ``datasets/lfw-mini``, which every clone
-has. The few that need the larger public sets (LFW's development-training split with its pairs
-and people files) read them from ``../shared/data/`` beside the checkout, or from
+has. The few that need the larger sets (LFW's development-training split with its pairs and
+people files; FRMDB's development subjects, real surveillance images) read them from ``../shared/data/`` beside the checkout, or from
 ``$EVALHARNESS_SHARED/data/``; they are marked ``shared_data`` and are skipped, with the reason,
 when the data is absent. When ``EVALHARNESS_SHARED`` is set (CI sets it) the data is required: a
 missing folder fails those tests instead of skipping them.
@@ -24,7 +24,7 @@ LFW_MINI = REPO / "datasets" / "lfw-mini"
 FRMDB_DEV = SHARED / "data" / "frmdb-dev"
 
 #: Fixtures that read the larger shared data sets; tests using them get the ``shared_data`` marker.
-SHARED_FIXTURES = frozenset({"lfw_devtrain"})
+SHARED_FIXTURES = frozenset({"lfw_devtrain", "frmdb_dev", "frmdb_paired"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -53,9 +53,7 @@ def lfw_devtrain() -> Path:
 @pytest.fixture(scope="session")
 def frmdb_dev() -> Path:
     """Root of the shared FRMDB development subjects (mugshots/, surveillance/, frames/)."""
-    if not (FRMDB_DEV / "mugshots").is_dir():
-        pytest.fail(f"shared FRMDB data missing at {FRMDB_DEV}; set EVALHARNESS_SHARED")
-    return FRMDB_DEV
+    return _shared_folder(FRMDB_DEV, "mugshots")
 
 
 @pytest.fixture(scope="session")
