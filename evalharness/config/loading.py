@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -59,31 +60,58 @@ def parse_overrides(texts: Iterable[str]) -> dict[str, Any]:
     return dict(parse_override(text) for text in texts)
 
 
-def validate(model: type[ModelT], data: Mapping[str, Any], source: str) -> ModelT:
-    """Validate ``data`` against ``model``; errors become one :class:`ConfigError`.
+class ConfigFieldError(ConfigError):
+    """Validation failed; ``keys`` are the offending fields (``""`` for a whole-model rule), in
+    message order, so that a caller (e.g. an experiment's grid) can say where they came from."""
+
+    def __init__(self, message: str, keys: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.keys = keys
+
+
+def validate(
+    model: type[ModelT],
+    data: Mapping[str, Any],
+    source: str,
+    field_sources: Mapping[str, str] | None = None,
+) -> ModelT:
+    """Validate ``data`` against ``model``; errors become one :class:`ConfigFieldError`.
 
     The message has one line per problem: ``source: field: what is wrong``, then what is
-    allowed: for an unknown key the allowed keys, for a bounded number its range.
+    allowed: for an unknown key the close matches and the allowed keys, for a bounded number its
+    range. ``field_sources`` names, per top-level key, a more precise source than ``source``
+    (e.g. the base file that set the value).
     """
     try:
         return model.model_validate(dict(data))
     except ValidationError as error:
-        raise ConfigError(_describe(error, model, source)) from None
+        lines, keys = _describe(error, model, source, field_sources or {})
+        raise ConfigFieldError("\n".join(lines), keys) from None
 
 
-def _describe(error: ValidationError, model: type[BaseModel], source: str) -> str:
-    lines = []
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """``" (did you mean focal_length_mm?)"`` for close matches of ``word``, else ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
+
+
+def _describe(
+    error: ValidationError, model: type[BaseModel], source: str, field_sources: Mapping[str, str]
+) -> tuple[list[str], tuple[str, ...]]:
+    lines, keys = [], []
     for problem in error.errors():
         field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        key = str(problem["loc"][0]) if problem["loc"] else ""
         message = problem["msg"]
         if problem["type"] == "extra_forbidden":
-            message = f"unknown key; allowed keys: {', '.join(sorted(model.model_fields))}"
-        elif "input" in problem and problem["type"] != "missing":
-            message = f"{message} (got {problem['input']!r})"
-            if problem["loc"]:
-                message += allowed_range(model, str(problem["loc"][0]))
-        lines.append(f"{source}: {field}: {message}")
-    return "\n".join(lines)
+            message = (f"unknown key{suggest(key, model.model_fields)}; "
+                       f"allowed keys: {', '.join(sorted(model.model_fields))}")
+        elif "input" in problem and problem["type"] != "missing" and problem["loc"]:
+            # A whole-model rule's input is the whole mapping: never dump it.
+            message = f"{message} (got {problem['input']!r})" + allowed_range(model, key)
+        lines.append(f"{field_sources.get(key, source)}: {field}: {message}")
+        keys.append(key)
+    return lines, tuple(keys)
 
 
 def allowed_range(model: type[BaseModel], field: str) -> str:

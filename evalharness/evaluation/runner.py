@@ -24,7 +24,7 @@ import tomli_w
 from evalharness.camera import frame
 from evalharness.camera.simulate import derive
 from evalharness.config.experiment import Experiment, load_experiment, resolve_dataset
-from evalharness.config.profile import profile_path
+from evalharness.config.profile import profile_path, resolved_toml
 from evalharness.data.folder import FolderDataset, open_dataset
 from evalharness.errors import ConfigError, OutputError
 from evalharness.evaluation import manifest, store
@@ -249,10 +249,10 @@ def _claim(run_dir: Path, config_hash: str, experiment: Experiment) -> None:
         raise OutputError(f"{run_dir}: exists and is not a run directory; pick another --out")
     resolved = tomli_w.dumps(experiment.model_dump(mode="json", exclude_none=True))
     store.write_text(run_dir / "experiment.toml", resolved)
-    # The profiles as run, with their source comments, so the report needs nothing outside.
+    # The profiles as run, bases merged in and source comments kept, so that neither the report
+    # nor a rerun needs anything outside.
     for name in sorted({name for block in experiment.grid for name in block.profiles}):
-        source = profile_path(name)
-        store.write_bytes(run_dir / "profiles" / f"{source.stem}.toml", source.read_bytes())
+        store.write_text(run_dir / "profiles" / f"{profile_path(name).stem}.toml", resolved_toml(name))
 
 
 def _attach_log(run_dir: Path) -> None:
