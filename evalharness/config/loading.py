@@ -60,7 +60,7 @@ def parse_overrides(texts: Iterable[str]) -> dict[str, Any]:
     return dict(parse_override(text) for text in texts)
 
 
-class ConfigFieldError(ConfigError):
+class FieldConfigError(ConfigError):
     """Validation failed; ``keys`` are the offending fields (``""`` for a whole-model rule), in
     message order, so that a caller (e.g. an experiment's grid) can say where they came from."""
 
@@ -75,7 +75,7 @@ def validate(
     source: str,
     field_sources: Mapping[str, str] | None = None,
 ) -> ModelT:
-    """Validate ``data`` against ``model``; errors become one :class:`ConfigFieldError`.
+    """Validate ``data`` against ``model``; errors become one :class:`FieldConfigError`.
 
     The message has one line per problem: ``source: field: what is wrong``, then what is
     allowed: for an unknown key the close matches and the allowed keys, for a bounded number its
@@ -86,7 +86,7 @@ def validate(
         return model.model_validate(dict(data))
     except ValidationError as error:
         lines, keys = _describe(error, model, source, field_sources or {})
-        raise ConfigFieldError("\n".join(lines), keys) from None
+        raise FieldConfigError("\n".join(lines), keys) from None
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:

@@ -207,7 +207,7 @@ def load_profile(
     ConfigError
         Missing profile (the message suggests close names and lists the available ones), bad
         base, unknown key, wrong type or value out of range (the message names the file that set
-        the value, the field and what is allowed); a :class:`ConfigFieldError` carries the keys.
+        the value, the field and what is allowed); a :class:`FieldConfigError` carries the keys.
     """
     return profile_from_layers(resolve_profile(name_or_path, directory), overrides)
 
