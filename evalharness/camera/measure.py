@@ -34,7 +34,7 @@ from evalharness.camera.sfr import edge_mtf, mtf50
 #: Side of the square blocks in which noise is measured, pixels (two JPEG blocks).
 NOISE_BLOCK_PX = 16
 #: Fraction of the blocks at each signal level taken as flat (the lowest sigmas).
-FLAT_FRACTION = 0.2
+FLAT_FRACTION = 0.1
 #: Signal bins of the noise curve, DN (stored values).
 NOISE_BIN_EDGES_DN = np.arange(0.0, 256.0, 16.0)
 #: Fewest flat blocks a noise bin needs.
