@@ -98,7 +98,7 @@ def block_noise(y_dn: np.ndarray, block_px: int = NOISE_BLOCK_PX) -> tuple[np.nd
 @dataclass(frozen=True)
 class NoiseCurve:
     """Noise of flat areas against signal: bin centres ``level_dn``, ``sigma_dn`` (the median of
-    the flattest :data:`FLAT_FRACTION` of blocks), ``spread_dn`` (their interquartile range) and
+    the flattest blocks), ``spread_dn`` (their interquartile range) and
     ``blocks`` (how many flat blocks), all per bin with at least :data:`MIN_BLOCKS_PER_BIN`."""
 
     level_dn: np.ndarray
@@ -107,12 +107,16 @@ class NoiseCurve:
     blocks: np.ndarray
 
 
-def noise_curve(mean_dn: np.ndarray, sigma_dn: np.ndarray) -> NoiseCurve:
-    """The noise curve from :func:`block_noise` results (of one or many frames, concatenated)."""
+def noise_curve(
+    mean_dn: np.ndarray, sigma_dn: np.ndarray, *, flat_fraction: float = FLAT_FRACTION
+) -> NoiseCurve:
+    """The noise curve from :func:`block_noise` results (of one or many frames, concatenated);
+    ``flat_fraction``: the share of each level's blocks, lowest sigma first, taken as flat (1 for
+    images of flat patches only)."""
     rows = []
     for low, high in zip(NOISE_BIN_EDGES_DN[:-1], NOISE_BIN_EDGES_DN[1:], strict=True):
         inside = np.sort(sigma_dn[(mean_dn >= low) & (mean_dn < high)])
-        flat = inside[: int(len(inside) * FLAT_FRACTION)]
+        flat = inside[: int(len(inside) * flat_fraction)]
         if len(flat) >= MIN_BLOCKS_PER_BIN:
             q1, median, q3 = np.percentile(flat, [25, 50, 75])
             rows.append(((low + high) / 2.0, median, q3 - q1, len(flat)))

@@ -93,10 +93,9 @@ def _profile_text(
     base_ref = base
     if profile_path(base).suffix == ".toml" and Path(base).suffix == ".toml":
         base_ref = os.path.relpath(Path(base).resolve(), out.resolve().parent)
-    folders = sorted({str(Path(name).parent) for name in names})
+    folder = os.path.commonpath([str(Path(name).parent) for name in names]) or "."
     lines = [
-        f"# Calibrated by `evalharness calibrate` from {measured.frames} frames in "
-        f"{', '.join(folders)}.",
+        f"# Calibrated by `evalharness calibrate` from {measured.frames} frames under {folder}.",
         "# Values not below are the base's (not measurable from frames).",
         "# Closed-loop checks (real -> simulated with this profile): " + "; ".join(
             f"{key} {real:.3g} -> {sim:.3g}" for key, (real, sim) in result.checks.items()),
