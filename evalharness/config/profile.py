@@ -293,7 +293,7 @@ def with_overrides(profile: CameraProfile, overrides: Mapping[str, Any]) -> Came
 def _merge(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """``data`` updated by ``overrides``; ``--set focal_length_mm=25`` replaces ``hfov_deg``."""
     merged = dict(data)
-    if all(key in overrides for key in FIELD_OF_VIEW_KEYS):
+    if all(overrides.get(key) is not None for key in FIELD_OF_VIEW_KEYS):
         raise ConfigError(f"{_show(overrides)}: give only one of hfov_deg and focal_length_mm "
                           "(the other is derived from sensor_width_px and pixel_pitch_um)")
     if any(key in overrides for key in FIELD_OF_VIEW_KEYS):
