@@ -144,7 +144,8 @@ def summarise(frames: Sequence[FrameMeasures], names: Sequence[str]) -> CameraMe
     """
     sizes = {(f.width_px, f.height_px) for f in frames}
     if len(sizes) != 1:
-        listed = ", ".join(f"{name} {f.width_px}x{f.height_px}" for name, f in zip(names, frames, strict=True))
+        listed = ", ".join(f"{name} {f.width_px}x{f.height_px}"
+                           for name, f in zip(names, frames, strict=True))
         raise DataError(f"frames of one camera must share one size; got {listed}")
     edges = np.concatenate([f.mtf50_cyc_per_px for f in frames])
     if edges.size == 0:
@@ -202,8 +203,8 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
     put("spectral_mode", "infrared" if measured.monochrome else "colour",
         f"measured: mean |R-G|,|B-G| {chroma[0]:.1f} DN (range {chroma[1]:.1f}-{chroma[2]:.1f}) "
         f"over {n} frames; monochrome below {MONOCHROME_MAX_CHROMA_DN} DN")
-    put("interlaced", False, "the stored frames are the full stored image (a one-field camera's "
-        "288 lines are already its frame height)")
+    put("interlaced", False, f"the frames' {measured.height_px} lines are the stored image (a "
+        "one-field camera's field is already its frame here)")
     if measured.jpeg_quality is not None:
         median, low, high, worst = measured.jpeg_quality
         put("jpeg_quality", median, f"measured: IJG quality nearest the luma quantisation tables, "
@@ -241,7 +242,8 @@ def chart_image(side_px: int) -> torch.Tensor:
     """
     half = CHART_PATCHES * CHART_PATCHES // 2
     shuffle = np.random.default_rng(0)
-    dark, bright = (shuffle.permutation(np.linspace(low, high, half)) for low, high in ((0.03, 0.5), (0.5, 0.97)))
+    dark, bright = (shuffle.permutation(np.linspace(low, high, half))
+                    for low, high in ((0.03, 0.5), (0.5, 0.97)))
     levels = np.empty((CHART_PATCHES, CHART_PATCHES))
     levels[:, 0::2] = dark.reshape(CHART_PATCHES, -1)
     levels[:, 1::2] = bright.reshape(CHART_PATCHES, -1)
@@ -256,9 +258,12 @@ def chart_image(side_px: int) -> torch.Tensor:
     return image.expand(3, -1, -1).clone()
 
 
-def chart_frames(profile: CameraProfile, *, seed: int = 0, count: int = CHART_FRAMES) -> list[bytes]:
-    """Stored full frames (JPEG files) of the chart through ``profile``'s camera: the chart held still, in focus and square on to the camera, at the distance where its
-    source pixels map one to one onto the sensor."""
+def chart_frames(
+    profile: CameraProfile, *, seed: int = 0, count: int = CHART_FRAMES
+) -> list[bytes]:
+    """Stored full frames (JPEG files) of the chart through ``profile``'s camera: the chart held
+    still, in focus and square on to the camera, at the distance where its source pixels map one
+    to one onto the sensor; noise seeded by ``seed``."""
     slant_m = profile.focal_length_px * profile.ied_m / CHART_IED_PX
     height_m = profile.face_height_m
     # Exposed so that white is full scale: the noise at a digital number depends on the gain

@@ -50,7 +50,8 @@ EDGE_MIN_CONTRAST_DN = 20.0
 EDGE_SLOPE_RANGE = (0.035, 0.27)
 #: Straightness: RMS distance of the row centroids from the fitted line, pixels, at most.
 EDGE_MAX_RESIDUAL_PX = 0.5
-#: One step: the fraction of the row-averaged profile's absolute differences that go the edge's way, at least.
+#: One step: the fraction of the row-averaged profile's absolute differences that go the
+#: edge's way, at least.
 EDGE_MIN_MONOTONIC = 0.95
 #: ... and of the single rows' (lower: noise adds differences either way).
 EDGE_MIN_ROW_MONOTONIC = 0.8
@@ -71,7 +72,8 @@ def chroma_dn(image: np.ndarray) -> float:
     image = np.asarray(image, dtype=np.float64)
     if image.ndim == 2:
         return 0.0
-    return float((np.abs(image[..., 0] - image[..., 1]) + np.abs(image[..., 2] - image[..., 1])).mean() / 2)
+    red, green, blue = image[..., 0], image[..., 1], image[..., 2]
+    return float((np.abs(red - green) + np.abs(blue - green)).mean() / 2.0)
 
 
 def block_noise(y_dn: np.ndarray, block_px: int = NOISE_BLOCK_PX) -> tuple[np.ndarray, np.ndarray]:
@@ -120,7 +122,9 @@ def noise_curve(
         if len(flat) >= MIN_BLOCKS_PER_BIN:
             q1, median, q3 = np.percentile(flat, [25, 50, 75])
             rows.append(((low + high) / 2.0, median, q3 - q1, len(flat)))
-    level, sigma, spread, blocks = (np.array(column) for column in zip(*rows, strict=True)) if rows else [np.array([])] * 4
+    if not rows:
+        return NoiseCurve(*(np.array([]) for _ in range(3)), np.array([], dtype=int))
+    level, sigma, spread, blocks = (np.array(column) for column in zip(*rows, strict=True))
     return NoiseCurve(level, sigma, spread, blocks.astype(int))
 
 
@@ -146,16 +150,17 @@ def fit_poisson_gaussian(curve: NoiseCurve, *, tone_curve: str) -> PoissonGaussi
     level = curve.level_dn / 255.0
     if tone_curve == "srgb":
         linear = sensor.srgb_to_linear(torch.from_numpy(level)).numpy()
-        step = 1e-4  # the encoding's slope by central difference
-        encode = sensor.linear_to_srgb
-        slope = ((encode(torch.from_numpy(linear + step)) - encode(torch.from_numpy(np.maximum(linear - step, 0))))
-                 / (linear + step - np.maximum(linear - step, 0))).numpy()
+        # The encoding's slope, by central difference.
+        above, below = linear + 1e-4, np.maximum(linear - 1e-4, 0.0)
+        high, low = (sensor.linear_to_srgb(torch.from_numpy(x)).numpy() for x in (above, below))
+        slope = (high - low) / (above - below)
     else:
         linear, slope = level, np.ones_like(level)
     mean_lin = linear * 255.0
     sigma_lin = curve.sigma_dn / slope
     weight = np.sqrt(curve.blocks) / np.maximum(sigma_lin**2, 1e-6)
-    coef, _ = nnls(np.stack([mean_lin, np.ones_like(mean_lin)], 1) * weight[:, None], sigma_lin**2 * weight)
+    design = np.stack([mean_lin, np.ones_like(mean_lin)], axis=1)
+    coef, _ = nnls(design * weight[:, None], sigma_lin**2 * weight)
     gain = max(float(coef[0]), 1e-6)
     model = np.sqrt(coef[0] * mean_lin + coef[1])
     rms = float(np.sqrt(np.mean((model / np.maximum(sigma_lin, 1e-9) - 1.0) ** 2)))
