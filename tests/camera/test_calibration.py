@@ -19,6 +19,7 @@ from evalharness.camera import measure
 from evalharness.camera.calibration import chart_frames
 from evalharness.cli import main
 from evalharness.config.profile import load_profile, resolve_profile
+from evalharness.paths import PROFILES_DIR
 
 FRMDB_FRAMES = Path(os.environ.get("EVALHARNESS_SHARED", Path(__file__).resolve().parents[2].parent / "shared")) \
     / "data" / "frmdb-dev" / "frames"
@@ -122,3 +123,14 @@ def test_calibrate_on_real_cctv_frames(tmp_path, capsys):
     assert simulated_mtf == pytest.approx(real_mtf, rel=0.15)
     assert result["checks"]["noise_sigma_ratio"]["simulated"] == pytest.approx(1.0, abs=0.15)
     assert load_profile(out).spectral_mode == "colour"
+
+
+def test_the_committed_frmdb_profile_inherits_what_frames_cannot_tell():
+    layers = resolve_profile(PROFILES_DIR / "validation" / "frmdb-cctv-calibrated.toml")
+    assert [p.name for p in layers.chain] == ["frmdb-cctv-calibrated.toml", "legacy-interlaced.toml"]
+    measured = {key for key, item in layers.values.items() if item.file == layers.path}
+    assert {"sensor_width_px", "jpeg_quality", "aberration_blur_um", "gain_dn_per_e"} <= measured
+    assert {"hfov_deg", "distance_m", "speed_kmh"}.isdisjoint(measured)
+    assert all(layers.values[key].comment for key in measured)  # each says how it was measured
+    profile = load_profile(layers.path)
+    assert (profile.sensor_width_px, profile.sensor_height_px, profile.spectral_mode) == (352, 288, "colour")
