@@ -44,6 +44,8 @@ from evalharness.errors import DataError
 MONOCHROME_MAX_CHROMA_DN = 1.0
 #: Percentile of luma taken as the scene's white level.
 WHITE_PERCENTILE = 99.0
+#: Percentile of luma taken as the scene's black level (contrast: black / white, linear).
+BLACK_PERCENTILE = 1.0
 #: Noise levels below 8-bit quantisation noise (1 / sqrt(12) DN) are not fitted.
 QUANTISATION_SIGMA_DN = 1.0 / math.sqrt(12.0)
 #: Chart frames simulated per closed-loop step, the chart's IED (sets the canvas: 4 x IED).
@@ -72,6 +74,7 @@ class FrameMeasures:
     block_sigma_dn: np.ndarray
     mtf50_cyc_per_px: np.ndarray
     white_dn: float
+    black_dn: float
     jpeg_quality: int | None = None
     jpeg_mismatch: float | None = None
     jpeg_subsampling: str | None = None
@@ -90,6 +93,7 @@ def measure_frame(
         chroma_dn=measure.chroma_dn(image), block_mean_dn=means, block_sigma_dn=sigmas,
         mtf50_cyc_per_px=measure.edge_mtf50s(y_dn),
         white_dn=float(np.percentile(y_dn, WHITE_PERCENTILE)),
+        black_dn=float(np.percentile(y_dn, BLACK_PERCENTILE)),
         jpeg_quality=quality, jpeg_mismatch=mismatch, jpeg_subsampling=subsampling,
     )
 
@@ -115,6 +119,7 @@ class CameraMeasures:
     noise: measure.NoiseCurve
     mtf50_cyc_per_px: tuple[float, float, float, int]  # median, 25th, 75th percentile, edges
     white_dn: tuple[float, float, float]  # median, min, max
+    black_dn: tuple[float, float, float]  # median, min, max
     jpeg_quality: tuple[int, int, int, float] | None  # median, min, max, worst mismatch
     jpeg_subsampling: str | None  # the most common
 
@@ -131,6 +136,7 @@ class CameraMeasures:
                     self.noise.blocks, strict=True)
             ],
             "mtf50_cyc_per_px": list(self.mtf50_cyc_per_px), "white_dn": list(self.white_dn),
+            "black_dn": list(self.black_dn),
             "jpeg_quality": None if self.jpeg_quality is None else list(self.jpeg_quality),
             "jpeg_subsampling": self.jpeg_subsampling,
         }
@@ -153,6 +159,7 @@ def summarise(frames: Sequence[FrameMeasures], names: Sequence[str]) -> CameraMe
                         "give more frames or frames with building or vehicle edges")
     chroma = np.array([f.chroma_dn for f in frames])
     whites = np.array([f.white_dn for f in frames])
+    blacks = np.array([f.black_dn for f in frames])
     qualities = [f.jpeg_quality for f in frames if f.jpeg_quality is not None]
     mismatches = [f.jpeg_mismatch for f in frames if f.jpeg_mismatch is not None]
     samplings = [f.jpeg_subsampling for f in frames if f.jpeg_subsampling]
@@ -164,6 +171,7 @@ def summarise(frames: Sequence[FrameMeasures], names: Sequence[str]) -> CameraMe
         noise=_pooled_noise(frames),
         mtf50_cyc_per_px=(*(float(v) for v in np.percentile(edges, [50, 25, 75])), int(edges.size)),
         white_dn=(float(np.median(whites)), float(whites.min()), float(whites.max())),
+        black_dn=(float(np.median(blacks)), float(blacks.min()), float(blacks.max())),
         jpeg_quality=(int(np.median(qualities)), min(qualities), max(qualities), max(mismatches))
         if qualities else None,
         jpeg_subsampling=max(set(samplings), key=samplings.count) if samplings else None,
@@ -178,11 +186,13 @@ def _pooled_noise(frames: Sequence[FrameMeasures]) -> measure.NoiseCurve:
 @dataclass(frozen=True)
 class Calibrated:
     """Profile values measured from frames, each with its comment, and closed-loop checks:
-    ``checks`` maps a measure to (real, simulated with the calibrated profile)."""
+    ``checks`` maps a measure to (real, simulated with the calibrated profile); ``remarks``:
+    measured figures that set no value (one line each)."""
 
     values: dict[str, Any]
     comments: dict[str, str]
     checks: dict[str, tuple[float, float]] = field(default_factory=dict)
+    remarks: list[str] = field(default_factory=list)
 
 
 def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -> Calibrated:
@@ -229,7 +239,18 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
     final = measure_chart(profile, seed)
     checks = {"mtf50_cyc_per_px": (median, final.mtf50_cyc_per_px[0]),
               "noise_sigma_ratio": (1.0, _noise_ratio(final.noise, measured.noise))}
-    return Calibrated(values, notes, checks)
+    contrast = _linear(measured.black_dn[0]) / max(_linear(measured.white_dn[0]), 1e-9)
+    remarks = [f"black level {measured.black_dn[0]:.0f} DN (luma percentile {BLACK_PERCENTILE:g} of "
+               f"each frame, median; range {measured.black_dn[1]:.0f}-{measured.black_dn[2]:.0f}): "
+               f"black/white {contrast:.3f} linear, an upper bound of veiling_glare_ratio (not "
+               "applied: dark objects are not perfectly black); the tone curve stays the base's, "
+               "as frames alone cannot separate gamma from scene reflectance"]
+    return Calibrated(values, notes, checks, remarks)
+
+
+def _linear(stored_dn: float) -> float:
+    """Linear value in [0, 1] of a stored sRGB level in DN."""
+    return float(srgb_to_linear(torch.tensor(stored_dn / FULL_SCALE_DN)))
 
 
 @cache
@@ -347,8 +368,7 @@ def _match_noise(
 
 def _noise_values(profile: CameraProfile, gain: float, read_e: float, white_dn: float) -> dict[str, float]:
     """Gain, read noise and the irradiance that puts a white face at ``white_dn`` (linear)."""
-    white_linear_dn = 255.0 * float(srgb_to_linear(torch.tensor(white_dn / 255.0))) \
-        if profile.tone_curve == "srgb" else white_dn
+    white_linear_dn = FULL_SCALE_DN * _linear(white_dn) if profile.tone_curve == "srgb" else white_dn
     gain = min(max(gain, 1e-4), 1000.0)
     read_e = min(max(read_e, 0.0), 1000.0)
     per_unit = derive(profile)["white_signal_e"] / profile.face_irradiance_w_m2

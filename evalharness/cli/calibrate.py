@@ -67,7 +67,7 @@ def calibrate_command(
     if as_json:
         print_json({"out": str(out), "base": base, "frames": names, "skipped": bad,
                     "measured": measured.as_dict(), "values": result.values,
-                    "comments": result.comments,
+                    "comments": result.comments, "remarks": result.remarks,
                     "checks": {key: {"real": real, "simulated": sim}
                                for key, (real, sim) in result.checks.items()}})
     else:
@@ -99,6 +99,7 @@ def _profile_text(
         "# Values not below are the base's (not measurable from frames).",
         "# Closed-loop checks (real -> simulated with this profile): " + "; ".join(
             f"{key} {real:.3g} -> {sim:.3g}" for key, (real, sim) in result.checks.items()),
+        *(f"# Measured, not applied: {remark}" for remark in result.remarks),
         tomli_w.dumps({"base": base_ref}).strip(),
         tomli_w.dumps({"description": f"Calibrated from {measured.frames} frames of one camera "
                        f"({measured.width_px}x{measured.height_px})"}).strip()
