@@ -217,7 +217,8 @@ def profile_from_layers(layers: Layers, overrides: Mapping[str, Any] | None = No
     data = layers.data()
     data.setdefault("name", layers.path.stem)
     source = str(layers.path) if not overrides else f"{layers.path} with --set {_show(overrides)}"
-    sources = layers.sources() if not overrides else {}
+    sources = {**layers.sources(),
+               **{key: f"{layers.path} with --set {key}={value}" for key, value in (overrides or {}).items()}}
     return validate(CameraProfile, _merge(data, overrides or {}), source, sources)
 
 

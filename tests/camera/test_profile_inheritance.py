@@ -66,6 +66,10 @@ def test_a_bad_value_names_the_base_file_that_set_it(tmp_path):
     message = str(error.value)
     assert message.startswith(f"{base}: jpeg_quality:") and "1 <= jpeg_quality <= 100" in message
     assert error.value.keys == ("jpeg_quality",)
+    with pytest.raises(ConfigError) as error:  # --set names itself, the rest still its file
+        load_profile(child, {"speed_kmh": -5})
+    assert f"{child} with --set speed_kmh=-5: speed_kmh:" in str(error.value)
+    assert f"{base}: jpeg_quality:" in str(error.value)
 
 
 def test_a_child_lens_replaces_the_base_field_of_view(tmp_path):
