@@ -24,6 +24,7 @@ from evalharness.config.loading import StrictModel, suggest, validate
 from evalharness.config.profile_source import (
     FIELD_OF_VIEW_KEYS,
     Layers,
+    drop_replaced_field_of_view,
     render_resolved,
     resolve_layers,
 )
@@ -297,9 +298,7 @@ def _merge(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, A
     if all(overrides.get(key) is not None for key in FIELD_OF_VIEW_KEYS):
         raise ConfigError(f"{_show(overrides)}: give only one of hfov_deg and focal_length_mm "
                           "(the other is derived from sensor_width_px and pixel_pitch_um)")
-    if any(key in overrides for key in FIELD_OF_VIEW_KEYS):
-        for key in FIELD_OF_VIEW_KEYS:
-            merged.pop(key, None)
+    drop_replaced_field_of_view(merged, overrides)
     return {**merged, **overrides}
 
 

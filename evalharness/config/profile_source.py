@@ -117,14 +117,19 @@ def resolve_layers(path: Path, profiles_dir: Path) -> Layers:
         table, file = tables[index], chain[index]
         if index > 0:
             table.pop("name", None)
-        if any(key in table for key in FIELD_OF_VIEW_KEYS):
-            for key in FIELD_OF_VIEW_KEYS:
-                values.pop(key, None)
+        drop_replaced_field_of_view(values, table)
         notes = comments(file)
         values.update({key: SetValue(value, file, notes.get(key, "")) for key, value in table.items()})
     inherited = {key for table in tables[1:] for key in table}
     overridden = frozenset(key for key in tables[0] if key in inherited)
     return Layers(tuple(chain), values, overridden)
+
+
+def drop_replaced_field_of_view(merged: dict[str, Any], incoming: Mapping[str, Any]) -> None:
+    """Remove both field-of-view keys from ``merged`` when ``incoming`` gives either of them."""
+    if any(key in incoming for key in FIELD_OF_VIEW_KEYS):
+        for key in FIELD_OF_VIEW_KEYS:
+            merged.pop(key, None)
 
 
 def base_path(base: object, child: Path, profiles_dir: Path) -> Path:
