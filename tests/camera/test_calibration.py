@@ -134,3 +134,18 @@ def test_the_committed_frmdb_profile_inherits_what_frames_cannot_tell():
     assert all(layers.values[key].comment for key in measured)  # each says how it was measured
     profile = load_profile(layers.path)
     assert (profile.sensor_width_px, profile.sensor_height_px, profile.spectral_mode) == (352, 288, "colour")
+
+
+def test_frames_of_two_sizes_or_none_readable_are_one_clear_error(tmp_path, capsys):
+    for name, size in (("a.jpg", (352, 288)), ("b.jpg", (320, 240))):
+        Image.fromarray(np.full(size[::-1], 100, np.uint8)).save(tmp_path / name, quality=80)
+    out = tmp_path / "new.toml"
+    assert main(["calibrate", str(tmp_path / "a.jpg"), str(tmp_path / "b.jpg"),
+                 "--base", "legacy-interlaced", "--out", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert "one size" in err and "b.jpg 320x240" in err and not out.exists()
+    (tmp_path / "c.jpg").write_bytes(b"\xff\xd8 truncated")
+    assert main(["calibrate", str(tmp_path / "c.jpg"), "--base", "legacy-interlaced",
+                 "--out", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert "c.jpg" in err and "none of the 1 frames" in err and "Traceback" not in err
