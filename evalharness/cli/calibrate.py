@@ -18,7 +18,7 @@ from evalharness.camera.calibration import (
     summarise,
 )
 from evalharness.cli.app import app, print_json, say
-from evalharness.config.profile import load_profile, profile_path
+from evalharness.config.profile import load_profile
 from evalharness.data.images import read_image
 from evalharness.errors import DataError, HarnessError, OutputError
 
@@ -90,8 +90,9 @@ def _profile_text(
     base: str, out: Path, measured: CameraMeasures, result: Calibrated, names: list[str]
 ) -> str:
     """The calibrated profile: ``base``, then each measured value with its comment."""
+    # A path base is written relative to the new file, as `base = ...` is read.
     base_ref = base
-    if profile_path(base).suffix == ".toml" and Path(base).suffix == ".toml":
+    if Path(base).suffix == ".toml":
         base_ref = os.path.relpath(Path(base).resolve(), out.resolve().parent)
     folder = os.path.commonpath([str(Path(name).parent) for name in names]) or "."
     lines = [
