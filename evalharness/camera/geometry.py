@@ -109,7 +109,7 @@ def derive_geometry(profile: CameraProfile) -> Geometry:
         ),
         yaw_deg=math.degrees(math.atan2(profile.lateral_offset_m, profile.distance_m)),
         focal_length_px=profile.focal_length_px,
-        focal_length_mm=profile.focal_length_px * profile.pixel_pitch_um * 1e-3,
+        focal_length_mm=profile.lens_focal_length_mm,
         hfov_deg=profile.field_of_view_deg,
         focus_range_m=float(np.linalg.norm(aim - camera)),
         motion_blur_px=motion_blur_px,

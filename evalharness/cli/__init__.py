@@ -21,6 +21,7 @@ from evalharness.errors import HarnessError, Interrupted
 # Importing a command module registers its subcommands on ``app``.
 from evalharness.cli import doctor, models, profiles, run, report, compare  # noqa: E402,F401  isort: skip
 from evalharness.cli import quality, validate  # noqa: E402,F401  isort: skip
+from evalharness.cli import calibrate  # noqa: E402,F401  isort: skip
 
 INTERNAL_ERROR = 70
 

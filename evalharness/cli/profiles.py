@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import warnings
@@ -16,7 +17,14 @@ from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, derive, simula
 from evalharness.cli.app import app, print_json, say
 from evalharness.cli.batch import each, finish
 from evalharness.config.loading import parse_overrides
-from evalharness.config.profile import CameraProfile, list_profiles, load_profile
+from evalharness.config.profile import (
+    CameraProfile,
+    field_rows,
+    list_profiles,
+    load_profile,
+    profile_from_layers,
+    resolve_profile,
+)
 from evalharness.data.images import load_image
 from evalharness.errors import OutputError
 from evalharness.seeding import probe_generator
@@ -68,23 +76,42 @@ def show_command(
     set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Show a profile's derived figures: pixels on the face, blur, noise, DORI class.
+    """Show a profile's fields (value, unit, source) and derived figures (pixels on the face,
+    blur, noise, DORI class).
+
+    Each field is marked set (by the file itself), overridden (the file replaces its base's
+    value), inherited (from a base file), --set, derived or default, with the comment of the line
+    that set it. --json prints the derived figures with a "fields" list.
 
     Example: evalharness profiles show ir-two-lane --set distance_m=25 --json
     """
-    profile = load_profile(name, parse_overrides(set_))
+    overrides = parse_overrides(set_)
+    layers = resolve_profile(name)
+    profile = profile_from_layers(layers, overrides)
+    rows = field_rows(layers, profile, overrides)
     figures = derive(profile)
     _warn_out_of_frame(profile)
     if as_json:
-        print_json(figures)
+        print_json({**figures, "profile_files": [str(p) for p in layers.chain],
+                    "fields": [dataclasses.asdict(row) for row in rows]})
         return
     typer.echo(f"{profile.name}: {profile.description}")
+    typer.echo(f"  file: {' on '.join(str(p) for p in layers.chain)}")
+    typer.echo("  fields (value unit, how it was set [file]  # source comment):")
+    for row in rows:
+        where = f"{row.status} [{row.file}]" if row.file else row.status
+        value = f"{_shown(row.value)} {row.unit}".rstrip()
+        typer.echo(f"  {row.name:<32} {value:<22} {where}" + (f"  # {row.comment}" if row.comment else ""))
+    typer.echo("  derived figures:")
     for key, value in figures.items():
         if key in ("name", "inputs"):
             continue
-        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-        typer.echo(f"  {key:<32} {shown} {_UNITS.get(key, '')}".rstrip())
+        typer.echo(f"  {key:<32} {_shown(value)} {_UNITS.get(key, '')}".rstrip())
     typer.echo("  (pitch and yaw are reported, not simulated: the camera model is 2-D)")
+
+
+def _shown(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 @app.command("degrade")

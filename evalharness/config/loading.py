@@ -60,35 +60,61 @@ def parse_overrides(texts: Iterable[str]) -> dict[str, Any]:
     return dict(parse_override(text) for text in texts)
 
 
-def validate(model: type[ModelT], data: Mapping[str, Any], source: str) -> ModelT:
-    """Validate ``data`` against ``model``; errors become one :class:`ConfigError`.
+class FieldConfigError(ConfigError):
+    """Validation failed; ``keys`` are the offending fields (``""`` for a whole-model rule), in
+    message order, so that a caller (e.g. an experiment's grid) can say where they came from."""
+
+    def __init__(self, message: str, keys: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.keys = keys
+
+
+def validate(
+    model: type[ModelT],
+    data: Mapping[str, Any],
+    source: str,
+    field_sources: Mapping[str, str] | None = None,
+) -> ModelT:
+    """Validate ``data`` against ``model``; errors become one :class:`FieldConfigError`.
 
     The message has one line per problem: ``source: field: what is wrong``, then what is
     allowed: for an unknown key the closest allowed key and all the allowed keys of the table it
     is in (``protocol.galery_choice`` lists the protocol's keys), for a bounded number its range.
+    ``field_sources`` names, per top-level key, a more precise source than ``source`` (e.g. the
+    base file that set the value).
     """
     try:
         return model.model_validate(dict(data))
     except ValidationError as error:
-        raise ConfigError(_describe(error, model, source)) from None
+        lines, keys = _describe(error, model, source, field_sources or {})
+        raise FieldConfigError("\n".join(lines), keys) from None
 
 
-def _describe(error: ValidationError, model: type[BaseModel], source: str) -> str:
-    lines = []
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """``" (did you mean 'focal_length_mm'?)"`` for close matches of ``word``, else ``""``."""
+    close = did_you_mean(word, choices).strip()
+    return f" ({close})" if close else ""
+
+
+def _describe(
+    error: ValidationError, model: type[BaseModel], source: str, field_sources: Mapping[str, str]
+) -> tuple[list[str], tuple[str, ...]]:
+    lines, keys = [], []
     for problem in error.errors():
         loc = problem["loc"]
         field = ".".join(str(part) for part in loc) or "(top level)"
+        key = str(loc[0]) if loc else ""
         message = problem["msg"]
         table = _model_at(model, loc)
         if problem["type"] == "extra_forbidden":
             message = f"unknown key; {did_you_mean(str(loc[-1]), table.model_fields)}"\
                       f"allowed keys: {', '.join(sorted(table.model_fields))}"
-        elif "input" in problem and problem["type"] != "missing":
-            message = f"{message} (got {problem['input']!r})"
-            if loc:
-                message += allowed_range(table, str(loc[-1]))
-        lines.append(f"{source}: {field}: {message}")
-    return "\n".join(lines)
+        elif "input" in problem and problem["type"] != "missing" and loc:
+            # A whole-model rule's input is the whole mapping: never dump it.
+            message = f"{message} (got {problem['input']!r})" + allowed_range(table, str(loc[-1]))
+        lines.append(f"{field_sources.get(key, source)}: {field}: {message}")
+        keys.append(key)
+    return lines, tuple(keys)
 
 
 def did_you_mean(word: str, allowed: Iterable[str]) -> str:

@@ -26,7 +26,7 @@ from evalharness.camera import frame
 from evalharness.camera.geometry import derive_geometry, out_of_frame
 from evalharness.camera.simulate import derive
 from evalharness.config.experiment import Experiment, load_experiment, resolve_dataset
-from evalharness.config.profile import profile_path
+from evalharness.config.profile import profile_path, resolved_toml
 from evalharness.data.folder import FolderDataset, open_dataset
 from evalharness.errors import ConfigError, DataError, OutputError
 from evalharness.evaluation import manifest, store
@@ -271,13 +271,13 @@ def _claim(run_dir: Path, config_hash: str, experiment: Experiment, dataset: Fol
         store.remove_partial_files(run_dir)  # what a killed run was writing; redone below
     elif run_dir.exists() and any(run_dir.iterdir()):
         raise OutputError(f"{run_dir}: exists and is not a run directory; pick another --out")
-    # The profiles as run, with their source comments, so the report needs nothing outside; the
-    # stored experiment names these copies and pins the data, so that it reruns from anywhere.
+    # The profiles as run, bases merged in and source comments kept, so that neither the report
+    # nor a rerun needs anything outside; the stored experiment names these copies and pins the
+    # data, so that it reruns from anywhere.
     copies = {}
     for name in sorted({name for block in experiment.grid for name in block.profiles}):
-        source = profile_path(name)
-        copies[name] = f"profiles/{source.stem}.toml"
-        store.write_bytes(run_dir / copies[name], source.read_bytes())
+        copies[name] = f"profiles/{profile_path(name).stem}.toml"
+        store.write_text(run_dir / copies[name], resolved_toml(name))
     stored = experiment.model_copy(update={
         "dataset": str(dataset.root), "dataset_fingerprint": dataset.fingerprint,
         "grid": [block.model_copy(update={"profiles": [copies[name] for name in block.profiles]})
