@@ -7,6 +7,7 @@ Subcommand modules (``doctor``, ``models``, ``profiles``, ...) register themselv
 from __future__ import annotations
 
 import json
+import math
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -49,9 +50,20 @@ def _global(
     options.quiet = quiet
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
 def print_json(value: Any) -> None:
-    """Print ``value`` as indented JSON on stdout (for ``--json``)."""
-    json.dump(value, sys.stdout, indent=2, sort_keys=False, default=str)
+    """Print ``value`` as indented, valid JSON on stdout (for ``--json``): NaN becomes null."""
+    json.dump(_finite(value), sys.stdout, indent=2, sort_keys=False, default=str, allow_nan=False)
     sys.stdout.write("\n")
 
 

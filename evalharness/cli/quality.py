@@ -11,6 +11,7 @@ import typer
 from evalharness.cli.app import app, print_json, say
 from evalharness.cli.batch import each, finish
 from evalharness.evaluation import store
+from evalharness.evaluation.expected_rate import expected_rank1, fit_rate_model
 from evalharness.evaluation.quality_curves import read_probes, read_quality, score_image
 from evalharness.models import get_detector
 from evalharness.quality import MEASURES
@@ -38,6 +39,18 @@ def _rate(bin_row: dict[str, Any]) -> str:
 def _print_face(number: int, face: dict[str, Any], labels: dict[str, str]) -> None:
     box = ", ".join(f"{v:.0f}" for v in face["box"])
     typer.echo(f"  face {number} (box {box} px)")
+    validated = "validated" if face["validated"] else "UNVALIDATED (no --validation)"
+    if face["expected_rank1"] is None:
+        typer.echo("    expected rank-1 identification rate: not given")
+    else:
+        typer.echo(f"    expected rank-1 identification rate: {_percent(face['expected_rank1'])} (95% CI "
+                   f"{_percent(face['expected_rank1_ci_low'])}-{_percent(face['expected_rank1_ci_high'])}) in a "
+                   f"gallery of {face['gallery_size']}, from the logistic model on IED "
+                   f"{face['ied_px']:.1f} px; {validated}")
+    typer.echo(f"    head pose: yaw {face['yaw_deg']:+.0f} deg, pitch {face['pitch_deg']:+.0f} deg")
+    for note in face["notes"]:
+        typer.echo(f"    WARNING: {note}")
+    typer.echo("    detail, one measure at a time (the model above is the rate to quote):")
     estimate = face["estimate"]
     if estimate is not None:
         typer.echo(f"    expected rank-1 identification rate: {_rate(estimate)}, FNIR at FPIR 0.01 "
@@ -73,6 +86,9 @@ def quality(
     images: list[Path] = typer.Argument(..., metavar="IMAGE", help="Real photographs (for example ANPR stills)."),
     run: Path = typer.Option(..., "--run", metavar="RUN_DIR", help="A finished run directory (holds quality.json)."),
     device: str = typer.Option("auto", "--device", help="Where the detector runs: auto, cpu or cuda."),
+    validation: Path = typer.Option(None, "--validation", metavar="VALIDATE_DIR",
+                                    help="An `evalharness validate` run of a camera like this one: "
+                                         "corrects the expected rate by its measured real-vs-simulated gap."),
     json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Detect the faces in real images, measure their quality as the run measured its probes,
@@ -89,8 +105,15 @@ def quality(
     detector = get_detector(detector_info["name"], device, **detector_info.get("options", {}))
     say(f"placing {len(images)} image(s) on the quality curves of {run}")
     probes = read_probes(run, content)
+    model = fit_rate_model(probes, manifest["split"]["gallery_identities"])
+    checked = None if validation is None else store.read_json(
+        validation / "summary.json", f"is {validation} an `evalharness validate` run directory?")
     scored = each(images, lambda path: score_image(path, detector, content, probes))
     results = [result for _, result in scored.done]
+    for result in results:
+        for face in result["faces"]:
+            face |= expected_rank1(model, ied_px=face["measures"]["ied_px_landmarks"], validation=checked,
+                                   **face["pose"])
     if json_output:
         print_json({"run": str(run), "detector": detector_info["name"], "simulation_only": SIMULATION_ONLY,
                     "results": [r | ({"message": NO_FACE.format(detector=detector_info["name"])}

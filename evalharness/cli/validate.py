@@ -20,7 +20,9 @@ def _percent(value: float | None) -> str:
 @app.command("validate")
 def validate_command(
     real: Path = typer.Argument(..., help="Paired dataset: gallery/, probes/, sources/ (README)."),
-    profile: str = typer.Option(..., "--profile", "-p", help="Camera profile name or TOML path."),
+    profile: list[str] = typer.Option(..., "--profile", "-p", metavar="[GROUP=]PROFILE",
+                                      help="Camera profile (name or TOML path) for every probe, or "
+                                           "GROUP=PROFILE per camera group of probes.csv (repeat)."),
     out: Path = typer.Option(..., "--out", "-o", help="New folder for the validation run."),
     set_: list[str] = typer.Option([], "--set", help="Override a profile field: KEY=VALUE."),
     detector: str = typer.Option("mtcnn", "--detector", help="Face detector."),
@@ -61,6 +63,12 @@ def validate_command(
         if row["gap"] is not None:
             line += f" {100 * row['gap']:+6.1f} ({100 * row['gap_ci_low']:+.1f} to {100 * row['gap_ci_high']:+.1f})"
         typer.echo(line)
+    for group in figures["cameras"]:
+        typer.echo(f"camera {group['camera']}: n {group['n']}, real {_percent(group['real_rank1'])}, "
+                   f"simulated {_percent(group['sim_rank1'])}" +
+                   (f", predicted {_percent(group.get('pred_rank1'))}" if has_pred else "") +
+                   f"; detection real {_percent(group['real_detection'])}, simulated "
+                   f"{_percent(group['sim_detection'])}")
     overall = figures["overall"]
     typer.echo(f"detection: real {_percent(overall['real_detection'])}%, simulated "
                f"{_percent(overall['sim_detection'])}%" +

@@ -54,6 +54,9 @@ FPIR = 0.01
 #: Group of the run's faces most like a real one: at least this many, or this fraction.
 MIN_NEIGHBOURS = 20
 NEIGHBOUR_FRACTION = 0.05
+#: Head pose columns of the rows (degrees), kept with the outcomes to bound the poses a run covers.
+POSE_COLUMNS = ("yaw_deg", "pitch_deg")
+
 #: Percentiles stored per measure (0, 1, ..., 100), to place a value among the run's probes.
 PERCENTILES = np.arange(101)
 
@@ -71,7 +74,7 @@ def probe_outcomes(conditions: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     DataFrame
         One row per mated probe: ``condition_id``, ``identity``, ``rank1_hit`` (detected and the
         mate at rank 1), ``fpir_hit`` (also scoring above the condition's FPIR 0.01 threshold)
-        and every measure column present.
+        and every measure and pose column present.
     """
     tables = []
     for rows in conditions.values():
@@ -84,7 +87,7 @@ def probe_outcomes(conditions: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         # NaN threshold (no non-mated probes): no operating point, so no FPIR hit is defined.
         fpir_hit = rank1 & (mated["mate_score"].to_numpy(np.float64) > threshold) if not math.isnan(threshold) \
             else np.full(len(mated), np.nan)
-        columns = [m.name for m in MEASURES if m.name in mated]
+        columns = [name for name in [m.name for m in MEASURES] + list(POSE_COLUMNS) if name in mated]
         tables.append(mated[["condition_id", "identity", *columns]].assign(rank1_hit=rank1, fpir_hit=fpir_hit))
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
@@ -302,8 +305,8 @@ def score_image(path: Path, detector: Detector, content: Mapping[str, Any],
         ``image``, ``width_px``, ``height_px`` and ``faces``: one entry per detection, most
         probable first, each with ``box`` (x1, y1, x2, y2 px), ``measures`` (the reference-free
         ones), ``placements`` (measure name to :func:`place`'s result, for the measures the run
-        has curves of, most predictive first), ``estimate`` (:func:`similar_faces`) and
-        ``nearest_conditions``.
+        has curves of, most predictive first), ``pose`` (``yaw_deg``, ``pitch_deg``), ``estimate``
+        (:func:`similar_faces`) and ``nearest_conditions``.
     """
     image = load_image(path)
     data = Path(path).read_bytes()
@@ -312,12 +315,13 @@ def score_image(path: Path, detector: Detector, content: Mapping[str, Any],
     order = sorted(curves, key=lambda n: -(curves[n]["predictive_power"] or 0.0))
     faces = []
     for box, landmarks, prob in zip(found.boxes, found.landmarks, found.probs, strict=True):
-        measures = face_measures(image.numpy(), box, data) | detection_measures(box, landmarks, prob)
-        measures = {m.name: measures[m.name] for m in MEASURES if m.reference_free}
+        measured = face_measures(image.numpy(), box, data) | detection_measures(box, landmarks, prob)
+        measures = {m.name: measured[m.name] for m in MEASURES if m.reference_free}
         placements = {name: place(measures[name], curves[name]) for name in order
                       if math.isfinite(measures.get(name, math.nan))}
         faces.append({
             "box": [float(v) for v in box], "measures": measures, "placements": placements,
+            "pose": {name: measured[name] for name in POSE_COLUMNS},
             "estimate": similar_faces(measures, probes, content),
             "nearest_conditions": nearest_conditions(measures, content),
         })

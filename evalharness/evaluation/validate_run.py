@@ -7,7 +7,8 @@
       summary.json           the figures (evaluation/validation_summary.py), with and without
                              the applied corrections
       corrections.json       the corrections fitted on THIS run (for --calibration elsewhere)
-      profile.toml           the profile as validated (after --set)
+      profiles/<group>.toml  each camera group's profile as validated (bases merged in; --set is
+                             in the manifest), all.toml for one profile serving every group
       manifest.json          dataset fingerprints, models and sha256, profile, calibration
                              source, versions, git commit, command, times
       samples/real/..., samples/simulated/...   thumbnails for the real | simulated sheet
@@ -21,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import tomli_w
 
 from evalharness.camera.geometry import RESOLUTION_KEYS
-from evalharness.config.profile import load_profile
+from evalharness.config.profile import CameraProfile, load_profile, resolved_toml
 from evalharness.data.paired import open_paired
 from evalharness.evaluation import manifest, store
 from evalharness.evaluation.validation import Validation
@@ -33,8 +33,7 @@ from evalharness.errors import ConfigError, DataError
 from evalharness.models import get_detector, get_recognizer, resolve_device
 
 #: File names inside a validation run directory.
-ROWS, SUMMARY, CORRECTIONS, MANIFEST, PROFILE = (
-    "probes.parquet", "summary.json", "corrections.json", "manifest.json", "profile.toml")
+ROWS, SUMMARY, CORRECTIONS, MANIFEST = ("probes.parquet", "summary.json", "corrections.json", "manifest.json")
 
 
 @dataclass(frozen=True)
@@ -52,17 +51,32 @@ def read_corrections(run_dir: Path) -> Corrections:
         Path(run_dir) / CORRECTIONS, missing=f"is {run_dir} an `evalharness validate` run directory?"))
 
 
-def validate(real: Path, profile_name: str, overrides: dict[str, Any], out: Path, *,
+def camera_profiles(specs: list[str], overrides: dict[str, Any]) -> dict[str, CameraProfile]:
+    """``["PROFILE"]`` or ``["GROUP=PROFILE", ...]`` (camera groups of ``probes.csv``) as
+    ``{group: profile}``, ``"*"`` for a profile without group; ``overrides`` apply to each."""
+    if not specs:
+        raise ConfigError("give --profile PROFILE, or --profile GROUP=PROFILE for each camera group")
+    profiles = {}
+    for spec in specs:
+        group, _, name = spec.rpartition("=") if "=" in spec else ("*", "", spec)
+        if group in profiles:
+            raise ConfigError(f"--profile {spec}: camera group {group!r} given twice")
+        profiles[group] = load_profile(name, overrides)
+    return profiles
+
+
+def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], out: Path, *,
              detector: str = "mtcnn", recognizer: str = "facenet-casia", device: str = "auto",
              calibration: Path | None = None, view_choice: str = "pose", seed: int = 20261130,
              command: list[str] | None = None,
              progress: Any = lambda message: None) -> ValidationResult:
-    """Compare ``profile_name``'s simulation with the real probes of ``real``; write ``out``.
+    """Compare the profiles' simulation with the real probes of ``real``; write ``out``.
 
     Raises
     ------
     ConfigError
-        The profile, an override, or ``ied_px`` / ``px_per_m`` (which a validation sets per probe).
+        A profile, an override, ``ied_px`` / ``px_per_m`` (which a validation sets per probe), or
+        a camera group of the data without a profile.
     DataError
         The paired dataset or the calibration directory.
     """
@@ -72,20 +86,27 @@ def validate(real: Path, profile_name: str, overrides: dict[str, Any], out: Path
     if fixed:
         raise ConfigError(f"--set {fixed[0]}: validate places each simulation at its real probe's "
                           "inter-eye distance; leave the resolution out")
-    profile = load_profile(profile_name, overrides)
+    profiles = camera_profiles(profile_specs, overrides)
     corrections = read_corrections(calibration) if calibration is not None else None
     dataset = open_paired(real)
+    groups = sorted({dataset.camera_of(r.relpath) for r in dataset.probes.records})
+    unserved = [group for group in groups if group not in profiles and "*" not in profiles]
+    if unserved:
+        raise ConfigError(f"{real}: camera group {unserved[0]!r} (probes.csv) has no profile; give "
+                          f"--profile {unserved[0]}=PROFILE or one --profile for every group")
     if out.exists() and any(out.iterdir()):
         raise DataError(f"{out}: not empty; give a new folder for the validation run")
     started = manifest.now_utc()
     resolved = resolve_device(device)
     models = (get_detector(detector, resolved), get_recognizer(recognizer, resolved))
-    rows, samples = Validation(dataset, profile, *models, seed, view_choice).run(progress)  # type: ignore[arg-type]
+    rows, samples = Validation(dataset, profiles, *models, seed, view_choice).run(progress)  # type: ignore[arg-type]
     # Rows first: everything else is computed from them.
     store.write_parquet(out / ROWS, rows)
     for name, data in samples.items():
         store.write_bytes(out / name, data)
-    store.write_text(out / PROFILE, tomli_w.dumps(profile.model_dump(exclude_none=True)))
+    for spec, (group, profile) in zip(profile_specs, profiles.items(), strict=True):
+        name = spec.rpartition("=")[2]
+        store.write_text(out / "profiles" / f"{'all' if group == '*' else group}.toml", resolved_toml(name))
     fitted = fit_corrections(rows, {"run_dir": str(out), "dataset": dataset.fingerprint})
     store.write_json(out / CORRECTIONS, fitted.as_dict())
     summary = {"raw": summarize(rows, seed=seed)}
@@ -94,7 +115,9 @@ def validate(real: Path, profile_name: str, overrides: dict[str, Any], out: Path
     store.write_json(out / SUMMARY, summary)
     store.write_json(out / MANIFEST, {
         "kind": "validation", "dataset": {"root": str(dataset.root), "fingerprint": dataset.fingerprint},
-        "profile": profile_name, "overrides": overrides, "view_choice": view_choice,
+        "profiles": {group: {"spec": spec, "name": profile.name, "validation": profile.validation}
+                     for spec, (group, profile) in zip(profile_specs, profiles.items(), strict=True)},
+        "overrides": overrides, "view_choice": view_choice,
         "models": {"detector": {"name": models[0].name, "weights_sha256": models[0].weights_sha256},
                    "recognizer": {"name": models[1].name, "weights_sha256": models[1].weights_sha256}},
         "calibration": None if corrections is None else {"dir": str(calibration), **corrections.fitted_on},

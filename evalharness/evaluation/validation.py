@@ -20,7 +20,8 @@ For each real probe of a paired dataset (:mod:`evalharness.data.paired`):
 Rows (``probes.parquet``), one per real probe: ``identity``, ``relpath``, ``camera``;
 ``real_detected``, ``real_ied_px``, ``ied_estimated`` (true where the IED came from the image
 width), ``yaw_deg``, ``pitch_deg``, ``real_mate_rank``, ``real_mate_score``,
-``real_best_nonmate_score``; ``source``, ``source_yaw_deg``, ``source_pitch_deg``, ``distance_m``
+``real_best_nonmate_score``; ``source``, ``source_yaw_deg``, ``source_pitch_deg``, ``profile``
+(the camera group's), ``distance_m``
 (the solved distance), ``simulated`` (false with ``problem`` when the geometry could not reach
 the IED), ``sim_detected``, ``sim_mate_rank``, ``sim_mate_score``, ``sim_best_nonmate_score``;
 ``real_sharpness_dn2``, ``real_noise_dn``, ``sim_sharpness_dn2``, ``sim_noise_dn``: Laplacian
@@ -156,7 +157,8 @@ class Validation:
     """What comparing a camera profile with real images needs; evaluates, writes nothing."""
 
     dataset: PairedDataset
-    profile: CameraProfile
+    #: The camera profile of each camera group (``probes.csv``); ``"*"`` serves every group.
+    profiles: dict[str, CameraProfile]
     detector: Detector
     recognizer: Recognizer
     seed: int
@@ -203,8 +205,8 @@ class Validation:
             chosen = self._source(record.identity, row, sources, camera_pose)
             source_record, source_face = sources[chosen]
             row |= {"source": source_record.relpath, **self._view(source_record.relpath, source_face)}
-            row |= self._simulated(record.relpath, source_record, source_face, row["real_ied_px"],
-                                   gallery, columns, column[record.identity], samples)
+            row |= self._simulated(record.relpath, self.profile_of(row["camera"]), source_record, source_face,
+                                   row["real_ied_px"], gallery, columns, column[record.identity], samples)
             samples[f"samples/real/{record.relpath}.png"] = _png(load_image(record.path))
             rows.append(row)
             progress(f"{record.relpath}: real {'rank %s' % outcome.mate_rank if face.found else 'undetected'}"
@@ -257,25 +259,30 @@ class Validation:
         views = np.nan_to_num(np.array(views, dtype=np.float64))
         return candidates[nearest_view(yaw, pitch, views)]
 
-    def _simulated(self, key: str, source_record: Any, source: Face, ied_px: float, gallery: np.ndarray,
-                   columns: np.ndarray, mate: int, samples: dict[str, bytes]) -> dict[str, Any]:
-        empty = {"distance_m": float("nan"), "simulated": False, "problem": None, "sim_detected": False,
+    def profile_of(self, camera: str) -> CameraProfile:
+        """The profile that simulates a camera group's probes."""
+        return self.profiles.get(camera) or self.profiles["*"]
+
+    def _simulated(self, key: str, camera: CameraProfile, source_record: Any, source: Face, ied_px: float,
+                   gallery: np.ndarray, columns: np.ndarray, mate: int,
+                   samples: dict[str, bytes]) -> dict[str, Any]:
+        empty = {"profile": camera.name, "distance_m": float("nan"), "simulated": False, "problem": None, "sim_detected": False,
                  "sim_sharpness_dn2": float("nan"), "sim_noise_dn": float("nan"),
                  "sim_mate_rank": None, "sim_mate_score": float("nan"), "sim_best_nonmate_score": float("nan")}
         if not np.isfinite(ied_px):
             return empty | {"problem": "no inter-eye distance (no real probe of its camera detected)"}
         try:
-            profile = at_resolution(self.profile, ied_px=ied_px)
+            profile = at_resolution(camera, ied_px=ied_px)
         except ConfigError as error:
             return empty | {"problem": str(error)}
         image = load_image(source_record.path)
-        generator = probe_generator(self.seed, f"validate\x1f{self.profile.name}", key)
+        generator = probe_generator(self.seed, f"validate\x1f{camera.name}", key)
         capture = simulate(image[None], torch.from_numpy(source.landmarks[None, :2].copy()), profile,
                            [generator], source_boxes_px=torch.from_numpy(source.box[None].copy()))
         stored = capture.images.expand(-1, 3, -1, -1)
         hit = match_detections(self.detector.detect(stored), capture.face_boxes.double())[0]
         samples[f"samples/simulated/{key}.png"] = _png(capture.images[0])
-        row = empty | {"distance_m": profile.distance_m, "simulated": True, "sim_detected": hit["detected"],
+        row = empty | {"profile": camera.name, "distance_m": profile.distance_m, "simulated": True, "sim_detected": hit["detected"],
                        **{f"sim_{name}": value for name, value in
                           _image_measures(stored[0], capture.face_boxes[0].numpy()).items()}}
         if hit["detected"]:

@@ -14,10 +14,14 @@ Corrections (:class:`Corrections`) stand for what a camera model cannot produce:
 from another session than the studio sources (hair, glasses, make-up, lighting, expression).
 They are fitted on one validation run (the development subjects) and applied to another:
 
-- *session margin drop*: for probes detected both ways, ``d = (simulated mate score - simulated
-  best non-mate score) - (real mate score - real best non-mate score)``. A simulated probe with
-  margin ``m`` is predicted identified with probability ``mean_k [m - d_k > 0]`` over the fitted
-  drops ``d_k`` (their empirical distribution, not only their mean, so its spread carries over);
+- *session calibration*: a logistic model of the real probe's rank-1 success on what its
+  simulation gave and its size, ``P(real success) = 1 / (1 + exp(-(a + b d + c d m + e log2 ied)))``
+  with ``d`` = 1 when the simulated face was detected, ``m`` its margin (mate score minus best
+  non-mate score, cosine similarity) and ``ied`` the real inter-eye distance in pixels. Fitted by
+  maximum likelihood on the real-detected probes, it maps the simulation's outcome to the real
+  one (Platt's calibration, with a term for simulations whose face was not found, and one for
+  what changes with size that the camera model misses); the raw simulated rate is always
+  reported beside it, so the reader sees how much the correction carries;
 - *detection ratio*: real detection rate / simulated detection rate, multiplying the simulated
   detection rate.
 """
@@ -29,6 +33,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
 
 from evalharness.evaluation.intervals import subject_bootstrap
 
@@ -40,52 +45,55 @@ BINS_PX = ((0.0, 12.0), (12.0, 20.0), (20.0, 30.0), (30.0, 50.0), (50.0, math.in
 class Corrections:
     """Corrections fitted on one validation run (see the module docstring).
 
-    ``margin_drops``: the fitted drops ``d_k`` (cosine similarity units), sorted;
-    ``detection_ratio``: real / simulated detection rate; ``n_pairs``: probes detected both ways;
-    ``fitted_on``: the run directory and dataset fingerprint they come from.
+    ``session_logit``: (a, b, c, e) of the session calibration; ``detection_ratio``: real /
+    simulated detection rate; ``n_probes``: real-detected probes fitted; ``fitted_on``: the run
+    directory and dataset fingerprint they come from.
     """
 
-    margin_drops: tuple[float, ...]
+    session_logit: tuple[float, float, float, float]
     detection_ratio: float
-    n_pairs: int
+    n_probes: int
     fitted_on: dict[str, str]
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self) | {"margin_drop_median": float(np.median(self.margin_drops))
-                               if self.margin_drops else None}
+        return asdict(self)
 
     @staticmethod
     def from_dict(data: dict[str, object]) -> Corrections:
-        return Corrections(tuple(float(x) for x in data["margin_drops"]),  # type: ignore[union-attr]
-                           float(data["detection_ratio"]), int(data["n_pairs"]),  # type: ignore[arg-type]
+        a, b, c, e = (float(x) for x in data["session_logit"])  # type: ignore[union-attr]
+        return Corrections((a, b, c, e), float(data["detection_ratio"]), int(data["n_probes"]),  # type: ignore[arg-type]
                            dict(data["fitted_on"]))  # type: ignore[arg-type]
 
 
-def _margin(rows: pd.DataFrame, kind: str) -> np.ndarray:
-    return (rows[f"{kind}_mate_score"] - rows[f"{kind}_best_nonmate_score"]).to_numpy(np.float64)
+def _features(rows: pd.DataFrame) -> np.ndarray:
+    """``(P, 3)``: simulated face detected (0/1), that times its margin, log2 of the real IED."""
+    detected = rows["sim_detected"].to_numpy(bool)
+    margin = (rows["sim_mate_score"] - rows["sim_best_nonmate_score"]).to_numpy(np.float64)
+    size = np.log2(np.maximum(rows["real_ied_px"].to_numpy(np.float64), 1.0))
+    return np.stack([detected, np.where(detected, margin, 0.0), size], axis=1).astype(np.float64)
 
 
 def fit_corrections(rows: pd.DataFrame, fitted_on: dict[str, str]) -> Corrections:
-    """Fit the session margin drop and the detection ratio on a validation run's rows."""
-    both = rows[rows["real_detected"] & rows["sim_detected"]]
-    drops = np.sort(_margin(both, "sim") - _margin(both, "real"))
+    """Fit the session calibration and the detection ratio on a validation run's rows."""
+    detected = rows[rows["real_detected"]]
+    success = (detected["real_mate_rank"] == 1).fillna(False).to_numpy(int)
+    if len(detected) == 0 or success.min() == success.max():
+        rate = float(np.clip(success.mean() if len(detected) else 0.5, 0.01, 0.99))
+        logit = (math.log(rate / (1 - rate)), 0.0, 0.0, 0.0)  # one outcome only: its rate, no slope
+    else:
+        model = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000).fit(_features(detected), success)
+        logit = (float(model.intercept_[0]), *(float(x) for x in model.coef_[0]))
     simulated = rows[rows["simulated"]]
     sim_rate = float(simulated["sim_detected"].mean()) if len(simulated) else math.nan
     real_rate = float(simulated["real_detected"].mean()) if len(simulated) else math.nan
     ratio = real_rate / sim_rate if sim_rate > 0 else math.nan
-    return Corrections(tuple(drops.tolist()), ratio, len(both), fitted_on)
+    return Corrections(logit, ratio, len(detected), fitted_on)
 
 
 def predicted_success(rows: pd.DataFrame, corrections: Corrections) -> np.ndarray:
-    """Probability ``(P,)`` that each simulated probe is identified at rank 1 once the session
-    margin drop is applied (0 where the simulated face was not detected)."""
-    drops = np.asarray(corrections.margin_drops, dtype=np.float64)
-    margin = np.nan_to_num(_margin(rows, "sim"), nan=-np.inf)
-    if drops.size == 0:
-        return np.zeros(len(rows))
-    # Share of drops smaller than the margin: searchsorted on the sorted drops.
-    success = np.searchsorted(np.sort(drops), margin, side="left") / drops.size
-    return np.where(rows["sim_detected"].to_numpy(bool), success, 0.0)
+    """Probability ``(P,)`` that each real probe is identified at rank 1, from its simulation."""
+    intercept, *slopes = corrections.session_logit
+    return 1.0 / (1.0 + np.exp(-(intercept + _features(rows) @ np.array(slopes))))
 
 
 def _rates(rows: pd.DataFrame, corrections: Corrections | None) -> dict[str, np.ndarray]:

@@ -112,15 +112,17 @@ def write_validation_report(run_dir: Path) -> Path:
     meta = store.read_json(run_dir / "manifest.json")
     rows = pd.read_parquet(run_dir / "probes.parquet")
     figures = summary.get("corrected", summary["raw"])
+    names = ", ".join(f"{p['name']} ({'every camera' if group == '*' else group})"
+                      for group, p in meta["profiles"].items())
     plot = "data:image/png;base64," + base64.b64encode(_plot(figures)).decode("ascii")
     calibration = meta.get("calibration")
     status = ("corrections fitted on " + html.escape(str(calibration.get("run_dir")))
               if calibration else "raw simulation, no corrections applied")
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Validation of {html.escape(meta['profile'])}</title>
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Validation of {html.escape(names)}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:auto}}td,th{{padding:2px 8px;text-align:right}}
 figure{{display:inline-block;width:14em;vertical-align:top;margin:4px}}figure img{{width:6.5em;image-rendering:pixelated}}
 figcaption{{font-size:70%}}</style></head><body>
-<h1>Validation of camera profile {html.escape(meta['profile'])} against real images</h1>
+<h1>Validation of camera profiles {html.escape(names)} against real images</h1>
 <p>Real probes: {html.escape(meta['dataset']['root'])} (fingerprint {html.escape(meta['dataset']['fingerprint'][:16])}...).
 Detector {html.escape(meta['models']['detector']['name'])}, recognizer {html.escape(meta['models']['recognizer']['name'])}.
 Each detected real probe was simulated from its person's source photograph nearest its head pose, at its own

@@ -32,7 +32,7 @@ def test_validate_then_apply_its_corrections(cli, frmdb_paired, tmp_path: Path) 
     assert figures["overall"]["real_rank1"] == pytest.approx((detected["real_mate_rank"] == 1).mean())
     # Each simulation comes from another photograph than the gallery's frontal one, chosen by pose.
     assert not rows["source"].str.endswith("Img_33.png").any()
-    for name in ("corrections.json", "summary.json", "manifest.json", "profile.toml", "validation.html"):
+    for name in ("corrections.json", "summary.json", "manifest.json", "profiles/all.toml", "validation.html"):
         assert (tmp_path / "dev" / name).is_file(), name
 
     second = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "held", "--device", "cpu",
@@ -56,6 +56,8 @@ def test_validate_refusals_name_the_problem(cli, frmdb_paired, tmp_path: Path) -
     shutil.copyfile(real / "gallery" / "002" / "Img_33.png", broken / "gallery" / "other" / "x.png")
     missing = cli("validate", broken, "--profile", CCTV, "--out", tmp_path / "b")
     assert missing.code == 3 and "probes/002/Img_01.png: person '002' has no gallery" in missing.err_lines[-1]
+    ungrouped = cli("validate", real, "--profile", f"hd-1920x1080={CCTV}", "--out", tmp_path / "d")
+    assert ungrouped.code == 2 and "camera group 'cctv-352x288' (probes.csv) has no profile" in ungrouped.err_lines[-1]
     calibration = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "c",
                       "--calibration", tmp_path / "nowhere")
     assert calibration.code == 3 and "corrections.json: missing" in calibration.err_lines[-1]

@@ -63,23 +63,30 @@ def test_paired_bootstrap_resamples_people_not_probes() -> None:
 
 def test_corrections_by_hand() -> None:
     corrections = fit_corrections(ROWS, {"run_dir": "x"})
-    # Detected both ways: margins real 0.3, -0.1, 0.3; simulated 0.5, 0.4, 0.7 -> drops 0.2, 0.5, 0.4.
-    assert corrections.margin_drops == pytest.approx((0.2, 0.4, 0.5))
-    assert corrections.n_pairs == 3
-    # Simulated probes: 5; real detected 4, simulated detected 4.
+    # Simulated probes: 5; real detected 4, simulated detected 4: ratio 1.
     assert corrections.detection_ratio == pytest.approx(1.0)
-    # A simulated margin of 0.45 survives the drops 0.2 and 0.4: 2/3; undetected -> 0.
-    probe = _rows([("d", 20.0, 1, 1, (0.5, 0.1), (0.75, 0.3)), ("e", 20.0, 1, None, (0.5, 0.1), (np.nan, np.nan))])
-    assert predicted_success(probe, corrections) == pytest.approx([2 / 3, 0.0])
+    assert corrections.n_probes == 4
+    # The fitted logistic reproduces the mean real success of the probes it was fitted on
+    # (a property of maximum likelihood with an intercept): 2 of 4.
+    fitted = predicted_success(ROWS[ROWS["real_detected"]], corrections)
+    assert fitted.mean() == pytest.approx(0.5, abs=1e-3)
     assert Corrections.from_dict(corrections.as_dict()) == corrections
 
 
+def test_prediction_by_hand() -> None:
+    # logit = -1 + 2 d + 4 d m + 0.5 log2(ied): a probe at 16 px (log2 = 4), detected with margin
+    # 0.25: -1 + 2 + 1 + 2 = 4; undetected: -1 + 2 = 1.
+    corrections = Corrections((-1.0, 2.0, 4.0, 0.5), 1.0, 2, {"run_dir": "x"})
+    probe = _rows([("d", 16.0, 1, 1, (0.5, 0.1), (0.75, 0.5)), ("e", 16.0, 1, None, (0.5, 0.1), (np.nan, np.nan))])
+    assert predicted_success(probe, corrections) == pytest.approx([1 / (1 + np.exp(-4.0)), 1 / (1 + np.exp(-1.0))])
+
+
 def test_corrected_summary_reports_prediction_and_its_gap() -> None:
-    corrections = Corrections((0.2, 0.4, 0.5), 0.5, 3, {"run_dir": "x"})
+    corrections = Corrections((0.0, 0.0, 0.0, 0.0), 0.5, 3, {"run_dir": "x"})  # every probe: p = 0.5
     figures = summarize(ROWS, corrections, n_resamples=100)
     overall = figures["overall"]
-    # Predicted successes on the four real-detected probes: margins 0.5 -> 2/3, 0.4 -> 1/3,
-    # 0.7 -> 1, undetected -> 0: mean 0.5, equal to the real 0.5.
     assert overall["pred_rank1"] == pytest.approx(0.5)
-    assert overall["gap"] == pytest.approx(0.0)
-    assert overall["pred_detection"] == pytest.approx(0.4)
+    assert overall["gap"] == pytest.approx(0.5 - 0.5)
+    assert overall["pred_detection"] == pytest.approx(0.4)   # 0.8 simulated x 0.5
+    by_bin = {row["ied_px_low"]: row for row in figures["bins"]}
+    assert by_bin[12.0]["gap"] == pytest.approx(0.5 - 0.0)   # one probe, real rank 2

@@ -107,3 +107,61 @@ def test_a_bad_file_is_reported_and_the_others_placed(quality_run: Path, lfw_min
     assert [r["image"] for r in result["results"]] == [str(still)] and result["failed"] == [str(bad)]
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     assert errors[0].startswith(f"error: {bad}: ") and "1 of 2 file(s) could not be processed" in errors[1]
+
+
+FACE_KEYS = {"expected_rank1", "expected_rank1_ci_low", "expected_rank1_ci_high", "gallery_size", "ied_px",
+             "yaw_deg", "pitch_deg", "validated"}
+
+
+def test_one_expected_rate_per_face_from_the_stated_model(quality_run: Path, lfw_mini: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from evalharness.evaluation.expected_rate import fit_rate_model
+    from evalharness.evaluation.quality_curves import read_probes, read_quality
+
+    stills = [_degraded(lfw_mini, tmp_path, d) for d in (10.0, 40.0)]
+    code, out, _ = _quality(capsys, *map(str, stills), "--run", str(quality_run), "--json")
+    assert code == 0
+    assert "NaN" not in out                                   # valid JSON: null, never NaN
+    near, far = (json.loads(out)["results"][i]["faces"][0] for i in (0, 1))
+    assert FACE_KEYS <= set(near) and near["validated"] is False
+    manifest = json.loads((quality_run / "manifest.json").read_text())
+    assert near["gallery_size"] == manifest["split"]["gallery_identities"]
+    # The same model refitted here gives the same number at the face's IED; nearer is better.
+    model = fit_rate_model(read_probes(quality_run, read_quality(quality_run)), near["gallery_size"])
+    assert near["expected_rank1"] == pytest.approx(model.predict(near["ied_px"])[0])
+    assert near["expected_rank1_ci_low"] <= near["expected_rank1"] <= near["expected_rank1_ci_high"]
+    assert near["ied_px"] > far["ied_px"] and near["expected_rank1"] > far["expected_rank1"]
+
+
+def test_validation_moves_the_rate_by_its_gap(quality_run: Path, lfw_mini: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    still = _degraded(lfw_mini, tmp_path, 20.0)
+    _, out, _ = _quality(capsys, str(still), "--run", str(quality_run), "--json")
+    plain = json.loads(out)["results"][0]["faces"][0]
+    # A validation that found the model 0.2 too optimistic at every IED, +-0.05.
+    bins = [{"ied_px_low": low, "ied_px_high": high, "n": 20, "gap": 0.2, "gap_ci_low": 0.15, "gap_ci_high": 0.25}
+            for low, high in ((0, 12), (12, 20), (20, 30), (30, 50), (50, None))]
+    validation = tmp_path / "validation"
+    validation.mkdir()
+    (validation / "summary.json").write_text(json.dumps({"raw": {"bins": bins}}))
+    _, out, _ = _quality(capsys, str(still), "--run", str(quality_run), "--validation", str(validation), "--json")
+    checked = json.loads(out)["results"][0]["faces"][0]
+    assert checked["validated"] is True
+    assert checked["expected_rank1"] == pytest.approx(max(0.0, plain["expected_rank1"] - 0.2))
+    assert checked["expected_rank1_ci_high"] - checked["expected_rank1_ci_low"] >= \
+        min(plain["expected_rank1_ci_high"] - plain["expected_rank1_ci_low"], 0.1) - 1e-9
+
+
+def test_pose_outside_the_run_gets_no_number() -> None:
+    import numpy as np
+
+    from evalharness.evaluation.expected_rate import RateModel, expected_rank1
+
+    model = RateModel(np.array([-4.0, 1.0]), np.array([[-4.2, 1.0], [-3.8, 1.0]]), (5.0, 90.0),
+                      (-20.0, 20.0, -10.0, 15.0), 140, 1000)
+    # log2(16) = 4: logit 0, p = 0.5; the bootstrap fits give 0.45-0.55.
+    inside = expected_rank1(model, ied_px=16.0, yaw_deg=25.0, pitch_deg=0.0)
+    assert inside["expected_rank1"] == pytest.approx(0.5)
+    assert inside["expected_rank1_ci_low"] == pytest.approx(1 / (1 + np.exp(0.2)), abs=0.01)
+    side_on = expected_rank1(model, ied_px=16.0, yaw_deg=60.0, pitch_deg=0.0)
+    assert side_on["expected_rank1"] is None and "outside the poses" in side_on["notes"][0]
