@@ -12,6 +12,7 @@ model is two-dimensional, so a face seen 15 degrees from above keeps its frontal
 from __future__ import annotations
 
 import math
+from typing import Any
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -155,6 +156,12 @@ def _project(
 
 #: Override keys that ask for a resolution instead of a distance (see :func:`at_resolution`).
 RESOLUTION_KEYS = ("ied_px", "px_per_m")
+
+
+def split_resolution(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, float]]:
+    """``--set`` values as (profile field overrides, resolution targets of :data:`RESOLUTION_KEYS`)."""
+    fields = {key: value for key, value in overrides.items() if key not in RESOLUTION_KEYS}
+    return fields, {key: float(value) for key, value in overrides.items() if key in RESOLUTION_KEYS}
 
 
 def at_resolution(profile: CameraProfile, *, ied_px: float | None = None,

@@ -12,6 +12,7 @@ import torch
 import typer
 
 from evalharness.camera.geometry import derive_geometry, out_of_frame
+from evalharness.camera.geometry import at_resolution, split_resolution
 from evalharness.camera.sheet import contact_sheet
 from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, derive, simulate
 from evalharness.cli.app import app, print_json, say
@@ -35,7 +36,18 @@ profiles_app = typer.Typer(
 )
 app.add_typer(profiles_app, name="profiles")
 
-SET_HELP = "Override a profile field, e.g. --set distance_m=25 (repeatable)."
+SET_HELP = ("Override a profile field, e.g. --set distance_m=25 (repeatable); --set ied_px=24 or "
+            "px_per_m=400 moves distance_m to give that resolution.")
+
+
+def _at_target(profile: CameraProfile, target: dict[str, float]) -> CameraProfile:
+    """The profile moved to a ``--set ied_px=`` / ``px_per_m=`` resolution, saying where to."""
+    if not target:
+        return profile
+    moved = at_resolution(profile, **target)
+    asked = " ".join(f"{key}={value:g}" for key, value in target.items())
+    say(f"{asked}: distance_m = {moved.distance_m:.3f} m (the rest of the geometry kept)")
+    return moved
 
 #: Degrade sheets show one stored pixel as ``zoom x zoom`` screen pixels, the same zoom for every
 #: distance (so that a face at 40 m looks smaller and coarser than at 20 m), up to this largest
@@ -85,10 +97,11 @@ def show_command(
 
     Example: evalharness profiles show ir-two-lane --set distance_m=25 --json
     """
-    overrides = parse_overrides(set_)
+    overrides, target = split_resolution(parse_overrides(set_))
     layers = resolve_profile(name)
     profile = profile_from_layers(layers, overrides)
     rows = field_rows(layers, profile, overrides)
+    profile = _at_target(profile, target)
     figures = derive(profile)
     _warn_out_of_frame(profile)
     if as_json:
@@ -139,7 +152,8 @@ def degrade_command(
     """
     if eyes not in ("detect", "lfw"):
         raise typer.BadParameter(f"--eyes must be 'detect' or 'lfw' (got {eyes!r})")
-    profile = load_profile(profile_name, parse_overrides(set_))
+    overrides, target = split_resolution(parse_overrides(set_))
+    profile = _at_target(load_profile(profile_name, overrides), target)
     condition_id = _condition_id(profile)
     in_frame = _warn_out_of_frame(profile)
     try:
