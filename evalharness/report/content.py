@@ -68,8 +68,16 @@ LIMITATIONS = (
     "the JPEG quality TfL uses) are estimates, marked as such in the profile sources; the sweeps "
     "show how much the answer depends on them.",
     "The gallery in this run is small compared with a police database of millions: rank-1 "
-    "identification becomes harder as the gallery grows, so rates here overstate what a search "
-    "of a national database would achieve.",
+    "identification becomes harder as the gallery grows, so the run's own rank-1 rates overstate "
+    "what a search of a national database would achieve. The database scenarios project to 10^3-10^7 "
+    "people from the measured score distributions, taking non-mate scores as independent draws "
+    "from one distribution with a fitted extreme-value tail [REF: pickands-1975] "
+    "[REF: hosking-wallis-1987]: an extrapolation, checked against direct measurement in a gallery of "
+    "thousands (benchmarks/projection_check.py), not a measurement at 10^7.",
+    "The several-captures scenario takes the same source photograph (the same pose) at the run's "
+    "swept distances as the frames of one pass; real frames of one pass differ in pose and light "
+    "less than different photographs do but more than this assumes, and are taken at the camera's "
+    "frame rate, not at the swept distances.",
 )
 
 

@@ -40,7 +40,7 @@ profiles = ["control-passport"]
 
 [[grid]]
 profiles = ["ir-two-lane"]
-sweep = { distance_m = [15, 20, 25, 30] }
+sweep = {{ distance_m = [15, 20, 25, 30] }}
 """
 
 
