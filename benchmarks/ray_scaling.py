@@ -10,7 +10,7 @@ checks that the three summaries are identical.
 
 Then projects a large sweep (``--gallery`` identities x ``--conditions`` conditions, one mated
 probe per enrolled identity per condition) on N workers from a per-worker rate: the one measured
-here, and per-GPU rates from ``../shared/REFERENCES.md`` (not measured by this script). The
+here, and per-GPU rates from ``docs/references.toml`` [REF: seed-stack-h100] (not measured by this script). The
 matching of a probe against a big gallery is timed here too, since its cost grows with the
 gallery.
 

@@ -14,3 +14,5 @@ EXPERIMENTS_DIR = CONFIGS_DIR / "experiments"
 DATASETS_DIR = PROJECT_ROOT / "datasets"
 DEFAULT_DATASET = DATASETS_DIR / "lfw-mini"
 REPORTS_DIR = PROJECT_ROOT / "reports"
+#: The bibliography every ``[REF: key]`` of the profiles and the report resolves against.
+REFERENCES_FILE = PROJECT_ROOT / "docs" / "references.toml"

@@ -36,6 +36,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from evalharness.config.loading import StrictModel, read_toml, validate
+from evalharness.config.scenarios import ScenarioSettings
 from evalharness.errors import ConfigError, DataError
 
 SweepValue = int | float | str | bool
@@ -97,7 +98,8 @@ class Experiment(StrictModel):
     nonmate_scores_kept : at most this many of a probe's non-mate scores are stored in its row (a
     seeded sample; the best is always in ``best_nonmate_score``); None keeps all. Set it for large
     galleries, where all of them would make each row as long as the gallery; TAR at FAR is then
-    estimated from the sample.
+    estimated from the sample. scenarios : settings of the report's usage scenarios
+    (:class:`~evalharness.config.scenarios.ScenarioSettings`).
     """
 
     name: str = "experiment"
@@ -118,6 +120,7 @@ class Experiment(StrictModel):
     batch_size: int = Field(32, ge=1, le=4096)
     limit: int | None = Field(None, ge=1)
     nonmate_scores_kept: int | None = Field(None, ge=1)
+    scenarios: ScenarioSettings = Field(default_factory=ScenarioSettings)
 
 
 def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:

@@ -6,6 +6,9 @@ replacement and takes all of each drawn subject's probes (Bolle, Ratha & Pankant
 techniques for biometrics-based authentication systems", ICPR 2000), then reads the interval
 from the percentiles of the recomputed statistic. :func:`wilson_interval` is the score interval
 for a binomial proportion k / n (Wilson 1927), exact enough for small n and never outside [0, 1].
+Where every resample gives the same 0 or 1 (all probes succeed, or none), the bootstrap interval
+collapses to a point; :func:`settle` then gives the exact binomial (Clopper-Pearson 1934) interval
+instead and names the method used.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.stats import norm
+from scipy.stats import binomtest, norm
 
 Interval = tuple[float, float]
+#: Names of the interval methods, as the summary's ``<metric>_interval`` columns give them.
+BOOTSTRAP, CLOPPER_PEARSON = "bootstrap", "clopper-pearson"
 
 
 def wilson_interval(successes: int, trials: int, level: float = 0.95) -> Interval:
@@ -125,3 +130,41 @@ def subject_bootstrap(
             low, high = np.quantile(finite, [alpha, 1.0 - alpha])
             intervals[name] = (float(low), float(high))
     return intervals
+
+
+def clopper_pearson(successes: int, trials: int, level: float = 0.95) -> Interval:
+    """Exact (Clopper-Pearson) interval for a proportion; (NaN, NaN) when ``trials`` is 0.
+
+    Examples
+    --------
+    >>> [round(b, 4) for b in clopper_pearson(10, 10)]
+    [0.6915, 1.0]
+    """
+    if trials == 0:
+        return math.nan, math.nan
+    interval = binomtest(successes, trials).proportion_ci(confidence_level=level, method="exact")
+    return float(interval.low), float(interval.high)
+
+
+def settle(estimate: float, bootstrap: Interval, trials: int, level: float = 0.95) -> tuple[float, float, str]:
+    """The interval to report for a rate: the bootstrap's, unless it collapsed at 0 or 1.
+
+    Parameters
+    ----------
+    estimate : float
+        The rate on all probes, in [0, 1] (or NaN).
+    bootstrap : (low, high)
+        Its subject-bootstrap interval.
+    trials : int
+        The attempts the rate is a fraction of (mated probes, usually).
+
+    Returns
+    -------
+    (low, high, method)
+        ``method`` is :data:`BOOTSTRAP`, or :data:`CLOPPER_PEARSON` when ``estimate`` is 0 or 1
+        and the bootstrap interval has zero width (all successes or none).
+    """
+    low, high = bootstrap
+    if trials > 0 and estimate in (0.0, 1.0) and low == high:
+        return (*clopper_pearson(round(estimate * trials), trials, level), CLOPPER_PEARSON)
+    return low, high, BOOTSTRAP

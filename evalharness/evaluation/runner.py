@@ -25,6 +25,7 @@ import tomli_w
 from evalharness.camera import frame
 from evalharness.camera.geometry import derive_geometry, out_of_frame
 from evalharness.camera.simulate import derive
+from evalharness.camera.stages import describe_stages
 from evalharness.config.experiment import Experiment, load_experiment, resolve_dataset
 from evalharness.config.profile import profile_path, resolved_toml
 from evalharness.data.folder import FolderDataset, open_dataset
@@ -40,7 +41,9 @@ from evalharness.evaluation.protocol import (
     limit_probes,
 )
 from evalharness.evaluation.quality_curves import write_quality
+from evalharness.evaluation.scenarios import Capture, approach_captures, best_of_k_hits
 from evalharness.evaluation.summary import json_ready, summarise, write_csv_text
+from evalharness.paths import REFERENCES_FILE
 
 log = logging.getLogger("evalharness.run")
 
@@ -128,20 +131,32 @@ class Run:
 
     # -- summary and manifest ---------------------------------------------------------------------
     def _summarise(self) -> pd.DataFrame:
+        tables = {c.id: pd.read_parquet(store.condition_path(self.run_dir, c.id)) for c in self.grid}
+        derived = {c.id: derive(c.profile) for c in self.grid}
+        axes = sweep_axes(self.experiment)
+        captures = approach_captures([
+            Capture(c.id, (c.profile.name, c.recognizer, c.detector, c.probe_mode, c.upscale,
+                           *(getattr(c.profile, axis) for axis in axes if axis != "distance_m")),
+                    c.profile.distance_m, bool(derived[c.id]["face_in_frame"]))
+            for c in self.grid], self.experiment.scenarios.captures_per_pass)
+        best_of_k = best_of_k_hits(tables, captures)
+        distance_of = {c.id: c.profile.distance_m for c in self.grid}
         rows = []
         for condition in self.grid:
-            derived = derive(condition.profile)
-            table = pd.read_parquet(store.condition_path(self.run_dir, condition.id))
+            figures = derived[condition.id]
             rows.append({
                 "condition_id": condition.id, "label": condition.label,
                 "profile": condition.profile.name, "recognizer": condition.recognizer,
                 "detector": condition.detector, "probe_mode": condition.probe_mode,
                 "upscale": condition.upscale,
-                **{axis: getattr(condition.profile, axis) for axis in sweep_axes(self.experiment)},
-                "distance_m": condition.profile.distance_m, "ied_px": derived["ied_px"],
-                "px_per_m": derived["px_per_m"], "dori_class": derived["dori_class"],
-                "face_in_frame": derived["face_in_frame"],
-                **summarise(table, self.experiment.seed, condition.id, self.experiment.bootstrap_resamples),
+                **{axis: getattr(condition.profile, axis) for axis in axes},
+                "distance_m": condition.profile.distance_m, "ied_px": figures["ied_px"],
+                "px_per_m": figures["px_per_m"], "dori_class": figures["dori_class"],
+                "face_in_frame": figures["face_in_frame"],
+                **summarise(tables[condition.id], self.experiment.seed, condition.id,
+                            self.experiment.bootstrap_resamples, self.experiment.scenarios,
+                            best_of_k[condition.id]),
+                "best_of_k_captures_m": " ".join(f"{distance_of[c]:g}" for c in captures[condition.id]),
             })
         summary = pd.DataFrame(rows)
         store.write_text(self.run_dir / "summary.csv", write_csv_text(summary))
@@ -169,6 +184,8 @@ class Run:
             "executor": {key: value for key, value in executor.items()
                          if key not in ("models", "device", "torch_threads")},
             "seed": self.experiment.seed,
+            # What the report says the camera did: stored, so an old run's report describes it.
+            "camera_stages": [asdict(stage) for stage in describe_stages()],
             "environment": manifest.environment(),
             "command": self.command,
             "started_at": started_at,
@@ -283,6 +300,8 @@ def _claim(run_dir: Path, config_hash: str, experiment: Experiment, dataset: Fol
         "grid": [block.model_copy(update={"profiles": [copies[name] for name in block.profiles]})
                  for block in experiment.grid]})
     store.write_text(run_dir / "experiment.toml", tomli_w.dumps(stored.model_dump(mode="json", exclude_none=True)))
+    # The bibliography their [REF: key] comments and the report cite.
+    store.write_bytes(run_dir / "references.toml", REFERENCES_FILE.read_bytes())
 
 
 def _attach_log(run_dir: Path) -> None:

@@ -29,6 +29,14 @@ interval ``m_wilson_low`` / ``m_wilson_high`` that treats probes as independent)
   (-2), so it is always rejected; an undetected probe contributes no impostor comparisons. When
   no probe is detected TAR is 0 and AUC is NaN.
 - ``cmc`` (summary.json only): identification rate at ranks 1 to 10.
+- ``<m>_interval``: which interval ``m_ci_low`` / ``m_ci_high`` is: ``bootstrap``, or
+  ``clopper-pearson`` where every resample gave the same 0 or 1 (:func:`intervals.settle`).
+- One column group per usage scenario of :mod:`evalharness.evaluation.scenarios`
+  (``keeper_1to1``, ``household``, ``database_1e3`` .. ``database_1e7``, ``best_of_k``): the
+  probability ``<key>`` that one pass identifies the driver, its interval ``<key>_ci_low`` /
+  ``<key>_ci_high`` (and ``<key>_interval``) and ``<key>_verdict`` under
+  :data:`~evalharness.evaluation.scenarios.RULE`; summary.json gathers them per condition under
+  ``scenarios``. ``best_of_k_captures_m``: the distances of the captures scored best-of.
 
 Numbers are written with fixed formatting (:data:`FLOAT_FORMAT`), so two runs that computed the
 same values write byte-identical files.
@@ -44,16 +52,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalharness.evaluation import metrics, verification
-from evalharness.evaluation.intervals import subject_bootstrap, wilson_interval
+from evalharness.config.scenarios import ScenarioSettings
+from evalharness.evaluation import metrics, scenarios, verification
+from evalharness.evaluation.intervals import settle, subject_bootstrap, wilson_interval
+from evalharness.evaluation.probes import Probes
 
 #: ``printf`` format for every float in summary.csv.
 FLOAT_FORMAT = "%.6f"
 FPIRS = (0.01, 0.1)
 FARS = (0.001, 0.01)
 CMC_RANKS = 10
-#: Score given to an undetected mated probe's genuine comparison (below any cosine).
-UNDETECTED_SCORE = -2.0
 
 
 def _bootstrap_rng(seed: int, condition_id: str) -> np.random.Generator:
@@ -61,67 +69,8 @@ def _bootstrap_rng(seed: int, condition_id: str) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "big"))
 
 
-class _Probes:
-    """Per-probe arrays of one condition, and metric functions of an index array."""
-
-    def __init__(self, rows: pd.DataFrame) -> None:
-        self.mated = (rows["probe_kind"] == "mated").to_numpy()
-        self.detected = rows["detected"].to_numpy(dtype=bool)
-        self.rank = rows["mate_rank"].fillna(np.iinfo(np.int32).max).to_numpy(dtype=np.int64)
-        self.mate_score = rows["mate_score"].to_numpy(dtype=np.float64)
-        best = rows["best_nonmate_score"].to_numpy(dtype=np.float64)
-        self.best_nonmate = np.where(self.detected, best, -np.inf)
-        self.genuine = np.where(self.detected, self.mate_score, UNDETECTED_SCORE)
-        # Impostor scores flattened, with the probe each belongs to.
-        lists = [np.asarray(s, dtype=np.float64) if d else np.zeros(0)
-                 for s, d in zip(rows["nonmate_scores"], self.detected, strict=True)]
-        impostor = np.concatenate(lists) if lists else np.zeros(0)
-        owner = np.repeat(np.arange(len(lists)), [len(s) for s in lists])
-        # Sorted once, highest first, so each resample's threshold needs no sort.
-        order = np.argsort(-impostor, kind="stable")
-        self.impostor, self.impostor_owner = impostor[order], owner[order]
-
-    def detection_rate(self, idx: np.ndarray) -> float:
-        m = idx[self.mated[idx]]
-        return float(np.mean(self.detected[m])) if m.size else math.nan
-
-    def rank_rate(self, k: int, detected_only: bool = False) -> Callable[[np.ndarray], float]:
-        def rate(idx: np.ndarray) -> float:
-            m = idx[self.mated[idx]]
-            if detected_only:
-                m = m[self.detected[m]]
-            return metrics.identification_rate(self.rank[m], self.detected[m], k)
-        return rate
-
-    def fnir(self, fpir: float) -> Callable[[np.ndarray], float]:
-        def rate(idx: np.ndarray) -> float:
-            m, n = idx[self.mated[idx]], idx[~self.mated[idx]]
-            return metrics.fnir_at_fpir(self.rank[m], self.mate_score[m], self.detected[m],
-                                        self.best_nonmate[n], fpir)
-        return rate
-
-    def verification_scores(self) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and is-mated labels of every 1:1 comparison (genuine first)."""
-        genuine = self.genuine[self.mated]
-        scores = np.concatenate([genuine, self.impostor])
-        return scores, np.arange(scores.size) < genuine.size
-
-    def tar(self, far: float) -> Callable[[np.ndarray], float]:
-        """TAR at FAR for a resample; the same rule as :func:`verification.tar_at_far`, with
-        impostor comparisons weighted by copies instead of repeated (much faster)."""
-        def rate(idx: np.ndarray) -> float:
-            m = idx[self.mated[idx]]
-            copies = np.bincount(idx, minlength=self.mated.size)[self.impostor_owner]
-            threshold = metrics.threshold_at_fpir(self.impostor, far, weights=copies)
-            if m.size and not self.detected[idx].any():
-                return 0.0  # nothing detected: no comparison can be accepted
-            if m.size == 0 or math.isnan(threshold):
-                return math.nan
-            return float(np.mean(self.genuine[m] > threshold))
-        return rate
-
-
-def summarise(rows: pd.DataFrame, seed: int, condition_id: str, n_resamples: int) -> dict[str, Any]:
+def summarise(rows: pd.DataFrame, seed: int, condition_id: str, n_resamples: int,
+              settings: ScenarioSettings | None = None, best_of_k: np.ndarray | None = None) -> dict[str, Any]:
     """Metrics of one condition with their intervals and counts.
 
     Parameters
@@ -134,13 +83,18 @@ def summarise(rows: pd.DataFrame, seed: int, condition_id: str, n_resamples: int
         The condition's id.
     n_resamples : int
         Bootstrap resamples.
+    settings : ScenarioSettings, optional
+        The scenarios' settings (defaults when None).
+    best_of_k : numpy.ndarray of bool, shape (P,), optional
+        Whether each probe was identified in any capture of its pass
+        (:func:`scenarios.best_of_k_hits`); without it ``best_of_k`` is NaN.
 
     Returns
     -------
     dict
         The metric columns described in the module docstring (not the condition's own fields).
     """
-    probes = _Probes(rows)
+    probes = Probes(rows, best_of_k)
     everything = np.arange(len(rows))
     statistics: dict[str, Callable[[np.ndarray], float]] = {
         "detection_rate": probes.detection_rate,
@@ -149,6 +103,7 @@ def summarise(rows: pd.DataFrame, seed: int, condition_id: str, n_resamples: int
         "rank5": probes.rank_rate(5),
         **{f"fnir_at_fpir_{fpir:g}": probes.fnir(fpir) for fpir in FPIRS},
         **{f"tar_at_far_{far:g}": probes.tar(far) for far in FARS},
+        **scenarios.scenario_rates(probes, settings or ScenarioSettings()),
     }
     intervals = subject_bootstrap(statistics, rows["identity"].to_numpy(), _bootstrap_rng(seed, condition_id),
                                   strata=probes.mated, n_resamples=n_resamples)
@@ -170,9 +125,11 @@ def summarise(rows: pd.DataFrame, seed: int, condition_id: str, n_resamples: int
                      "rank1_detected": (hits[1], n_detected_mated), "rank5": (hits[5], n_mated)}
     scores, is_mated = probes.verification_scores()
     both_kinds = bool(is_mated.any() and not is_mated.all())
+    trials = {"rank1_detected": n_detected_mated}
     for name, statistic in statistics.items():
         row[name] = statistic(everything)
-        row[f"{name}_ci_low"], row[f"{name}_ci_high"] = intervals[name]
+        row[f"{name}_ci_low"], row[f"{name}_ci_high"], row[f"{name}_interval"] = settle(
+            row[name], intervals[name], trials.get(name, n_mated))
         if name in wilson_counts:
             row[f"{name}_wilson_low"], row[f"{name}_wilson_high"] = wilson_interval(*wilson_counts[name])
     for far in FARS:  # the point estimate from the shared verification function
@@ -180,6 +137,8 @@ def summarise(rows: pd.DataFrame, seed: int, condition_id: str, n_resamples: int
         # Nothing detected: no comparison can be accepted at any threshold.
         row[f"tar_at_far_{far:g}"] = 0.0 if not probes.detected.any() and is_mated.any() else tar
     row["auc"] = verification.roc_auc(scores, is_mated) if both_kinds else math.nan
+    for key in scenarios.SCENARIO_KEYS:
+        row[f"{key}_verdict"] = scenarios.RULE.verdict(row[f"{key}_ci_low"], row[f"{key}_ci_high"])
     ied = rows["ied_px"].to_numpy(dtype=np.float64)
     row["ied_px_mean"] = float(ied.mean()) if ied.size else math.nan
     row["ied_px_sd"] = float(ied.std(ddof=1)) if ied.size > 1 else math.nan
@@ -204,4 +163,5 @@ def json_ready(table: pd.DataFrame) -> list[dict[str, Any]]:
         if isinstance(value, np.integer | np.bool_):
             return value.item()
         return value
-    return [{key: clean(value) for key, value in record.items()} for record in table.to_dict("records")]
+    return [scenarios.nest({key: clean(value) for key, value in record.items()})
+            for record in table.to_dict("records")]

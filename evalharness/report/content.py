@@ -8,16 +8,16 @@ they are reviewed in one place.
 from __future__ import annotations
 
 import math
-import re
 import shlex
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from evalharness.camera import simulate
 from evalharness.config.loading import read_toml
+from evalharness.evaluation.intervals import CLOPPER_PEARSON
 from evalharness.report.plots import IDENTITY_COLUMNS
 from evalharness.report.rundir import Run
 from evalharness.report.sources import parameter_sources
@@ -25,28 +25,32 @@ from evalharness.report.sources import parameter_sources
 CLAIM = {
     "text": "highly unlikely to be of sufficient quality to identify the driver or passengers",
     "source": (
-        "London's Metropolitan Police, on the images of the ULEZ / congestion-charge camera "
-        "network to which it was given access (quoted in the project brief)."
+        "The Metropolitan Police Service to Sky News (2023), on the images of the ULEZ / "
+        "congestion-charge camera network to which it was given access [REF: sky-news-2023-met]."
     ),
 }
 
 STATISTICS = (
     "Rank-1 identification rate: the fraction of mated probes (people who are enrolled) whose "
     "enrolled identity is the top candidate; a probe whose face is not detected counts as a miss "
-    "(ISO/IEC 19795-1:2021 counts failures to acquire against the system). Ties count against "
-    "the probe.",
+    "(ISO/IEC 19795-1:2021 counts failures to acquire against the system [REF: iso-iec-19795-1]). "
+    "Ties count against the probe.",
     "FNIR at FPIR: the fraction of mated probes missed at the threshold where at most the stated "
     "fraction of non-mated searches (people who are not enrolled) return any candidate "
-    "(ISO/IEC 19795-1 open-set identification, as NIST FRTE reports it).",
+    "(ISO/IEC 19795-1 open-set identification, as NIST FRTE reports it) [REF: iso-iec-19795-1] "
+    "[REF: nist-frte].",
     "TAR at FAR: the fraction of mated probe-gallery comparisons accepted at the threshold where at "
     "most the stated fraction of non-mated comparisons is accepted.",
     "Detection rate: the fraction of mated probes where the detector found a face overlapping the "
     "known face position (IoU at least 0.5); a box elsewhere is a false detection, not a success.",
     "95% confidence intervals: percentile intervals from a bootstrap over subjects (all of a "
     "drawn person's probes together, mated and non-mated people resampled separately; Bolle, "
-    "Ratha & Pankanti 2000), because one person's images are correlated. summary.csv also gives "
-    "Wilson score intervals, which treat probes as independent and so are narrower. Counts are "
-    "given beside every rate.",
+    "Ratha & Pankanti 2000 [REF: bolle-2000]), because one person's images are correlated. Where "
+    "every resample gives the same 0 or 1 (all probes succeed, or none) that interval collapses to "
+    "a point, and the exact binomial interval (Clopper-Pearson [REF: clopper-pearson-1934]) is given "
+    "instead; summary.csv names the interval used for each rate (<rate>_interval). summary.csv also "
+    "gives Wilson score intervals [REF: wilson-1927], which treat probes as independent and so are "
+    "narrower. Counts are given beside every rate.",
 )
 
 LIMITATIONS = (
@@ -65,8 +69,16 @@ LIMITATIONS = (
     "the JPEG quality TfL uses) are estimates, marked as such in the profile sources; the sweeps "
     "show how much the answer depends on them.",
     "The gallery in this run is small compared with a police database of millions: rank-1 "
-    "identification becomes harder as the gallery grows, so rates here overstate what a search "
-    "of a national database would achieve.",
+    "identification becomes harder as the gallery grows, so the run's own rank-1 rates overstate "
+    "what a search of a national database would achieve. The database scenarios project to 10^3-10^7 "
+    "people from the measured score distributions, taking non-mate scores as independent draws "
+    "from one distribution with a fitted extreme-value tail [REF: pickands-1975] "
+    "[REF: hosking-wallis-1987]: an extrapolation, checked against direct measurement in a gallery of "
+    "thousands (benchmarks/projection_check.py), not a measurement at 10^7.",
+    "The several-captures scenario takes the same source photograph (the same pose) at the run's "
+    "swept distances as the frames of one pass; real frames of one pass differ in pose and light "
+    "less than different photographs do but more than this assumes, and are taken at the camera's "
+    "frame rate, not at the swept distances.",
 )
 
 
@@ -104,7 +116,8 @@ def rate_with_interval(row: Mapping[str, Any], column: str) -> str:
     low, high = row.get(f"{column}_ci_low"), row.get(f"{column}_ci_high")
     if low is None or pd.isna(low):
         return f"{_percent(value)} (no interval)"
-    return f"{_percent(value)} (95% CI {_percent(low)}–{_percent(high)})"
+    exact = ", exact binomial" if row.get(f"{column}_interval") == CLOPPER_PEARSON else ""
+    return f"{_percent(value)} (95% CI {_percent(low)}–{_percent(high)}{exact})"
 
 
 def _count(row: Mapping[str, Any], column: str) -> int:
@@ -112,21 +125,50 @@ def _count(row: Mapping[str, Any], column: str) -> int:
     return 0 if value is None or pd.isna(value) else int(value)
 
 
-def nominal_rows(run: Run) -> pd.DataFrame:
-    """For each profile (and recognizer, detector, probe mode, upscaling), the condition with
-    the values written in the profile's file, or the nearest one when the run did not evaluate
-    those: fewest other swept values changed, then nearest distance.
+@dataclass(frozen=True)
+class Installed:
+    """A profile (with its recognizer, detector, probe mode, upscaling) at its installed position.
 
-    Adds ``nominal_distance_m`` (NaN when the profile file is not found) and ``at_nominal``.
+    ``row`` is the summary row of the condition with every value of the run's copy of the profile
+    file (distance included); None when the run did not evaluate it. ``note`` says why no rate
+    is given (not evaluated, or the face outside the installed camera's frame); empty when
+    ``row`` is the headline.
     """
+
+    profile: str
+    recognizer: str
+    nominal_distance_m: float
+    row: dict[str, Any] | None
+    note: str
+
+    @property
+    def rated(self) -> bool:
+        return self.row is not None and not self.note
+
+
+def installed_positions(run: Run) -> list[Installed]:
+    """One :class:`Installed` per profile (and models): the report's headline rows."""
     summary = run.summary.copy()
     gaps = [_gap_from_nominal(run, run.conditions[str(cid)]) for cid in summary["condition_id"]]
-    summary["nominal_distance_m"] = [gap[2] for gap in gaps]
-    summary["_gap"] = [gap[:2] for gap in gaps]
-    summary["at_nominal"] = [gap[:2] == (0, 0.0) for gap in gaps]
+    summary["_nominal_m"] = [gap[2] for gap in gaps]
+    summary["_at_nominal"] = [gap[:2] == (0, 0.0) for gap in gaps]
     keys = [c for c in IDENTITY_COLUMNS if c in summary]
-    chosen = [rows.loc[rows["_gap"].idxmin()] for _, rows in summary.groupby(keys, sort=True, dropna=False)]
-    return pd.DataFrame(chosen).drop(columns="_gap")
+    installed = []
+    for _, rows in summary.groupby(keys, sort=True, dropna=False):
+        first = rows.iloc[0]
+        nominal_m = float(rows["_nominal_m"].iloc[0])
+        at = rows[rows["_at_nominal"]]
+        row = at.iloc[0].drop(["_nominal_m", "_at_nominal"]).to_dict() if len(at) else None
+        if row is None:
+            note = (f"the installed position ({nominal_m:g} m, the profile file's settings) was not evaluated "
+                    "in this run: no rate is given")
+        elif not bool(row.get("face_in_frame", True)):
+            note = (f"at its installed position ({nominal_m:g} m) this camera does not have the driver's face in "
+                    "its frame: no rate is given")
+        else:
+            note = ""
+        installed.append(Installed(str(first["profile"]), str(first.get("recognizer", "")), nominal_m, row, note))
+    return installed
 
 
 def _gap_from_nominal(run: Run, condition: Mapping[str, Any]) -> tuple[int, float, float]:
@@ -140,35 +182,45 @@ def _gap_from_nominal(run: Run, condition: Mapping[str, Any]) -> tuple[int, floa
     changed = sum(axis != "distance_m" and in_file.get(axis, value) != value
                   for axis, value in swept.items())
     gap_m = abs(float(profile["distance_m"]) - nominal_m)
-    return changed, 0.0 if math.isnan(gap_m) else gap_m, nominal_m
+    return changed, math.inf if math.isnan(gap_m) else gap_m, nominal_m
 
 
 def headline_rows(run: Run) -> list[dict[str, str]]:
-    """One row per profile (and recognizer, ...) at its nominal distance: the summary answers.
+    """One row per profile (and recognizer, ...) at its installed position: the summary answers.
 
     Each rate is split into ``<name>`` (the estimate) and ``<name>_ci`` (its interval) for the
-    table; ``sentence`` states the rank-1 answer in full.
+    table; ``sentence`` states the rank-1 answer in full, or why there is none.
     """
     rows = []
-    for _, row in nominal_rows(run).iterrows():
-        row = row.to_dict()
+    for place in installed_positions(run):
+        if not place.rated:
+            row = place.row or {}
+            rows.append({
+                "profile": place.profile, "recognizer": place.recognizer,
+                "distance_m": f"{place.nominal_distance_m:g}",
+                "ied_px": f"{float(row['ied_px']):.1f}" if row else "n/a",
+                "dori_class": str(row.get("dori_class", "")), "note": place.note,
+                **{f"{name}{part}": "no rate" if part == "" else ""
+                   for name in ("rank1", "fnir", "detection") for part in ("", "_ci", "_counts")},
+                "sentence": f"{place.profile}: {place.note}.",
+            })
+            continue
+        row = place.row
         n_mated, n_subjects = _count(row, "n_mated"), _count(row, "n_subjects")
         identified = _count(row, "n_rank1")
         distance_m = float(row["distance_m"])
         entry = {
-            "profile": str(row["profile"]),
-            "recognizer": str(row.get("recognizer", "")),
+            "profile": place.profile,
+            "recognizer": place.recognizer,
             "distance_m": f"{distance_m:g}",
             "ied_px": f"{float(row['ied_px']):.1f}",
             "dori_class": str(row.get("dori_class", "")),
             "rank1_counts": f"{identified} of {n_mated} mated probes",
             "fnir_counts": f"threshold from {_count(row, 'n_nonmated')} non-mated probes",
             "detection_counts": f"{_count(row, 'n_detected_mated')} of {n_mated}",
-            "note": "" if row["at_nominal"] else (
-                f"the profile file's settings (distance {row['nominal_distance_m']:g} m) were not "
-                "evaluated in this run; the nearest condition is shown"),
+            "note": "",
             "sentence": (
-                f"{row['profile']} at {distance_m:g} m (IED {float(row['ied_px']):.1f} px): a captured "
+                f"{place.profile} at {distance_m:g} m (IED {float(row['ied_px']):.1f} px): a captured "
                 f"driver is identified at rank 1 with probability {rate_with_interval(row, 'rank1')}: "
                 f"{identified} of {n_mated} mated probes identified (probes of {n_subjects} people "
                 "in all, non-mated included)."
@@ -276,36 +328,17 @@ def model_rows(manifest: Mapping[str, Any]) -> list[dict[str, str]]:
     ]
 
 
-_STAGE_ITEM = re.compile(r"^\d+\. ``(?P<name>\w+)`` - (?P<text>.*)$")
-_RST_MARKUP = re.compile(r"``([^`]+)``|:\w+:`~?([^`]+)`")
-
-
-def plain_text(rst: str) -> str:
-    """Docstring text without reStructuredText markup: ````x```` and ``:mod:`~a.b``` become text."""
-    return _RST_MARKUP.sub(lambda m: m[1] or m[2], rst)
-
-
-def stage_rows() -> list[dict[str, str]]:
-    """The camera model's stages, in order, as :mod:`evalharness.camera.simulate` documents them
-    (its docstring's numbered list), so the report and the code cannot drift apart."""
-    rows: list[dict[str, str]] = []
-    for line in (simulate.__doc__ or "").splitlines():
-        match = _STAGE_ITEM.match(line)
-        if match:
-            rows.append({"name": match["name"], "text": match["text"]})
-        elif rows and line.startswith("   "):  # an item's indented continuation
-            rows[-1]["text"] += " " + line.strip()
-        elif rows:
-            break
-    return [{"name": row["name"], "text": plain_text(row["text"])} for row in rows]
+def stage_rows(manifest: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The camera model's stages as the run recorded them (``manifest.json`` ``camera_stages``);
+    empty for a run that recorded none."""
+    return [{"name": str(stage["name"]), "text": str(stage["text"])} for stage in manifest.get("camera_stages", [])]
 
 
 def profile_tables(run: Run) -> list[dict[str, Any]]:
     """Per profile: every parameter's value in this run, with its source from the profile file.
 
-    Swept parameters show every value the run used, in grid order. When the run kept no copy of
-    the profile file (``profiles/<name>.toml``), sources are read from the shipped file and any
-    value that differs from it is flagged.
+    Swept parameters show every value the run used, in grid order. Sources come from the run's
+    copy of the profile file (``profiles/<name>.toml``) only; without one they are unknown.
     """
     tables = []
     by_profile: dict[str, list[Mapping[str, Any]]] = {}
@@ -329,13 +362,8 @@ def profile_tables(run: Run) -> list[dict[str, Any]]:
             parameters.append({"name": key, "value": shown, "source": source})
         nominal = min(conditions, key=lambda c: _gap_from_nominal(run, c)[:2])
         derived = {k: v for k, v in nominal.get("derived", {}).items() if k not in ("name", "inputs")}
-        if path is None:
-            origin = "no profile file found: sources unknown"
-        elif path.parent == run.root / "profiles":
-            origin = f"sources from the run's copy {path}"
-        else:
-            origin = (f"sources from the shipped {path}, read when this report was written (the run kept "
-                      "no copy); values that differ from it are flagged")
+        origin = (f"sources from the run's copy {path}" if path else
+                  "the run kept no copy of the profile file: sources unknown")
         tables.append({
             "name": name,
             "description": f"{profile.get('description', '')} ({origin})",

@@ -31,7 +31,7 @@ OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINE_STYLES = ("-", "--", "-.", ":")
 
-#: Average adult inter-eye distance used to turn a pixel density into an IED (REFERENCES.md).
+#: Average adult inter-eye distance used to turn a pixel density into an IED ([REF: dodgson-2004]).
 ADULT_IED_M = 0.063
 
 
@@ -52,15 +52,17 @@ REFERENCE_LINES = (
         12.0,
         "MTCNN floor 12 px",
         "facenet-pytorch MTCNN: its first stage scans 12x12 px windows, the smallest face it can "
-        "find (a face box, about 2.2 IED wide, may come within reach below 12 px IED)",
+        "find (a face box, about 2.2 IED wide, may come within reach below 12 px IED) "
+        "[REF: facenet-pytorch-mtcnn]",
     ),
     ReferenceLine(
         _DORI_IDENTIFICATION_PX_PER_M * ADULT_IED_M,
         f"DORI identification ≈{_DORI_IDENTIFICATION_PX_PER_M * ADULT_IED_M:.0f} px",
-        f"IEC/EN 62676-4: {_DORI_IDENTIFICATION_PX_PER_M:g} px/m at the subject, times a 63 mm adult IED",
+        f"IEC/EN 62676-4: {_DORI_IDENTIFICATION_PX_PER_M:g} px/m at the subject [REF: iec-62676-4], times a "
+        "63 mm adult IED [REF: dodgson-2004]",
     ),
-    ReferenceLine(70.0, "OFIQ midpoint 70 px", "OFIQ (ISO/IEC 29794-5): IED sigmoid centred at 70 px"),
-    ReferenceLine(90.0, "ICAO ≈90 px", "ICAO passport photographs: about 90 px between eye centres"),
+    ReferenceLine(70.0, "OFIQ midpoint 70 px", "OFIQ (ISO/IEC 29794-5): IED sigmoid centred at 70 px [REF: ofiq]"),
+    ReferenceLine(90.0, "ICAO ≈90 px", "ICAO passport photographs: about 90 px between eye centres [REF: icao-9303]"),
 )
 
 

@@ -33,8 +33,10 @@ from evalharness.report.content import (
     run_limitations,
     stage_rows,
 )
+from evalharness.report.references import link_citations, used_references
 from evalharness.report.rundir import Run, read_run
 from evalharness.report.samples import contact_sheets
+from evalharness.report.verdicts import rule_text, scenario_methods, verdict_blocks
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("evalharness.report", "templates"),
@@ -69,12 +71,18 @@ def _quality(run: Run) -> dict[str, Any] | None:
 
 
 def render_html(run: Run) -> str:
-    """The report of ``run`` as one HTML document (plots and images embedded)."""
+    """The report of ``run`` as one HTML document (plots and images embedded), its ``[REF: key]``
+    citations linked to the list of the sources it used (from the run's ``references.toml``)."""
     manifest = run.manifest
     protocol_text, protocol = protocol_rows(run)
+    limit = run.experiment.get("limit")
+    title = f"Can the driver be identified? Evidence from experiment {manifest.get('experiment') or run.root.name!r}"
     context: dict[str, Any] = {
-        "title": f"Can the driver be identified? Evidence from experiment "
-                 f"{manifest.get('experiment') or run.root.name!r}",
+        "title": f"SMOKE TEST, NOT A MEASUREMENT (--limit {limit}): {title}" if limit else title,
+        "limit": limit,
+        "verdicts": verdict_blocks(run),
+        "rule": rule_text(),
+        "scenarios": scenario_methods(run),
         "run_dir": str(run.root),
         "started": manifest.get("started_at") or "not recorded",
         "finished": manifest.get("ended_at") or "not finished",
@@ -95,14 +103,18 @@ def render_html(run: Run) -> str:
         "protocol_text": protocol_text,
         "protocol": protocol,
         "models": model_rows(manifest),
-        "stages": stage_rows(),
+        "stages": stage_rows(manifest),
         "profiles": profile_tables(run),
         "statistics": STATISTICS,
         "limitations": [*LIMITATIONS, *run_limitations(run)],
         "manifest_json": json.dumps(manifest, indent=2, sort_keys=False, default=str),
         "experiment_text": run.experiment_text,
     }
-    return _TEMPLATES.get_template("report.html.j2").render(context)
+    template = _TEMPLATES.get_template("report.html.j2")
+    body = template.render({**context, "references": [], "has_bibliography": bool(run.references)})
+    used = used_references(body, run.references)
+    html = template.render({**context, "references": used, "has_bibliography": bool(run.references)})
+    return link_citations(html, set(run.references))
 
 
 def build_report(run_dir: Path) -> tuple[Path, Path]:

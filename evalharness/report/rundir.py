@@ -7,7 +7,7 @@ that a report can be rebuilt, and checked, from the directory alone.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import pandas as pd
 from evalharness.errors import DataError
 from evalharness.evaluation import store
 from evalharness.evaluation.compare import read_summary
-from evalharness.paths import PROFILES_DIR
+from evalharness.report.references import Reference, read_references
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class Run:
         ``experiment_text`` parsed.
     conditions : dict of str to dict
         ``conditions/<id>.json`` by condition id.
+    references : dict of str to Reference
+        ``references.toml`` (the bibliography the run stored); empty for a run that stored none.
     """
 
     root: Path
@@ -45,14 +47,21 @@ class Run:
     experiment_text: str
     experiment: dict[str, Any]
     conditions: dict[str, dict[str, Any]]
+    references: dict[str, Reference] = field(default_factory=dict)
 
     def profile_file(self, name: str) -> Path | None:
-        """The profile TOML as the run used it (with its source comments), if the run kept a
-        copy in ``profiles/<name>.toml``; else the shipped ``configs/profiles/<name>.toml``."""
-        for path in (self.root / "profiles" / f"{name}.toml", PROFILES_DIR / f"{name}.toml"):
-            if path.is_file():
-                return path
-        return None
+        """The profile TOML as the run used it (with its source comments), ``profiles/<name>.toml``
+        in the run directory; None when the run kept no copy (never today's shipped file)."""
+        path = self.root / "profiles" / f"{name}.toml"
+        return path if path.is_file() else None
+
+    def probe_rows(self, condition_id: str, columns: list[str]) -> pd.DataFrame:
+        """``columns`` of the condition's per-probe rows (``conditions/<id>.parquet``)."""
+        path = self.root / "conditions" / f"{condition_id}.parquet"
+        try:
+            return pd.read_parquet(path, columns=columns)
+        except (OSError, ValueError, KeyError) as error:
+            raise DataError(f"{path}: per-probe rows missing or unreadable: {error}") from None
 
     @property
     def swept(self) -> list[str]:
@@ -86,4 +95,7 @@ def read_run(run_dir: Path) -> Run:
     conditions = {
         str(cid): store.read_json(root / "conditions" / f"{cid}.json") for cid in summary["condition_id"]
     }
-    return Run(root, summary, store.read_json(root / "manifest.json"), experiment_text, experiment, conditions)
+    bibliography = root / "references.toml"
+    references = read_references(bibliography) if bibliography.is_file() else {}
+    return Run(root, summary, store.read_json(root / "manifest.json"), experiment_text, experiment, conditions,
+               references)

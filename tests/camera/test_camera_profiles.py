@@ -11,8 +11,8 @@ import pytest
 from evalharness.config.profile import PROFILES_DIR, list_profiles, load_profile, with_overrides
 from evalharness.errors import ConfigError
 
-#: Inter-eye distances in pixels that ../shared/REFERENCES.md's table gives for each camera
-#: (and ICAO's about 90 px for the control).
+#: Inter-eye distances in pixels that the anpr-profile-table entry of docs/references.toml gives
+#: for each camera (and ICAO's about 90 px for the control).
 REFERENCE_IED_PX = {
     "ir-two-lane": (13.0, 15.0),
     "ir-single-lane": (19.0, 22.0),

@@ -7,7 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from evalharness.evaluation.intervals import subject_bootstrap, wilson_interval
+from evalharness.evaluation.intervals import (
+    BOOTSTRAP,
+    CLOPPER_PEARSON,
+    clopper_pearson,
+    settle,
+    subject_bootstrap,
+    wilson_interval,
+)
 
 
 def test_wilson_matches_published_values() -> None:
@@ -77,3 +84,15 @@ def test_bootstrap_strata_keep_their_sizes_and_nan_is_skipped() -> None:
 def test_bootstrap_of_no_probes() -> None:
     result = subject_bootstrap({"rate": lambda idx: 1.0}, np.array([]), np.random.default_rng(0))
     assert all(math.isnan(b) for b in result["rate"])
+
+
+def test_exact_interval_replaces_a_bootstrap_collapsed_at_0_or_1():
+    """All 10 succeed: every resample gives 1, the bootstrap says [1, 1]; the exact interval's
+    lower bound is 0.025 ** (1 / 10), where 10 successes in 10 has probability 2.5%."""
+    low, high, method = settle(1.0, (1.0, 1.0), 10)
+    assert method == CLOPPER_PEARSON and high == 1.0 and low == pytest.approx(0.025 ** 0.1)
+    assert settle(0.0, (0.0, 0.0), 10)[:2] == pytest.approx((0.0, 1.0 - 0.025 ** 0.1))
+    assert settle(0.5, (0.3, 0.7), 10) == (0.3, 0.7, BOOTSTRAP)
+    assert settle(1.0, (0.9, 1.0), 10) == (0.9, 1.0, BOOTSTRAP)  # not collapsed: kept
+    assert settle(0.5, (0.5, 0.5), 10) == (0.5, 0.5, BOOTSTRAP)  # one subject, not all-or-none
+    assert all(math.isnan(bound) for bound in clopper_pearson(0, 0))  # no trials, no interval

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalharness.evaluation import summary, verification
+from evalharness.evaluation import probes, summary, verification
 
 
 def _rows() -> pd.DataFrame:
@@ -46,16 +46,16 @@ def test_counts_and_rates_by_hand() -> None:
 
 def test_verification_uses_every_comparison() -> None:
     row = summary.summarise(_rows(), seed=1, condition_id="c", n_resamples=50)
-    genuine = [0.9, 0.4, summary.UNDETECTED_SCORE, 0.7]
+    genuine = [0.9, 0.4, probes.UNDETECTED_SCORE, 0.7]
     impostor = [0.3, 0.1, 0.6, 0.2, 0.2, 0.0, 0.5, 0.1, 0.05]
     scores = np.array(genuine + impostor)
     is_mated = np.arange(scores.size) < 4
     assert row["auc"] == pytest.approx(verification.roc_auc(scores, is_mated))
     assert row["tar_at_far_0.01"] == pytest.approx(verification.tar_at_far(scores, is_mated, 0.01))
     # The bootstrap's fast TAR agrees with the shared function on the full sample.
-    probes = summary._Probes(_rows())
+    arrays = probes.Probes(_rows())
     for far in (0.0, 0.01, 0.2, 0.5):
-        assert probes.tar(far)(np.arange(6)) == pytest.approx(verification.tar_at_far(scores, is_mated, far))
+        assert arrays.tar(far)(np.arange(6)) == pytest.approx(verification.tar_at_far(scores, is_mated, far))
 
 
 def test_no_nonmated_probes_leaves_open_set_undefined() -> None:
@@ -69,7 +69,9 @@ def test_nothing_detected() -> None:
     rows = _rows().assign(detected=False)
     row = summary.summarise(rows, seed=1, condition_id="c", n_resamples=50)
     assert row["detection_rate"] == 0.0 and row["rank1"] == 0.0 and row["tar_at_far_0.01"] == 0.0
-    assert (row["tar_at_far_0.01_ci_low"], row["tar_at_far_0.01_ci_high"]) == (0.0, 0.0)
+    # Every resample gives 0: the exact binomial interval replaces the collapsed bootstrap one.
+    assert row["tar_at_far_0.01_interval"] == "clopper-pearson"
+    assert row["tar_at_far_0.01_ci_low"] == 0.0 and 0.5 < row["tar_at_far_0.01_ci_high"] < 1.0
     assert row["fnir_at_fpir_0.1"] == 1.0 and math.isnan(row["auc"])
     assert math.isnan(row["rank1_detected"])
 

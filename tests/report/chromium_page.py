@@ -7,6 +7,7 @@ NUL-separated JSON messages), so it needs nothing beyond the standard library an
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import select
@@ -37,6 +38,7 @@ class PageCheck:
 
     errors: list[str] = field(default_factory=list)
     images: list[dict[str, Any]] = field(default_factory=list)
+    pdf: bytes | None = None  # the page printed to A4 by Chromium, when asked
 
 
 class _Pipe:
@@ -105,8 +107,10 @@ class _Pipe:
         os.close(self._from_browser)
 
 
-def check_page(html_path: Path, chromium: str | None = None, timeout_s: float = 60.0) -> PageCheck:
-    """Open ``html_path`` in headless Chromium; collect errors and each image's decoding."""
+def check_page(html_path: Path, chromium: str | None = None, timeout_s: float = 60.0,
+               print_pdf: bool = False) -> PageCheck:
+    """Open ``html_path`` in headless Chromium; collect errors and each image's decoding, and
+    with ``print_pdf`` the page as Chromium prints it (A4, the page's own @page rules)."""
     executable = chromium or shutil.which("chromium")
     if executable is None:
         raise FileNotFoundError("chromium not found on PATH")
@@ -122,6 +126,10 @@ def check_page(html_path: Path, chromium: str | None = None, timeout_s: float = 
             result = pipe.send("Runtime.evaluate", {"expression": _IMAGES_JS, "awaitPromise": True,
                                                     "returnByValue": True}, session=session)
             check = PageCheck(images=result["result"]["value"])
+            if print_pdf:
+                printed = pipe.send("Page.printToPDF", {"preferCSSPageSize": True}, session=session,
+                                    timeout_s=timeout_s)
+                check.pdf = base64.b64decode(printed["data"])
             for event in pipe.events:
                 check.errors.extend(_error_text(event))
             return check

@@ -114,10 +114,57 @@ def test_methods_show_profile_sources_and_limitations(report):
     _, html_path, _ = report
     text = html.unescape(html_path.read_text(encoding="utf-8"))
     # A source comment of the shipped profile, shown beside its value.
-    assert "covers 7.8 m at the plate [REF: SiCore II guide, two lanes]" in text
+    # The citation, linked to its entry in the list of sources.
+    assert 'covers 7.8 m at the plate, two lanes [<a href="#ref-sicore-ii-guide">sicore-ii-guide</a>]' in text
     assert "swept in this run" in text  # distance_m of ir-two-lane
     assert "Head pose from a high-mounted camera is not simulated" in text
     assert "This run was limited to 16 probes" in text
+
+
+def test_chromium_prints_the_verdict_table_on_page_1(report, tmp_path):
+    """The answer to the claim is on the first printed page: the rule, every installed profile with
+    its scenarios and verdicts, and (this is a --limit run) the smoke-test warning."""
+    run_dir, html_path, _ = report
+    check = check_page(html_path, _tool("chromium"), print_pdf=True)
+    pdf = tmp_path / "chromium.pdf"
+    pdf.write_bytes(check.pdf)
+    first = subprocess.run([_tool("pdftotext"), "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True,
+                           text=True, check=True, timeout=120).stdout
+    first = " ".join(first.split())
+    assert "SMOKE TEST, NOT A MEASUREMENT (--limit 16)" in first and "Smoke test, not a measurement" in first
+    assert "Verdict on the claim" in first and "highly unlikely" in first and "20%" in first
+    for profile in pd.read_csv(run_dir / "summary.csv")["profile"].unique():
+        assert profile in first
+    assert "Keeper check (1:1)" in first and "Several captures per pass" in first
+    assert "validation: not validated" in first
+    assert any(verdict in first for verdict in ("contradicted", "supported", "undecided"))
+
+
+def test_headline_gives_no_rate_where_the_installed_position_was_not_evaluated(run_copy):
+    from evalharness.report.content import headline_rows
+    from evalharness.report.rundir import read_run
+
+    summary = pd.read_csv(run_copy / "summary.csv")
+    installed = (summary["profile"] == "ir-two-lane") & (summary["distance_m"] == 20)
+    summary.loc[installed, "face_in_frame"] = False
+    summary.to_csv(run_copy / "summary.csv", index=False)
+    row = next(r for r in headline_rows(read_run(run_copy)) if r["profile"] == "ir-two-lane")
+    assert row["rank1"] == "no rate" and "does not have the driver's face in its frame" in row["note"]
+    summary[~installed].to_csv(run_copy / "summary.csv", index=False)
+    row = next(r for r in headline_rows(read_run(run_copy)) if r["profile"] == "ir-two-lane")
+    assert row["rank1"] == "no rate" and "installed position (20 m" in row["note"] and "not evaluated" in row["note"]
+
+
+def test_report_describes_the_runs_camera_stages_not_todays_code(run_copy):
+    from evalharness.report.render import render_html
+    from evalharness.report.rundir import read_run
+
+    manifest = json.loads((run_copy / "manifest.json").read_text())
+    assert [stage["name"] for stage in manifest["camera_stages"]][:2] == ["resample", "spectral"]
+    manifest["camera_stages"] = [{"name": "pinhole", "text": "an older camera model"}]
+    (run_copy / "manifest.json").write_text(json.dumps(manifest))
+    text = render_html(read_run(run_copy))
+    assert "<strong>pinhole</strong>: an older camera model" in text and "<strong>resample</strong>" not in text
 
 
 def test_missing_summary_is_a_data_error_naming_the_file(run_copy):

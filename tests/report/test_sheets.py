@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from evalharness.report.sheets import CAPTION_PX, CELL_PX, GAP_PX, TITLE_PX, Cell, compose_sheet, enlarge_nearest
+from evalharness.report.sheets import (
+    CAPTION_PX,
+    CELL_PX,
+    GAP_PX,
+    TITLE_PX,
+    Cell,
+    compose_sheet,
+    enlarge_nearest,
+    magnify,
+    sheet_factor,
+)
 
 
 @pytest.fixture
@@ -48,3 +58,24 @@ def test_sheet_places_each_enlarged_image_in_its_cell(small_face):
 def test_rows_must_match_the_titles(small_face):
     with pytest.raises(ValueError, match="2 cells"):
         compose_sheet([[Cell(small_face)]], ["gallery", "20 m"])
+
+
+def test_one_magnification_per_sheet_keeps_displayed_size_proportional_to_stored_size(small_face):
+    """A 22 px face and an 11 px face on one sheet: both x8, so the larger shows twice as large
+    (whole-number factors per image would have shown both filling the cell)."""
+    half = small_face.resize((11, 11), Image.Resampling.BOX)
+    png = compose_sheet([[Cell(small_face, "identified"), Cell(half, "NOT detected")]], ["20 m", "40 m"])
+    sheet = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    factor = sheet_factor([22, 11])
+    assert factor == CELL_PX // 22
+    for column, image in enumerate((small_face, half)):
+        shown = np.asarray(magnify(image, factor))
+        assert shown.shape[0] == image.height * factor
+        offset = (CELL_PX - shown.shape[0]) // 2
+        top, left = TITLE_PX + offset, GAP_PX + column * (CELL_PX + GAP_PX) + offset
+        np.testing.assert_array_equal(sheet[top:top + shown.shape[0], left:left + shown.shape[1]], shown)
+
+
+def test_a_stored_image_larger_than_the_cell_reduces_the_whole_sheet(small_face):
+    assert sheet_factor([352, 22]) == pytest.approx(CELL_PX / 352)
+    assert magnify(small_face, CELL_PX / 352).size == (11, 11)

@@ -13,7 +13,7 @@ from evalharness.report.sources import parameter_sources
 def test_shipped_profile_sources_are_read_from_trailing_comments():
     text = (PROFILES_DIR / "ir-two-lane.toml").read_text(encoding="utf-8")
     sources = parameter_sources(text)
-    assert sources["sensor_width_px"] == "typical ANPR sensor 1920x1200 [REF: Genetec SharpV]"
+    assert sources["sensor_width_px"] == "typical ANPR sensor 1920x1200 [REF: genetec-sharpv]"
     assert sources["exposure_s"].startswith("about 1/1000 s typical with infrared")
     # Section headings on lines of their own are not sources.
     assert not any(source in ("Sensor and lens", "Geometry", "Motion") for source in sources.values())
