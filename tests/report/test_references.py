@@ -33,7 +33,8 @@ def test_an_unknown_key_is_caught():
     assert unresolved("x = 1  # [REF table]") == ["[REF"]
 
 
-@pytest.mark.parametrize("name", list_profiles())
+@pytest.mark.parametrize("name", [*list_profiles(), *(f"validation/{p.stem}" for p in sorted(
+    (PROFILES_DIR / "validation").glob("*.toml")) if not p.stem.endswith("calibrated"))])
 def test_every_ref_in_a_shipped_profile_resolves(name):
     text = (PROFILES_DIR / f"{name}.toml").read_text(encoding="utf-8")
     assert cited_keys(text), f"{name}: cites no source"
