@@ -22,6 +22,7 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from evalharness.errors import ModelError
@@ -121,6 +122,8 @@ def inference_session(model: bytes, device: torch.device, label: str):  # -> Inf
 def prepared_session(model: bytes, device: torch.device, label: str, *,
                      free_input_dims: tuple[int, ...] = ()):  # -> InferenceSession
     """Like :func:`inference_session`, after removing graph inputs that are weights or unused,
+    dropping ``block_size`` from dequantisations that have a single scale (see
+    :func:`_single_block_as_per_tensor`),
     and declaring the dimensions ``free_input_dims`` of every graph input (0: batch, 2, 3:
     height, width for NCHW) and all dimensions of the outputs free. Valid only where no node
     hard-codes those sizes (the files as shipped declare the size they were exported at)."""
@@ -128,6 +131,7 @@ def prepared_session(model: bytes, device: torch.device, label: str, *,
 
     graph_model = onnx.load_from_string(model)
     graph = graph_model.graph
+    _single_block_as_per_tensor(graph)
     weights = {initializer.name for initializer in graph.initializer}
     used = {name for node in graph.node for name in node.input}
     inputs = [value for value in graph.input if value.name in used and value.name not in weights]
@@ -141,3 +145,26 @@ def prepared_session(model: bytes, device: torch.device, label: str, *,
             for axis, dim in enumerate(value.type.tensor_type.shape.dim):
                 dim.dim_param = f"out{axis}"
     return inference_session(graph_model.SerializeToString(), device, label)
+
+
+def _single_block_as_per_tensor(graph) -> None:  # onnx.GraphProto
+    """Make DequantizeLinear nodes whose scale holds one number per-tensor: scalar scale and
+    zero point, no ``axis`` or ``block_size``.
+
+    YuNet's int8 block-quantised file quantises each bias, and some small weights, as one block
+    of their own size; the ONNX standard reads that as per-tensor quantisation, but onnxruntime
+    refuses a block size (or an axis of another length) with a single scale. The arithmetic is
+    unchanged.
+    """
+    initializers = {initializer.name: initializer for initializer in graph.initializer}
+    for node in graph.node:
+        scale = initializers.get(node.input[1]) if node.op_type == "DequantizeLinear" else None
+        if scale is None or int(np.prod(scale.dims)) != 1:
+            continue
+        for name in node.input[1:]:
+            if name in initializers:
+                del initializers[name].dims[:]
+        kept = [attribute for attribute in node.attribute
+                if attribute.name not in ("axis", "block_size")]
+        del node.attribute[:]
+        node.attribute.extend(kept)

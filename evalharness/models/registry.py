@@ -45,6 +45,7 @@ from evalharness.models.mtcnn import (
     mtcnn_weight_files,
     mtcnn_weights_sha256,
 )
+from evalharness.models.onnx_detectors import ONNX_DETECTORS
 from evalharness.models.onnx import OnnxRecognizer, load_onnx_recognizer, load_onnx_spec
 from evalharness.models.sface import load_sface
 
@@ -58,7 +59,7 @@ def _load_onnx(device: torch.device, spec: str | None = None) -> OnnxRecognizer:
     return load_onnx_recognizer(load_onnx_spec(spec), device, name=f"onnx:{spec}")
 
 
-_DETECTORS: dict[str, Callable[..., Detector]] = {"mtcnn": MtcnnDetector}
+_DETECTORS: dict[str, Callable[..., Detector]] = {"mtcnn": MtcnnDetector, **ONNX_DETECTORS}
 _RECOGNIZERS: dict[str, tuple[Callable[..., Recognizer], str | None]] = {
     # name -> (loader, keyword that receives the argument after the colon)
     "facenet-casia": (load_facenet_casia, None),
