@@ -8,7 +8,7 @@ shards whose boundaries fall on batch boundaries gives the rows of the whole con
 
 Per-probe rows (``conditions/<id>.parquet``), one per probe:
 
-- ``condition_id``, ``profile``, ``recognizer``, ``probe_mode``, every swept parameter,
+- ``condition_id``, ``profile``, ``recognizer``, ``detector``, ``probe_mode``, every swept parameter,
   ``distance_m``: the condition.
 - ``probe_kind`` (``"mated"`` / ``"nonmated"``), ``identity``, ``relpath``: the probe.
 - ``detected``: a detection overlapped the true face box with IoU >= 0.5 (:data:`MIN_IOU`);
@@ -265,7 +265,7 @@ class Evaluator:
     experiment: Experiment
     dataset: FolderDataset
     split: Split
-    detector: Detector
+    detectors: dict[str, Detector]
     recognizers: dict[str, Recognizer]
     device: torch.device
 
@@ -285,21 +285,34 @@ class Evaluator:
             raise DataError(f"{dataset.root}: dataset folder not found on this machine; every "
                             "machine that evaluates must see it at the same path")
         resolved = resolve_device(device)
-        detector = get_detector(experiment.detector, resolved, **experiment.detector_options)
+        detectors = {name: get_detector(name, resolved, **experiment.options_for(name))
+                     for name in experiment.detector_names}
         recognizers = {name: get_recognizer(name, resolved, **experiment.recognizer_options)
                        for name in experiment.recognizers}
-        return cls(experiment, dataset, split, detector, recognizers, resolved)
+        return cls(experiment, dataset, split, detectors, recognizers, resolved)
+
+    @property
+    def source_detector(self) -> Detector:
+        """The experiment's first detector: it locates the faces of the undegraded photographs
+        (source eyes, gallery crops) for every condition, so conditions differ only in the
+        detector that searches the stored probe images."""
+        return self.detectors[self.experiment.detector_names[0]]
 
     @property
     def detector_key(self) -> str:
-        """The detector and its options, as the source-face and gallery caches key them."""
-        return canonical_json({"name": self.detector.name, "sha256": self.detector.weights_sha256,
-                               "options": self.experiment.detector_options})
+        """The source detector and its options, as the source-face and gallery caches key them."""
+        detector = self.source_detector
+        return canonical_json({"name": detector.name, "sha256": detector.weights_sha256,
+                               "options": self.experiment.options_for(detector.name)})
 
     def models(self) -> dict[str, Any]:
-        """The models as the run's manifest records them (names, weights sha256, numerics)."""
-        return {"detector": {"name": self.detector.name, "weights_sha256": self.detector.weights_sha256,
-                             "options": self.experiment.detector_options},
+        """The models as the run's manifest records them (names, weights sha256, numerics):
+        ``detector`` is the source detector, ``detectors`` every detector evaluated."""
+        detectors = [{"name": name, "weights_sha256": d.weights_sha256,
+                      "options": self.experiment.options_for(name)}
+                     for name, d in self.detectors.items()]
+        return {"detector": detectors[0],
+                **({"detectors": detectors} if len(detectors) > 1 else {}),
                 "recognizers": [{"name": name, "weights_sha256": r.weights_sha256, "numerics": numerics(r),
                                  "options": self.experiment.recognizer_options}
                                 for name, r in self.recognizers.items()]}
@@ -310,7 +323,7 @@ class Evaluator:
         # Probe sources are detected only when their landmarks place the face.
         located = self.split.gallery + (probes if self.experiment.source_eyes == "detected" else ())
         relpaths = [image.relpath for image in located]
-        sources = detect_sources(self.dataset, relpaths, self.detector, self.detector_key)
+        sources = detect_sources(self.dataset, relpaths, self.source_detector, self.detector_key)
         galleries = {name: gallery_embeddings(self.dataset, self.split.gallery, sources, recognizer,
                                               self.detector_key, self.experiment.batch_size)
                      for name, recognizer in self.recognizers.items()}
@@ -341,7 +354,8 @@ class Evaluator:
                 images = F.interpolate(images, scale_factor=condition.upscale, mode="bicubic",
                                        align_corners=False).clamp(0.0, 1.0)
             true_boxes = capture.face_boxes.cpu().double() * condition.upscale
-            found = self._match(split_on_oom(self.detector.detect, images), true_boxes)
+            found = self._match(split_on_oom(self.detectors[condition.detector].detect, images),
+                                true_boxes)
             embedded = [i for i, hit in enumerate(found) if hit["detected"]]
             scores = np.zeros((len(batch), len(identities)))
             if embedded:
@@ -397,7 +411,8 @@ class Evaluator:
         mate = column.get(image.identity)
         row: dict[str, Any] = {
             "condition_id": condition.id, "profile": condition.profile.name,
-            "recognizer": condition.recognizer, "probe_mode": condition.probe_mode,
+            "recognizer": condition.recognizer, "detector": condition.detector,
+            "probe_mode": condition.probe_mode,
             **{axis: getattr(condition.profile, axis) for axis in sweep_axes(self.experiment)},
             "distance_m": condition.profile.distance_m,
             "probe_kind": "mated" if mate is not None else "nonmated",

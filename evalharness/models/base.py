@@ -96,6 +96,10 @@ class ModelInfo:
         Why it is not available, and what to do.
     required : bool
         Whether the default pipeline needs it (MTCNN and FaceNet-CASIA); the others are options.
+    lfw_accuracy : float or None
+        Recognizers: accuracy on LFW pairs as ``evalharness pairs`` measured it, in [0, 1].
+    lfw_command : str or None
+        The command that measured ``lfw_accuracy``.
     """
 
     name: str
@@ -105,6 +109,8 @@ class ModelInfo:
     sha256: str | None
     problem: str | None
     required: bool = False
+    lfw_accuracy: float | None = None
+    lfw_command: str | None = None
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:

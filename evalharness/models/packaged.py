@@ -113,8 +113,10 @@ def inference_session(model: bytes, device: torch.device, label: str):  # -> Inf
         raise ModelError(f"{label}: ONNX models need onnxruntime: pip install onnxruntime")
     import onnxruntime
 
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # errors only: the packaged files draw harmless warnings
     try:
-        return onnxruntime.InferenceSession(model, providers=providers(device))
+        return onnxruntime.InferenceSession(model, options, providers=providers(device))
     except Exception as error:  # noqa: BLE001  onnxruntime raises its own untyped errors
         raise ModelError(f"{label}: onnxruntime cannot load it ({error})") from error
 
@@ -125,7 +127,7 @@ def prepared_session(model: bytes, device: torch.device, label: str, *,
     dropping ``block_size`` from dequantisations that have a single scale (see
     :func:`_single_block_as_per_tensor`),
     and declaring the dimensions ``free_input_dims`` of every graph input (0: batch, 2, 3:
-    height, width for NCHW) and all dimensions of the outputs free. Valid only where no node
+    height, width for NCHW) free, leaving the other shapes to onnxruntime's inference. Valid only where no node
     hard-codes those sizes (the files as shipped declare the size they were exported at)."""
     import onnx
 
@@ -140,10 +142,10 @@ def prepared_session(model: bytes, device: torch.device, label: str, *,
     for value in graph.input:
         for axis in free_input_dims:
             value.type.tensor_type.shape.dim[axis].dim_param = f"free{axis}"
-    if free_input_dims:
+    if free_input_dims:  # shapes recorded at export no longer hold: onnxruntime infers them
+        del graph.value_info[:]
         for value in graph.output:
-            for axis, dim in enumerate(value.type.tensor_type.shape.dim):
-                dim.dim_param = f"out{axis}"
+            value.type.tensor_type.ClearField("shape")
     return inference_session(graph_model.SerializeToString(), device, label)
 
 

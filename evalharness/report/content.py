@@ -17,6 +17,7 @@ import pandas as pd
 
 from evalharness.camera import simulate
 from evalharness.config.loading import read_toml
+from evalharness.evaluation.headline import HEADLINE_RULE, is_headline
 from evalharness.report.plots import IDENTITY_COLUMNS
 from evalharness.report.rundir import Run
 from evalharness.report.sources import parameter_sources
@@ -143,7 +144,8 @@ def _gap_from_nominal(run: Run, condition: Mapping[str, Any]) -> tuple[int, floa
 
 
 def headline_rows(run: Run) -> list[dict[str, str]]:
-    """One row per profile (and recognizer, ...) at its nominal distance: the summary answers.
+    """One row per profile (and recognizer, ...) at its nominal distance: the summary answers,
+    the run's headline configuration first (``is_headline``; the others are shown beside it).
 
     Each rate is split into ``<name>`` (the estimate) and ``<name>_ci`` (its interval) for the
     table; ``sentence`` states the rank-1 answer in full.
@@ -157,6 +159,8 @@ def headline_rows(run: Run) -> list[dict[str, str]]:
         entry = {
             "profile": str(row["profile"]),
             "recognizer": str(row.get("recognizer", "")),
+            "models": f"{row.get('recognizer', '')}, {row.get('detector', '')}",
+            "is_headline": is_headline(row, run.manifest),
             "distance_m": f"{distance_m:g}",
             "ied_px": f"{float(row['ied_px']):.1f}",
             "dori_class": str(row.get("dori_class", "")),
@@ -177,7 +181,14 @@ def headline_rows(run: Run) -> list[dict[str, str]]:
             estimate, _, interval = rate_with_interval(row, column).partition(" (")
             entry[name], entry[f"{name}_ci"] = estimate, f"({interval}" if interval else ""
         rows.append(entry)
-    return rows
+    return sorted(rows, key=lambda entry: not entry["is_headline"])
+
+
+def headline_rule(run: Run) -> str | None:
+    """The rule that chose the headline configuration, when the run evaluated several."""
+    models = [column for column in ("recognizer", "detector") if column in run.summary]
+    several = len(run.summary[models].drop_duplicates()) > 1 if models else False
+    return run.manifest.get("headline", {}).get("rule", HEADLINE_RULE) if several else None
 
 
 def outside_frame(run: Run) -> list[str]:
