@@ -120,8 +120,11 @@ class Experiment(StrictModel):
 
     @model_validator(mode="after")
     def _detectors(self) -> Experiment:
-        if self.detectors is not None and "detector" in self.model_fields_set:
-            raise ValueError("give either detector or detectors, not both")
+        if self.detectors is not None and "detector" in self.model_fields_set \
+                and self.detector != self.detectors[0]:
+            raise ValueError(f"detector = {self.detector!r} but detectors starts with "
+                             f"{self.detectors[0]!r}; give detectors alone (its first detector "
+                             "locates the source faces), or list detector first in it")
         if self.detectors is not None and len(set(self.detectors)) != len(self.detectors):
             raise ValueError(f"detectors repeats a name: {self.detectors}")
         unknown = [key for key, value in self.detector_options.items()
