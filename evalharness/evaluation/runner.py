@@ -28,10 +28,10 @@ from evalharness.config.profile import profile_path
 from evalharness.data.folder import FolderDataset, open_dataset
 from evalharness.errors import ConfigError, OutputError
 from evalharness.evaluation import manifest, store
-from evalharness.evaluation.headline import choose_headline
 from evalharness.evaluation.conditions import Condition, build_grid, sweep_axes
 from evalharness.evaluation.evaluator import Part, gallery_image_of, sample_probes
 from evalharness.evaluation.executor import Executor, LocalExecutor
+from evalharness.evaluation.headline import choose_headline
 from evalharness.evaluation.protocol import (
     Split,
     build_split,

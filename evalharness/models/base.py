@@ -151,3 +151,12 @@ def as_image_list(images: Images) -> list[torch.Tensor]:
             shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
             raise ValueError(f"expected RGB images (3, H, W) in [0, 1], got {shape}")
     return items
+
+
+def indices_by_size(images: list[torch.Tensor]) -> list[list[int]]:
+    """Positions of the images of each size (H, W), sizes in first-seen order: the batches a
+    detector can stack."""
+    by_size: dict[tuple[int, int], list[int]] = {}
+    for index, image in enumerate(images):
+        by_size.setdefault(tuple(image.shape[-2:]), []).append(index)
+    return list(by_size.values())

@@ -32,7 +32,7 @@ import torch
 from torchvision.ops import nms
 
 from evalharness.errors import ModelError
-from evalharness.models.base import Detections, Images, as_image_list
+from evalharness.models.base import Detections, Images, as_image_list, indices_by_size
 from evalharness.models.packaged import PackagedModel, prepared_session
 
 #: Images are padded to a multiple of this many pixels (the detectors' coarsest stride).
@@ -104,10 +104,7 @@ class OnnxDetector(ABC):
         """
         items = as_image_list(images)
         results: list[Detections | None] = [None] * len(items)
-        by_size: dict[tuple[int, int], list[int]] = {}
-        for index, image in enumerate(items):
-            by_size.setdefault(tuple(image.shape[-2:]), []).append(index)
-        for indices in by_size.values():
+        for indices in indices_by_size(items):
             size = len(indices) if self.batched else 1
             for chunk in (indices[start:start + size] for start in range(0, len(indices), size)):
                 batch = self._input_batch([items[i] for i in chunk])

@@ -117,7 +117,7 @@ def inference_session(model: bytes, device: torch.device, label: str):  # -> Inf
     options.log_severity_level = 3  # errors only: the packaged files draw harmless warnings
     try:
         return onnxruntime.InferenceSession(model, options, providers=providers(device))
-    except Exception as error:  # noqa: BLE001  onnxruntime raises its own untyped errors
+    except Exception as error:  # onnxruntime raises its own untyped errors
         raise ModelError(f"{label}: onnxruntime cannot load it ({error})") from error
 
 

@@ -53,8 +53,8 @@ from evalharness.models.mtcnn import (
     mtcnn_weight_files,
     mtcnn_weights_sha256,
 )
-from evalharness.models.onnx_detectors import ONNX_DETECTORS, OnnxDetector
 from evalharness.models.onnx import OnnxRecognizer, load_onnx_recognizer, load_onnx_spec
+from evalharness.models.onnx_detectors import ONNX_DETECTORS, OnnxDetector
 from evalharness.models.packaged import PackagedModel
 from evalharness.models.sface import SFACE_FILE, load_sface
 
