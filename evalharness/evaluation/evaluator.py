@@ -63,6 +63,7 @@ from evalharness.models import (
     resolve_device,
 )
 from evalharness.models.cache import cache_dir
+from evalharness.models.registry import lfw_accuracy
 from evalharness.models.photos import subject_face
 from evalharness.quality import detection_measures, face_measures
 from evalharness.seeding import probe_generator, probe_seed
@@ -258,6 +259,12 @@ class Part:
         return Part(rows.astype({"mate_rank": "Int64"}), [s for part in parts for s in part.samples])
 
 
+def _recorded_lfw_accuracy(recognizer: str) -> dict[str, float]:
+    """``{"lfw_accuracy": ...}`` as the registry records it for ``recognizer``, or nothing."""
+    accuracy = lfw_accuracy(recognizer)
+    return {} if accuracy is None else {"lfw_accuracy": accuracy}
+
+
 @dataclass
 class Evaluator:
     """The experiment, its data and loaded models: evaluates probes, writes nothing."""
@@ -314,7 +321,8 @@ class Evaluator:
         return {"detector": detectors[0],
                 **({"detectors": detectors} if len(detectors) > 1 else {}),
                 "recognizers": [{"name": name, "weights_sha256": r.weights_sha256, "numerics": numerics(r),
-                                 "options": self.experiment.recognizer_options}
+                                 "options": self.experiment.recognizer_options,
+                                 **_recorded_lfw_accuracy(name)}
                                 for name, r in self.recognizers.items()]}
 
     def references(self) -> References:

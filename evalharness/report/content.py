@@ -259,7 +259,7 @@ def protocol_rows(run: Run) -> tuple[str, list[tuple[str, str]]]:
         "model. People who are not enrolled give the non-mated probes, which measure false "
         "positives. Every probe is searched against the whole gallery."
     )
-    settings = {key: run.experiment[key] for key in ("dataset", "seed", "detector", "recognizers",
+    settings = {key: run.experiment[key] for key in ("dataset", "seed", "detector", "detectors", "recognizers",
                                                       "probe_modes", "upscale", "limit")
                 if key in run.experiment}
     return text, mapping_rows({**settings, "protocol": run.experiment.get("protocol", {})})
@@ -268,7 +268,8 @@ def protocol_rows(run: Run) -> tuple[str, list[tuple[str, str]]]:
 def model_rows(manifest: Mapping[str, Any]) -> list[dict[str, str]]:
     """Role, name, weights sha256 and measured LFW accuracy of each model in the manifest."""
     models = manifest.get("models", {})
-    entries = [("detector", models["detector"])] if "detector" in models else []
+    detectors = models.get("detectors", [models["detector"]] if "detector" in models else [])
+    entries = [("detector", info) for info in detectors]
     entries += [("recognizer", info) for info in models.get("recognizers", [])]
     return [
         {
