@@ -1,78 +1,132 @@
 """Detection rate against inter-eye distance of every registered detector, on the default experiment.
 
-Runs ``configs/experiments/default.toml`` with ``detectors`` set to all four detectors (MTCNN
-first: it also locates the source faces, as in the default run, so its conditions keep their
-ids) and the default recognizer, a seeded subset of ``--limit`` probes per condition, then prints
-one row per condition in order of IED: each detector's detection rate on mated probes (a box
-with IoU >= 0.5 with the true face box) and its false detections (boxes not overlapping the
-true face, per probe image, mated and non-mated). Last, for each detector, the smallest IED at
-which it found at least half, and at least 90 %, of the faces, and its false detections per
-image over the whole run. The run directory is kept (resumable; ``evalharness report`` works on
-it).
+For each camera condition of ``configs/experiments/default.toml`` (crop mode, as stored), a seeded
+subset of ``--limit`` probes is passed through the camera model once, seeded exactly as the
+default run seeds it (so MTCNN sees what it sees in the default run), and every detector searches
+the same stored images: a paired comparison. A face counts as found when a box overlaps the true
+face box with IoU >= 0.5 (the runner's rule, :func:`~evalharness.evaluation.evaluator.
+match_detections`); every other box is a false detection. All probes (mated and non-mated) are
+faces here, so the rate is over all of them.
+
+Prints one row per condition in order of IED, each detector's detection rate and false detections
+per image; then per detector the smallest IED from which it found at least half, and at least
+90 %, of the faces at every larger IED, its false detections per image over all conditions, on
+blank and noise frames, and its detection time per image. Nothing is written; recognition is not
+run (``evalharness run`` with ``detectors = [...]`` gives the identification rates).
 
 Example (the figures in the README)::
 
-    .venv/bin/python benchmarks/detectors_ied.py --limit 40 --out reports/detectors-ied
+    .venv/bin/python benchmarks/detectors_ied.py --limit 40 --device cpu
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
+import time
+from collections import defaultdict
 
+import numpy as np
 import pandas as pd
+import torch
 
-from evalharness.evaluation.runner import prepare
+from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, simulate
+from evalharness.config.experiment import load_experiment, resolve_dataset
+from evalharness.data.folder import open_dataset
+from evalharness.data.images import load_image
+from evalharness.evaluation.conditions import build_grid
+from evalharness.evaluation.evaluator import batches, detector_input, match_detections
+from evalharness.evaluation.protocol import build_split, limit_probes
+from evalharness.models import get_detector
 from evalharness.models.registry import detector_names
 from evalharness.paths import EXPERIMENTS_DIR
+from evalharness.seeding import probe_generator
 
 DETECTORS = ["mtcnn", *sorted(set(detector_names()) - {"mtcnn"})]
 
 
-def detection_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """One row per camera condition (profile, distance), one column pair per detector:
-    ``<detector>`` detection rate on mated probes, ``<detector> FD/img`` false detections per
-    probe image; sorted by IED."""
-    summary = summary.assign(false_per_image=summary["false_detections"]
-                             / (summary["n_mated"] + summary["n_nonmated"]))
-    keys = ["ied_px", "profile", "distance_m"]
-    rates = summary.pivot_table(index=keys, columns="detector", values="detection_rate")
-    false = summary.pivot_table(index=keys, columns="detector", values="false_per_image")
-    table = pd.concat({"rate": rates, "FD/img": false}, axis=1).sort_index()
-    table.columns = [f"{detector} {kind}" if kind != "rate" else detector
-                     for kind, detector in table.columns]
-    return table[[c for d in DETECTORS for c in (d, f"{d} FD/img") if c in table]]
+def measure(limit: int, device: str) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Rows (condition x detector: ``ied_px``, ``found``, ``false``, ``images``) and the
+    seconds each detector spent."""
+    path = EXPERIMENTS_DIR / "default.toml"
+    experiment = load_experiment(path, {"limit": limit})
+    if experiment.source_eyes != "lfw-deepfunneled" or experiment.upscale != 1.0:
+        raise SystemExit(f"{path}: expected source_eyes = lfw-deepfunneled and upscale = 1")
+    dataset = open_dataset(resolve_dataset(experiment, path))
+    split = build_split(dataset.records, experiment.protocol, experiment.seed)
+    probes = limit_probes(split, experiment.limit, experiment.seed).probes()
+    detectors = {name: get_detector(name, device) for name in DETECTORS}
+    seconds: dict[str, float] = defaultdict(float)
+    rows = []
+    for condition in build_grid(experiment):
+        if condition.probe_mode != "crop":
+            continue
+        counts = {name: np.zeros(2, np.int64) for name in detectors}  # found, false
+        ied_px = []
+        for batch in batches(probes, experiment.batch_size):
+            relpaths = [image.relpath for image in batch]
+            faces = torch.stack([load_image(dataset.root / p) for p in relpaths])
+            eyes = torch.tensor(LFW_DEEPFUNNELED_EYES_PX).repeat(len(batch), 1, 1)
+            generators = [probe_generator(experiment.seed, condition.noise_id, p) for p in relpaths]
+            capture = simulate(faces, eyes, condition.profile, generators)
+            images, true_boxes = detector_input(capture, condition.upscale)
+            ied_px += (capture.eyes_px[:, 1] - capture.eyes_px[:, 0]).norm(dim=-1).tolist()
+            for name, detector in detectors.items():
+                start = time.perf_counter()
+                found = match_detections(detector.detect(images), true_boxes)
+                seconds[name] += time.perf_counter() - start
+                counts[name] += [sum(f["detected"] for f in found),
+                                 sum(f["false_detections"] for f in found)]
+        for name, (found, false) in counts.items():
+            rows.append({"profile": condition.profile.name, "distance_m": condition.profile.distance_m,
+                         "ied_px": float(np.mean(ied_px)), "detector": name, "found": int(found),
+                         "false": int(false), "images": len(probes)})
+    return pd.DataFrame(rows), dict(seconds)
 
 
-def smallest_ied(summary: pd.DataFrame, detector: str, rate: float) -> float:
-    """The smallest IED (px) of the conditions where ``detector`` found at least ``rate`` of the
-    mated faces and did so at every larger IED too (NaN when none)."""
-    rows = summary[summary["detector"] == detector].sort_values("ied_px", ascending=False)
-    found = (rows["detection_rate"] >= rate).cummin()
-    return float(rows.loc[found, "ied_px"].min()) if found.any() else float("nan")
+def blank_false_detections(device: str, size_px: int = 256, frames: int = 8) -> dict[str, float]:
+    """False detections per frame on ``frames`` uniform grey and ``frames`` Gaussian-noise
+    frames (sigma 0.1 around mid-grey, seeded) of ``size_px`` square."""
+    generator = torch.Generator().manual_seed(0)
+    flat = [torch.full((3, size_px, size_px), level) for level in np.linspace(0.05, 0.95, frames)]
+    noise = [(0.5 + 0.1 * torch.randn(3, size_px, size_px, generator=generator)).clamp(0, 1)
+             for _ in range(frames)]
+    return {name: sum(len(d) for d in get_detector(name, device).detect(flat + noise)) / (2 * frames)
+            for name in DETECTORS}
+
+
+def smallest_ied(rows: pd.DataFrame, rate: float) -> float:
+    """The smallest IED (px) from which ``rows`` (one detector) found at least ``rate`` of the
+    faces in every condition of larger IED too (NaN when none)."""
+    ordered = rows.sort_values("ied_px", ascending=False)
+    good = (ordered["found"] / ordered["images"] >= rate).cummin()
+    return float(ordered.loc[good, "ied_px"].min()) if good.any() else float("nan")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=40, help="probes per condition (seeded)")
-    parser.add_argument("--out", type=Path, default=Path("reports/detectors-ied"))
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    overrides = {"name": "detectors-ied", "detectors": DETECTORS, "samples_per_condition": 0}
-    run = prepare(EXPERIMENTS_DIR / "default.toml", args.out, overrides, device=args.device,
-                  limit=args.limit, command=sys.argv)
-    summary = run.execute()
-    pd.set_option("display.width", 200)
-    print(f"default experiment, {args.limit} probes per condition; detection rate of mated "
-          "probes and false detections per probe image\n")
-    print(detection_table(summary).to_string(float_format=lambda value: f"{value:.2f}"))
-    print("\ndetector           smallest IED px with rate >= 0.5 / >= 0.9   false detections/img")
-    for detector in DETECTORS:
-        rows = summary[summary["detector"] == detector]
-        per_image = rows["false_detections"].sum() / (rows["n_mated"] + rows["n_nonmated"]).sum()
-        print(f"{detector:<18} {smallest_ied(summary, detector, 0.5):>8.1f} / "
-              f"{smallest_ied(summary, detector, 0.9):<8.1f}{'':22}{per_image:.3f}")
+    rows, seconds = measure(args.limit, args.device)
+    blank = blank_false_detections(args.device)
+    rows["rate"] = rows["found"] / rows["images"]
+    rows["FD/img"] = rows["false"] / rows["images"]
+    table = rows.pivot_table(index=["ied_px", "profile", "distance_m"], columns="detector",
+                             values=["rate", "FD/img"]).sort_index()
+    table = table.reindex(columns=[(kind, name) for name in DETECTORS for kind in ("rate", "FD/img")])
+    table.columns = [f"{name} {kind}" for kind, name in table.columns]
+    pd.set_option("display.width", 250)
+    print(f"default experiment, crop mode, {rows['images'].iloc[0]} probes per condition "
+          f"(--limit {args.limit}); rate: faces found (IoU >= 0.5), FD/img: other boxes per image\n")
+    print(table.to_string(float_format=lambda value: f"{value:.2f}"))
+    print(f"\n{'detector':<18} {'IED px, rate >= 0.5':>20} {'>= 0.9':>8} {'FD/img':>8} "
+          f"{'FD/blank frame':>15} {'ms/img':>8}")
+    for name in DETECTORS:
+        mine = rows[rows["detector"] == name]
+        per_image_ms = 1000 * seconds[name] / mine["images"].sum()
+        print(f"{name:<18} {smallest_ied(mine, 0.5):>20.1f} {smallest_ied(mine, 0.9):>8.1f} "
+              f"{mine['false'].sum() / mine['images'].sum():>8.3f} {blank[name]:>15.3f} "
+              f"{per_image_ms:>8.1f}")
 
 
 if __name__ == "__main__":

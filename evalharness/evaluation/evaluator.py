@@ -56,6 +56,7 @@ from evalharness.evaluation.batching import split_on_oom
 from evalharness.evaluation.conditions import Condition, canonical_json, sweep_axes
 from evalharness.evaluation.protocol import Image, Split
 from evalharness.models import (
+    Detections,
     Detector,
     Recognizer,
     get_detector,
@@ -63,8 +64,8 @@ from evalharness.models import (
     resolve_device,
 )
 from evalharness.models.cache import cache_dir
-from evalharness.models.registry import lfw_accuracy
 from evalharness.models.photos import subject_face
+from evalharness.models.registry import lfw_accuracy
 from evalharness.quality import detection_measures, face_measures
 from evalharness.seeding import probe_generator, probe_seed
 
@@ -259,6 +260,38 @@ class Part:
         return Part(rows.astype({"mate_rank": "Int64"}), [s for part in parts for s in part.samples])
 
 
+def detector_input(capture: Capture, upscale: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the detector is shown of a capture: the stored images as RGB ``(B, 3, S', S')``
+    (monochrome repeated), enlarged ``upscale`` times (bicubic) as an examiner's viewer would,
+    and the true face boxes ``(B, 4)`` float64 in those pixels."""
+    images = capture.images.expand(-1, 3, -1, -1) if capture.images.shape[1] == 1 else capture.images
+    if upscale != 1.0:
+        images = F.interpolate(images, scale_factor=upscale, mode="bicubic",
+                               align_corners=False).clamp(0.0, 1.0)
+    return images, capture.face_boxes.cpu().double() * upscale
+
+
+def match_detections(detections: Sequence[Detections], true_boxes: torch.Tensor) -> list[dict[str, Any]]:
+    """For each image, the detection overlapping its true face box (x1, y1, x2, y2 px, float64
+    ``(B, 4)``) best, when IoU >= :data:`MIN_IOU`, and the number of detections elsewhere."""
+    found = []
+    for det, truth in zip(detections, true_boxes, strict=True):
+        iou = np.zeros(0)
+        if len(det):
+            iou = box_iou(torch.from_numpy(det.boxes).double(), truth[None]).numpy()[:, 0]
+        best = int(np.argmax(iou)) if iou.size else -1
+        hit = best >= 0 and iou[best] >= MIN_IOU
+        found.append({
+            "detected": bool(hit),
+            "box": det.boxes[best] if hit else np.full(4, np.nan, np.float32),
+            "landmarks": det.landmarks[best] if hit else None,
+            "prob": float(det.probs[best]) if hit else float("nan"),
+            "iou": float(iou[best]) if hit else float("nan"),
+            "false_detections": int((iou < MIN_IOU).sum()),
+        })
+    return found
+
+
 def _recorded_lfw_accuracy(recognizer: str) -> dict[str, float]:
     """``{"lfw_accuracy": ...}`` as the registry records it for ``recognizer``, or nothing."""
     accuracy = lfw_accuracy(recognizer)
@@ -357,13 +390,9 @@ class Evaluator:
             capture = simulate(faces, eyes, condition.profile, generators,
                                keep_stages=condition.probe_mode == "crop",  # the PSNR/SSIM reference
                                full_frame=condition.probe_mode == "frame")
-            images = capture.images.expand(-1, 3, -1, -1) if capture.images.shape[1] == 1 else capture.images
-            if condition.upscale != 1.0:
-                images = F.interpolate(images, scale_factor=condition.upscale, mode="bicubic",
-                                       align_corners=False).clamp(0.0, 1.0)
-            true_boxes = capture.face_boxes.cpu().double() * condition.upscale
-            found = self._match(split_on_oom(self.detectors[condition.detector].detect, images),
-                                true_boxes)
+            images, true_boxes = detector_input(capture, condition.upscale)
+            found = match_detections(split_on_oom(self.detectors[condition.detector].detect, images),
+                                     true_boxes)
             embedded = [i for i, hit in enumerate(found) if hit["detected"]]
             scores = np.zeros((len(batch), len(identities)))
             if embedded:
@@ -392,27 +421,6 @@ class Evaluator:
             found = torch.from_numpy(sources.found[at])
             eyes[found] = torch.from_numpy(sources.landmarks[at][:, :2].copy())[found]
         return eyes
-
-    @staticmethod
-    def _match(detections: list[Any], true_boxes: torch.Tensor) -> list[dict[str, Any]]:
-        """For each image, the detection overlapping its true face box best (IoU >= MIN_IOU)
-        and the number of detections elsewhere."""
-        found = []
-        for det, truth in zip(detections, true_boxes, strict=True):
-            iou = np.zeros(0)
-            if len(det):
-                iou = box_iou(torch.from_numpy(det.boxes).double(), truth[None]).numpy()[:, 0]
-            best = int(np.argmax(iou)) if iou.size else -1
-            hit = best >= 0 and iou[best] >= MIN_IOU
-            found.append({
-                "detected": bool(hit),
-                "box": det.boxes[best] if hit else np.full(4, np.nan, np.float32),
-                "landmarks": det.landmarks[best] if hit else None,
-                "prob": float(det.probs[best]) if hit else float("nan"),
-                "iou": float(iou[best]) if hit else float("nan"),
-                "false_detections": int((iou < MIN_IOU).sum()),
-            })
-        return found
 
     def _row(self, condition: Condition, image: Image, found: dict[str, Any], ied_px: float,
              scores: np.ndarray | None, identities: list[str], column: dict[str, int]) -> dict[str, Any]:
