@@ -19,13 +19,19 @@ import ast
 import hashlib
 import importlib.metadata
 import importlib.util
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from evalharness.errors import ModelError
+
+if TYPE_CHECKING:  # optional packages (the onnx extra), imported where used
+    from onnx import GraphProto
+    from onnxruntime import InferenceSession
 
 
 @dataclass(frozen=True)
@@ -107,12 +113,15 @@ def providers(device: torch.device) -> list[str]:
         else ["CPUExecutionProvider"]
 
 
-def inference_session(model: bytes, device: torch.device, label: str):  # -> InferenceSession
+def inference_session(model: bytes, device: torch.device, label: str) -> InferenceSession:
     """An onnxruntime session of ``model`` on ``device``; ``label`` names it in errors."""
     if importlib.util.find_spec("onnxruntime") is None:
         raise ModelError(f"{label}: ONNX models need onnxruntime: pip install onnxruntime")
     import onnxruntime
 
+    if device.type == "cuda" and "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        warnings.warn(f"{label}: this onnxruntime has no CUDA provider (install onnxruntime-gpu); "
+                      "it runs on the CPU", stacklevel=2)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only: the packaged files draw harmless warnings
     try:
@@ -122,7 +131,7 @@ def inference_session(model: bytes, device: torch.device, label: str):  # -> Inf
 
 
 def prepared_session(model: bytes, device: torch.device, label: str, *,
-                     free_input_dims: tuple[int, ...] = ()):  # -> InferenceSession
+                     free_input_dims: tuple[int, ...] = ()) -> InferenceSession:
     """Like :func:`inference_session`, after removing graph inputs that are weights or unused,
     dropping ``block_size`` from dequantisations that have a single scale (see
     :func:`_single_block_as_per_tensor`),
@@ -149,7 +158,7 @@ def prepared_session(model: bytes, device: torch.device, label: str, *,
     return inference_session(graph_model.SerializeToString(), device, label)
 
 
-def _single_block_as_per_tensor(graph) -> None:  # onnx.GraphProto
+def _single_block_as_per_tensor(graph: GraphProto) -> None:
     """Make DequantizeLinear nodes whose scale holds one number per-tensor: scalar scale and
     zero point, no ``axis`` or ``block_size``.
 
