@@ -10,6 +10,7 @@ import pytest
 from evalharness.evaluation.headline import HEADLINE_RULE
 from evalharness.models import list_models
 from evalharness.report.content import headline_rows
+from evalharness.report.render import render_html
 from evalharness.report.rundir import read_run
 
 EXPERIMENT = """
@@ -44,6 +45,11 @@ def test_two_recognizers_and_two_detectors_run_with_a_headline_chosen_by_lfw_acc
     assert manifest["headline"] == {"recognizer": best, "detector": "mtcnn", "rule": HEADLINE_RULE,
                                     "lfw_accuracy": {n: accuracy[n] for n in ("facenet-casia", "sface")}}
     assert [d["name"] for d in manifest["models"]["detectors"]] == ["mtcnn", "yunet"]
-    rows = headline_rows(read_run(run_dir))
+    run = read_run(run_dir)
+    rows = headline_rows(run)
     assert [row["is_headline"] for row in rows] == [True, False, False, False]
     assert rows[0]["models"] == f"{best}, mtcnn"
+    html = render_html(run)
+    assert html.count("(headline)") == 1 and HEADLINE_RULE.split(",")[0] in html
+    # The answer is stated for the headline configuration only.
+    assert html.count("a captured driver is identified at rank 1 with probability") == 1
