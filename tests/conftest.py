@@ -1,8 +1,11 @@
 """Shared test fixtures: where the real data lives.
 
-Tests run on real photographs: the bundled ``datasets/lfw-mini`` and the LFW
-development-training split in ``../shared/data/lfw-devtrain`` (beside the checkout, as in CI;
-``EVALHARNESS_SHARED`` overrides the location).
+Tests run on real photographs. Most use the bundled ``datasets/lfw-mini``, which every clone
+has. The few that need the larger sets (LFW's development-training split with its pairs and
+people files; FRMDB's development subjects, real surveillance images) read them from ``../shared/data/`` beside the checkout, or from
+``$EVALHARNESS_SHARED/data/``; they are marked ``shared_data`` and are skipped, with the reason,
+when the data is absent. When ``EVALHARNESS_SHARED`` is set (CI sets it) the data is required: a
+missing folder fails those tests instead of skipping them.
 """
 
 from __future__ import annotations
@@ -14,22 +17,64 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("EVALHARNESS_SHARED", REPO.parent / "shared"))
+SHARED_REQUIRED = "EVALHARNESS_SHARED" in os.environ
+SHARED = Path(os.environ.get("EVALHARNESS_SHARED") or REPO.parent / "shared")
 LFW_DEVTRAIN = SHARED / "data" / "lfw-devtrain"
 LFW_MINI = REPO / "datasets" / "lfw-mini"
+FRMDB_DEV = SHARED / "data" / "frmdb-dev"
+
+#: Fixtures that read the larger shared data sets; tests using them get the ``shared_data`` marker.
+SHARED_FIXTURES = frozenset({"lfw_devtrain", "frmdb_dev", "frmdb_paired"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses shared data, so ``-m "not shared_data"`` selects the rest."""
+    for item in items:
+        if SHARED_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.shared_data)
+
+
+def _shared_folder(folder: Path, needed: str) -> Path:
+    """``folder`` if ``needed`` exists inside it; else skip the test, or fail it in CI."""
+    if (folder / needed).exists():
+        return folder
+    reason = f"shared data missing: {folder / needed} (README: 'Extended tests')"
+    if SHARED_REQUIRED:
+        pytest.fail(f"{reason}; EVALHARNESS_SHARED is set, so it is required", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def lfw_devtrain() -> Path:
-    """Root of the shared LFW development-training split (images/, pairs, people)."""
-    if not (LFW_DEVTRAIN / "images").is_dir():
-        pytest.fail(f"shared LFW data missing at {LFW_DEVTRAIN}; set EVALHARNESS_SHARED")
-    return LFW_DEVTRAIN
+    """Root of LFW's development-training split (images/, pairsDevTrain.txt, peopleDevTrain.txt)."""
+    return _shared_folder(LFW_DEVTRAIN, "images")
+
+
+@pytest.fixture(scope="session")
+def frmdb_dev() -> Path:
+    """Root of the shared FRMDB development subjects (mugshots/, surveillance/, frames/)."""
+    return _shared_folder(FRMDB_DEV, "mugshots")
+
+
+@pytest.fixture(scope="session")
+def frmdb_paired(frmdb_dev: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A factory: ``frmdb_paired(subjects)`` lays those FRMDB subjects out as a paired
+    real-camera dataset (scripts/make_frmdb_paired.py) in a temporary folder."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_frmdb_paired", REPO / "scripts" / "make_frmdb_paired.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def make(subjects: list[str]) -> Path:
+        return module.make_paired(frmdb_dev, tmp_path_factory.mktemp("paired"), subjects=subjects)
+
+    return make
 
 
 @pytest.fixture(scope="session")
 def lfw_mini() -> Path:
-    """Root of the bundled dataset ``datasets/lfw-mini``."""
+    """Root of the bundled dataset ``datasets/lfw-mini`` (``<Person>/<Person>_NNNN.jpg``)."""
     return LFW_MINI
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import torch
 
-from evalharness.errors import ConfigError
-
 #: Linear reflectance of the background (an 18% grey card).
 BACKGROUND_REFLECTANCE = 0.18
 
@@ -21,16 +19,11 @@ def place_in_frame(
     """Paste ``canvases (B, C, S, S)`` centred at ``centre_px`` (x, y) in a ``(H, W)`` frame.
 
     Returns the frames ``(B, C, H, W)`` and the frame position (x, y) of the canvas's top-left
-    corner, by which canvas coordinates shift. Parts outside the frame are cut off; a centre
-    outside the frame is an error.
+    corner, by which canvas coordinates shift. Parts outside the frame are cut off (whether the
+    face is inside at all is :func:`~evalharness.camera.geometry.out_of_frame`'s answer).
     """
     height, width = frame_size_px
     side = canvases.shape[-1]
-    if not (0 <= centre_px[0] < width and 0 <= centre_px[1] < height):
-        raise ConfigError(
-            f"the face at ({centre_px[0]:.0f}, {centre_px[1]:.0f}) px falls outside the "
-            f"{width}x{height} frame; change distance_m, lateral_offset_m or the aim"
-        )
     left, top = round(centre_px[0] - side / 2), round(centre_px[1] - side / 2)
     ramp = torch.arange(side, device=canvases.device, dtype=canvases.dtype)
     edge = torch.minimum(ramp + 0.5, side - ramp - 0.5) / max(side / 8.0, 1.0)

@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from evalharness.config.profile import CameraProfile
+from evalharness.config.profile import CameraProfile, with_overrides
+from evalharness.errors import ConfigError
 
 #: IEC 62676-4 (DORI) pixel densities at the subject, px/m, highest first.
 DORI_THRESHOLDS_PX_PER_M = (
@@ -85,10 +86,12 @@ def derive_geometry(profile: CameraProfile) -> Geometry:
     px_per_m = pixel_density_px_per_m(
         profile.sensor_width_px, profile.field_of_view_deg, slant_range_m
     )
-    # Motion: the part of the vehicle's displacement across the line of sight, in pixels;
+    # Motion: the part of the vehicle's and the face's own displacement across the line of sight, in pixels;
     # its direction from the face's local image axes (right, down) seen along the sight line.
     sight = to_face / slant_range_m
-    displacement_m = profile.speed_kmh / 3.6 * profile.exposure_s * _TRAVEL
+    direction = math.radians(profile.subject_direction_deg)
+    walk = np.array([-math.cos(direction), math.sin(direction), 0.0])
+    displacement_m = (profile.speed_kmh / 3.6 * _TRAVEL + profile.subject_speed_mps * walk) * profile.exposure_s
     across_m = displacement_m - np.dot(displacement_m, sight) * sight
     right = np.cross(sight, _UP)
     right = right / np.linalg.norm(right)
@@ -106,7 +109,7 @@ def derive_geometry(profile: CameraProfile) -> Geometry:
         ),
         yaw_deg=math.degrees(math.atan2(profile.lateral_offset_m, profile.distance_m)),
         focal_length_px=profile.focal_length_px,
-        focal_length_mm=profile.focal_length_px * profile.pixel_pitch_um * 1e-3,
+        focal_length_mm=profile.lens_focal_length_mm,
         hfov_deg=profile.field_of_view_deg,
         focus_range_m=float(np.linalg.norm(aim - camera)),
         motion_blur_px=motion_blur_px,
@@ -117,6 +120,19 @@ def derive_geometry(profile: CameraProfile) -> Geometry:
             0 <= face_x_px < profile.sensor_width_px and 0 <= face_y_px < profile.sensor_height_px
         ),
     )
+
+
+def out_of_frame(profile: CameraProfile, geo: Geometry) -> str | None:
+    """What every command says when the face (the eye midpoint at ``face_x_px``, ``face_y_px``)
+    is outside the sensor frame, so the camera as installed would not see it; None when inside.
+    """
+    if geo.face_in_frame:
+        return None
+    where = ("behind the camera" if math.isnan(geo.face_x_px) else
+             f"at ({geo.face_x_px:.0f}, {geo.face_y_px:.0f}) px, outside the "
+             f"{profile.sensor_width_px}x{profile.sensor_height_px} frame")
+    return (f"{profile.name} at distance_m={profile.distance_m:g}: the face is {where}; the camera as "
+            "aimed would not see it (change distance_m, lateral_offset_m or the aim)")
 
 
 def _project(
@@ -135,3 +151,40 @@ def _project(
     x_px = profile.sensor_width_px / 2.0 + focal_px * float(np.dot(ray, right)) / depth
     y_px = profile.sensor_height_px / 2.0 + focal_px * float(np.dot(ray, down)) / depth
     return x_px, y_px
+
+
+#: Override keys that ask for a resolution instead of a distance (see :func:`at_resolution`).
+RESOLUTION_KEYS = ("ied_px", "px_per_m")
+
+
+def at_resolution(profile: CameraProfile, *, ied_px: float | None = None,
+                  px_per_m: float | None = None) -> CameraProfile:
+    """The profile with ``distance_m`` moved so that the face gets this resolution.
+
+    Everything else (mounting height, lateral offset, face height, lens, focus) is kept, so the
+    defocus, viewing angles and motion blur follow the new distance. Give one of ``ied_px``
+    (inter-eye distance in pixels) or ``px_per_m`` (pixels per metre at the face).
+
+    Raises
+    ------
+    ConfigError
+        Neither or both are given, the value is not positive, or no distance along the road
+        gives it: the face would have to be nearer than the camera's height and lateral offset
+        allow (the message states the largest resolution the geometry reaches).
+    """
+    if (ied_px is None) == (px_per_m is None):
+        raise ConfigError("give exactly one of ied_px and px_per_m")
+    target = px_per_m if ied_px is None else ied_px / profile.ied_m
+    if not target > 0.0:
+        raise ConfigError(f"{'px_per_m' if ied_px is None else 'ied_px'} must be positive")
+    slant_m = profile.sensor_width_px / (2.0 * target * math.tan(math.radians(profile.field_of_view_deg) / 2.0))
+    off_road_m = math.hypot(profile.lateral_offset_m, profile.mounting_height_m - profile.face_height_m)
+    if slant_m <= off_road_m:
+        best = pixel_density_px_per_m(profile.sensor_width_px, profile.field_of_view_deg, off_road_m)
+        asked = f"ied_px={ied_px:g}" if ied_px is not None else f"px_per_m={px_per_m:g}"
+        raise ConfigError(
+            f"{profile.name}: {asked} is out of reach: even directly beside the camera the face is "
+            f"{off_road_m:.2f} m away (height and lateral offset), which gives at most "
+            f"{best:.1f} px/m, {best * profile.ied_m:.1f} px between the eyes")
+    distance_m = math.sqrt(slant_m**2 - off_road_m**2)
+    return with_overrides(profile, {"distance_m": distance_m})

@@ -2,8 +2,9 @@
 
 Pixel coordinates are continuous: pixel ``(i, j)`` covers ``[j, j + 1) x [i, i + 1)``, so a point's
 position maps between images by the crop's affine transform alone. Each source image is cropped
-to the square that will become the output canvas (edge pixels are repeated where the square
-leaves the photograph) and resized with torch's antialiased bilinear filter, whose support widens
+to the square that will become the output canvas (where the square leaves the photograph, it is
+filled with the mean colour of the photograph's border: a flat surround invents no structure,
+where repeating the edge pixels drew streaks under the chin of tight crops) and resized with torch's antialiased bilinear filter, whose support widens
 with the reduction so that no detail finer than the output's Nyquist limit aliases.
 """
 
@@ -45,11 +46,11 @@ def resample_faces(
         crop_px = max(1, round(side_px / scale))
         x0 = round(centre[0] - crop_px / 2)
         y0 = round(centre[1] - crop_px / 2)
-        # Pad by what the crop needs outside the photograph, repeating the edge pixels.
+        # Pad by what the crop needs outside the photograph (see _pad_flat).
         pad = (
             max(0, -x0), max(0, x0 + crop_px - width), max(0, -y0), max(0, y0 + crop_px - height)
         )
-        padded = F.pad(face[None], pad, mode="replicate") if any(pad) else face[None]
+        padded = _pad_flat(face[None], pad) if any(pad) else face[None]
         crop = padded[..., y0 + pad[2] : y0 + pad[2] + crop_px, x0 + pad[0] : x0 + pad[0] + crop_px]
         canvases.append(
             F.interpolate(crop, size=(side_px, side_px), mode="bilinear", antialias=True,
@@ -63,3 +64,12 @@ def resample_faces(
         torch.tensor(origins, dtype=dtype, device=device),
         torch.tensor(actual, dtype=dtype, device=device),
     )
+
+
+def _pad_flat(image: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
+    """``image (1, C, H, W)`` padded by ``pad`` (left, right, top, bottom) with the mean colour
+    of its one-pixel border, per channel."""
+    border = torch.cat([image[..., 0, :], image[..., -1, :], image[..., :, 0], image[..., :, -1]], dim=-1)
+    padded = F.pad(image, pad, mode="constant", value=0.0)
+    mask = F.pad(torch.zeros_like(image[:, :1]), pad, mode="constant", value=1.0)
+    return padded + mask * border.mean(dim=-1)[..., None, None]

@@ -12,7 +12,9 @@ Stages, in order (each a function of its own module):
 5. ``sensor`` - colour: RGGB mosaic; then light, windscreen, glare, Poisson-Gaussian noise,
    clipping, gain, tone curve and 8-bit quantisation; colour: bilinear demosaic.
 6. ``interlace`` - legacy cameras keep one field (only when the profile says so).
-7. ``jpeg`` - the stored file, decoded again as the stored image.
+7. ``video`` - H.264 coding of a video camera's stream at the profile's quantiser (only when the
+   profile gives ``video_qp``).
+8. ``jpeg`` - the stored file, decoded again as the stored image.
 
 The true face box follows MTCNN's convention on LFW, measured as the median over 300 LFW
 deep-funneled images relative to the eye centres (box width 2.22 IED; top 1.16 IED above and
@@ -36,9 +38,10 @@ from evalharness.camera import (
     resample,
     sensor,
     spectral,
+    video,
 )
 from evalharness.config.profile import CameraProfile
-from evalharness.errors import DataError
+from evalharness.errors import ConfigError, DataError
 
 #: Canvas side as a multiple of the target IED, and its floor in pixels (room for MTCNN's
 #: 12 px first-stage window around even the smallest faces).
@@ -121,6 +124,7 @@ def simulate(
     generators: Sequence[torch.Generator],
     keep_stages: bool = False,
     full_frame: bool = False,
+    source_boxes_px: torch.Tensor | None = None,
 ) -> Capture:
     """Degrade source faces as ``profile``'s camera would store them.
 
@@ -140,6 +144,10 @@ def simulate(
     full_frame : bool
         Place the face at its position in a full sensor frame (:mod:`~evalharness.camera.frame`)
         instead of storing the face canvas; boxes and eyes are then frame coordinates.
+    source_boxes_px : Tensor (B, 4), optional
+        The source faces' own detected boxes (x1, y1, x2, y2 px). The true face boxes of the
+        capture then follow them through the resampling, so a turned face is scored by where it
+        really is; without them the boxes are built from the eyes for a frontal face.
 
     Returns
     -------
@@ -164,6 +172,8 @@ def simulate(
 
     linear = sensor.srgb_to_linear(canvas)
     if full_frame:
+        if (outside := geometry.out_of_frame(profile, geo)) is not None:
+            raise ConfigError(outside)
         eye_mid = out_eyes.mean(dim=1)
         # The canvas centre is the face box centre; the geometry places the eye midpoint.
         offset = (eye_mid.mean(dim=0) - side / 2.0).tolist()
@@ -171,7 +181,9 @@ def simulate(
         linear, corner = frame.place_in_frame(
             linear, centre, (profile.sensor_height_px, profile.sensor_width_px)
         )
-        out_eyes = out_eyes + torch.tensor(corner, dtype=out_eyes.dtype, device=out_eyes.device)
+        shift = torch.tensor(corner, dtype=out_eyes.dtype, device=out_eyes.device)
+        out_eyes = out_eyes + shift
+        origins = origins - shift / scales[:, None]
     if profile.spectral_mode == "infrared":
         linear = spectral.infrared_mix(
             linear, profile.ir_mix_red, profile.ir_mix_green, profile.ir_mix_blue
@@ -198,6 +210,11 @@ def simulate(
         if keep_stages:
             stages["interlace"] = stored
 
+    if profile.video_qp is not None:
+        stored = video.h264_intra(stored, qp=profile.video_qp)
+        if keep_stages:
+            stages["video"] = stored
+
     jpeg = codec.encode_jpeg(stored, profile.jpeg_quality, profile.jpeg_chroma_subsampling)
     images = codec.decode_jpeg(jpeg, device=faces.device)
     if keep_stages:
@@ -205,7 +222,8 @@ def simulate(
     return Capture(
         images=images,
         jpeg=jpeg,
-        face_boxes=_face_boxes(out_eyes, geo.face_width_px),
+        face_boxes=_face_boxes(out_eyes, geo.face_width_px) if source_boxes_px is None
+        else (source_boxes_px.to(origins) - origins.repeat(1, 2)) * scales[:, None],
         eyes_px=out_eyes,
         ied_px=geo.ied_px,
         stages=stages,

@@ -20,9 +20,13 @@ from evalharness.errors import HarnessError, Interrupted
 
 # Importing a command module registers its subcommands on ``app``.
 from evalharness.cli import doctor, models, profiles, run, report, compare  # noqa: E402,F401  isort: skip
-from evalharness.cli import quality  # noqa: E402,F401  isort: skip
+from evalharness.cli import quality, validate  # noqa: E402,F401  isort: skip
+from evalharness.cli import calibrate  # noqa: E402,F401  isort: skip
 
 INTERNAL_ERROR = 70
+
+#: The global flags (see ``cli.app``), also accepted after the subcommand: ``run ... --quiet``.
+GLOBAL_FLAGS = ("--quiet", "-q", "--debug")
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -39,6 +43,11 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Moved before the subcommand, where Typer accepts them (up to a "--", after which all is data).
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [arg for arg in argv[:end] if arg in GLOBAL_FLAGS]
+    argv = flags + [arg for arg in argv[:end] if arg not in GLOBAL_FLAGS] + argv[end:]
     previous = signal.signal(signal.SIGINT, _interrupt)
     previous_show = warnings.showwarning
     warnings.showwarning = _show_warning

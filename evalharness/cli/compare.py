@@ -20,8 +20,8 @@ from evalharness.evaluation.compare import compare_summaries, read_summary
     )
 )
 def compare(
-    run_a: Path = typer.Argument(..., help="First run directory (holds summary.csv)."),
-    run_b: Path = typer.Argument(..., help="Second run directory."),
+    run_a: Path = typer.Argument(..., metavar="RUN_A", help="First run directory (holds summary.csv)."),
+    run_b: Path = typer.Argument(..., metavar="RUN_B", help="Second run directory."),
     tolerance: float = typer.Option(0.0, min=0.0, help="Absolute difference allowed per metric."),
     within_ci: bool = typer.Option(
         False, "--within-ci", help="Also allow the wider 95% interval width per metric."
@@ -34,9 +34,14 @@ def compare(
         print_json({"identical_within_tolerance": not differences,
                     "differences": [asdict(d) for d in differences]})
     else:
+        runs = {"a": run_a, "b": run_b}
         for d in differences:
-            typer.echo(f"{d.condition_id}  {d.metric}: {d.value_a:.4f} vs {d.value_b:.4f} "
-                       f"(allowed {d.allowed:.4f})")
+            if d.only_in is not None:
+                missing = runs["b" if d.only_in == "a" else "a"]
+                typer.echo(f"{d.condition_id}  only in {runs[d.only_in]}: {missing} lacks this condition")
+            else:
+                typer.echo(f"{d.condition_id}  {d.metric}: {d.value_a:.4f} vs {d.value_b:.4f} "
+                           f"(allowed {d.allowed:.4f})")
     if differences:
         raise ComparisonError(f"{len(differences)} metric(s) differ between {run_a} and {run_b}")
     if not json_output:

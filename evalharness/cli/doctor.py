@@ -91,7 +91,12 @@ def doctor(json_output: bool = typer.Option(False, "--json", help="Machine-reada
             typer.echo(f"{name:<16}{version or 'MISSING'}")
         typer.echo(f"device          {checkup.device}")
         for model in checkup.models:
-            state = "ok" if model["available"] else "unavailable"
+            if model["available"]:
+                state = "ok"
+            elif model["required"]:
+                state = "unavailable"
+            else:  # e.g. weights the user adds: say that nothing needs them, and how to add them
+                state = f"optional, not installed ({model['problem']})"
             typer.echo(f"model           {model['name']}: {state}; {model['path'] or '-'}; "
                        f"sha256 {model['sha256'] or '-'}")
         if checkup.dataset:

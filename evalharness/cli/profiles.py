@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
+import warnings
 from pathlib import Path
 
 import torch
 import typer
 
+from evalharness.camera.geometry import derive_geometry, out_of_frame
 from evalharness.camera.sheet import contact_sheet
 from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, derive, simulate
 from evalharness.cli.app import app, print_json, say
+from evalharness.cli.batch import each, finish
 from evalharness.config.loading import parse_overrides
-from evalharness.config.profile import CameraProfile, list_profiles, load_profile
+from evalharness.config.profile import (
+    CameraProfile,
+    field_rows,
+    list_profiles,
+    load_profile,
+    profile_from_layers,
+    resolve_profile,
+)
 from evalharness.data.images import load_image
 from evalharness.errors import OutputError
 from evalharness.seeding import probe_generator
@@ -25,6 +36,12 @@ profiles_app = typer.Typer(
 app.add_typer(profiles_app, name="profiles")
 
 SET_HELP = "Override a profile field, e.g. --set distance_m=25 (repeatable)."
+
+#: Degrade sheets show one stored pixel as ``zoom x zoom`` screen pixels, the same zoom for every
+#: distance (so that a face at 40 m looks smaller and coarser than at 20 m), up to this largest
+#: zoom and this largest panel height.
+SHEET_MAX_ZOOM = 4
+SHEET_MAX_PANEL_PX = 768
 
 #: Units printed beside the figures of ``profiles show``.
 _UNITS = {
@@ -55,34 +72,54 @@ def list_command(
 
 @profiles_app.command("show")
 def show_command(
-    name: str = typer.Argument(..., help="Profile name (file stem) or path to a .toml file."),
-    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    name: str = typer.Argument(..., metavar="NAME", help="Profile name (file stem) or path to a .toml file."),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Show a profile's derived figures: pixels on the face, blur, noise, DORI class.
+    """Show a profile's fields (value, unit, source) and derived figures (pixels on the face,
+    blur, noise, DORI class).
+
+    Each field is marked set (by the file itself), overridden (the file replaces its base's
+    value), inherited (from a base file), --set, derived or default, with the comment of the line
+    that set it. --json prints the derived figures with a "fields" list.
 
     Example: evalharness profiles show ir-two-lane --set distance_m=25 --json
     """
-    profile = load_profile(name, parse_overrides(set_))
+    overrides = parse_overrides(set_)
+    layers = resolve_profile(name)
+    profile = profile_from_layers(layers, overrides)
+    rows = field_rows(layers, profile, overrides)
     figures = derive(profile)
+    _warn_out_of_frame(profile)
     if as_json:
-        print_json(figures)
+        print_json({**figures, "profile_files": [str(p) for p in layers.chain],
+                    "fields": [dataclasses.asdict(row) for row in rows]})
         return
     typer.echo(f"{profile.name}: {profile.description}")
+    typer.echo(f"  file: {' on '.join(str(p) for p in layers.chain)}")
+    typer.echo("  fields (value unit, how it was set [file]  # source comment):")
+    for row in rows:
+        where = f"{row.status} [{row.file}]" if row.file else row.status
+        value = f"{_shown(row.value)} {row.unit}".rstrip()
+        typer.echo(f"  {row.name:<32} {value:<22} {where}" + (f"  # {row.comment}" if row.comment else ""))
+    typer.echo("  derived figures:")
     for key, value in figures.items():
         if key in ("name", "inputs"):
             continue
-        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-        typer.echo(f"  {key:<32} {shown} {_UNITS.get(key, '')}".rstrip())
+        typer.echo(f"  {key:<32} {_shown(value)} {_UNITS.get(key, '')}".rstrip())
     typer.echo("  (pitch and yaw are reported, not simulated: the camera model is 2-D)")
+
+
+def _shown(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 @app.command("degrade")
 def degrade_command(
-    images: list[Path] = typer.Argument(..., help="Face photographs to degrade."),
-    profile_name: str = typer.Option(..., "--profile", help="Profile name or .toml path."),
-    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-    out: Path = typer.Option(..., "--out", help="Directory for the results (created)."),
+    images: list[Path] = typer.Argument(..., metavar="IMAGE", help="Face photographs to degrade."),
+    profile_name: str = typer.Option(..., "--profile", metavar="NAME", help="Profile name or .toml path."),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Directory for the results (created)."),
     eyes: str = typer.Option(
         "detect", "--eyes",
         help="Source eye positions: 'detect' (MTCNN landmarks, falling back to the LFW default "
@@ -94,7 +131,9 @@ def degrade_command(
     """Degrade photographs as the profile's camera would store them.
 
     Writes, per image, NAME.jpg (the stored JPEG file, byte for byte), NAME_sheet.png (the
-    original beside each stage's result) and, with --frame, NAME_frame.jpg.
+    original beside each stage's result) and, with --frame, NAME_frame.jpg (not written, with a
+    warning, when the face is outside the frame). An image that cannot be read is reported and
+    the others are still degraded; the exit status is then 3.
 
     Example: evalharness degrade face.jpg --profile ir-two-lane --set distance_m=25 --out out/
     """
@@ -102,13 +141,15 @@ def degrade_command(
         raise typer.BadParameter(f"--eyes must be 'detect' or 'lfw' (got {eyes!r})")
     profile = load_profile(profile_name, parse_overrides(set_))
     condition_id = _condition_id(profile)
+    in_frame = _warn_out_of_frame(profile)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"{out}: cannot create the output directory: {error}") from None
-    faces = [load_image(path) for path in images]
-    eye_positions = _eyes(faces) if eyes == "detect" else [None] * len(faces)
-    for path, face, eye_px in zip(images, faces, eye_positions, strict=True):
+    loaded = each(images, load_image)
+    faces = [face for _, face in loaded.done]
+    eye_positions = _eyes(faces) if eyes == "detect" and faces else [None] * len(faces)
+    for (path, face), eye_px in zip(loaded.done, eye_positions, strict=True):
         if eye_px is None:
             eye_px = torch.tensor(LFW_DEEPFUNNELED_EYES_PX)
             say(f"{path}: using the LFW deep-funneled default eye positions")
@@ -116,13 +157,28 @@ def degrade_command(
                            [probe_generator(seed, condition_id, path.name)], keep_stages=True)
         stem = out / path.stem
         _write(stem.with_suffix(".jpg"), capture.jpeg[0])
-        sheet = contact_sheet({"original": face, **{k: v[0] for k, v in capture.stages.items()}})
+        side = capture.images.shape[-2]
+        zoom = max(1, min(SHEET_MAX_ZOOM, SHEET_MAX_PANEL_PX // side))
+        caption = (f"{path.name}: {profile.name}, distance_m={profile.distance_m:g}; IED "
+                   f"{capture.ied_px:.1f} px; stored {side}x{capture.images.shape[-1]} px JPEG, "
+                   f"{len(capture.jpeg[0])} bytes; shown at {zoom}x (one stored pixel = {zoom}x{zoom})")
+        sheet = contact_sheet({"original": face, **{k: v[0] for k, v in capture.stages.items()}},
+                              panel_px=zoom * side, caption=caption)
         sheet.save(f"{stem}_sheet.png")
-        if full_frame:
+        if full_frame and in_frame:
             frame = simulate(face[None], eye_px[None], profile,
                              [probe_generator(seed, condition_id, path.name)], full_frame=True)
             _write(Path(f"{stem}_frame.jpg"), frame.jpeg[0])
         say(f"{path} -> {stem}.jpg (IED {capture.ied_px:.1f} px, {len(capture.jpeg[0])} bytes)")
+    finish(loaded)
+
+
+def _warn_out_of_frame(profile: CameraProfile) -> bool:
+    """Warn (one ``warning:`` line) when the face is outside the camera's frame; True when inside."""
+    outside = out_of_frame(profile, derive_geometry(profile))
+    if outside is not None:
+        warnings.warn(outside, stacklevel=2)
+    return outside is None
 
 
 def _condition_id(profile: CameraProfile) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from evalharness.cli.app import app, print_json, say
-from evalharness.errors import DataError
+from evalharness.cli.batch import each, finish
 from evalharness.evaluation import store
 from evalharness.evaluation.quality_curves import read_probes, read_quality, score_image
 from evalharness.models import get_detector
@@ -70,9 +70,9 @@ def _print_face(number: int, face: dict[str, Any], labels: dict[str, str]) -> No
     )
 )
 def quality(
-    images: list[Path] = typer.Argument(..., help="Real photographs (for example ANPR stills)."),
-    run: Path = typer.Option(..., "--run", help="A finished run directory (holds quality.json)."),
-    device: str = typer.Option("cpu", "--device", help="Where the detector runs: cpu, cuda or auto."),
+    images: list[Path] = typer.Argument(..., metavar="IMAGE", help="Real photographs (for example ANPR stills)."),
+    run: Path = typer.Option(..., "--run", metavar="RUN_DIR", help="A finished run directory (holds quality.json)."),
+    device: str = typer.Option("auto", "--device", help="Where the detector runs: auto, cpu or cuda."),
     json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Detect the faces in real images, measure their quality as the run measured its probes,
@@ -80,22 +80,23 @@ def quality(
     quality, with its 95% interval, and the nearest simulated conditions.
 
     The same detector (and options) as the run is used. Measures outside the range the run
-    covered are flagged as extrapolations.
+    covered are flagged as extrapolations. An image that cannot be read is reported and the
+    others are still placed; the exit status is then 3.
     """
     content = read_quality(run)
     manifest = store.read_json(run / "manifest.json")
     detector_info = manifest["models"]["detector"]
-    missing = [str(path) for path in images if not path.is_file()]
-    if missing:
-        raise DataError(f"{', '.join(missing)}: no such file")
     detector = get_detector(detector_info["name"], device, **detector_info.get("options", {}))
     say(f"placing {len(images)} image(s) on the quality curves of {run}")
     probes = read_probes(run, content)
-    results = [score_image(path, detector, content, probes) for path in images]
+    scored = each(images, lambda path: score_image(path, detector, content, probes))
+    results = [result for _, result in scored.done]
     if json_output:
         print_json({"run": str(run), "detector": detector_info["name"], "simulation_only": SIMULATION_ONLY,
                     "results": [r | ({"message": NO_FACE.format(detector=detector_info["name"])}
-                                     if not r["faces"] else {}) for r in results]})
+                                     if not r["faces"] else {}) for r in results],
+                    "failed": [str(path) for path in scored.failed]})
+        finish(scored)
         return
     labels = {m.name: m.label for m in MEASURES}
     for result in results:
@@ -107,3 +108,4 @@ def quality(
         for number, face in enumerate(faces, start=1):
             _print_face(number, face, labels)
     typer.echo(SIMULATION_ONLY)
+    finish(scored)

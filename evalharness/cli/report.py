@@ -18,7 +18,7 @@ from evalharness.report import build_report
     )
 )
 def report(
-    run_dir: Path = typer.Argument(..., help="A finished run directory (holds summary.csv)."),
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="A finished run directory (holds summary.csv)."),
     json_output: bool = typer.Option(False, "--json", help="Print the written paths as JSON."),
 ) -> None:
     """Render the run's evidence report (one self-contained HTML file and a PDF) into RUN_DIR.

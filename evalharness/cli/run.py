@@ -24,21 +24,21 @@ from evalharness.report import build_report
 
 @app.command("run")
 def run_command(
-    experiment: Path = typer.Argument(..., help="Experiment TOML, e.g. configs/experiments/default.toml."),
-    out: Path = typer.Option(..., "--out", "-o", help="Run directory, e.g. reports/default."),
+    experiment: Path = typer.Argument(..., metavar="EXPERIMENT.toml", help="Experiment TOML, e.g. configs/experiments/default.toml."),
+    out: Path = typer.Option(..., "--out", "-o", metavar="RUN_DIR", help="Run directory, e.g. reports/default."),
     device: str = typer.Option("auto", "--device",
                                help="auto, cpu or cuda (cuda without a GPU is an error, exit 4)."),
-    limit: int = typer.Option(None, "--limit", min=1,
+    limit: int = typer.Option(None, "--limit", min=1, metavar="N",
                               help="At most N probes per condition (a seeded choice)."),
-    set_: list[str] = typer.Option([], "--set",
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE",
                                    help="Override an experiment key: KEY=VALUE (dotted for tables)."),
     executor: str = typer.Option("local", "--executor",
                                  help="local (this process) or ray (a Ray cluster; pip install '.[ray]')."),
     address: str = typer.Option(None, "--address",
                                 help="Ray cluster address (HOST:PORT); default: start a local Ray instance."),
-    workers: int = typer.Option(None, "--workers", min=1,
+    workers: int = typer.Option(None, "--workers", min=1, metavar="N",
                                 help="Ray workers; default one per GPU, or one per CPU core."),
-    shard_probes: int = typer.Option(None, "--shard-probes", min=1,
+    shard_probes: int = typer.Option(None, "--shard-probes", min=1, metavar="N",
                                      help="Ray: probes per task, rounded up to whole batches "
                                           "(default 1024)."),
     report: bool = typer.Option(True, "--report/--no-report",

@@ -22,8 +22,10 @@ An experiment TOML (``configs/experiments/*.toml``) looks like::
     sweep = { distance_m = [5, 10, 20, 40] }
 
 ``--set`` overrides address keys with dots: ``seed=7``, ``protocol.enrolled_identities=20``,
-``upscale=2``. A relative ``dataset`` path is looked for in the current directory, then beside
-the experiment file and in its parent folders.
+``upscale=2``. Relative paths are relative to the experiment file, not to the working directory:
+a ``dataset`` folder is looked for beside the file, then in its parent folders; a profile given as
+a ``.toml`` path, beside the file. So a run directory's own ``experiment.toml`` (which names its
+copies ``profiles/*.toml`` and pins ``dataset_fingerprint``) reruns from anywhere.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from evalharness.config.loading import StrictModel, read_toml, validate
-from evalharness.errors import ConfigError
+from evalharness.errors import ConfigError, DataError
 
 SweepValue = int | float | str | bool
 
@@ -92,6 +94,8 @@ class Experiment(StrictModel):
     head yaw). grid : blocks of profiles x sweep axes. bootstrap_resamples : B of the subject
     bootstrap. samples_per_condition : stored images kept per condition for contact sheets.
     batch_size : probes per batch. limit : at most this many probes per condition (``--limit``).
+    dataset_fingerprint : the SHA-256 fingerprint the dataset must have (a run directory's
+    ``experiment.toml`` pins it, so that a rerun on other data stops); None: any data.
     nonmate_scores_kept : at most this many of a probe's non-mate scores are stored in its row (a
     seeded sample; the best is always in ``best_nonmate_score``); None keeps all. Set it for large
     galleries, where all of them would make each row as long as the gallery; TAR at FAR is then
@@ -100,6 +104,7 @@ class Experiment(StrictModel):
 
     name: str = "experiment"
     dataset: str
+    dataset_fingerprint: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     seed: int = Field(0, ge=0)
     detector: str = "mtcnn"
     detectors: list[str] | None = Field(None, min_length=1)
@@ -170,17 +175,35 @@ def load_experiment(path: Path, overrides: dict[str, Any] | None = None) -> Expe
     data = read_toml(path)
     for key, value in (overrides or {}).items():
         set_dotted(data, key, value)
-    return validate(Experiment, data, str(path))
+    source = f"{path} with --set {' '.join(f'{k}={v}' for k, v in overrides.items())}" if overrides else str(path)
+    experiment = validate(Experiment, data, source)
+    folder = path.resolve().parent
+    grid = [block.model_copy(update={"profiles": [_beside(name, folder) for name in block.profiles]})
+            for block in experiment.grid]
+    return experiment.model_copy(update={"grid": grid})
+
+
+def _beside(profile: str, folder: Path) -> str:
+    """A profile named by a relative ``.toml`` path, made absolute against the experiment's folder."""
+    path = Path(profile)
+    return str(folder / path) if path.suffix == ".toml" and not path.is_absolute() else profile
 
 
 def resolve_dataset(experiment: Experiment, experiment_path: Path) -> Path:
-    """The dataset folder: as given if absolute, else the first match in the current
-    directory, beside the experiment file or in one of its parent folders."""
+    """The dataset folder: as given if absolute, else the first match beside the experiment file
+    or in one of its parent folders (never the working directory).
+
+    Raises
+    ------
+    DataError
+        No such folder; the message names the experiment file and where it looked.
+    """
     given = Path(experiment.dataset)
     here = Path(experiment_path).resolve().parent
-    candidates = [given] if given.is_absolute() else [Path.cwd() / given,
-                                                      *(folder / given for folder in (here, *here.parents))]
+    candidates = [given] if given.is_absolute() else [folder / given for folder in (here, *here.parents)]
     for candidate in candidates:
         if candidate.is_dir():
             return candidate.resolve()
-    raise ConfigError(f"{experiment_path}: dataset: folder {experiment.dataset!r} not found")
+    where = "" if given.is_absolute() else (
+        f" (a relative path is looked for beside the experiment file, in {here}, and in its parent folders)")
+    raise DataError(f"{experiment_path}: dataset: folder {experiment.dataset!r} not found{where}")

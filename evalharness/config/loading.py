@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
+from difflib import SequenceMatcher, get_close_matches
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -59,31 +60,84 @@ def parse_overrides(texts: Iterable[str]) -> dict[str, Any]:
     return dict(parse_override(text) for text in texts)
 
 
-def validate(model: type[ModelT], data: Mapping[str, Any], source: str) -> ModelT:
-    """Validate ``data`` against ``model``; errors become one :class:`ConfigError`.
+class FieldConfigError(ConfigError):
+    """Validation failed; ``keys`` are the offending fields (``""`` for a whole-model rule), in
+    message order, so that a caller (e.g. an experiment's grid) can say where they came from."""
+
+    def __init__(self, message: str, keys: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.keys = keys
+
+
+def validate(
+    model: type[ModelT],
+    data: Mapping[str, Any],
+    source: str,
+    field_sources: Mapping[str, str] | None = None,
+) -> ModelT:
+    """Validate ``data`` against ``model``; errors become one :class:`FieldConfigError`.
 
     The message has one line per problem: ``source: field: what is wrong``, then what is
-    allowed: for an unknown key the allowed keys, for a bounded number its range.
+    allowed: for an unknown key the closest allowed key and all the allowed keys of the table it
+    is in (``protocol.galery_choice`` lists the protocol's keys), for a bounded number its range.
+    ``field_sources`` names, per top-level key, a more precise source than ``source`` (e.g. the
+    base file that set the value).
     """
     try:
         return model.model_validate(dict(data))
     except ValidationError as error:
-        raise ConfigError(_describe(error, model, source)) from None
+        lines, keys = _describe(error, model, source, field_sources or {})
+        raise FieldConfigError("\n".join(lines), keys) from None
 
 
-def _describe(error: ValidationError, model: type[BaseModel], source: str) -> str:
-    lines = []
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """``" (did you mean 'focal_length_mm'?)"`` for close matches of ``word``, else ``""``."""
+    close = did_you_mean(word, choices).strip()
+    return f" ({close})" if close else ""
+
+
+def _describe(
+    error: ValidationError, model: type[BaseModel], source: str, field_sources: Mapping[str, str]
+) -> tuple[list[str], tuple[str, ...]]:
+    lines, keys = [], []
     for problem in error.errors():
-        field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        loc = problem["loc"]
+        field = ".".join(str(part) for part in loc) or "(top level)"
+        key = str(loc[0]) if loc else ""
         message = problem["msg"]
+        table = _model_at(model, loc)
         if problem["type"] == "extra_forbidden":
-            message = f"unknown key; allowed keys: {', '.join(sorted(model.model_fields))}"
-        elif "input" in problem and problem["type"] != "missing":
-            message = f"{message} (got {problem['input']!r})"
-            if problem["loc"]:
-                message += allowed_range(model, str(problem["loc"][0]))
-        lines.append(f"{source}: {field}: {message}")
-    return "\n".join(lines)
+            message = f"unknown key; {did_you_mean(str(loc[-1]), table.model_fields)}"\
+                      f"allowed keys: {', '.join(sorted(table.model_fields))}"
+        elif "input" in problem and problem["type"] != "missing" and loc:
+            # A whole-model rule's input is the whole mapping: never dump it.
+            message = f"{message} (got {problem['input']!r})" + allowed_range(table, str(loc[-1]))
+        lines.append(f"{field_sources.get(key, source)}: {field}: {message}")
+        keys.append(key)
+    return lines, tuple(keys)
+
+
+def did_you_mean(word: str, allowed: Iterable[str]) -> str:
+    """``"did you mean 'distance_m'? "`` naming the allowed name closest to ``word`` (and a second
+    one about as close), or ``""`` when none is close."""
+    close = get_close_matches(word, list(allowed), n=2, cutoff=0.6)
+    scores = [SequenceMatcher(None, word, name).ratio() for name in close]
+    close = [name for name, score in zip(close, scores, strict=True) if score >= scores[0] - 0.05]
+    return f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+
+
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The (nested) model whose field ``loc[-1]`` is, following tables and lists of tables."""
+    for part in loc[:-1]:
+        info = model.model_fields.get(part) if isinstance(part, str) else None
+        if info is None:
+            continue  # a list index: the item's model was found at the list's name
+        inner = [kind for kind in (info.annotation, *get_args(info.annotation))
+                 if isinstance(kind, type) and issubclass(kind, BaseModel)]
+        if not inner:
+            break
+        model = inner[0]
+    return model
 
 
 def allowed_range(model: type[BaseModel], field: str) -> str:

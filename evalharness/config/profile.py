@@ -3,6 +3,7 @@
 A profile is a flat :class:`CameraProfile` so that ``--set distance_m=25`` and experiment sweep
 axes name its fields directly. Every field carries its unit in its name and its physical range
 in its bounds; the TOML files in ``configs/profiles/`` give each value's source in a comment.
+A file may inherit from another (``base = "ir-two-lane"``) and give only what differs.
 
 >>> profile = load_profile("ir-two-lane", {"distance_m": 25})
 >>> profile.distance_m
@@ -13,12 +14,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from evalharness.config.loading import StrictModel, read_toml, validate
+from evalharness.config.loading import StrictModel, suggest, validate
+from evalharness.config.profile_source import (
+    FIELD_OF_VIEW_KEYS,
+    Layers,
+    drop_replaced_field_of_view,
+    render_resolved,
+    resolve_layers,
+)
 from evalharness.errors import ConfigError
 from evalharness.paths import PROFILES_DIR
 
@@ -33,6 +42,10 @@ class CameraProfile(StrictModel):
 
     name: str = Field(min_length=1, description="Short identifier, the file stem.")
     description: str = Field(default="", description="One line: what camera this is.")
+    validation: str = Field(
+        default="", description="How this camera's simulation was checked against its real "
+        "images (an `evalharness validate` result, e.g. a docs/VALIDATION.md section); empty: never."
+    )
     spectral_mode: Literal["infrared", "colour"] = Field(
         description="'infrared': 850 nm monochrome; 'colour': Bayer mosaic and demosaic."
     )
@@ -77,6 +90,14 @@ class CameraProfile(StrictModel):
 
     # Motion.
     speed_kmh: float = Field(ge=0.0, le=400.0, description="Vehicle speed, km/h.")
+    subject_speed_mps: float = Field(
+        default=0.0, ge=0.0, le=10.0, description="The face's own speed over the ground besides "
+        "the vehicle's, m/s (a pedestrian walking; 0 for a driver sitting still), m/s."
+    )
+    subject_direction_deg: float = Field(
+        default=90.0, ge=-180.0, le=180.0, description="Direction of the face's own motion on the "
+        "ground, degrees from the approach towards the camera (0) to across the road (90)."
+    )
     exposure_s: float = Field(gt=0.0, le=1.0, description="Exposure time, seconds.")
 
     # Light, windscreen and sensor.
@@ -114,6 +135,11 @@ class CameraProfile(StrictModel):
         default="4:2:0", description="JPEG chroma subsampling (colour mode only)."
     )
     interlaced: bool = Field(default=False, description="Keep one field of an interlaced frame.")
+    video_qp: int | None = Field(
+        default=None, ge=0, le=51, description="H.264 quantisation parameter of the camera's video "
+        "stream (0-51, larger is coarser), applied before the still is stored; none: stills are "
+        "stored straight from the sensor."
+    )
 
     @model_validator(mode="after")
     def _check_consistency(self) -> CameraProfile:
@@ -144,6 +170,11 @@ class CameraProfile(StrictModel):
         """Focal length in pixels, ``W / (2 tan(hfov / 2))``."""
         return self.sensor_width_px / (2.0 * math.tan(math.radians(self.field_of_view_deg) / 2.0))
 
+    @property
+    def lens_focal_length_mm(self) -> float:
+        """Focal length in millimetres: given, or from the field of view and the pixel pitch."""
+        return self.focal_length_px * self.pixel_pitch_um * 1e-3
+
 
 def list_profiles(directory: Path = PROFILES_DIR) -> list[str]:
     """Names (file stems) of the profiles in ``directory``, sorted."""
@@ -153,16 +184,23 @@ def list_profiles(directory: Path = PROFILES_DIR) -> list[str]:
 def profile_path(name_or_path: str | Path, directory: Path = PROFILES_DIR) -> Path:
     """The TOML file of a profile given by name (a file stem in ``directory``) or path.
 
-    Raises :class:`ConfigError` listing the available names when there is no such profile.
+    Raises :class:`ConfigError` with close matches and the available names when there is no
+    such profile.
     """
     path = Path(name_or_path)
     if path.suffix == ".toml":
         return path
     path = Path(directory) / f"{name_or_path}.toml"
     if not path.is_file():
-        available = ", ".join(list_profiles(directory)) or "(none)"
-        raise ConfigError(f"no camera profile {str(name_or_path)!r}; available: {available}")
+        names = list_profiles(directory)
+        raise ConfigError(f"no camera profile {str(name_or_path)!r}{suggest(str(name_or_path), names)}; "
+                          f"available: {', '.join(names) or '(none)'}")
     return path
+
+
+def resolve_profile(name_or_path: str | Path, directory: Path = PROFILES_DIR) -> Layers:
+    """The profile's file and its chain of ``base`` files, merged, with each value's source."""
+    return resolve_layers(profile_path(name_or_path, directory), Path(directory))
 
 
 def load_profile(
@@ -171,6 +209,9 @@ def load_profile(
     directory: Path = PROFILES_DIR,
 ) -> CameraProfile:
     """Load a profile by name (a file stem in ``directory``) or path, then apply overrides.
+
+    A file may start with ``base = "NAME"`` (or a path relative to it) and give only the values
+    that differ (:mod:`evalharness.config.profile_source`); validation runs on the merged values.
 
     Parameters
     ----------
@@ -182,38 +223,100 @@ def load_profile(
     Raises
     ------
     ConfigError
-        Missing profile (the message lists the available names), unknown key, wrong type or
-        value out of range (the message names the file, the field and what is allowed).
+        Missing profile (the message suggests close names and lists the available ones), bad
+        base, unknown key, wrong type or value out of range (the message names the file that set
+        the value, the field and what is allowed); a :class:`FieldConfigError` carries the keys.
     """
-    path = profile_path(name_or_path, directory)
-    data = read_toml(path)
-    data.setdefault("name", path.stem)
-    source = str(path) if not overrides else f"{path} with --set {_show(overrides)}"
-    return _validate(source, _merge(data, overrides or {}))
+    return profile_from_layers(resolve_profile(name_or_path, directory), overrides)
+
+
+def profile_from_layers(layers: Layers, overrides: Mapping[str, Any] | None = None) -> CameraProfile:
+    """Validate resolved ``layers`` with ``overrides`` applied (see :func:`load_profile`)."""
+    data = layers.data()
+    data.setdefault("name", layers.path.stem)
+    source = str(layers.path) if not overrides else f"{layers.path} with --set {_show(overrides)}"
+    sources = {**layers.sources(),
+               **{key: f"{layers.path} with --set {key}={value}" for key, value in (overrides or {}).items()}}
+    return validate(CameraProfile, _merge(data, overrides or {}), source, sources)
+
+
+def resolved_toml(name_or_path: str | Path, directory: Path = PROFILES_DIR) -> str:
+    """The profile as one self-contained TOML (its bases merged in, each value's source kept).
+
+    Loading the text gives the same :class:`CameraProfile` as loading ``name_or_path``; a run
+    directory stores it so that the run reproduces without the base files.
+    """
+    layers = resolve_profile(name_or_path, directory)
+    profile = profile_from_layers(layers)
+    return render_resolved(layers, profile.model_dump(exclude_unset=True, exclude={"name"}))
+
+
+#: Units by field-name suffix (first match wins); fractions and ratios have none.
+_UNIT_SUFFIXES = (
+    ("_w_m2", "W/m^2"), ("_dn_per_e", "DN/e-"), ("_kmh", "km/h"), ("_deg", "deg"),
+    ("_mm", "mm"), ("_um", "um"), ("_nm", "nm"), ("_px", "px"), ("_m", "m"), ("_s", "s"),
+    ("_e", "e-"),
+)
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    """One field of a loaded profile for ``profiles show``: value, unit and where it came from.
+
+    ``status``: ``set`` (by the profile's own file), ``overridden`` (own file, replacing a
+    base's value), ``inherited`` (from a base file), ``--set`` (command line), ``derived``
+    (computed: the other of hfov_deg / focal_length_mm, or the name from the file name) or
+    ``default`` (the model's default); ``file`` and ``comment`` are those of the line that set it.
+    """
+
+    name: str
+    value: Any
+    unit: str
+    status: str
+    file: str
+    comment: str
+
+
+def field_rows(
+    layers: Layers, profile: CameraProfile, overrides: Mapping[str, Any] | None = None
+) -> list[FieldRow]:
+    """Every field of ``profile`` (loaded from ``layers`` with ``overrides``), in model order."""
+    overrides = overrides or {}
+    derived = {"hfov_deg": profile.field_of_view_deg,
+               "focal_length_mm": profile.lens_focal_length_mm, "name": profile.name}
+    rows = []
+    for key in CameraProfile.model_fields:
+        value, item, file, comment = getattr(profile, key), layers.values.get(key), "", ""
+        if key in overrides:
+            status = "--set"
+        elif item is not None:
+            file, comment = item.file.name, item.comment
+            status = ("inherited" if item.file != layers.path
+                      else "overridden" if key in layers.overridden else "set")
+        elif key in derived:
+            status, value = "derived", derived[key]
+        else:
+            status = "default"
+        unit = next((u for suffix, u in _UNIT_SUFFIXES if key.endswith(suffix)), "")
+        rows.append(FieldRow(key, value, unit, status, file, comment))
+    return rows
 
 
 def with_overrides(profile: CameraProfile, overrides: Mapping[str, Any]) -> CameraProfile:
     """A copy of ``profile`` with ``overrides`` applied and validated again (for sweeps)."""
     data = profile.model_dump(exclude_unset=True)
-    return _validate(f"profile {profile.name!r} with {_show(overrides)}", _merge(data, overrides))
-
-
-#: Alternative ways of giving the field of view: overriding one drops the other.
-_FIELD_OF_VIEW_KEYS = ("hfov_deg", "focal_length_mm")
+    return validate(CameraProfile, _merge(data, overrides),
+                    f"profile {profile.name!r} with {_show(overrides)}")
 
 
 def _merge(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """``data`` updated by ``overrides``; ``--set focal_length_mm=25`` replaces ``hfov_deg``."""
     merged = dict(data)
-    for key in _FIELD_OF_VIEW_KEYS:
-        if key in overrides:
-            for other in _FIELD_OF_VIEW_KEYS:
-                merged.pop(other, None)
+    if all(overrides.get(key) is not None for key in FIELD_OF_VIEW_KEYS):
+        raise ConfigError(f"{_show(overrides)}: give only one of hfov_deg and focal_length_mm "
+                          "(the other is derived from sensor_width_px and pixel_pitch_um)")
+    drop_replaced_field_of_view(merged, overrides)
     return {**merged, **overrides}
-
-
-def _validate(source: str, data: Mapping[str, Any]) -> CameraProfile:
-    return validate(CameraProfile, data, source)
 
 
 def _show(overrides: Mapping[str, Any]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ class Difference:
     value_a: float
     value_b: float
     allowed: float
+    only_in: Literal["a", "b"] | None = None  # a condition in one run only: which
 
 
 def read_summary(run_dir: Path) -> pd.DataFrame:
@@ -59,11 +61,13 @@ def compare_summaries(
     within_ci : also allow, per metric, the wider of the two runs' 95% interval widths; this
         is how a GPU run is judged against a CPU reference (floating-point order differs).
 
-    Conditions present in only one run are reported as differences with NaN values.
+    Conditions present in only one run are reported as differences with NaN values and
+    ``only_in`` saying which run has them.
     """
     differences = []
     for condition in sorted(set(a.index) ^ set(b.index)):
-        differences.append(Difference(str(condition), "(condition missing)", np.nan, np.nan, 0.0))
+        differences.append(Difference(str(condition), "(condition missing)", np.nan, np.nan, 0.0,
+                                      "a" if condition in a.index else "b"))
     for condition in sorted(set(a.index) & set(b.index)):
         row_a, row_b = a.loc[condition], b.loc[condition]
         for metric in metrics_with_intervals(a):

@@ -16,8 +16,23 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from evalharness.config.experiment import Experiment
-from evalharness.config.profile import CameraProfile, load_profile
+from evalharness.config.profile import CameraProfile, load_profile, with_overrides
+from evalharness.errors import ConfigError
 from evalharness.models.registry import DEFAULT_DETECTOR
+
+
+#: Profile fields added after condition ids were first published: they enter the id only when set
+#: away from their default, so that every earlier condition keeps its id (and its results).
+LATER_PROFILE_FIELDS = ("subject_speed_mps", "subject_direction_deg", "video_qp")
+
+
+def profile_values(profile: CameraProfile) -> dict[str, Any]:
+    """The profile's values as a condition id hashes them (see :data:`LATER_PROFILE_FIELDS`)."""
+    values = profile.model_dump(mode="json", exclude={"validation"})  # a note, not a parameter
+    for name in LATER_PROFILE_FIELDS:
+        if values[name] == type(profile).model_fields[name].default:
+            del values[name]
+    return values
 
 
 def canonical_json(value: Any) -> str:
@@ -62,7 +77,7 @@ class Condition:
     def values(self) -> dict[str, Any]:
         """Every value the id is the hash of, as plain JSON-able data."""
         values = {
-            "profile": self.profile.model_dump(mode="json"),
+            "profile": profile_values(self.profile),
             "recognizer": self.recognizer,
             "detector": self.detector,
             "detector_options": dict(self.detector_options),
@@ -95,30 +110,35 @@ class Condition:
         return " ".join(parts)
 
 
-def build_grid(experiment: Experiment) -> list[Condition]:
+def build_grid(experiment: Experiment, source: str = "experiment") -> list[Condition]:
     """Every condition of ``experiment``, in file order: grid block, profile, sweep cell
     (last axis fastest), recognizer, detector, probe mode. Duplicates are kept once.
 
     Raises
     ------
     ConfigError
-        For an unknown profile, or a sweep value a profile rejects (naming the field).
+        For an unknown profile, or a sweep key or value a profile rejects; the message starts
+        with ``source`` (the experiment file) and the ``[[grid]]`` entry, then names the field.
     """
     conditions: dict[str, Condition] = {}
     options = {name: tuple(sorted(experiment.options_for(name).items()))
                for name in experiment.detector_names}
     recognizer_options = tuple(sorted(experiment.recognizer_options.items()))
-    for block in experiment.grid:
+    for number, block in enumerate(experiment.grid, start=1):
         axes = list(block.sweep)
-        for profile_name in block.profiles:
-            for cell in itertools.product(*(block.sweep[axis] for axis in axes)):
-                swept = tuple(zip(axes, cell, strict=True))
-                profile = load_profile(profile_name, dict(swept))
-                for recognizer, detector, mode in itertools.product(
-                        experiment.recognizers, experiment.detector_names, experiment.probe_modes):
-                    condition = Condition(profile, swept, recognizer, detector, options[detector],
-                                          mode, experiment.upscale, recognizer_options)
-                    conditions.setdefault(condition.id, condition)
+        try:
+            for profile_name in block.profiles:
+                base = load_profile(profile_name)
+                for cell in itertools.product(*(block.sweep[axis] for axis in axes)):
+                    swept = tuple(zip(axes, cell, strict=True))
+                    profile = with_overrides(base, dict(swept)) if swept else base
+                    for recognizer, detector, mode in itertools.product(
+                            experiment.recognizers, experiment.detector_names, experiment.probe_modes):
+                        condition = Condition(profile, swept, recognizer, detector, options[detector],
+                                              mode, experiment.upscale, recognizer_options)
+                        conditions.setdefault(condition.id, condition)
+        except ConfigError as error:
+            raise ConfigError(f"{source}: [[grid]] entry {number}: {error}") from None
     return list(conditions.values())
 
 

@@ -91,14 +91,14 @@ class SourceFaces:
         return np.array([position[path] for path in relpaths], dtype=np.int64)
 
 
-def _cached_arrays(path: Path) -> dict[str, np.ndarray] | None:
+def cached_arrays(path: Path) -> dict[str, np.ndarray] | None:
     if not path.is_file():
         return None
     with np.load(path, allow_pickle=False) as data:
         return {key: data[key] for key in data.files}
 
 
-def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     store.write_bytes(path, buffer.getvalue())
@@ -113,7 +113,7 @@ def _load_batch(dataset: FolderDataset, relpaths: Sequence[str]) -> list[torch.T
     return [load_image(dataset.root / relpath) for relpath in relpaths]
 
 
-def _cache_path(kind: str, key: dict[str, str]) -> Path:
+def cache_path(kind: str, key: dict[str, str]) -> Path:
     """``<cache>/embeddings/<kind>-<hash of key>.npz``."""
     return cache_dir() / "embeddings" / f"{kind}-{manifest.config_hash(key)[:16]}.npz"
 
@@ -127,9 +127,9 @@ def detect_sources(dataset: FolderDataset, relpaths: Sequence[str], detector: De
     facenet-pytorch's own MTCNN too), and which photographs share a batch would otherwise depend
     on which runs filled the cache before.
     """
-    path = _cache_path("faces", {"dataset": dataset.fingerprint, "detector": detector_key,
+    path = cache_path("faces", {"dataset": dataset.fingerprint, "detector": detector_key,
                                  "images_per_call": "1"})
-    cached = _cached_arrays(path) or {
+    cached = cached_arrays(path) or {
         "relpaths": np.zeros(0, str), "boxes": np.zeros((0, 4), np.float32),
         "landmarks": np.zeros((0, 5, 2), np.float32), "found": np.zeros(0, bool),
     }
@@ -150,7 +150,7 @@ def detect_sources(dataset: FolderDataset, relpaths: Sequence[str], detector: De
                                          np.array(landmarks, np.float32).reshape(-1, 5, 2)]),
             "found": np.concatenate([cached["found"], np.array(found, bool)]),
         }
-        _save_arrays(path, cached)
+        save_arrays(path, cached)
     return SourceFaces(cached["relpaths"].tolist(), cached["boxes"], cached["landmarks"], cached["found"])
 
 
@@ -158,10 +158,10 @@ def gallery_embeddings(dataset: FolderDataset, gallery: Sequence[Image], sources
                        recognizer: Recognizer, detector_key: str, batch_size: int) -> np.ndarray:
     """Embeddings ``(G, D)`` of the undegraded gallery photographs, cached per (dataset
     fingerprint, recognizer weights and numerics, detector and its options)."""
-    path = _cache_path("gallery", {"dataset": dataset.fingerprint, "recognizer": recognizer.weights_sha256,
+    path = cache_path("gallery", {"dataset": dataset.fingerprint, "recognizer": recognizer.weights_sha256,
                                    "numerics": numerics(recognizer), "detector": detector_key})
     relpaths = [image.relpath for image in gallery]
-    cached = _cached_arrays(path)
+    cached = cached_arrays(path)
     if cached is not None and set(relpaths) <= set(cached["relpaths"].tolist()):
         position = {p: i for i, p in enumerate(cached["relpaths"].tolist())}
         return cached["embeddings"][[position[p] for p in relpaths]]
@@ -172,7 +172,7 @@ def gallery_embeddings(dataset: FolderDataset, gallery: Sequence[Image], sources
                                sources.landmarks[at])
         rows.append(vectors.numpy())
     embeddings = np.concatenate(rows).astype(np.float32)
-    _save_arrays(path, {"relpaths": np.array(relpaths, dtype=str), "embeddings": embeddings})
+    save_arrays(path, {"relpaths": np.array(relpaths, dtype=str), "embeddings": embeddings})
     return embeddings
 
 
@@ -194,6 +194,27 @@ def identity_scores(embeddings: np.ndarray, gallery: np.ndarray, columns: np.nda
     scores = np.full((len(embeddings), n_identities), -np.inf)
     scores[:, grouped[starts]] = np.maximum.reduceat(image_scores[:, order], starts, axis=1)
     return scores
+
+
+def match_detections(detections: Sequence[Detections], true_boxes: torch.Tensor) -> list[dict[str, Any]]:
+    """For each image, the detection overlapping its true face box ``(4,)`` best (IoU >=
+    :data:`MIN_IOU`), its landmarks and probability, and the number of detections elsewhere."""
+    found = []
+    for det, truth in zip(detections, true_boxes, strict=True):
+        iou = np.zeros(0)
+        if len(det):
+            iou = box_iou(torch.from_numpy(det.boxes).double(), truth[None]).numpy()[:, 0]
+        best = int(np.argmax(iou)) if iou.size else -1
+        hit = best >= 0 and iou[best] >= MIN_IOU
+        found.append({
+            "detected": bool(hit),
+            "box": det.boxes[best] if hit else np.full(4, np.nan, np.float32),
+            "landmarks": det.landmarks[best] if hit else None,
+            "prob": float(det.probs[best]) if hit else float("nan"),
+            "iou": float(iou[best]) if hit else float("nan"),
+            "false_detections": int((iou < MIN_IOU).sum()),
+        })
+    return found
 
 
 def _probe_measures(capture: Capture, found: list[dict[str, Any]], upscale: float) -> list[dict[str, float]]:
@@ -227,7 +248,8 @@ class References:
 
     ``sources``: the face in each undegraded photograph; ``galleries``: each recognizer's
     gallery embeddings ``(G, D)``, rows in :attr:`Split.gallery` order; ``source_fallbacks``:
-    photographs where no face was found and the centre box stood in.
+    photographs where no face was found: for a gallery photograph the centre box stood in; a probe
+    from such a photograph is left out of the rows when the experiment's source eyes are detected.
     """
 
     sources: SourceFaces
@@ -269,27 +291,6 @@ def detector_input(capture: Capture, upscale: float) -> tuple[torch.Tensor, torc
         images = F.interpolate(images, scale_factor=upscale, mode="bicubic",
                                align_corners=False).clamp(0.0, 1.0)
     return images, capture.face_boxes.cpu().double() * upscale
-
-
-def match_detections(detections: Sequence[Detections], true_boxes: torch.Tensor) -> list[dict[str, Any]]:
-    """For each image, the detection overlapping its true face box (x1, y1, x2, y2 px, float64
-    ``(B, 4)``) best, when IoU >= :data:`MIN_IOU`, and the number of detections elsewhere."""
-    found = []
-    for det, truth in zip(detections, true_boxes, strict=True):
-        iou = np.zeros(0)
-        if len(det):
-            iou = box_iou(torch.from_numpy(det.boxes).double(), truth[None]).numpy()[:, 0]
-        best = int(np.argmax(iou)) if iou.size else -1
-        hit = best >= 0 and iou[best] >= MIN_IOU
-        found.append({
-            "detected": bool(hit),
-            "box": det.boxes[best] if hit else np.full(4, np.nan, np.float32),
-            "landmarks": det.landmarks[best] if hit else None,
-            "prob": float(det.probs[best]) if hit else float("nan"),
-            "iou": float(iou[best]) if hit else float("nan"),
-            "false_detections": int((iou < MIN_IOU).sum()),
-        })
-    return found
 
 
 def _recorded_lfw_accuracy(recognizer: str) -> dict[str, float]:
@@ -382,14 +383,21 @@ class Evaluator:
         sample_keys = {image.relpath for image in sample_probes(self.split, self.experiment.samples_per_condition)}
         samples: list[Sample] = []
         records: list[dict[str, Any]] = []
+        detected_mode = self.experiment.source_eyes == "detected"
         for batch in batches(list(probes), self.experiment.batch_size):
             relpaths = [image.relpath for image in batch]
             eyes = self._source_eyes(references.sources, relpaths)
+            # With detected source eyes, the true face box follows the source's own detected box
+            # (right for turned faces too); a probe whose source shows no face is simulated with
+            # the batch (so batches stay those of every other run) but left out of the rows.
+            at = references.sources.index(relpaths) if detected_mode else None
+            source_boxes = torch.from_numpy(references.sources.boxes[at]) if detected_mode else None
+            keep = references.sources.found[at] if detected_mode else np.ones(len(batch), bool)
             faces = torch.stack(_load_batch(self.dataset, relpaths)).to(self.device)
             generators = [probe_generator(self.experiment.seed, condition.noise_id, p) for p in relpaths]
             capture = simulate(faces, eyes, condition.profile, generators,
                                keep_stages=condition.probe_mode == "crop",  # the PSNR/SSIM reference
-                               full_frame=condition.probe_mode == "frame")
+                               full_frame=condition.probe_mode == "frame", source_boxes_px=source_boxes)
             images, true_boxes = detector_input(capture, condition.upscale)
             found = match_detections(split_on_oom(self.detectors[condition.detector].detect, images),
                                      true_boxes)
@@ -403,6 +411,8 @@ class Evaluator:
             ied = (capture.eyes_px[:, 1] - capture.eyes_px[:, 0]).norm(dim=-1).cpu().numpy()
             measures = _probe_measures(capture, found, condition.upscale)
             for i, image in enumerate(batch):
+                if not keep[i]:
+                    continue
                 records.append(self._row(condition, image, found[i], float(ied[i]),
                                          scores[i] if found[i]["detected"] else None, identities, column)
                                | measures[i])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,11 +23,12 @@ import pandas as pd
 import tomli_w
 
 from evalharness.camera import frame
+from evalharness.camera.geometry import derive_geometry, out_of_frame
 from evalharness.camera.simulate import derive
 from evalharness.config.experiment import Experiment, load_experiment, resolve_dataset
-from evalharness.config.profile import profile_path
+from evalharness.config.profile import profile_path, resolved_toml
 from evalharness.data.folder import FolderDataset, open_dataset
-from evalharness.errors import ConfigError, OutputError
+from evalharness.errors import ConfigError, DataError, OutputError
 from evalharness.evaluation import manifest, store
 from evalharness.evaluation.conditions import Condition, build_grid, sweep_axes
 from evalharness.evaluation.evaluator import Part, gallery_image_of, sample_probes
@@ -188,34 +190,56 @@ def prepare(experiment_path: Path, run_dir: Path, overrides: dict[str, Any] | No
     Raises
     ------
     OutputError
-        ``run_dir`` holds a run of a different resolved config (pick another ``--out`` or
-        delete it), or cannot be written.
-    ConfigError, DataError, ModelError, ExecutorError
-        From the experiment, the dataset, the models or the cluster.
+        ``run_dir`` cannot be written, or is a folder that is not a run directory.
+    ConfigError
+        ``run_dir`` holds a run of a different resolved config (pick another ``--out`` or delete
+        it); or from the experiment.
+    DataError, ModelError, ExecutorError
+        From the dataset, the models or the cluster.
     """
     overrides = dict(overrides or {})
     if limit is not None:
         overrides["limit"] = limit
     experiment = load_experiment(experiment_path, overrides)
+    grid = build_grid(experiment, str(experiment_path))
+    outside = {c.label: message for c in grid
+               if (message := out_of_frame(c.profile, derive_geometry(c.profile))) is not None}
+    framed = [c.label for c in grid if c.probe_mode == "frame" and c.label in outside]
+    if framed:
+        raise ConfigError(f"{experiment_path}: probe_modes: 'frame' needs the face inside the camera's "
+                          f"frame; it is outside in {', '.join(framed)}")
     dataset = open_dataset(resolve_dataset(experiment, experiment_path))
+    if experiment.dataset_fingerprint not in (None, dataset.fingerprint):
+        raise DataError(f"{experiment_path}: dataset_fingerprint: {dataset.root} has fingerprint "
+                        f"{dataset.fingerprint}, not {experiment.dataset_fingerprint}; point dataset at "
+                        "the data this experiment was run on")
     split = build_split(dataset.records, experiment.protocol, experiment.seed)
     split = limit_probes(split, experiment.limit, experiment.seed)
     check_split(split)
-    grid = build_grid(experiment)
     # The executor is not part of the config: a run started on one may be resumed on the other.
-    config = {"experiment": experiment.model_dump(mode="json"), "dataset_fingerprint": dataset.fingerprint,
-              "conditions": [condition.id for condition in grid]}
+    # Nor are paths: the data is its fingerprint and the profiles are in the condition ids, so the
+    # run's own experiment.toml, rerun from anywhere into the same directory, resumes it.
+    config = {"experiment": experiment.model_dump(mode="json", exclude={"dataset", "dataset_fingerprint"})
+              | {"grid": [{**block.model_dump(mode="json"), "profiles": [Path(name).stem for name in block.profiles]}
+                          for block in experiment.grid]},
+              "dataset_fingerprint": dataset.fingerprint, "conditions": [condition.id for condition in grid]}
     # Models (and workers) before the run directory: a run that cannot start leaves no
     # directory behind that a corrected rerun would refuse as "not a run directory".
     backend = _start_executor(executor, experiment, dataset, split, device,
                               {key: value for key, value in executor_options.items() if value is not None})
     run_dir = Path(run_dir)
     try:
-        _claim(run_dir, manifest.config_hash(config), experiment)
+        _claim(run_dir, manifest.config_hash(config), experiment, dataset)
     except BaseException:
         backend.close()
         raise
     _attach_log(run_dir)
+    for message in outside.values():
+        log.warning("%s (evaluated as the face canvas; face_in_frame is False in the summary)", message)
+    if outside:
+        warnings.warn(f"{len(outside)} condition(s) place the face outside the camera's frame, so the "
+                      f"camera as aimed would not see it: {', '.join(outside)} (details in run.log; "
+                      "face_in_frame in summary.csv)", stacklevel=2)
     described = backend.describe()
     log.info("run %s: %d conditions, %d probes each, executor %s, device %s", experiment.name, len(grid),
              len(split.probes()), described["name"], described["device"])
@@ -237,24 +261,30 @@ def _start_executor(name: str, experiment: Experiment, dataset: FolderDataset, s
     raise ConfigError(f"--executor {name!r}: use one of {', '.join(EXECUTORS)}")
 
 
-def _claim(run_dir: Path, config_hash: str, experiment: Experiment) -> None:
+def _claim(run_dir: Path, config_hash: str, experiment: Experiment, dataset: FolderDataset) -> None:
     """Create ``run_dir``, or check that the run in it is of the same config (and remove the
-    partial files a killed run left)."""
+    partial files a killed run left); write the experiment and profiles it reruns from."""
     existing = run_dir / "manifest.json"
     if existing.is_file():
         found = store.read_json(existing).get("config_hash")
         if found != config_hash:
-            raise OutputError(f"{run_dir}: holds a run of a different config ({str(found)[:12]}, this one "
+            raise ConfigError(f"{run_dir}: holds a run of a different config ({str(found)[:12]}, this one "
                               f"{config_hash[:12]}); pick another --out or delete {run_dir}")
         store.remove_partial_files(run_dir)  # what a killed run was writing; redone below
     elif run_dir.exists() and any(run_dir.iterdir()):
         raise OutputError(f"{run_dir}: exists and is not a run directory; pick another --out")
-    resolved = tomli_w.dumps(experiment.model_dump(mode="json", exclude_none=True))
-    store.write_text(run_dir / "experiment.toml", resolved)
-    # The profiles as run, with their source comments, so the report needs nothing outside.
+    # The profiles as run, bases merged in and source comments kept, so that neither the report
+    # nor a rerun needs anything outside; the stored experiment names these copies and pins the
+    # data, so that it reruns from anywhere.
+    copies = {}
     for name in sorted({name for block in experiment.grid for name in block.profiles}):
-        source = profile_path(name)
-        store.write_bytes(run_dir / "profiles" / f"{source.stem}.toml", source.read_bytes())
+        copies[name] = f"profiles/{profile_path(name).stem}.toml"
+        store.write_text(run_dir / copies[name], resolved_toml(name))
+    stored = experiment.model_copy(update={
+        "dataset": str(dataset.root), "dataset_fingerprint": dataset.fingerprint,
+        "grid": [block.model_copy(update={"profiles": [copies[name] for name in block.profiles]})
+                 for block in experiment.grid]})
+    store.write_text(run_dir / "experiment.toml", tomli_w.dumps(stored.model_dump(mode="json", exclude_none=True)))
 
 
 def _attach_log(run_dir: Path) -> None:

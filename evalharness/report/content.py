@@ -11,6 +11,7 @@ import math
 import re
 import shlex
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -204,8 +205,10 @@ def outside_frame(run: Run) -> list[str]:
     return [str(label) for label in summary.loc[~summary["face_in_frame"].astype(bool), "label"]]
 
 
-def reproduce_command(manifest: Mapping[str, Any]) -> str:
-    """Shell lines that reproduce the run: check out the recorded commit, rerun the command."""
+def reproduce_command(manifest: Mapping[str, Any], run_dir: Path) -> str:
+    """Shell lines that reproduce the run from its own directory: check out the recorded commit,
+    rerun the run's ``experiment.toml`` (it names the run's profile copies and pins the dataset's
+    fingerprint) into a new directory, and compare the two; the original command as a comment."""
     command = manifest.get("command")
     if isinstance(command, Sequence) and not isinstance(command, str):
         command = shlex.join(str(part) for part in command)
@@ -215,7 +218,10 @@ def reproduce_command(manifest: Mapping[str, Any]) -> str:
         lines.append(f"git checkout {git['commit']}")
         if git.get("dirty"):
             lines.append("# note: the run's working tree had uncommitted changes")
-    lines.append(command or "# the manifest records no command")
+    again = f"{run_dir}-reproduced"
+    lines += [shlex.join(["evalharness", "run", str(run_dir / "experiment.toml"), "--out", again]),
+              shlex.join(["evalharness", "compare", str(run_dir), again]),
+              f"# the run's own command: {command or 'not recorded'}"]
     return "\n".join(lines)
 
 

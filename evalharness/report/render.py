@@ -74,7 +74,8 @@ def render_html(run: Run) -> str:
     manifest = run.manifest
     protocol_text, protocol = protocol_rows(run)
     context: dict[str, Any] = {
-        "title": f"Can the driver be identified? Evidence from run {run.root.name!r}",
+        "title": f"Can the driver be identified? Evidence from experiment "
+                 f"{manifest.get('experiment') or run.root.name!r}",
         "run_dir": str(run.root),
         "started": manifest.get("started_at") or "not recorded",
         "finished": manifest.get("ended_at") or "not finished",
@@ -83,7 +84,7 @@ def render_html(run: Run) -> str:
         "gallery_size": gallery_size(manifest),
         "headline": headline_rows(run),
         "headline_rule": headline_rule(run),
-        "reproduce": reproduce_command(manifest),
+        "reproduce": reproduce_command(manifest, run.root),
         "reference_lines": plots.REFERENCE_LINES,
         "figures": _figures(run),
         "quality": _quality(run),

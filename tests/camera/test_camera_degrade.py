@@ -20,8 +20,8 @@ def _degrade(*args: str) -> int:
 
 
 @pytest.mark.parametrize("eyes", ["lfw", "detect"])
-def test_degrade_writes_the_stored_jpeg_and_a_contact_sheet(lfw_devtrain: Path, tmp_path, eyes):
-    source = sorted((lfw_devtrain / "images").glob("B*/*_0001.jpg"))[0]
+def test_degrade_writes_the_stored_jpeg_and_a_contact_sheet(lfw_mini: Path, tmp_path, eyes):
+    source = sorted(lfw_mini.glob("B*/*_0001.jpg"))[0]
     assert _degrade(str(source), "--profile", "legacy-interlaced", "--set", "distance_m=15",
                     "--eyes", eyes, "--out", str(tmp_path)) == 0
     side = canvas_side_px(derive_geometry(load_profile("legacy-interlaced",
@@ -34,8 +34,23 @@ def test_degrade_writes_the_stored_jpeg_and_a_contact_sheet(lfw_devtrain: Path, 
         assert sheet.width > 8 * sheet.height * 0.8
 
 
-def test_degrade_refuses_a_bad_override(lfw_devtrain: Path, tmp_path):
-    source = sorted((lfw_devtrain / "images").glob("B*/*_0001.jpg"))[0]
+def test_degrade_refuses_a_bad_override(lfw_mini: Path, tmp_path):
+    source = sorted(lfw_mini.glob("B*/*_0001.jpg"))[0]
     assert _degrade(str(source), "--profile", "ir-two-lane", "--set", "jpeg_quality=0",
                     "--out", str(tmp_path)) == 2
     assert not list(tmp_path.iterdir())
+
+
+def test_degrade_sheets_keep_one_zoom_so_farther_faces_look_smaller(lfw_mini: Path, tmp_path):
+    """One stored pixel is 4x4 sheet pixels at every distance (faces at 15 m and 20 m do not
+    look alike), and a caption line is added under the panels."""
+    source = sorted(lfw_mini.glob("B*/*_0001.jpg"))[0]
+    heights = {}
+    for distance_m in (15, 20):
+        out = tmp_path / str(distance_m)
+        assert _degrade(str(source), "--profile", "ir-two-lane", "--set", f"distance_m={distance_m}",
+                        "--eyes", "lfw", "--out", str(out)) == 0
+        with Image.open(out / f"{source.stem}.jpg") as stored, Image.open(out / f"{source.stem}_sheet.png") as sheet:
+            assert sheet.height == 4 * stored.height + 2 * 16  # panels, their labels and the caption
+            heights[distance_m] = sheet.height
+    assert heights[15] > heights[20]

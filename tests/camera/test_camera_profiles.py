@@ -113,7 +113,7 @@ def test_overrides_are_validated_and_name_the_override():
     assert (profile.distance_m, profile.jpeg_quality) == (25.0, 30)
     with pytest.raises(ConfigError, match=r"distance_m=0.*distance_m.*0.0 < distance_m"):
         load_profile("ir-two-lane", {"distance_m": 0})
-    with pytest.raises(ConfigError, match="unknown key; allowed keys: .*speed_kmh"):
+    with pytest.raises(ConfigError, match=r"unknown key; did you mean 'speed_kmh'\? allowed keys: "):
         with_overrides(profile, {"speed_mph": 30})
     # A sweep value keeps the rest of the profile, including its choice of hfov.
     swept = with_overrides(profile, {"speed_kmh": 80})

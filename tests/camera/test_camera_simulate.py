@@ -26,8 +26,8 @@ PROFILES = ["ir-two-lane", "colour-overview-night", "legacy-interlaced"]
 
 
 @pytest.fixture(scope="module")
-def faces(lfw_devtrain: Path) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    paths = sorted((lfw_devtrain / "images").glob("A*/*_0001.jpg"))[:6]
+def faces(lfw_mini: Path) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    paths = sorted(lfw_mini.glob("A*/*_0001.jpg"))[:6]
     images = torch.stack([load_image(path) for path in paths])
     eyes = torch.tensor(LFW_DEEPFUNNELED_EYES_PX).expand(len(paths), 2, 2)
     return images, eyes, [path.name for path in paths]
@@ -126,3 +126,17 @@ def test_cpu_and_gpu_agree(faces, name):
     difference = (cpu.images - gpu.images.cpu()).abs()
     assert float(difference.mean()) < 0.5 / 255
     assert torch.allclose(cpu.eyes_px, gpu.eyes_px.cpu(), atol=1e-4)
+
+
+def test_crop_beyond_the_photograph_is_filled_flat_not_streaked() -> None:
+    """A tight crop: the canvas reaches past the photograph's bottom edge. The fill below must be
+    flat (the border's mean colour), not the last row repeated into vertical streaks."""
+    from evalharness.camera.resample import resample_faces
+
+    torch.manual_seed(0)
+    face = torch.rand(1, 3, 40, 40)                       # every column of the last row differs
+    canvas, origins, scales = resample_faces(face, torch.tensor([[20.0, 38.0]]), torch.tensor([1.0]), 40)
+    below = canvas[0, :, 24:, :]                          # rows of the canvas under the photograph
+    assert float(below.std(dim=-1).max()) < 1e-5          # no streaks along a row
+    border = torch.cat([face[0, :, 0, :], face[0, :, -1, :], face[0, :, :, 0], face[0, :, :, -1]], dim=-1)
+    assert torch.allclose(below[:, 0, 0], border.mean(dim=-1), atol=1e-5)

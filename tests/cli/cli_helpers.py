@@ -1,4 +1,5 @@
-"""Helpers shared by the CLI tests: which real LFW people make the tiny dataset."""
+"""Helpers shared by the CLI tests: which real LFW people (of the bundled lfw-mini) make the tiny
+dataset."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import shutil
 from pathlib import Path
 
 #: Six people with several photographs (enrolled, mated probes) and four with one (non-mated).
-ENROLLED = ["Aaron_Peirsol", "Aaron_Sorkin", "Abdel_Nasser_Assidi", "Abdoulaye_Wade", "Abdullah",
-            "Abdullah_al-Attiyah"]
-ONE_IMAGE = ["AJ_Cook", "Aaron_Eckhart", "Aaron_Patterson", "Aaron_Pena"]
+ENROLLED = ["Abdoulaye_Wade", "Abel_Pacheco", "Al_Gore", "Al_Sharpton", "Alastair_Campbell",
+            "Alejandro_Toledo"]
+ONE_IMAGE = ["Abdel_Madi_Shabneh", "Ahmet_Demir", "Alexander_Lukashenko", "Alfred_Ford"]
 
 #: A one-condition experiment that runs in seconds on a CPU; ``{extra}`` adds TOML lines.
 EXPERIMENT = """
@@ -27,7 +28,7 @@ profiles = ["control-passport"]
 
 
 def copy_people(source: Path, target: Path, names: list[str]) -> Path:
-    """Copy the named identity folders of an ``images/<Name>/`` dataset into ``target``."""
+    """Copy the named identity folders of a ``<Name>/`` dataset (lfw-mini) into ``target``."""
     for name in names:
-        shutil.copytree(source / "images" / name, target / name)
+        shutil.copytree(source / name, target / name)
     return target

@@ -45,9 +45,9 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
 
 
 @pytest.fixture(scope="session")
-def tiny_dataset(tmp_path_factory: pytest.TempPathFactory, lfw_devtrain: Path) -> Path:
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory, lfw_mini: Path) -> Path:
     """Ten real LFW people (six enrollable), never modified by a test."""
-    return copy_people(lfw_devtrain, tmp_path_factory.mktemp("tiny") / "faces", ENROLLED + ONE_IMAGE)
+    return copy_people(lfw_mini, tmp_path_factory.mktemp("tiny") / "faces", ENROLLED + ONE_IMAGE)
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ import pytest
 from cli_helpers import ENROLLED, ONE_IMAGE, copy_people  # tests/cli/ is on sys.path
 from PIL import Image
 
+from evalharness.paths import PROFILES_DIR
+
 CONFIG_ERROR, DATA_ERROR = 2, 3
 
 
@@ -35,16 +37,24 @@ def _one_clear_error(result, code: int, *fragments: str) -> str:
     ("bogus = 1", "", ["exp.toml", "bogus", "unknown key", "allowed keys", "seed"]),
     ('limit = "ten"', "", ["exp.toml", "limit", "valid integer", "(got 'ten')"]),
     ("upscale = 0.5", "", ["exp.toml", "upscale", "allowed: 1.0 <= upscale <= 8.0"]),
-    ("", "sweep = { distance_m = [-5] }", ["control-passport.toml", "distance_m", "got -5",
-                                           "allowed: 0.0 < distance_m <= 500.0"]),
+    ("", "sweep = { distance_m = [-5] }", ["exp.toml: [[grid]] entry 1: profile 'control-passport'",
+                                           "distance_m", "got -5", "allowed: 0.0 < distance_m <= 500.0"]),
     ("", "sweep = { jpeg_quality = [0] }", ["jpeg_quality", "got 0", "1 <= jpeg_quality <= 100"]),
     ("", "sweep = { jpeg_quality = [101] }", ["jpeg_quality", "got 101", "1 <= jpeg_quality <= 100"]),
     ("", "sweep = { warp_factor = [1] }", ["warp_factor", "unknown key", "allowed keys",
                                             "distance_m", "jpeg_quality"]),
-    ("", '[[grid]]\nprofiles = ["no-such-camera"]', ["no-such-camera", "available:", "ir-two-lane"]),
+    ("", "sweep = { distanc_m = [10] }", ["exp.toml: [[grid]] entry 1:", "distanc_m: unknown key",
+                                          "did you mean 'distance_m'?"]),
+    ("", '[[grid]]\nprofiles = ["no-such-camera"]', ["exp.toml: [[grid]] entry 2:", "no-such-camera",
+                                                     "available:", "ir-two-lane"]),
+    ("sed = 5", "", ["exp.toml", "sed: unknown key", "did you mean 'seed'?"]),
+    ("[protocol]\ngalery_choice = 'first'", "", ["exp.toml", "protocol.galery_choice: unknown key",
+                                                 "did you mean 'gallery_choice'?",
+                                                 "allowed keys: enrolled_identities, gallery_choice,"]),
     ("", '[[grid]]\nprofiles = ["/nowhere/camera.toml"]', ["/nowhere/camera.toml", "no such config file"]),
 ], ids=["unknown-key", "wrong-type", "out-of-range", "negative-distance", "jpeg-quality-0",
-        "jpeg-quality-101", "sweep-axis-no-parameter", "unknown-profile", "missing-profile-file"])
+        "jpeg-quality-101", "sweep-axis-no-parameter", "sweep-axis-typo", "unknown-profile",
+        "top-level-typo", "nested-typo", "missing-profile-file"])
 def test_bad_experiment_is_one_line_exit_2(cli, write_experiment, tmp_path, extra, grid, fragments):
     out = tmp_path / "run"
     result = cli("run", write_experiment(extra=extra, grid=grid), "--out", out, "--device", "cpu")
@@ -56,6 +66,10 @@ def test_bad_override_and_missing_files(cli, write_experiment, tmp_path):
     experiment = write_experiment()
     _one_clear_error(cli("run", experiment, "--out", tmp_path / "r", "--set", "seed=-1"), CONFIG_ERROR,
                      "seed", "got -1", "allowed: 0 <= seed")
+    _one_clear_error(cli("run", experiment, "--out", tmp_path / "r", "--set", "protocol.nonmated_identity=50"),
+                     CONFIG_ERROR, "exp.toml with --set protocol.nonmated_identity=50",
+                     "protocol.nonmated_identity: unknown key", "'nonmated_identities'",
+                     "allowed keys: enrolled_identities,")
     _one_clear_error(cli("run", tmp_path / "none.toml", "--out", tmp_path / "r"), CONFIG_ERROR,
                      "none.toml", "no such config file")
     _one_clear_error(cli("profiles", "show", tmp_path / "camera.toml"), CONFIG_ERROR,
@@ -66,12 +80,32 @@ def test_bad_override_and_missing_files(cli, write_experiment, tmp_path):
 
 def test_missing_dataset_folder(cli, write_experiment, tmp_path):
     experiment = write_experiment(dataset=tmp_path / "no-faces-here")
-    _one_clear_error(cli("run", experiment, "--out", tmp_path / "r"), CONFIG_ERROR,
-                     "dataset", "no-faces-here", "not found")
+    _one_clear_error(cli("run", experiment, "--out", tmp_path / "r"), DATA_ERROR,
+                     "exp.toml: dataset", "no-faces-here", "not found")
+    relative = write_experiment(dataset="no-faces-here")
+    _one_clear_error(cli("run", relative, "--out", tmp_path / "r"), DATA_ERROR,
+                     "exp.toml: dataset", "'no-faces-here' not found", "beside the experiment file")
 
 
-def test_dataset_of_one_identity_cannot_form_a_gallery(cli, write_experiment, tmp_path, lfw_devtrain):
-    faces = copy_people(lfw_devtrain, tmp_path / "faces", ENROLLED[:1])
+def test_relative_paths_are_relative_to_the_experiment_file(cli, write_experiment, tmp_path, tiny_dataset,
+                                                            monkeypatch):
+    """A dataset folder and a profile file named relative to the experiment, run from elsewhere."""
+    shutil.copytree(tiny_dataset, tmp_path / "faces")
+    shutil.copy(PROFILES_DIR / "control-passport.toml", tmp_path / "my-camera.toml")
+    experiment = write_experiment(dataset="faces", grid='[[grid]]\nprofiles = ["my-camera.toml"]')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = cli("--quiet", "run", experiment, "--out", tmp_path / "r", "--limit", "2", "--device", "cpu",
+                 "--no-report")
+    assert result.code == 0, result.err
+    assert {row["label"] for row in json.loads((tmp_path / "r" / "summary.json").read_text())} == {
+        "control-passport", "my-camera"}
+    assert not any(elsewhere.iterdir())
+
+
+def test_dataset_of_one_identity_cannot_form_a_gallery(cli, write_experiment, tmp_path, lfw_mini):
+    faces = copy_people(lfw_mini, tmp_path / "faces", ENROLLED[:1])
     line = _one_clear_error(cli("run", write_experiment(dataset=faces), "--out", tmp_path / "r"),
                             DATA_ERROR, ENROLLED[0], "at least 2 are needed")
     assert "2 or more people" in line
@@ -144,8 +178,8 @@ def _bad_files(root: Path) -> dict[str, str]:
             "Linked_Person/": "symbolic link to outside"}
 
 
-def test_bad_dataset_files_are_skipped_counted_and_listed(cli, write_experiment, tmp_path, lfw_devtrain):
-    faces = copy_people(lfw_devtrain, tmp_path / "faces", ENROLLED + ONE_IMAGE)
+def test_bad_dataset_files_are_skipped_counted_and_listed(cli, write_experiment, tmp_path, lfw_mini):
+    faces = copy_people(lfw_mini, tmp_path / "faces", ENROLLED + ONE_IMAGE)
     expected = _bad_files(faces)
     out = tmp_path / "run"
     result = cli("run", write_experiment(dataset=faces), "--out", out, "--device", "cpu", "--no-report")

@@ -42,3 +42,36 @@ def test_unknown_command_and_option_are_usage_errors(cli):
     assert cli("frobnicate").code == 2
     result = cli("compare", "--tolerance", "-1", "a", "b")
     assert result.code == 2 and "Traceback" not in result.err and "--tolerance" in result.err
+
+
+def test_global_flags_are_accepted_after_the_subcommand(cli, lfw_mini, tmp_path):
+    face = lfw_mini / "Al_Gore" / "Al_Gore_0001.jpg"
+    chatty = cli("degrade", face, "--profile", "control-passport", "--eyes", "lfw", "--out", tmp_path / "a")
+    assert chatty.code == 0 and "Al_Gore_0001.jpg ->" in chatty.err
+    quiet = cli("degrade", face, "--profile", "control-passport", "--eyes", "lfw", "--out", tmp_path / "b",
+                "--quiet")
+    assert quiet.code == 0 and quiet.err == ""
+    assert (tmp_path / "b" / "Al_Gore_0001.jpg").read_bytes() == (tmp_path / "a" / "Al_Gore_0001.jpg").read_bytes()
+
+
+def test_doctor_says_an_absent_optional_model_is_optional_and_how_to_add_it(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("EVALHARNESS_CACHE", str(tmp_path))
+    result = cli("doctor")
+    assert result.code == 0, result.err
+    (line,) = [line for line in result.out.splitlines() if "facenet-vggface2:" in line]
+    assert "facenet-vggface2: optional, not installed (" in line and "unavailable" not in line
+    assert "fetch https://" in line and "facenet-vggface2:PATH" in line
+
+
+def test_usage_lines_name_what_to_give(cli):
+    usages = {command: cli(*command.split(), "--help").out.splitlines()[0]
+              for command in ("degrade", "quality", "run", "compare", "report", "profiles show")}
+    assert usages["degrade"] == "Usage: evalharness degrade [OPTIONS] {IMAGE}..."
+    assert usages["quality"] == "Usage: evalharness quality [OPTIONS] {IMAGE}..."
+    assert usages["run"] == "Usage: evalharness run [OPTIONS] {EXPERIMENT.toml}"
+    assert usages["compare"] == "Usage: evalharness compare [OPTIONS] {RUN_A} {RUN_B}"
+    run_help = cli("run", "--help").out
+    assert "--limit N " in run_help and "--set KEY=VALUE " in run_help and "<int range>" not in run_help
+    # Every command that runs a model defaults to the same device choice.
+    for command in ("run", "quality", "pairs"):
+        assert "[default: auto]" in " ".join(cli(command, "--help").out.split()), command

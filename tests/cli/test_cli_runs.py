@@ -9,6 +9,7 @@ import errno
 import json
 import os
 import shutil
+import tomllib
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +23,7 @@ from evalharness.evaluation.compare import metrics_with_intervals
 from evalharness.models.facenet import FaceNetRecognizer
 from evalharness.models.mtcnn import MtcnnDetector
 
-GRID = '[[grid]]\nprofiles = ["ir-two-lane"]\nsweep = { distance_m = [10] }'
+GRID = '[[grid]]\nprofiles = ["ir-two-lane"]\nsweep = { distance_m = [15] }'  # face inside the frame
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +83,31 @@ def test_run_json_and_resume_of_a_finished_run(cli, two_runs):
     assert quiet.code == 0 and quiet.err == ""
 
 
+def test_a_run_directory_reruns_from_anywhere(cli, two_runs, tmp_path, monkeypatch):
+    """RUN_DIR/experiment.toml names the run's profile copies and pins the data: run from another
+    working directory it reproduces summary.csv byte for byte; on other data it stops (exit 3)."""
+    a, _ = two_runs
+    stored = tomllib.loads((a / "experiment.toml").read_text())
+    assert [block["profiles"] for block in stored["grid"]] == [["profiles/control-passport.toml"],
+                                                                ["profiles/ir-two-lane.toml"]]
+    assert all((a / name).is_file() for block in stored["grid"] for name in block["profiles"])
+    monkeypatch.chdir(tmp_path)
+    again = tmp_path / "again"
+    result = cli("--quiet", "run", a / "experiment.toml", "--out", again, "--device", "cpu", "--no-report")
+    assert result.code == 0, result.err
+    assert (again / "summary.csv").read_bytes() == (a / "summary.csv").read_bytes()
+    assert "agree" in cli("compare", a, again).out
+
+    other = tmp_path / "other.toml"  # beside a copy of the run's profiles, which it names
+    shutil.copytree(a / "profiles", tmp_path / "profiles")
+    other.write_text((a / "experiment.toml").read_text().replace(stored["dataset_fingerprint"], "0" * 64))
+    result = cli("run", other, "--out", tmp_path / "never", "--device", "cpu")
+    assert result.code == 3 and "Traceback" not in result.err
+    (line,) = [line for line in result.err.splitlines() if line.strip()]
+    assert line.startswith(f"error: {other}: dataset_fingerprint: ") and "0" * 64 in line
+    assert not (tmp_path / "never").exists()
+
+
 def test_compare_identical_and_changed_runs(cli, two_runs, tmp_path):
     a, b = two_runs
     same = cli("compare", a, b)
@@ -114,6 +140,10 @@ def test_compare_identical_and_changed_runs(cli, two_runs, tmp_path):
     assert cli("compare", a, changed, "--within-ci").code == 0
     shift(width + 0.01)
     assert cli("compare", a, changed, "--within-ci").code == 6
+    summary.drop(index=row).to_csv(changed / "summary.csv", index=False)
+    lacking = cli("compare", a, changed)
+    assert lacking.code == 6
+    assert f"{summary['condition_id'][row]}  only in {a}: {changed} lacks this condition" in lacking.out
 
     missing = cli("compare", a, tmp_path / "nowhere")
     assert missing.code == 3 and "no summary.csv" in missing.err_lines[0]

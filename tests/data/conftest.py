@@ -1,9 +1,11 @@
-"""Fixtures for the data tests: real LFW photographs, and files made from them."""
+"""Fixtures for the data tests: real LFW photographs (bundled lfw-mini), and files made from them."""
 
 from __future__ import annotations
 
+import csv
 import struct
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,16 +13,16 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def real_jpeg(lfw_devtrain: Path) -> Path:
+def real_jpeg(lfw_mini: Path) -> Path:
     """One real 250x250 LFW photograph."""
-    return lfw_devtrain / "images" / "Aaron_Peirsol" / "Aaron_Peirsol_0001.jpg"
+    return lfw_mini / "Al_Gore" / "Al_Gore_0001.jpg"
 
 
 @pytest.fixture(scope="session")
-def people_counts(lfw_devtrain: Path) -> dict[str, int]:
-    """Images per person, read from LFW's own people file (independent of the loader)."""
-    lines = (lfw_devtrain / "peopleDevTrain.txt").read_text().splitlines()[1:]
-    return {name: int(count) for name, count in (line.split("\t") for line in lines)}
+def people_counts(lfw_mini: Path) -> dict[str, int]:
+    """Images per person, read from lfw-mini's ``manifest.csv`` (independent of the loader)."""
+    with (lfw_mini / "manifest.csv").open(newline="") as manifest:
+        return dict(Counter(row["identity"] for row in csv.DictReader(manifest)))
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:

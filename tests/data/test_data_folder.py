@@ -19,7 +19,7 @@ from evalharness.errors import DataError
 
 @pytest.fixture()
 def chosen_people(people_counts) -> list[str]:
-    """Three people with several images and two with one, by LFW's people file."""
+    """Three people with several images and two with one, by lfw-mini's manifest."""
     names = sorted(people_counts)
     several = [n for n in names if 3 <= people_counts[n] <= 6][:3]
     single = [n for n in names if people_counts[n] == 1][:2]
@@ -27,11 +27,11 @@ def chosen_people(people_counts) -> list[str]:
 
 
 @pytest.fixture()
-def subset(tmp_path, lfw_devtrain, chosen_people) -> Path:
+def subset(tmp_path, lfw_mini, chosen_people) -> Path:
     """A dataset folder holding real copies of ``chosen_people`` (created in reverse order)."""
     root = tmp_path / "faces"
     for name in reversed(chosen_people):
-        shutil.copytree(lfw_devtrain / "images" / name, root / name)
+        shutil.copytree(lfw_mini / name, root / name)
     return root
 
 
@@ -228,7 +228,7 @@ def test_missing_folder_raises_naming_it(tmp_path):
 
 
 def test_file_instead_of_folder_raises(real_jpeg):
-    with pytest.raises(DataError, match=r"Aaron_Peirsol_0001\.jpg: not a folder"):
+    with pytest.raises(DataError, match=r"Al_Gore_0001\.jpg: not a folder"):
         open_dataset(real_jpeg)
 
 

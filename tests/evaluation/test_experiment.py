@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from evalharness.config.experiment import load_experiment, resolve_dataset
-from evalharness.errors import ConfigError
+from evalharness.errors import ConfigError, DataError
 from evalharness.evaluation.conditions import build_grid
 
 EXPERIMENTS = sorted((Path(__file__).resolve().parents[2] / "configs" / "experiments").glob("*.toml"))
@@ -42,12 +42,12 @@ def test_bad_values_name_file_and_field(tmp_path: Path) -> None:
         load_experiment(path)
     message = str(error.value)
     assert f"{path}: upscale" in message
-    assert "probe_mode: unknown key; allowed keys:" in message
+    assert "probe_mode: unknown key; did you mean 'probe_modes'? allowed keys:" in message
     assert "grid.0.profiles" in message
 
 
 def test_missing_dataset_folder(tmp_path: Path) -> None:
     path = tmp_path / "e.toml"
     path.write_text('dataset = "nowhere"\n[[grid]]\nprofiles = ["ir-two-lane"]\n')
-    with pytest.raises(ConfigError, match="dataset: folder 'nowhere' not found"):
+    with pytest.raises(DataError, match="dataset: folder 'nowhere' not found"):
         resolve_dataset(load_experiment(path), path)

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from evalharness.errors import OutputError
+from evalharness.errors import ConfigError
 from evalharness.evaluation import store
 from evalharness.evaluation.runner import prepare
 
@@ -104,9 +104,9 @@ def test_resumed_run_equals_uninterrupted_run(small_experiment: Path, whole_run:
 
 
 def test_a_different_config_in_the_run_directory_is_refused(small_experiment: Path, whole_run: Path) -> None:
-    with pytest.raises(OutputError, match="different config"):
+    with pytest.raises(ConfigError, match="different config"):
         prepare(small_experiment, whole_run, device="cpu", limit=5)
-    with pytest.raises(OutputError, match="different config"):
+    with pytest.raises(ConfigError, match="different config"):
         prepare(small_experiment, whole_run, {"seed": 4}, device="cpu")
     assert prepare(small_experiment, whole_run, device="cpu").pending == []
 
@@ -120,7 +120,7 @@ def test_cli_help_and_bad_out(small_experiment: Path, whole_run: Path) -> None:
     assert "evalharness run configs/experiments/default.toml --out reports/default" in " ".join(shown.stdout.split())
     refused = subprocess.run(_cli("--quiet", "run", str(small_experiment), "--out", str(whole_run), "--set", "seed=9"),
                              capture_output=True, text=True, check=False)
-    assert refused.returncode == OutputError.exit_code
+    assert refused.returncode == ConfigError.exit_code  # a usage error, not an unwritable disk
     assert "different config" in refused.stderr
 
 

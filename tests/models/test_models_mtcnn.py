@@ -41,9 +41,9 @@ def test_mtcnn_finds_the_astronauts_face_with_five_landmarks(mtcnn, astronaut):
 
 
 def test_mtcnn_detects_batches_and_lists_of_different_sizes(mtcnn, faces, astronaut):
-    images = [faces["peirsol_1"], astronaut, faces["sorkin_1"]]
+    images = [faces["gore_1"], astronaut, faces["campbell_1"]]
     listed = mtcnn.detect(images)
-    batched = mtcnn.detect(torch.stack([faces["peirsol_1"], faces["sorkin_1"]]))
+    batched = mtcnn.detect(torch.stack([faces["gore_1"], faces["campbell_1"]]))
     for detections, image in zip(listed, images, strict=True):
         _check_face(detections, image)
     np.testing.assert_allclose(listed[0].boxes, batched[0].boxes, atol=1e-3)
@@ -52,7 +52,7 @@ def test_mtcnn_detects_batches_and_lists_of_different_sizes(mtcnn, faces, astron
 
 def test_mtcnn_crops_faces_as_facenet_pytorch_extracts_them(faces):
     detector = MtcnnDetector(torch.device("cpu"), image_size=100, margin=10)
-    image = faces["cook_1"]
+    image = faces["griggs_1"]
     detections = detector.detect([image, torch.full((3, 90, 90), 0.5)])
     crops = detector.crops([image, torch.full((3, 90, 90), 0.5)], detections)
     assert crops[0].shape == (1, 3, 100, 100) and crops[1].shape == (0, 3, 100, 100)
@@ -73,7 +73,7 @@ def test_min_face_size_is_honoured_loosely(faces):
     # min_face_size, but box regression still finds faces a good deal smaller than that.
     canvas = torch.full((1, 3, 200, 200), 0.5)
     canvas[..., 70:130, 70:130] = torch.nn.functional.interpolate(
-        faces["sorkin_1"][None], size=(60, 60), mode="area")
+        faces["campbell_1"][None], size=(60, 60), mode="area")
     assert len(MtcnnDetector(torch.device("cpu"), min_face_size=12).detect(canvas)[0]) == 1
     assert len(MtcnnDetector(torch.device("cpu"), min_face_size=80).detect(canvas)[0]) == 0
 

@@ -68,12 +68,12 @@ def test_central_face_prefers_the_middle_face_over_a_larger_one_at_the_edge():
     np.testing.assert_array_equal(centre_box(250, 250), [62.5, 62.5, 187.5, 187.5])
 
 
-def test_embed_photos_counts_images_without_a_face(tmp_path, lfw_devtrain, mtcnn, facenet):
+def test_embed_photos_counts_images_without_a_face(tmp_path, lfw_mini, mtcnn, facenet):
     from PIL import Image
 
     blank = tmp_path / "blank.png"
     Image.new("RGB", (250, 250), (128, 128, 128)).save(blank)
-    face = lfw_devtrain / "images" / "Aaron_Sorkin" / "Aaron_Sorkin_0001.jpg"
+    face = lfw_mini / "Al_Gore" / "Al_Gore_0001.jpg"
     photos = embed_photos([face, blank, face], mtcnn, facenet, batch_size=2)
     assert photos.no_face.tolist() == [False, True, False]
     np.testing.assert_array_equal(photos.boxes[1], centre_box(250, 250))
@@ -111,10 +111,10 @@ def test_pairs_command_on_a_small_real_pairs_file(capsys, tmp_path, lfw_devtrain
     assert {"accuracy", "auc", "tar_at_far_1e-3", "pairs", "no_face"} <= set(result)
 
 
-def test_pairs_command_names_a_missing_image(capsys, tmp_path, lfw_devtrain):
+def test_pairs_command_names_a_missing_image(capsys, tmp_path, lfw_mini):
     small = tmp_path / "pairs.txt"
-    small.write_text("1\nNobody_Here\t1\t2\nAaron_Sorkin\t1\tNobody_Else\t1\n")
-    status, _, err = _cli(capsys, "pairs", str(lfw_devtrain / "images"), str(small))
+    small.write_text("1\nNobody_Here\t1\t2\nAl_Gore\t1\tNobody_Else\t1\n")
+    status, _, err = _cli(capsys, "pairs", str(lfw_mini), str(small))
     assert status == 3
     assert "3 listed image(s) missing" in err and "Nobody_" in err
 

@@ -30,17 +30,17 @@ from evalharness.seeding import probe_generator
 
 
 def _faces(root: Path, count: int) -> list[Path]:
-    return sorted((root / "images").glob("*/*_0001.jpg"))[:count]
+    return sorted(root.glob("*/*_0001.jpg"))[:count]
 
 
-def test_ssim_of_a_real_face_with_itself_is_one(lfw_devtrain: Path) -> None:
-    grey = to_grey(load_image(_faces(lfw_devtrain, 1)[0]).numpy())
+def test_ssim_of_a_real_face_with_itself_is_one(lfw_mini: Path) -> None:
+    grey = to_grey(load_image(_faces(lfw_mini, 1)[0]).numpy())
     psnr, ssim = reference_similarity(grey, grey)
     assert ssim == pytest.approx(1.0) and math.isinf(psnr)
 
 
-def test_ssim_and_psnr_fall_as_noise_grows(lfw_devtrain: Path) -> None:
-    grey = to_grey(load_image(_faces(lfw_devtrain, 1)[0]).numpy())
+def test_ssim_and_psnr_fall_as_noise_grows(lfw_mini: Path) -> None:
+    grey = to_grey(load_image(_faces(lfw_mini, 1)[0]).numpy())
     rng = np.random.default_rng(0)
     results = [reference_similarity(np.clip(grey + rng.normal(0, s / 255, grey.shape), 0, 1), grey)
                for s in (2, 8, 32)]
@@ -56,9 +56,9 @@ def test_noise_sigma_of_a_flat_field_within_ten_percent(sigma_dn: float) -> None
     assert noise_sigma_dn(field) == pytest.approx(sigma_dn, rel=0.10)
 
 
-def test_ied_from_landmarks_matches_the_geometry_after_a_known_rescale(lfw_devtrain: Path) -> None:
+def test_ied_from_landmarks_matches_the_geometry_after_a_known_rescale(lfw_mini: Path) -> None:
     """Source faces scaled by the camera to the geometry's IED; MTCNN's eyes agree within 15%."""
-    paths = _faces(lfw_devtrain, 8)
+    paths = _faces(lfw_mini, 8)
     faces = torch.stack([load_image(p) for p in paths])
     eyes = torch.tensor(LFW_DEEPFUNNELED_EYES_PX).repeat(len(paths), 1, 1)
     profile = load_profile("control-passport", {"distance_m": 2.0})  # IED ~ 30 px, not the source's 42
@@ -71,8 +71,8 @@ def test_ied_from_landmarks_matches_the_geometry_after_a_known_rescale(lfw_devtr
     assert np.median(measured) == pytest.approx(capture.ied_px, rel=0.15)
 
 
-def test_face_jpeg_bytes_counts_the_scan_of_the_face_blocks(lfw_devtrain: Path) -> None:
-    image = load_image(_faces(lfw_devtrain, 1)[0])
+def test_face_jpeg_bytes_counts_the_scan_of_the_face_blocks(lfw_mini: Path) -> None:
+    image = load_image(_faces(lfw_mini, 1)[0])
     jpeg = codec.encode_jpeg(image[None], 75, "4:2:0")[0]
     whole = face_jpeg_bytes(jpeg, [0, 0, 250, 250])
     # The whole picture re-encoded with its own tables: the file's length less its headers.
@@ -92,9 +92,9 @@ def test_face_region_is_grown_to_the_minimum_and_clipped() -> None:
     assert (rows.start, rows.stop, cols.start, cols.stop) == (90, 100, 0, 30)
 
 
-def test_face_measures_of_a_degraded_face_against_its_ideal(lfw_devtrain: Path) -> None:
+def test_face_measures_of_a_degraded_face_against_its_ideal(lfw_mini: Path) -> None:
     """The camera's own ideal stage as the reference: SSIM below 1, more noise at longer range."""
-    path = _faces(lfw_devtrain, 1)[0]
+    path = _faces(lfw_mini, 1)[0]
     eyes = torch.tensor(LFW_DEEPFUNNELED_EYES_PX)[None]
     rows = []
     for distance_m in (5.0, 20.0):

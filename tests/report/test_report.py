@@ -102,6 +102,11 @@ def test_each_profile_has_its_identification_probability_interval_and_command(re
         assert sentence in text
     assert shlex.join(manifest["command"]) in text
     assert f"git checkout {manifest['environment']['git']['commit']}" in text
+    # The recipe reruns the run's own experiment.toml, which needs nothing outside the run directory.
+    again = f"{run_dir}-reproduced"
+    assert shlex.join(["evalharness", "run", str(run_dir / "experiment.toml"), "--out", again]) in text
+    assert shlex.join(["evalharness", "compare", str(run_dir), again]) in text
+    assert f"Evidence from experiment {manifest['experiment']!r}" in text
     assert "highly unlikely to be of sufficient quality to identify the driver or passengers" in text
 
 

@@ -1,0 +1,388 @@
+"""Calibrate a camera profile from stored frames of one real camera (``evalharness calibrate``).
+
+:func:`measure_frame` measures one frame (:mod:`evalharness.camera.measure`);
+:func:`summarise` pools the frames of one camera into :class:`CameraMeasures`;
+:func:`calibrate` turns them into profile values on a base profile, each with a comment saying
+what it was measured from, how, and its spread.
+
+What the frames cannot tell (field of view, distances, speed, spectral response) stays the
+base's. Noise and sharpness are matched in closed loop: a test chart (grey patches with slanted
+edges) goes through this harness's own camera model (:func:`~evalharness.camera.simulate.simulate`,
+full frame) with the candidate profile, and its frames are measured exactly as the real ones were,
+so that JPEG, demosaicking and the tone curve act on the simulation as on the camera:
+
+- sharpness: ``aberration_blur_um`` is bisected until the chart's median edge MTF50 equals the
+  real frames' (the lens's diffraction stays the base's);
+- noise: ``gain_dn_per_e`` and ``read_noise_e`` start from a Poisson-Gaussian fit of the real
+  noise curve and are scaled until the chart's noise equals the real noise at the levels both
+  have (scaling sigma by ``k`` at every level: gain times ``k^2``, read noise divided by ``k``);
+  ``face_irradiance_w_m2`` then keeps the measured white level (99th percentile of the frames'
+  luma) at the same digital number.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, JpegImagePlugin
+
+from evalharness.camera import measure
+from evalharness.camera.codec import SUBSAMPLING
+from evalharness.camera.sensor import FULL_SCALE_DN, srgb_to_linear
+from evalharness.camera.simulate import derive, simulate
+from evalharness.config.profile import CameraProfile, with_overrides
+from evalharness.errors import DataError
+
+#: A frame is monochrome when its mean colour difference is below this, DN.
+MONOCHROME_MAX_CHROMA_DN = 1.0
+#: Percentile of luma taken as the scene's white level.
+WHITE_PERCENTILE = 99.0
+#: Percentile of luma taken as the scene's black level (contrast: black / white, linear).
+BLACK_PERCENTILE = 1.0
+#: Noise levels below 8-bit quantisation noise (1 / sqrt(12) DN) are not fitted.
+QUANTISATION_SIGMA_DN = 1.0 / math.sqrt(12.0)
+#: Chart frames simulated per closed-loop step, the chart's IED (sets the canvas: 4 x IED).
+CHART_FRAMES = 2
+CHART_IED_PX = 128.0
+#: Closed-loop iterations: bisection steps for sharpness, scalings for noise.
+SHARPNESS_STEPS = 10
+NOISE_STEPS = 4
+#: Chart: patches per side and their side in source pixels; edges slanted 5 deg.
+CHART_PATCHES = 14
+CHART_PATCH_PX = 48
+CHART_SLANT_DEG = 5.0
+
+#: Pillow's ``get_sampling`` codes to the profile's names.
+_SUBSAMPLING_NAMES = {code: name for name, code in SUBSAMPLING.items()}
+
+
+@dataclass(frozen=True)
+class FrameMeasures:
+    """Measures of one stored frame (see :mod:`evalharness.camera.measure`)."""
+
+    width_px: int
+    height_px: int
+    chroma_dn: float
+    block_mean_dn: np.ndarray
+    block_sigma_dn: np.ndarray
+    mtf50_cyc_per_px: np.ndarray
+    white_dn: float
+    black_dn: float
+    jpeg_quality: int | None = None
+    jpeg_mismatch: float | None = None
+    jpeg_subsampling: str | None = None
+
+
+def measure_frame(
+    image: np.ndarray, *, luma_table: Sequence[int] | None = None, subsampling: str | None = None
+) -> FrameMeasures:
+    """Measure one frame: ``image (H, W)`` or ``(H, W, 3)`` 8-bit DN; the JPEG's luma table
+    (natural order) and chroma subsampling when the frame is a JPEG file."""
+    y_dn = measure.luma_dn(image)
+    means, sigmas = measure.block_noise(y_dn)
+    quality, mismatch = measure.jpeg_quality(luma_table) if luma_table is not None else (None, None)
+    return FrameMeasures(
+        width_px=int(y_dn.shape[1]), height_px=int(y_dn.shape[0]),
+        chroma_dn=measure.chroma_dn(image), block_mean_dn=means, block_sigma_dn=sigmas,
+        mtf50_cyc_per_px=measure.edge_mtf50s(y_dn),
+        white_dn=float(np.percentile(y_dn, WHITE_PERCENTILE)),
+        black_dn=float(np.percentile(y_dn, BLACK_PERCENTILE)),
+        jpeg_quality=quality, jpeg_mismatch=mismatch, jpeg_subsampling=subsampling,
+    )
+
+
+def measure_image(image: Image.Image) -> FrameMeasures:
+    """Measure an opened (not converted) image file; a JPEG's tables are read from it."""
+    pixels = np.asarray(image.convert("L" if image.mode in ("L", "I;16", "I") else "RGB"))
+    if image.format != "JPEG":
+        return measure_frame(pixels)
+    return measure_frame(pixels, luma_table=list(image.quantization[0]),
+                         subsampling=_SUBSAMPLING_NAMES.get(JpegImagePlugin.get_sampling(image)))
+
+
+@dataclass(frozen=True)
+class CameraMeasures:
+    """Measures of one camera, pooled over its frames."""
+
+    frames: int
+    width_px: int
+    height_px: int
+    chroma_dn: tuple[float, float, float]  # median, min, max over frames
+    monochrome: bool
+    noise: measure.NoiseCurve
+    mtf50_cyc_per_px: tuple[float, float, float, int]  # median, 25th, 75th percentile, edges
+    white_dn: tuple[float, float, float]  # median, min, max
+    black_dn: tuple[float, float, float]  # median, min, max
+    jpeg_quality: tuple[int, int, int, float] | None  # median, min, max, worst mismatch
+    jpeg_subsampling: str | None  # the most common
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values."""
+        return {
+            "frames": self.frames, "width_px": self.width_px, "height_px": self.height_px,
+            "chroma_dn": list(self.chroma_dn), "monochrome": self.monochrome,
+            "noise_curve": [
+                {"level_dn": float(level), "sigma_dn": float(sigma), "spread_dn": float(spread),
+                 "blocks": int(blocks)}
+                for level, sigma, spread, blocks in zip(
+                    self.noise.level_dn, self.noise.sigma_dn, self.noise.spread_dn,
+                    self.noise.blocks, strict=True)
+            ],
+            "mtf50_cyc_per_px": list(self.mtf50_cyc_per_px), "white_dn": list(self.white_dn),
+            "black_dn": list(self.black_dn),
+            "jpeg_quality": None if self.jpeg_quality is None else list(self.jpeg_quality),
+            "jpeg_subsampling": self.jpeg_subsampling,
+        }
+
+
+def summarise(frames: Sequence[FrameMeasures], names: Sequence[str]) -> CameraMeasures:
+    """Pool the measures of one camera's frames; ``names`` (e.g. file paths) for errors.
+
+    Raises :class:`DataError` when the frames differ in size (not one camera) or hold no
+    usable edge.
+    """
+    sizes = {(f.width_px, f.height_px) for f in frames}
+    if len(sizes) != 1:
+        listed = ", ".join(f"{name} {f.width_px}x{f.height_px}"
+                           for name, f in zip(names, frames, strict=True))
+        raise DataError(f"frames of one camera must share one size; got {listed}")
+    edges = np.concatenate([f.mtf50_cyc_per_px for f in frames])
+    if edges.size == 0:
+        raise DataError("no straight high-contrast edge found in the frames to measure sharpness; "
+                        "give more frames or frames with building or vehicle edges")
+    chroma = np.array([f.chroma_dn for f in frames])
+    whites = np.array([f.white_dn for f in frames])
+    blacks = np.array([f.black_dn for f in frames])
+    qualities = [f.jpeg_quality for f in frames if f.jpeg_quality is not None]
+    mismatches = [f.jpeg_mismatch for f in frames if f.jpeg_mismatch is not None]
+    samplings = [f.jpeg_subsampling for f in frames if f.jpeg_subsampling]
+    width, height = sizes.pop()
+    return CameraMeasures(
+        frames=len(frames), width_px=width, height_px=height,
+        chroma_dn=(float(np.median(chroma)), float(chroma.min()), float(chroma.max())),
+        monochrome=bool(np.median(chroma) < MONOCHROME_MAX_CHROMA_DN),
+        noise=_pooled_noise(frames),
+        mtf50_cyc_per_px=(*(float(v) for v in np.percentile(edges, [50, 25, 75])), int(edges.size)),
+        white_dn=(float(np.median(whites)), float(whites.min()), float(whites.max())),
+        black_dn=(float(np.median(blacks)), float(blacks.min()), float(blacks.max())),
+        jpeg_quality=(int(np.median(qualities)), min(qualities), max(qualities), max(mismatches))
+        if qualities else None,
+        jpeg_subsampling=max(set(samplings), key=samplings.count) if samplings else None,
+    )
+
+
+def _pooled_noise(frames: Sequence[FrameMeasures]) -> measure.NoiseCurve:
+    return measure.noise_curve(np.concatenate([f.block_mean_dn for f in frames]),
+                               np.concatenate([f.block_sigma_dn for f in frames]))
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    """Profile values measured from frames, each with its comment, and closed-loop checks:
+    ``checks`` maps a measure to (real, simulated with the calibrated profile); ``remarks``:
+    measured figures that set no value (one line each)."""
+
+    values: dict[str, Any]
+    comments: dict[str, str]
+    checks: dict[str, tuple[float, float]] = field(default_factory=dict)
+    remarks: list[str] = field(default_factory=list)
+
+
+def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -> Calibrated:
+    """Profile values on ``base`` that reproduce ``measured`` (see the module docstring)."""
+    values: dict[str, Any] = {}
+    notes: dict[str, str] = {}
+    n = measured.frames
+
+    def put(key: str, value: Any, note: str) -> None:
+        values[key], notes[key] = value, note
+
+    put("sensor_width_px", measured.width_px, f"measured: stored frame width, all {n} frames")
+    put("sensor_height_px", measured.height_px, f"measured: stored frame height, all {n} frames")
+    pitch = base.pixel_pitch_um * base.sensor_width_px / measured.width_px
+    put("pixel_pitch_um", round(pitch, 3), f"[assumption] the base's sensor width "
+        f"({base.sensor_width_px} px x {base.pixel_pitch_um} um) spread over {measured.width_px} px")
+    chroma = measured.chroma_dn
+    put("spectral_mode", "infrared" if measured.monochrome else "colour",
+        f"measured: mean |R-G|,|B-G| {chroma[0]:.1f} DN (range {chroma[1]:.1f}-{chroma[2]:.1f}) "
+        f"over {n} frames; monochrome below {MONOCHROME_MAX_CHROMA_DN} DN")
+    put("interlaced", False, f"the frames' {measured.height_px} lines are the stored image (a "
+        "one-field camera's field is already its frame here)")
+    if measured.jpeg_quality is not None:
+        median, low, high, worst = measured.jpeg_quality
+        put("jpeg_quality", median, f"measured: IJG quality nearest the luma quantisation tables, "
+            f"median of {n} frames (range {low}-{high}; worst table mismatch {worst:.3f})")
+    if measured.jpeg_subsampling is not None:
+        put("jpeg_chroma_subsampling", measured.jpeg_subsampling,
+            f"measured: JPEG sampling factors, most common of {n} frames")
+    profile = with_overrides(base, values)
+    sigma_px, mtf_sim = _match_sharpness(profile, measured, seed)
+    median, q25, q75, edges = measured.mtf50_cyc_per_px
+    put("aberration_blur_um", round(sigma_px * profile.pixel_pitch_um, 3),
+        f"closed loop: chart MTF50 {mtf_sim:.3f} cycles/px = measured median {median:.3f} "
+        f"(IQR {q25:.3f}-{q75:.3f}) of {edges} natural edges")
+    profile = with_overrides(base, values)
+    noise_values, note = _match_noise(profile, measured, seed)
+    put("gain_dn_per_e", noise_values["gain_dn_per_e"], note)
+    put("read_noise_e", noise_values["read_noise_e"], "closed loop with gain_dn_per_e (see there)")
+    put("face_irradiance_w_m2", noise_values["face_irradiance_w_m2"],
+        f"sets the white level: {measured.white_dn[0]:.0f} DN = median {WHITE_PERCENTILE:g}th "
+        f"percentile of luma (range {measured.white_dn[1]:.0f}-{measured.white_dn[2]:.0f})")
+    profile = with_overrides(base, values)
+    final = measure_chart(profile, seed)
+    checks = {"mtf50_cyc_per_px": (median, final.mtf50_cyc_per_px[0]),
+              "noise_sigma_ratio": (1.0, _noise_ratio(final.noise, measured.noise))}
+    contrast = _linear(measured.black_dn[0]) / max(_linear(measured.white_dn[0]), 1e-9)
+    remarks = [f"black level {measured.black_dn[0]:.0f} DN (luma percentile {BLACK_PERCENTILE:g} of "
+               f"each frame, median; range {measured.black_dn[1]:.0f}-{measured.black_dn[2]:.0f}): "
+               f"black/white {contrast:.3f} linear, an upper bound of veiling_glare_ratio (not "
+               "applied: dark objects are not perfectly black); the tone curve stays the base's, "
+               "as frames alone cannot separate gamma from scene reflectance"]
+    return Calibrated(values, notes, checks, remarks)
+
+
+def _linear(stored_dn: float) -> float:
+    """Linear value in [0, 1] of a stored sRGB level in DN."""
+    return float(srgb_to_linear(torch.tensor(stored_dn / FULL_SCALE_DN)))
+
+
+@cache
+def chart_image(side_px: int) -> torch.Tensor:
+    """A grey-patch test chart ``(3, side_px, side_px)``, sRGB [0, 1].
+
+    Columns alternate dark (sRGB 0.03-0.5) and bright (0.5-0.97) patches, so that every column
+    boundary is a high-contrast edge, slanted :data:`CHART_SLANT_DEG`; the levels are shuffled
+    (fixed seed) so that any part of the chart the frame shows spans the whole range.
+    """
+    half = CHART_PATCHES * CHART_PATCHES // 2
+    shuffle = np.random.default_rng(0)
+    dark, bright = (shuffle.permutation(np.linspace(low, high, half))
+                    for low, high in ((0.03, 0.5), (0.5, 0.97)))
+    levels = np.empty((CHART_PATCHES, CHART_PATCHES))
+    levels[:, 0::2] = dark.reshape(CHART_PATCHES, -1)
+    levels[:, 1::2] = bright.reshape(CHART_PATCHES, -1)
+    supersample = 4
+    size = side_px * supersample
+    rows, cols = np.indices((size, size)) / supersample
+    slanted = cols - rows * math.tan(math.radians(CHART_SLANT_DEG))
+    column = np.clip((slanted // CHART_PATCH_PX).astype(int) % CHART_PATCHES, 0, CHART_PATCHES - 1)
+    row = np.clip((rows // CHART_PATCH_PX).astype(int), 0, CHART_PATCHES - 1)
+    fine = torch.from_numpy(levels[row, column]).float()[None, None]
+    image = torch.nn.functional.avg_pool2d(fine, supersample)[0]
+    return image.expand(3, -1, -1).clone()
+
+
+def chart_frames(
+    profile: CameraProfile, *, seed: int = 0, count: int = CHART_FRAMES
+) -> list[bytes]:
+    """Stored full frames (JPEG files) of the chart through ``profile``'s camera: the chart held
+    still, in focus and square on to the camera, at the distance where its source pixels map one
+    to one onto the sensor; noise seeded by ``seed``."""
+    slant_m = profile.focal_length_px * profile.ied_m / CHART_IED_PX
+    height_m = profile.face_height_m
+    # Exposed so that white is full scale: the noise at a digital number depends on the gain
+    # and read noise only, and the chart's patches then span every level.
+    full_scale = FULL_SCALE_DN / profile.gain_dn_per_e / derive(profile)["white_signal_e"]
+    still = with_overrides(profile, {
+        "distance_m": slant_m, "focus_distance_m": slant_m, "lateral_offset_m": 0.0,
+        "mounting_height_m": height_m, "aim_height_m": min(height_m, 5.0), "speed_kmh": 0.0,
+        "face_irradiance_w_m2": profile.face_irradiance_w_m2 * full_scale,
+        "veiling_glare_ratio": 0.0,
+    })
+    side = int(5 * CHART_IED_PX)
+    chart = chart_image(side)[None].expand(count, -1, -1, -1)
+    centre = side / 2.0
+    eyes = torch.tensor([[centre - CHART_IED_PX / 2, centre], [centre + CHART_IED_PX / 2, centre]])
+    generators = [torch.Generator().manual_seed(seed * 1000 + index) for index in range(count)]
+    return simulate(chart, eyes[None].expand(count, -1, -1), still, generators, full_frame=True).jpeg
+
+
+def measure_chart(profile: CameraProfile, seed: int = 0) -> CameraMeasures:
+    """:class:`CameraMeasures` of :func:`chart_frames` (JPEG settings are the profile's)."""
+    frames = []
+    for data in chart_frames(profile, seed=seed):
+        with Image.open(io.BytesIO(data)) as image:
+            frames.append(measure_image(image))
+    return summarise(frames, [f"chart {index}" for index in range(len(frames))])
+
+
+def _match_sharpness(profile: CameraProfile, measured: CameraMeasures, seed: int) -> tuple[float, float]:
+    """Aberration sigma (pixels) whose chart MTF50 equals the measured median, by bisection in
+    log sigma; and the chart MTF50 it gives. Clamped to the profile field's range."""
+    target = measured.mtf50_cyc_per_px[0]
+    pitch = profile.pixel_pitch_um
+    low, high = math.log(0.05), math.log(min(100.0 / pitch, 40.0))
+
+    def chart_mtf50(sigma_px: float) -> float:
+        blurred = with_overrides(profile, {"aberration_blur_um": sigma_px * pitch})
+        return measure_chart(blurred, seed).mtf50_cyc_per_px[0]
+
+    for _ in range(SHARPNESS_STEPS):
+        middle = (low + high) / 2.0
+        if chart_mtf50(math.exp(middle)) > target:
+            low = middle
+        else:
+            high = middle
+    sigma_px = math.exp((low + high) / 2.0)
+    return sigma_px, chart_mtf50(sigma_px)
+
+
+def _match_noise(
+    profile: CameraProfile, measured: CameraMeasures, seed: int
+) -> tuple[dict[str, float], str]:
+    """Gain, read noise and irradiance reproducing the measured noise curve (module docstring),
+    and the comment saying how."""
+    real = measured.noise
+    usable = real.sigma_dn >= QUANTISATION_SIGMA_DN
+    gain, read_e = profile.gain_dn_per_e, profile.read_noise_e
+    fit_note = "started from the base's values (the noise curve is too flat to fit)"
+    if usable.sum() >= 2:
+        curve = measure.NoiseCurve(real.level_dn[usable], real.sigma_dn[usable],
+                                   real.spread_dn[usable], real.blocks[usable])
+        fit = measure.fit_poisson_gaussian(curve, tone_curve=profile.tone_curve)
+        if fit.gain_dn_per_e > 1e-3:
+            gain, read_e = fit.gain_dn_per_e, fit.read_noise_e
+            fit_note = (f"Poisson-Gaussian fit gain {fit.gain_dn_per_e:.3g} DN/e-, read noise "
+                        f"{fit.read_noise_e:.3g} e- (RMS relative residual {fit.rms_rel:.2f})")
+    for _ in range(NOISE_STEPS):
+        values = _noise_values(profile, gain, read_e, measured.white_dn[0])
+        simulated = measure_chart(with_overrides(profile, values), seed).noise
+        ratio = _noise_ratio(simulated, real)
+        if not (math.isfinite(ratio) and ratio > 0):
+            break  # no level in common above quantisation: keep the fit
+        gain, read_e = gain / ratio**2, read_e * ratio
+    values = _noise_values(profile, gain, read_e, measured.white_dn[0])
+    levels = ", ".join(f"{level:.0f}:{sigma:.2f}" for level, sigma in
+                       zip(real.level_dn[usable], real.sigma_dn[usable], strict=True))
+    note = (f"closed loop on the noise of the flattest {measure.FLAT_FRACTION:.0%} of "
+            f"{measure.NOISE_BLOCK_PX}-px blocks (level DN: sigma DN {levels}); {fit_note}")
+    return values, note
+
+
+def _noise_values(profile: CameraProfile, gain: float, read_e: float, white_dn: float) -> dict[str, float]:
+    """Gain, read noise and the irradiance that puts a white face at ``white_dn`` (linear)."""
+    white_linear_dn = FULL_SCALE_DN * _linear(white_dn) if profile.tone_curve == "srgb" else white_dn
+    gain = min(max(gain, 1e-4), 1000.0)
+    read_e = min(max(read_e, 0.0), 1000.0)
+    per_unit = derive(profile)["white_signal_e"] / profile.face_irradiance_w_m2
+    irradiance = white_linear_dn / gain / per_unit
+    return {"gain_dn_per_e": float(f"{gain:.4g}"), "read_noise_e": float(f"{read_e:.4g}"),
+            "face_irradiance_w_m2": float(f"{min(irradiance, 2000.0):.4g}")}
+
+
+def _noise_ratio(simulated: measure.NoiseCurve, real: measure.NoiseCurve) -> float:
+    """Median ratio simulated / real sigma over the levels both curves have above quantisation."""
+    common = np.intersect1d(simulated.level_dn, real.level_dn)
+    ratios = [
+        simulated.sigma_dn[simulated.level_dn == level][0] / real.sigma_dn[real.level_dn == level][0]
+        for level in common
+        if real.sigma_dn[real.level_dn == level][0] >= QUANTISATION_SIGMA_DN
+    ]
+    return float(np.median(ratios)) if ratios else math.nan

@@ -1,0 +1,238 @@
+"""Measurements of a camera from its stored frames: colour, noise, sharpness, JPEG settings.
+
+Pure functions of 8-bit images as numpy arrays (``(H, W)`` or ``(H, W, 3)``, values in digital
+numbers (DN) 0-255) and of JPEG quantisation tables, used by ``evalharness calibrate``
+(:mod:`evalharness.camera.calibration`) on real frames and on frames of the simulated camera
+alike, so that both are measured the same way.
+
+- Noise: in blocks of :data:`NOISE_BLOCK_PX` pixels, the block mean and the standard deviation
+  about the block's best-fitting plane; the flattest blocks of each signal level give the noise
+  curve sigma(mean), fitted to the Poisson-Gaussian model of :mod:`evalharness.camera.sensor`
+  after undoing the tone curve.
+- Sharpness: MTF50 of natural near-vertical edges found automatically (straight, high contrast,
+  flat on both sides), measured by the slanted-edge method of :mod:`evalharness.camera.sfr`; the
+  horizontal MTF only (a one-field camera halves the vertical resolution).
+- JPEG quality: the IJG quality whose scaled standard tables, as Pillow's libjpeg writes them,
+  are nearest to the file's (mean absolute log ratio of the 64 luma entries).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import torch
+from PIL import Image
+from scipy.optimize import nnls
+
+from evalharness.camera import sensor
+from evalharness.camera.sfr import edge_mtf, mtf50
+
+#: Side of the square blocks in which noise is measured, pixels (two JPEG blocks).
+NOISE_BLOCK_PX = 16
+#: Fraction of the blocks at each signal level taken as flat (the lowest sigmas).
+FLAT_FRACTION = 0.1
+#: Signal bins of the noise curve, DN (stored values).
+NOISE_BIN_EDGES_DN = np.arange(0.0, 256.0, 16.0)
+#: Fewest flat blocks a noise bin needs.
+MIN_BLOCKS_PER_BIN = 5
+
+#: Edge windows: rows x columns, pixels, and the step between windows.
+EDGE_WINDOW_PX = (24, 24)
+EDGE_STEP_PX = 8
+#: An edge's step between its flat sides, DN, at least.
+EDGE_MIN_CONTRAST_DN = 20.0
+#: Slope of the edge, columns per row: some slant for the oversampling (ISO 12233: ~5 deg), at
+#: most about 15 deg.
+EDGE_SLOPE_RANGE = (0.035, 0.27)
+#: Straightness: RMS distance of the row centroids from the fitted line, pixels, at most.
+EDGE_MAX_RESIDUAL_PX = 0.5
+#: One step: the fraction of the row-averaged profile's absolute differences that go the
+#: edge's way, at least.
+EDGE_MIN_MONOTONIC = 0.95
+#: ... and of the single rows' (lower: noise adds differences either way).
+EDGE_MIN_ROW_MONOTONIC = 0.8
+#: Flat sides: standard deviation within each side's outer columns, fraction of the contrast.
+EDGE_MAX_SIDE_SPREAD = 0.12
+
+
+def luma_dn(image: np.ndarray) -> np.ndarray:
+    """ITU-R BT.601 luma (as JPEG codes it) of ``(H, W, 3)`` RGB, or ``(H, W)`` as is; float DN."""
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim == 2:
+        return image
+    return image[..., :3] @ np.array([0.299, 0.587, 0.114])
+
+
+def chroma_dn(image: np.ndarray) -> float:
+    """Mean absolute colour difference ``(|R - G| + |B - G|) / 2``, DN; 0 for monochrome."""
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim == 2:
+        return 0.0
+    red, green, blue = image[..., 0], image[..., 1], image[..., 2]
+    return float((np.abs(red - green) + np.abs(blue - green)).mean() / 2.0)
+
+
+def block_noise(y_dn: np.ndarray, block_px: int = NOISE_BLOCK_PX) -> tuple[np.ndarray, np.ndarray]:
+    """Per-block mean and noise sigma of a luma image ``(H, W)`` in DN.
+
+    Sigma is the standard deviation of the block's residual from its least-squares plane, so
+    that gentle shading does not count and the low-frequency noise that JPEG keeps does (a
+    high-pass estimator such as Immerkaer's sees almost none after compression). Returns
+    ``(mean_dn, sigma_dn)``, one entry per whole block; blocks touching clipping (0 or 255) are
+    left out, as clipping hides noise.
+    """
+    rows, cols = y_dn.shape[0] // block_px, y_dn.shape[1] // block_px
+    blocks = y_dn[: rows * block_px, : cols * block_px].reshape(rows, block_px, cols, block_px)
+    blocks = blocks.transpose(0, 2, 1, 3).reshape(rows * cols, block_px * block_px)
+    ys, xs = np.indices((block_px, block_px)).reshape(2, -1)
+    design = np.stack([np.ones_like(xs), xs, ys], axis=1).astype(np.float64)
+    coef, *_ = np.linalg.lstsq(design, blocks.T, rcond=None)
+    residual = blocks - (design @ coef).T
+    unclipped = (blocks.min(axis=1) > 0.5) & (blocks.max(axis=1) < 254.5)
+    sigma = np.sqrt((residual**2).sum(axis=1) / (block_px * block_px - 3))
+    return blocks.mean(axis=1)[unclipped], sigma[unclipped]
+
+
+@dataclass(frozen=True)
+class NoiseCurve:
+    """Noise of flat areas against signal: bin centres ``level_dn``, ``sigma_dn`` (the median of
+    the flattest blocks), ``spread_dn`` (their interquartile range) and
+    ``blocks`` (how many flat blocks), all per bin with at least :data:`MIN_BLOCKS_PER_BIN`."""
+
+    level_dn: np.ndarray
+    sigma_dn: np.ndarray
+    spread_dn: np.ndarray
+    blocks: np.ndarray
+
+
+def noise_curve(
+    mean_dn: np.ndarray, sigma_dn: np.ndarray, *, flat_fraction: float = FLAT_FRACTION
+) -> NoiseCurve:
+    """The noise curve from :func:`block_noise` results (of one or many frames, concatenated);
+    ``flat_fraction``: the share of each level's blocks, lowest sigma first, taken as flat (1 for
+    images of flat patches only)."""
+    rows = []
+    for low, high in zip(NOISE_BIN_EDGES_DN[:-1], NOISE_BIN_EDGES_DN[1:], strict=True):
+        inside = np.sort(sigma_dn[(mean_dn >= low) & (mean_dn < high)])
+        flat = inside[: int(len(inside) * flat_fraction)]
+        if len(flat) >= MIN_BLOCKS_PER_BIN:
+            q1, median, q3 = np.percentile(flat, [25, 50, 75])
+            rows.append(((low + high) / 2.0, median, q3 - q1, len(flat)))
+    if not rows:
+        return NoiseCurve(*(np.array([]) for _ in range(3)), np.array([], dtype=int))
+    level, sigma, spread, blocks = (np.array(column) for column in zip(*rows, strict=True))
+    return NoiseCurve(level, sigma, spread, blocks.astype(int))
+
+
+@dataclass(frozen=True)
+class PoissonGaussian:
+    """Fit of ``variance_lin = gain_dn_per_e * mean_lin + (gain_dn_per_e * read_noise_e)^2`` in
+    linear DN (before the tone curve), with ``rms_rel``: the RMS relative residual of sigma."""
+
+    gain_dn_per_e: float
+    read_noise_e: float
+    rms_rel: float
+
+
+def fit_poisson_gaussian(curve: NoiseCurve, *, tone_curve: str) -> PoissonGaussian:
+    """Fit the sensor's noise model to a noise curve of stored values.
+
+    The tone curve is undone (``"srgb"``: IEC 61966-2-1; ``"linear"``: none): a stored level
+    ``v`` is linear ``L(v)`` and its noise ``sigma / T'(L)``, ``T`` the encoding. Non-negative
+    least squares on the variances, weighted by the blocks per bin. Needs two or more levels.
+    """
+    if len(curve.level_dn) < 2:
+        raise ValueError("need flat areas at two or more signal levels to fit the noise model")
+    level = curve.level_dn / 255.0
+    if tone_curve == "srgb":
+        linear = sensor.srgb_to_linear(torch.from_numpy(level)).numpy()
+        # The encoding's slope, by central difference.
+        above, below = linear + 1e-4, np.maximum(linear - 1e-4, 0.0)
+        high, low = (sensor.linear_to_srgb(torch.from_numpy(x)).numpy() for x in (above, below))
+        slope = (high - low) / (above - below)
+    else:
+        linear, slope = level, np.ones_like(level)
+    mean_lin = linear * 255.0
+    sigma_lin = curve.sigma_dn / slope
+    weight = np.sqrt(curve.blocks) / np.maximum(sigma_lin**2, 1e-6)
+    design = np.stack([mean_lin, np.ones_like(mean_lin)], axis=1)
+    coef, _ = nnls(design * weight[:, None], sigma_lin**2 * weight)
+    gain = max(float(coef[0]), 1e-6)
+    model = np.sqrt(coef[0] * mean_lin + coef[1])
+    rms = float(np.sqrt(np.mean((model / np.maximum(sigma_lin, 1e-9) - 1.0) ** 2)))
+    return PoissonGaussian(gain, math.sqrt(float(coef[1])) / gain, rms)
+
+
+def edge_mtf50s(y_dn: np.ndarray) -> np.ndarray:
+    """MTF50 (cycles per pixel, horizontal) of every usable near-vertical edge in a luma image.
+
+    Windows of :data:`EDGE_WINDOW_PX` are kept when they hold one straight, slanted,
+    high-contrast edge with flat sides (see the module constants); overlapping windows of the
+    same edge each count, so the spread is of windows, not of independent edges.
+    """
+    height, width = EDGE_WINDOW_PX
+    found = []
+    for top in range(0, y_dn.shape[0] - height + 1, EDGE_STEP_PX):
+        for left in range(0, y_dn.shape[1] - width + 1, EDGE_STEP_PX):
+            window = y_dn[top : top + height, left : left + width]
+            value = _window_mtf50(window)
+            if value is not None:
+                found.append(value)
+    return np.array(found)
+
+
+def _window_mtf50(window: np.ndarray) -> float | None:
+    sides = window[:, :3], window[:, -3:]
+    contrast = abs(sides[1].mean() - sides[0].mean())
+    if contrast < EDGE_MIN_CONTRAST_DN:
+        return None
+    if max(side.std() for side in sides) > EDGE_MAX_SIDE_SPREAD * contrast:
+        return None
+    direction = np.sign(sides[1].mean() - sides[0].mean())
+    profile = np.diff(window.mean(axis=0)) * direction  # averaged over rows: noise-robust
+    rows_signed = np.diff(window, axis=1) * direction
+    if (profile.clip(min=0).sum() < EDGE_MIN_MONOTONIC * np.abs(profile).sum()
+            or rows_signed.clip(min=0).sum() < EDGE_MIN_ROW_MONOTONIC * np.abs(rows_signed).sum()):
+        return None  # a line, texture or ringing, not one step
+    derivative = np.abs(np.diff(window, axis=1))
+    centres = np.arange(window.shape[1] - 1) + 0.5
+    centroids = (derivative * centres).sum(1) / np.maximum(derivative.sum(1), 1e-9)
+    rows = np.arange(window.shape[0])
+    slope, intercept = np.polyfit(rows, centroids, 1)
+    residual = np.sqrt(np.mean((centroids - (slope * rows + intercept)) ** 2))
+    low, high = EDGE_SLOPE_RANGE
+    edge_cols = slope * rows + intercept
+    if not (low <= abs(slope) <= high and residual <= EDGE_MAX_RESIDUAL_PX):
+        return None
+    if edge_cols.min() < 5 or edge_cols.max() > window.shape[1] - 5:
+        return None
+    try:
+        return mtf50(*edge_mtf(window))
+    except ValueError:
+        return None
+
+
+@cache
+def _ijg_luma_tables() -> np.ndarray:
+    """Luma quantisation tables ``(100, 64)`` that Pillow's libjpeg writes for quality 1-100."""
+    tables = []
+    blank = Image.new("L", (8, 8))
+    for quality in range(1, 101):
+        buffer = io.BytesIO()
+        blank.save(buffer, format="JPEG", quality=quality)
+        with Image.open(buffer) as picture:
+            tables.append(list(picture.quantization[0]))
+    return np.array(tables, dtype=np.float64)
+
+
+def jpeg_quality(luma_table: list[int] | np.ndarray) -> tuple[int, float]:
+    """The IJG quality (1-100) nearest a JPEG file's 64-entry luma table (natural order, as
+    Pillow gives it), and the mismatch: mean ``|log(table / ijg)|`` (0: exactly IJG's table)."""
+    table = np.asarray(luma_table, dtype=np.float64)
+    mismatch = np.abs(np.log(table[None, :] / _ijg_luma_tables())).mean(axis=1)
+    best = int(np.argmin(mismatch))
+    return best + 1, float(mismatch[best])

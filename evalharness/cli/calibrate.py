@@ -1,0 +1,111 @@
+"""``evalharness calibrate``: a camera profile measured from stored frames of one real camera."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import tomli_w
+import typer
+from PIL import Image
+
+from evalharness.camera.calibration import (
+    Calibrated,
+    CameraMeasures,
+    FrameMeasures,
+    calibrate,
+    measure_image,
+    summarise,
+)
+from evalharness.cli.app import app, print_json, say
+from evalharness.config.profile import load_profile
+from evalharness.data.images import read_image
+from evalharness.errors import DataError, HarnessError, OutputError
+
+@app.command("calibrate")
+def calibrate_command(
+    frames: list[Path] = typer.Argument(..., help="Stored frames of one camera (about 20)."),
+    base: str = typer.Option(..., "--base", help="Profile to inherit from: name or .toml path."),
+    out: Path = typer.Option(..., "--out", help="The calibrated profile to write (.toml)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the measures and values as JSON."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the simulated chart's noise."),
+) -> None:
+    """Measure a camera from its frames and write a profile on --base with what was measured.
+
+    Measures frame size, colour or monochrome, JPEG quality and chroma subsampling (from the
+    files' tables), noise against signal level (flat areas) and sharpness (MTF50 of natural
+    edges), and matches the last two in closed loop through the simulated camera. What frames
+    cannot tell (field of view, distances, speed) is the base's. Unreadable frames are reported
+    and skipped. Each value in NEW.toml is commented with what it was measured from, how, and
+    its spread.
+
+    Example: evalharness calibrate frames/*.jpg --base legacy-interlaced --out my-camera.toml
+    """
+    if out.suffix != ".toml":
+        raise typer.BadParameter(f"--out must end in .toml (got {out})")
+    base_profile = load_profile(base)
+    measured_frames, names, bad = [], [], []
+    for path in frames:
+        try:
+            measured_frames.append(_measure_file(path))
+            names.append(str(path))
+        except HarnessError as error:
+            bad.append(str(path))
+            typer.echo(f"error: {error}", err=True)
+    if not measured_frames:
+        raise DataError(f"none of the {len(frames)} frames could be read")
+    measured = summarise(measured_frames, names)
+    say(f"measured {measured.frames} frames; matching noise and sharpness through the simulated camera")
+    result = calibrate(measured, base_profile, seed=seed)
+    text = _profile_text(base, out, measured, result, names)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise OutputError(f"{out}: cannot write: {error}") from None
+    load_profile(out)  # what was written must load
+    if as_json:
+        print_json({"out": str(out), "base": base, "frames": names, "skipped": bad,
+                    "measured": measured.as_dict(), "values": result.values,
+                    "comments": result.comments, "remarks": result.remarks,
+                    "checks": {key: {"real": real, "simulated": sim}
+                               for key, (real, sim) in result.checks.items()}})
+    else:
+        for key, value in result.values.items():
+            typer.echo(f"  {key:<26} {value!s:<10} # {result.comments[key]}")
+        say(f"wrote {out}")
+    if bad:
+        raise DataError(f"{len(bad)} of {len(frames)} frames could not be read (listed above); "
+                        f"{out} was written from the other {len(names)}")
+
+
+def _measure_file(path: Path) -> FrameMeasures:
+    """Measure one frame file (checked by :func:`read_image` first: a bad file is one error)."""
+    read_image(path)
+    with Image.open(path) as image:
+        return measure_image(image)
+
+
+def _profile_text(
+    base: str, out: Path, measured: CameraMeasures, result: Calibrated, names: list[str]
+) -> str:
+    """The calibrated profile: ``base``, then each measured value with its comment."""
+    # A path base is written relative to the new file, as `base = ...` is read.
+    base_ref = base
+    if Path(base).suffix == ".toml":
+        base_ref = os.path.relpath(Path(base).resolve(), out.resolve().parent)
+    folder = os.path.commonpath([str(Path(name).parent) for name in names]) or "."
+    lines = [
+        f"# Calibrated by `evalharness calibrate` from {measured.frames} frames under {folder}.",
+        "# Values not below are the base's (not measurable from frames).",
+        "# Closed-loop checks (real -> simulated with this profile): " + "; ".join(
+            f"{key} {real:.3g} -> {sim:.3g}" for key, (real, sim) in result.checks.items()),
+        *(f"# Measured, not applied: {remark}" for remark in result.remarks),
+        tomli_w.dumps({"base": base_ref}).strip(),
+        tomli_w.dumps({"description": f"Calibrated from {measured.frames} frames of one camera "
+                       f"({measured.width_px}x{measured.height_px})"}).strip()
+        + "  # calibrate",
+    ]
+    for key, value in result.values.items():
+        lines.append(f"{tomli_w.dumps({key: value}).strip()}  # {result.comments[key]}")
+    return "\n".join(lines) + "\n"

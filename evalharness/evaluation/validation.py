@@ -1,0 +1,286 @@
+"""Real camera images against their simulation, probe by probe (``evalharness validate``).
+
+For each real probe of a paired dataset (:mod:`evalharness.data.paired`):
+
+1. *Real*: the face nearest the image centre is detected; its inter-eye distance (from the
+   landmarks), head pose (:mod:`evalharness.quality.pose`) and identity scores against the
+   gallery are measured.
+2. *Source*: of the person's source photographs, the one whose view is nearest the real probe's
+   pose (``sources.csv``, or the pose estimated from the source's own landmarks); or, with
+   ``view_choice="frontal"``, the one nearest a frontal level view (what a run on one-view data
+   does, to measure what matching the pose is worth). A real probe
+   with no detected face gets the view nearest the median pose of its camera group, and an
+   inter-eye distance from its image width (the median ratio of detected probes of its group).
+3. *Simulated*: the camera profile moved to the distance that gives the real inter-eye distance
+   (:func:`~evalharness.camera.geometry.at_resolution`), the source through
+   :func:`~evalharness.camera.simulate.simulate`; the detection counts only where it overlaps the
+   source face's own box carried through the camera (IoU >= 0.5), then the same recognizer and
+   gallery as the real probe.
+
+Rows (``probes.parquet``), one per real probe: ``identity``, ``relpath``, ``camera``;
+``real_detected``, ``real_ied_px``, ``ied_estimated`` (true where the IED came from the image
+width), ``yaw_deg``, ``pitch_deg``, ``real_mate_rank``, ``real_mate_score``,
+``real_best_nonmate_score``; ``source``, ``source_yaw_deg``, ``source_pitch_deg``, ``distance_m``
+(the solved distance), ``simulated`` (false with ``problem`` when the geometry could not reach
+the IED), ``sim_detected``, ``sim_mate_rank``, ``sim_mate_score``, ``sim_best_nonmate_score``;
+``real_sharpness_dn2``, ``real_noise_dn``, ``sim_sharpness_dn2``, ``sim_noise_dn``: Laplacian
+energy and noise on the face box (:mod:`evalharness.quality.measures`), real on the detected box,
+simulated on the true one. Scores are cosine similarities to the best gallery photograph of each person.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image as PILImage
+
+from evalharness.camera.geometry import at_resolution
+from evalharness.camera.simulate import simulate
+from evalharness.config.profile import CameraProfile
+from evalharness.data.folder import FaceRecord
+from evalharness.data.images import load_image
+from evalharness.data.paired import PairedDataset
+from evalharness.errors import ConfigError, DataError
+from evalharness.evaluation.evaluator import (
+    cache_path,
+    cached_arrays,
+    identity_scores,
+    match_detections,
+    numerics,
+    save_arrays,
+)
+from evalharness.models import Detector, Recognizer
+from evalharness.models.photos import subject_face
+from evalharness.quality.measures import face_measures
+from evalharness.quality.pose import head_pose, nearest_view
+from evalharness.seeding import probe_generator
+
+#: Side of the thumbnails kept for the real | simulated contact sheet, pixels.
+THUMBNAIL_PX = 96
+
+
+@dataclass(frozen=True)
+class Face:
+    """The subject's face in one image: box ``(4,)`` and landmarks ``(5, 2)`` in pixels,
+    ``found`` False where nothing was detected, and the estimated pose (NaN then)."""
+
+    box: np.ndarray
+    landmarks: np.ndarray
+    found: bool
+    yaw_deg: float
+    pitch_deg: float
+
+    @property
+    def ied_px(self) -> float:
+        return float(np.hypot(*(self.landmarks[1] - self.landmarks[0]))) if self.found else float("nan")
+
+
+def find_face(image: torch.Tensor, detector: Detector) -> Face:
+    """Detect ``image (3, H, W)`` alone and keep the face nearest its centre, with its pose."""
+    box, landmarks, found = subject_face(detector.detect([image])[0], *image.shape[-2:])
+    return _face(np.asarray(box, np.float32), np.asarray(landmarks, np.float32), bool(found))
+
+
+def _face(box: np.ndarray, landmarks: np.ndarray, found: bool) -> Face:
+    pose = head_pose(landmarks) if found else None
+    return Face(box, landmarks, found, pose.yaw_deg if pose else float("nan"),
+                pose.pitch_deg if pose else float("nan"))
+
+
+def per_image(kind: str, key: dict[str, str], records: Sequence[FaceRecord],
+              compute: Callable[[FaceRecord], dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+    """``compute(record)`` for each record, cached across runs by the file's sha256 under
+    ``<cache>/embeddings/<kind>-<hash of key>.npz`` (``key``: the models and their weights)."""
+    path = cache_path(kind, key)
+    cached = cached_arrays(path) or {}
+    known = {sha: i for i, sha in enumerate(cached.get("sha256", np.zeros(0, str)).tolist())}
+    results, fresh = [], []
+    for record in records:
+        if record.sha256 in known:
+            results.append({name: values[known[record.sha256]] for name, values in cached.items() if name != "sha256"})
+        else:
+            results.append(compute(record))
+            fresh.append((record.sha256, results[-1]))
+            known[record.sha256] = -1
+    if fresh:
+        added = {name: np.stack([value[name] for _, value in fresh]) for name in fresh[0][1]}
+        added["sha256"] = np.array([sha for sha, _ in fresh], dtype=str)
+        save_arrays(path, {name: np.concatenate([cached[name], added[name]]) if name in cached else added[name]
+                           for name in added})
+    return results
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Identity scores of one probe image: mate rank (ties pessimistic) and scores, NaN and
+    None where undetected."""
+
+    detected: bool
+    mate_rank: int | None = None
+    mate_score: float = float("nan")
+    best_nonmate_score: float = float("nan")
+
+
+def _outcome(vector: np.ndarray, gallery: np.ndarray, columns: np.ndarray, mate: int) -> Outcome:
+    scores = identity_scores(vector[None], gallery, columns, int(columns.max()) + 1)[0]
+    others = np.delete(scores, mate)
+    return Outcome(True, int((scores >= scores[mate]).sum()), float(scores[mate]), float(others.max()))
+
+
+def _image_measures(image: torch.Tensor, box: np.ndarray) -> dict[str, float]:
+    """Sharpness (Laplacian energy, DN^2) and noise (DN) on the face box, the camera-side
+    measures that real and simulated probes at one inter-eye distance are compared by."""
+    measures = face_measures(image.cpu().numpy(), box)
+    return {"sharpness_dn2": measures["sharpness_laplacian_dn2"], "noise_dn": measures["noise_sigma_dn"]}
+
+
+def _png(image: torch.Tensor) -> bytes:
+    """A ``(C, H, W)`` [0, 1] image as PNG bytes, its longer side scaled to THUMBNAIL_PX."""
+    pixels = (image.clamp(0, 1) * 255).round().to(torch.uint8).cpu()
+    array = pixels[0].numpy() if pixels.shape[0] == 1 else pixels.permute(1, 2, 0).numpy()
+    picture = PILImage.fromarray(array)
+    picture.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@dataclass
+class Validation:
+    """What comparing a camera profile with real images needs; evaluates, writes nothing."""
+
+    dataset: PairedDataset
+    profile: CameraProfile
+    detector: Detector
+    recognizer: Recognizer
+    seed: int
+    #: "pose": the source view nearest each real probe's head pose; "frontal": the view nearest
+    #: frontal and level for every probe, as an ordinary run on one-view data (LFW) does.
+    view_choice: Literal["pose", "frontal"] = "pose"
+
+    def run(self, progress: Callable[[str], None] = lambda message: None
+            ) -> tuple[pd.DataFrame, dict[str, bytes]]:
+        """Rows (see the module docstring) and thumbnails ``{"samples/<...>.png": bytes}``."""
+        detector_key = {"name": self.detector.name, "sha256": self.detector.weights_sha256}
+        embed_key = detector_key | {"recognizer": self.recognizer.name, "weights": self.recognizer.weights_sha256,
+                                    "numerics": numerics(self.recognizer)}
+        gallery_records = self.dataset.gallery.records
+        progress(f"gallery: {len(gallery_records)} photographs")
+        gallery = np.stack([found["embedding"] for found in
+                            per_image("validation-embedded", embed_key, gallery_records, self._embedded)])
+        people = sorted({r.identity for r in gallery_records})
+        column = {name: i for i, name in enumerate(people)}
+        columns = np.array([column[r.identity] for r in gallery_records])
+
+        progress(f"sources: {len(self.dataset.sources.records)} photographs")
+        faces = per_image("validation-faces", detector_key, self.dataset.sources.records, self._detected)
+        sources = {r.relpath: (r, _face(f["box"], f["landmarks"], bool(f["found"])))
+                   for r, f in zip(self.dataset.sources.records, faces, strict=True)}
+        progress(f"real probes: {len(self.dataset.probes.records)} images")
+        real = []
+        for record, found in zip(self.dataset.probes.records, per_image(
+                "validation-embedded", embed_key, self.dataset.probes.records, self._embedded), strict=True):
+            face = _face(found["box"], found["landmarks"], bool(found["found"]))
+            outcome = _outcome(found["embedding"], gallery, columns, column[record.identity]) \
+                if face.found else Outcome(False)
+            real.append((record, int(found["width_px"]), face, outcome,
+                         {f"real_{name}": float(found[name]) for name in ("sharpness_dn2", "noise_dn")}))
+
+        poses: dict[str, list[tuple[float, float]]] = {}
+        for record, _, face, _, _ in real:
+            if face.found:
+                poses.setdefault(self.dataset.camera_of(record.relpath), []).append((face.yaw_deg, face.pitch_deg))
+        camera_pose = {camera: tuple(np.median(values, axis=0)) for camera, values in poses.items()}
+        rows, samples = [], {}
+        for record, width_px, face, outcome, measured in real:
+            row = self._real_row(record, face, outcome, width_px, real) | measured
+            chosen = self._source(record.identity, row, sources, camera_pose)
+            source_record, source_face = sources[chosen]
+            row |= {"source": source_record.relpath, **self._view(source_record.relpath, source_face)}
+            row |= self._simulated(record.relpath, source_record, source_face, row["real_ied_px"],
+                                   gallery, columns, column[record.identity], samples)
+            samples[f"samples/real/{record.relpath}.png"] = _png(load_image(record.path))
+            rows.append(row)
+            progress(f"{record.relpath}: real {'rank %s' % outcome.mate_rank if face.found else 'undetected'}"
+                     f", simulated {'rank %s' % row['sim_mate_rank'] if row['sim_detected'] else 'undetected'}")
+        return pd.DataFrame.from_records(rows).astype({"real_mate_rank": "Int64", "sim_mate_rank": "Int64"}), samples
+
+    def _detected(self, record: FaceRecord, image: torch.Tensor | None = None) -> dict[str, np.ndarray]:
+        face = find_face(load_image(record.path) if image is None else image, self.detector)
+        return {"box": face.box, "landmarks": face.landmarks, "found": np.bool_(face.found)}
+
+    def _embedded(self, record: FaceRecord) -> dict[str, np.ndarray]:
+        """The central face (or the centre box) embedded, as for a gallery photograph."""
+        image = load_image(record.path)
+        found = self._detected(record, image) | {"width_px": np.int64(image.shape[-1])}
+        found |= {name: np.float64(value) for name, value in _image_measures(image, found["box"]).items()}
+        embedding = self.recognizer.embed([image], found["box"][None], found["landmarks"][None])
+        return found | {"embedding": embedding.numpy()[0]}
+
+    def _real_row(self, record: Any, face: Face, outcome: Outcome, width_px: int,
+                  real: list[tuple[Any, int, Face, Outcome, dict[str, float]]]) -> dict[str, Any]:
+        camera = self.dataset.camera_of(record.relpath)
+        ied_px, estimated = face.ied_px, False
+        if not face.found:
+            ratios = [f.ied_px / width for r, width, f, _, _ in real
+                      if f.found and self.dataset.camera_of(r.relpath) == camera]
+            ied_px, estimated = (float(np.median(ratios)) * width_px if ratios else float("nan")), True
+        return {"identity": record.identity, "relpath": record.relpath, "camera": camera,
+                "real_detected": face.found, "real_ied_px": ied_px, "ied_estimated": estimated,
+                "yaw_deg": face.yaw_deg, "pitch_deg": face.pitch_deg,
+                "real_mate_rank": outcome.mate_rank, "real_mate_score": outcome.mate_score,
+                "real_best_nonmate_score": outcome.best_nonmate_score}
+
+    def _view(self, relpath: str, face: Face) -> dict[str, float]:
+        """A source's view: from ``sources.csv``, else estimated from its landmarks."""
+        view = self.dataset.views.get(relpath)
+        return {"source_yaw_deg": view.yaw_deg if view else face.yaw_deg,
+                "source_pitch_deg": view.pitch_deg if view else face.pitch_deg}
+
+    def _source(self, identity: str, row: dict[str, Any], sources: dict[str, tuple[Any, Face]],
+                camera_pose: dict[str, tuple[float, float]]) -> str:
+        """The source whose view is nearest the probe's pose (its camera's median pose when
+        the probe has none); sources with no detected face only when nothing else is left."""
+        candidates = [path for path, (record, face) in sources.items()
+                      if record.identity == identity and face.found] or \
+                     [record.relpath for record in self.dataset.sources_of(identity)]
+        yaw, pitch = (row["yaw_deg"], row["pitch_deg"]) if self.view_choice == "pose" else (0.0, 0.0)
+        if not np.isfinite(yaw):
+            yaw, pitch = camera_pose.get(row["camera"], (0.0, 0.0))
+        views = [list(self._view(path, sources[path][1]).values()) for path in candidates]
+        views = np.nan_to_num(np.array(views, dtype=np.float64))
+        return candidates[nearest_view(yaw, pitch, views)]
+
+    def _simulated(self, key: str, source_record: Any, source: Face, ied_px: float, gallery: np.ndarray,
+                   columns: np.ndarray, mate: int, samples: dict[str, bytes]) -> dict[str, Any]:
+        empty = {"distance_m": float("nan"), "simulated": False, "problem": None, "sim_detected": False,
+                 "sim_sharpness_dn2": float("nan"), "sim_noise_dn": float("nan"),
+                 "sim_mate_rank": None, "sim_mate_score": float("nan"), "sim_best_nonmate_score": float("nan")}
+        if not np.isfinite(ied_px):
+            return empty | {"problem": "no inter-eye distance (no real probe of its camera detected)"}
+        try:
+            profile = at_resolution(self.profile, ied_px=ied_px)
+        except ConfigError as error:
+            return empty | {"problem": str(error)}
+        image = load_image(source_record.path)
+        generator = probe_generator(self.seed, f"validate\x1f{self.profile.name}", key)
+        capture = simulate(image[None], torch.from_numpy(source.landmarks[None, :2].copy()), profile,
+                           [generator], source_boxes_px=torch.from_numpy(source.box[None].copy()))
+        stored = capture.images.expand(-1, 3, -1, -1)
+        hit = match_detections(self.detector.detect(stored), capture.face_boxes.double())[0]
+        samples[f"samples/simulated/{key}.png"] = _png(capture.images[0])
+        row = empty | {"distance_m": profile.distance_m, "simulated": True, "sim_detected": hit["detected"],
+                       **{f"sim_{name}": value for name, value in
+                          _image_measures(stored[0], capture.face_boxes[0].numpy()).items()}}
+        if hit["detected"]:
+            vector = self.recognizer.embed(stored, hit["box"][None], hit["landmarks"][None]).numpy()[0]
+            outcome = _outcome(vector, gallery, columns, mate)
+            row |= {"sim_mate_rank": outcome.mate_rank, "sim_mate_score": outcome.mate_score,
+                    "sim_best_nonmate_score": outcome.best_nonmate_score}
+        return row

@@ -1,0 +1,135 @@
+"""``validation.html``: the report section of an ``evalharness validate`` run directory.
+
+Reads only that directory (``summary.json``, ``probes.parquet``, ``manifest.json``,
+``samples/``): real and simulated rank-1 by inter-eye distance on one plot with intervals, the
+gap table, and a real | simulated contact sheet.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402  the backend must be chosen first
+import pandas as pd  # noqa: E402
+
+from evalharness.evaluation import store  # noqa: E402
+from evalharness.report.plots import OKABE_ITO  # noqa: E402
+
+#: Probes shown on the contact sheet, per inter-eye-distance bin.
+SHEET_PER_BIN = 6
+
+
+def _uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}%"
+
+
+def _label(row: dict[str, Any]) -> str:
+    high = row["ied_px_high"]
+    return f"{row['ied_px_low']:g}-{'' if high is None else format(high, 'g')} px"
+
+
+def _plot(figures: dict[str, Any]) -> bytes:
+    """Rank-1 per bin: real, simulated and (when corrected) predicted, gap interval as bars."""
+    bins = [row for row in figures["bins"] if row["n"]]
+    labels = [_label(row) for row in bins]
+    x = range(len(bins))
+    fig, ax = plt.subplots(figsize=(6.5, 3.6), dpi=110)
+    series = [("real_rank1", "real camera", "o", "-"), ("sim_rank1", "simulated", "s", "--")]
+    if "pred_rank1" in (bins[0] if bins else {}):
+        series.append(("pred_rank1", "predicted (simulated + corrections)", "^", "-."))
+    for (key, name, marker, style), colour in zip(series, OKABE_ITO, strict=False):
+        ax.plot(list(x), [100 * row[key] for row in bins], marker=marker, linestyle=style, color=colour, label=name)
+    model = "pred_rank1" if len(series) == 3 else "sim_rank1"
+    for i, row in zip(x, bins, strict=True):
+        if row["gap_ci_low"] is not None:
+            low = 100 * (row[model] - (row["gap"] - row["gap_ci_low"]))
+            high = 100 * (row[model] + (row["gap_ci_high"] - row["gap"]))
+            ax.plot([i, i], [low, high], color="grey", linewidth=4, alpha=0.35)
+    ax.set_xticks(list(x), [f"{label}\nn={row['n']}" for label, row in zip(labels, bins, strict=True)])
+    ax.set_ylabel("rank-1 identification (%)")
+    ax.set_xlabel("inter-eye distance of the real probe (grey: 95% interval of the model, from the paired gap)")
+    ax.set_ylim(-2, 102)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _table(figures: dict[str, Any]) -> str:
+    predicted = "pred_rank1" in figures["overall"]
+    head = "<tr><th>IED</th><th>n</th><th>real</th><th>simulated</th>" + \
+        ("<th>predicted</th>" if predicted else "") + "<th>gap (95% CI)</th></tr>"
+    body = []
+    for row in [*figures["bins"], {**figures["overall"], "ied_px_low": None}]:
+        label = "all" if row["ied_px_low"] is None else _label(row)
+        gap = "-" if row["gap"] is None else \
+            f"{100 * row['gap']:+.1f} ({100 * row['gap_ci_low']:+.1f} to {100 * row['gap_ci_high']:+.1f})"
+        cells = [label, str(row["n"]), _percent(row["real_rank1"]), _percent(row["sim_rank1"])]
+        cells += [_percent(row.get("pred_rank1"))] if predicted else []
+        body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in [*cells, gap]) + "</tr>")
+    return f"<table>{head}{''.join(body)}</table>"
+
+
+def _sheet(run_dir: Path, rows: pd.DataFrame) -> str:
+    detected = rows[rows["real_detected"]].sort_values(["real_ied_px", "relpath"])
+    cells = []
+    for _, row in detected.groupby(pd.cut(detected["real_ied_px"], [0, 12, 20, 30, 50, math.inf]),
+                                   observed=True):
+        for _, probe in row.head(SHEET_PER_BIN).iterrows():
+            real = run_dir / "samples" / "real" / f"{probe['relpath']}.png"
+            sim = run_dir / "samples" / "simulated" / f"{probe['relpath']}.png"
+            outcome = (f"real rank {probe['real_mate_rank']}, sim "
+                       + (f"rank {probe['sim_mate_rank']}" if probe["sim_detected"] else "undetected"))
+            images = "".join(f'<img src="{_uri(p)}" alt="{html.escape(kind)}">' for kind, p in
+                             (("real", real), ("simulated", sim)) if p.is_file())
+            cells.append(f"<figure>{images}<figcaption>{html.escape(probe['relpath'])}: "
+                         f"{probe['real_ied_px']:.1f} px, yaw {probe['yaw_deg']:+.0f}, pitch "
+                         f"{probe['pitch_deg']:+.0f}; source {html.escape(probe['source'])}; "
+                         f"{html.escape(outcome)}</figcaption></figure>")
+    return "".join(cells)
+
+
+def write_validation_report(run_dir: Path) -> Path:
+    """Write ``run_dir/validation.html`` from the validation run directory; return its path."""
+    run_dir = Path(run_dir)
+    summary = store.read_json(run_dir / "summary.json")
+    meta = store.read_json(run_dir / "manifest.json")
+    rows = pd.read_parquet(run_dir / "probes.parquet")
+    figures = summary.get("corrected", summary["raw"])
+    plot = "data:image/png;base64," + base64.b64encode(_plot(figures)).decode("ascii")
+    calibration = meta.get("calibration")
+    status = ("corrections fitted on " + html.escape(str(calibration.get("run_dir")))
+              if calibration else "raw simulation, no corrections applied")
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Validation of {html.escape(meta['profile'])}</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:auto}}td,th{{padding:2px 8px;text-align:right}}
+figure{{display:inline-block;width:14em;vertical-align:top;margin:4px}}figure img{{width:6.5em;image-rendering:pixelated}}
+figcaption{{font-size:70%}}</style></head><body>
+<h1>Validation of camera profile {html.escape(meta['profile'])} against real images</h1>
+<p>Real probes: {html.escape(meta['dataset']['root'])} (fingerprint {html.escape(meta['dataset']['fingerprint'][:16])}...).
+Detector {html.escape(meta['models']['detector']['name'])}, recognizer {html.escape(meta['models']['recognizer']['name'])}.
+Each detected real probe was simulated from its person's source photograph nearest its head pose, at its own
+inter-eye distance. Prediction: {status}. Intervals: 95%, paired bootstrap over people.</p>
+<img src="{plot}" alt="real and simulated rank-1 by inter-eye distance">
+{_table(figures)}
+<p>Detection: real {_percent(figures['overall']['real_detection'])}, simulated {_percent(figures['overall']['sim_detection'])}
+{'' if 'pred_detection' not in figures['overall'] else ', predicted ' + _percent(figures['overall']['pred_detection'])};
+{figures['undetected_real']} real probes had no detected face.</p>
+<h2>Real | simulated</h2>{_sheet(run_dir, rows)}
+<p>Command: <code>{html.escape(' '.join(meta.get('command', [])))}</code></p></body></html>"""
+    return store.write_text(run_dir / "validation.html", page)

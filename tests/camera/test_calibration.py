@@ -1,0 +1,151 @@
+"""Camera calibration from frames: the measures on images with known properties, then
+``evalharness calibrate`` recovering the settings of frames made by the harness's own camera
+model, and on the real FRMDB CCTV frames."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy.ndimage import gaussian_filter
+
+from evalharness.camera import measure
+from evalharness.camera.calibration import chart_frames
+from evalharness.cli import main
+from evalharness.config.profile import load_profile, resolve_profile
+from evalharness.paths import PROFILES_DIR
+
+FRMDB_FRAMES = Path(os.environ.get("EVALHARNESS_SHARED", Path(__file__).resolve().parents[2].parent / "shared")) \
+    / "data" / "frmdb-dev" / "frames"
+
+#: A 352x288 colour CCTV camera with known settings, on legacy-interlaced (pitch as calibrate
+#: assumes for that base, so that aberration_blur_um compares directly).
+KNOWN = {"sensor_width_px": 352, "sensor_height_px": 288, "spectral_mode": "colour",
+         "interlaced": False, "jpeg_quality": 70, "pixel_pitch_um": 18.764,
+         "aberration_blur_um": 20.0, "gain_dn_per_e": 0.5, "read_noise_e": 5.0}
+
+
+@pytest.mark.parametrize("quality", [20, 55, 75, 95])
+def test_jpeg_quality_is_read_from_the_tables(quality):
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((32, 32), 128, np.uint8)).save(buffer, format="JPEG", quality=quality)
+    with Image.open(buffer) as image:
+        assert measure.jpeg_quality(image.quantization[0]) == (quality, 0.0)
+
+
+def test_edge_mtf50_of_a_gaussian_blurred_slanted_edge():
+    sigma_px = 1.5
+    rows, cols = np.indices((96, 96), dtype=np.float64)
+    supersample = 8
+    fine_rows, fine_cols = np.indices((96 * supersample, 96 * supersample)) / supersample
+    fine = (fine_cols - 48 - 0.09 * (fine_rows - 48) > 0).astype(np.float64)
+    edge = fine.reshape(96, supersample, 96, supersample).mean(axis=(1, 3))
+    image = 60.0 + 120.0 * gaussian_filter(edge, sigma_px)
+    found = measure.edge_mtf50s(image)
+    expected = math.sqrt(math.log(2.0) / (2.0 * math.pi**2)) / sigma_px  # Gaussian MTF = 0.5
+    assert len(found) >= 4
+    assert np.median(found) == pytest.approx(expected, rel=0.1)
+
+
+def test_poisson_gaussian_fit_recovers_gain_and_read_noise():
+    rng = np.random.default_rng(3)
+    gain, read_e = 0.4, 6.0
+    patches = []
+    for level_dn in np.linspace(20, 220, 12):
+        electrons = rng.poisson(level_dn / gain, size=(64, 64)) + rng.normal(0, read_e, (64, 64))
+        patches.append(electrons * gain)
+    image = np.concatenate(patches, axis=1)
+    # Flat patches hold pure noise: take every block, not only the flattest.
+    curve = measure.noise_curve(*measure.block_noise(image), flat_fraction=1.0)
+    fit = measure.fit_poisson_gaussian(curve, tone_curve="linear")
+    assert fit.gain_dn_per_e == pytest.approx(gain, rel=0.15)
+    assert fit.read_noise_e == pytest.approx(read_e, rel=0.3)
+
+
+def _calibrate_json(capsys, frames: list[Path], out: Path) -> dict:
+    assert main(["calibrate", *map(str, frames), "--base", "legacy-interlaced", "--out", str(out),
+                 "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.slow
+def test_calibrate_recovers_the_settings_of_simulated_frames(tmp_path, capsys):
+    truth = load_profile("legacy-interlaced", KNOWN)
+    frames = []
+    for index, data in enumerate(chart_frames(truth, seed=11, count=6)):
+        frames.append(tmp_path / f"frame{index}.jpg")
+        frames[-1].write_bytes(data)
+    out = tmp_path / "calibrated.toml"
+    result = _calibrate_json(capsys, frames, out)
+    profile = load_profile(out)
+    assert (profile.sensor_width_px, profile.sensor_height_px) == (352, 288)
+    assert profile.spectral_mode == "colour" and profile.jpeg_quality == 70
+    assert profile.jpeg_chroma_subsampling == "4:2:0"
+    # Stated tolerances: sharpness and noise within 15% (the goal); the split of the noise
+    # between its shot and read parts is weakly determined after JPEG, the gain within 25%.
+    assert profile.aberration_blur_um == pytest.approx(20.0, rel=0.15)
+    real_mtf, simulated_mtf = result["checks"]["mtf50_cyc_per_px"].values()
+    assert simulated_mtf == pytest.approx(real_mtf, rel=0.15)
+    assert result["checks"]["noise_sigma_ratio"]["simulated"] == pytest.approx(1.0, abs=0.15)
+    assert profile.gain_dn_per_e == pytest.approx(0.5, rel=0.25)
+    # Written on its base: what frames cannot tell stays the base's.
+    layers = resolve_profile(out)
+    assert layers.values["hfov_deg"].file.name == "legacy-interlaced.toml"
+    assert "measured" in layers.values["jpeg_quality"].comment
+
+
+@pytest.mark.slow
+def test_calibrate_on_real_cctv_frames(tmp_path, capsys):
+    if not FRMDB_FRAMES.is_dir():
+        if os.environ.get("EVALHARNESS_SHARED"):
+            pytest.fail(f"FRMDB frames missing at {FRMDB_FRAMES}")
+        pytest.skip(f"FRMDB frames not at {FRMDB_FRAMES}")
+    frames = sorted(FRMDB_FRAMES.glob("*/Img_0*.jpg"))[:20]
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"not a jpeg")
+    out = tmp_path / "frmdb.toml"
+    code = main(["calibrate", *map(str, [*frames, bad]), "--base", "legacy-interlaced",
+                 "--out", str(out), "--json"])
+    captured = capsys.readouterr()
+    assert code == 3 and str(bad) in captured.err  # reported, the rest calibrated
+    result = json.loads(captured.out)
+    measured = result["measured"]
+    assert (measured["width_px"], measured["height_px"], measured["monochrome"]) == (352, 288, False)
+    assert 90 <= measured["jpeg_quality"][0] <= 100
+    assert measured["mtf50_cyc_per_px"][3] >= 20  # natural edges found
+    real_mtf, simulated_mtf = result["checks"]["mtf50_cyc_per_px"].values()
+    assert simulated_mtf == pytest.approx(real_mtf, rel=0.15)
+    assert result["checks"]["noise_sigma_ratio"]["simulated"] == pytest.approx(1.0, abs=0.15)
+    assert load_profile(out).spectral_mode == "colour"
+
+
+def test_the_committed_frmdb_profile_inherits_what_frames_cannot_tell():
+    layers = resolve_profile(PROFILES_DIR / "validation" / "frmdb-cctv-calibrated.toml")
+    assert [p.name for p in layers.chain] == ["frmdb-cctv-calibrated.toml", "legacy-interlaced.toml"]
+    measured = {key for key, item in layers.values.items() if item.file == layers.path}
+    assert {"sensor_width_px", "jpeg_quality", "aberration_blur_um", "gain_dn_per_e"} <= measured
+    assert {"hfov_deg", "distance_m", "speed_kmh"}.isdisjoint(measured)
+    assert all(layers.values[key].comment for key in measured)  # each says how it was measured
+    profile = load_profile(layers.path)
+    assert (profile.sensor_width_px, profile.sensor_height_px, profile.spectral_mode) == (352, 288, "colour")
+
+
+def test_frames_of_two_sizes_or_none_readable_are_one_clear_error(tmp_path, capsys):
+    for name, size in (("a.jpg", (352, 288)), ("b.jpg", (320, 240))):
+        Image.fromarray(np.full(size[::-1], 100, np.uint8)).save(tmp_path / name, quality=80)
+    out = tmp_path / "new.toml"
+    assert main(["calibrate", str(tmp_path / "a.jpg"), str(tmp_path / "b.jpg"),
+                 "--base", "legacy-interlaced", "--out", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert "one size" in err and "b.jpg 320x240" in err and not out.exists()
+    (tmp_path / "c.jpg").write_bytes(b"\xff\xd8 truncated")
+    assert main(["calibrate", str(tmp_path / "c.jpg"), "--base", "legacy-interlaced",
+                 "--out", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert "c.jpg" in err and "none of the 1 frames" in err and "Traceback" not in err

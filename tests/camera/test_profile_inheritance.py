@@ -1,0 +1,111 @@
+"""Profile inheritance (``base = ...``): merging, chains, cycles, errors naming the file that set
+a value, did-you-mean, and the self-contained copy a run directory stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evalharness.config.loading import FieldConfigError
+from evalharness.config.profile import (
+    CameraProfile,
+    field_rows,
+    load_profile,
+    profile_from_layers,
+    resolve_profile,
+    resolved_toml,
+)
+from evalharness.errors import ConfigError
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _values(profile: CameraProfile) -> dict:
+    return profile.model_dump(exclude={"name", "description"})
+
+
+def test_a_child_gives_only_what_differs(tmp_path):
+    child = _write(tmp_path, "mine.toml", 'base = "ir-two-lane"\ndistance_m = 12.5  # site survey\n')
+    profile = load_profile(child)
+    assert profile.name == "mine"
+    assert _values(profile) == _values(load_profile("ir-two-lane", {"distance_m": 12.5}))
+
+
+def test_a_chain_of_paths_and_names_merges_nearest_first(tmp_path):
+    (tmp_path / "sub").mkdir()
+    _write(tmp_path, "middle.toml", 'base = "ir-two-lane"\njpeg_quality = 40  # middle\nspeed_kmh = 80.0\n')
+    top = _write(tmp_path / "sub", "top.toml", 'base = "../middle.toml"\nspeed_kmh = 100.0  # top\n')
+    layers = resolve_profile(top)
+    assert [p.name for p in layers.chain] == ["top.toml", "middle.toml", "ir-two-lane.toml"]
+    profile = profile_from_layers(layers)
+    assert (profile.jpeg_quality, profile.speed_kmh) == (40, 100.0)
+    rows = {row.name: row for row in field_rows(layers, profile)}
+    assert (rows["speed_kmh"].status, rows["speed_kmh"].comment) == ("overridden", "top")
+    assert (rows["jpeg_quality"].status, rows["jpeg_quality"].file) == ("inherited", "middle.toml")
+    assert rows["f_number"].file == "ir-two-lane.toml" and rows["f_number"].comment
+    assert rows["focal_length_mm"].status == "derived"
+
+
+def test_a_cycle_is_one_clear_error(tmp_path):
+    _write(tmp_path, "a.toml", 'base = "b.toml"\n')
+    _write(tmp_path, "b.toml", 'base = "a.toml"\n')
+    with pytest.raises(ConfigError, match=r"cycle: .*a\.toml -> .*b\.toml -> .*a\.toml"):
+        load_profile(tmp_path / "a.toml")
+
+
+def test_a_bad_value_names_the_base_file_that_set_it(tmp_path):
+    base = _write(tmp_path, "base.toml", 'base = "ir-two-lane"\njpeg_quality = 300\n')
+    child = _write(tmp_path, "child.toml", 'base = "base.toml"\ndistance_m = 15.0\n')
+    with pytest.raises(FieldConfigError) as error:
+        load_profile(child)
+    message = str(error.value)
+    assert message.startswith(f"{base}: jpeg_quality:") and "1 <= jpeg_quality <= 100" in message
+    assert error.value.keys == ("jpeg_quality",)
+    with pytest.raises(ConfigError) as error:  # --set names itself, the rest still its file
+        load_profile(child, {"speed_kmh": -5})
+    assert f"{child} with --set speed_kmh=-5: speed_kmh:" in str(error.value)
+    assert f"{base}: jpeg_quality:" in str(error.value)
+
+
+def test_a_child_lens_replaces_the_base_field_of_view(tmp_path):
+    child = _write(tmp_path, "lens.toml", 'base = "ir-two-lane"\nfocal_length_mm = 25.0\n')
+    profile = load_profile(child)
+    assert profile.hfov_deg is None and profile.focal_length_mm == 25.0
+    both = _write(tmp_path, "both.toml", 'base = "ir-two-lane"\nhfov_deg = 20.0\nfocal_length_mm = 25.0\n')
+    with pytest.raises(ConfigError) as error:
+        load_profile(both)
+    message = str(error.value)
+    assert "\n" not in message and "{" not in message and str(both) in message
+
+
+def test_both_fields_of_view_from_set_is_one_line():
+    with pytest.raises(ConfigError) as error:
+        load_profile("ir-two-lane", {"hfov_deg": 20.0, "focal_length_mm": 25.0})
+    assert "\n" not in str(error.value) and "{" not in str(error.value)
+
+
+def test_did_you_mean_for_keys_names_and_bases(tmp_path):
+    with pytest.raises(ConfigError, match=r"focal_length: unknown key; did you mean 'focal_length_mm'\?"):
+        load_profile("ir-two-lane", {"focal_length": 25.0})
+    with pytest.raises(ConfigError, match=r"'ir-two-lanes' \(did you mean 'ir-two-lane'"):
+        load_profile("ir-two-lanes")
+    child = _write(tmp_path, "typo.toml", 'base = "legacy-interlace"\n')
+    with pytest.raises(ConfigError, match=rf"{child}: base 'legacy-interlace'.*did you mean 'legacy-interlaced'"):
+        load_profile(child)
+
+
+def test_the_stored_copy_is_self_contained(tmp_path):
+    (tmp_path / "bases").mkdir()
+    _write(tmp_path / "bases", "middle.toml", 'base = "legacy-interlaced"\njpeg_quality = 35  # frame grabber\n')
+    top = _write(tmp_path, "cam.toml", 'base = "bases/middle.toml"\nfocal_length_mm = 12.0  # datasheet\n')
+    text, expected = resolved_toml(top), load_profile(top)
+    assert "base =" not in text
+    assert "jpeg_quality = 35  # frame grabber [middle.toml]" in text
+    stored = _write(tmp_path / "bases", "cam.toml", text)  # beside nothing it could inherit from
+    (tmp_path / "bases" / "middle.toml").unlink()
+    assert load_profile(stored) == expected

@@ -1,0 +1,62 @@
+"""``evalharness validate`` end to end on FRMDB development subjects, and its refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+CCTV = "configs/profiles/validation/frmdb-cctv.toml"
+BIN_KEYS = {"ied_px_low", "ied_px_high", "n", "real_rank1", "sim_rank1", "gap", "gap_ci_low", "gap_ci_high"}
+OVERALL_KEYS = {"n", "real_rank1", "sim_rank1", "gap", "gap_ci_low", "gap_ci_high", "real_detection",
+                "sim_detection"}
+
+
+@pytest.mark.slow
+def test_validate_then_apply_its_corrections(cli, frmdb_paired, tmp_path: Path) -> None:
+    real = frmdb_paired(["002", "003", "004"])
+    first = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "dev", "--device", "cpu", "--json")
+    assert first.code == 0, first.err
+    figures = json.loads(first.out)
+    assert OVERALL_KEYS <= set(figures["overall"])
+    assert [(b["ied_px_low"], b["ied_px_high"]) for b in figures["bins"]] == \
+        [(0, 12), (12, 20), (20, 30), (30, 50), (50, None)]
+    assert all(BIN_KEYS <= set(b) for b in figures["bins"])
+    rows = pd.read_parquet(tmp_path / "dev" / "probes.parquet")
+    assert len(rows) == 15 and figures["undetected_real"] == int((~rows["real_detected"]).sum())
+    detected = rows[rows["real_detected"]]
+    assert figures["overall"]["n"] == len(detected)
+    assert figures["overall"]["real_rank1"] == pytest.approx((detected["real_mate_rank"] == 1).mean())
+    # Each simulation comes from another photograph than the gallery's frontal one, chosen by pose.
+    assert not rows["source"].str.endswith("Img_33.png").any()
+    for name in ("corrections.json", "summary.json", "manifest.json", "profile.toml", "validation.html"):
+        assert (tmp_path / "dev" / name).is_file(), name
+
+    second = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "held", "--device", "cpu",
+                 "--calibration", tmp_path / "dev", "--json")
+    assert second.code == 0, second.err
+    corrected = json.loads(second.out)
+    assert "pred_rank1" in corrected["overall"] and "pred_detection" in corrected["overall"]
+    assert corrected["overall"]["gap"] == pytest.approx(
+        corrected["overall"]["pred_rank1"] - corrected["overall"]["real_rank1"])
+    assert "corrections fitted on" in (tmp_path / "held" / "validation.html").read_text(encoding="utf-8")
+
+
+def test_validate_refusals_name_the_problem(cli, frmdb_paired, tmp_path: Path) -> None:
+    real = frmdb_paired(["002"])
+    fixed = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "a", "--set", "ied_px=20")
+    assert fixed.code == 2 and "leave the resolution out" in fixed.err_lines[-1]
+    broken = tmp_path / "broken"
+    shutil.copytree(real, broken)
+    shutil.rmtree(broken / "gallery" / "002")
+    (broken / "gallery" / "other").mkdir()
+    shutil.copyfile(real / "gallery" / "002" / "Img_33.png", broken / "gallery" / "other" / "x.png")
+    missing = cli("validate", broken, "--profile", CCTV, "--out", tmp_path / "b")
+    assert missing.code == 3 and "probes/002/Img_01.png: person '002' has no gallery" in missing.err_lines[-1]
+    calibration = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "c",
+                      "--calibration", tmp_path / "nowhere")
+    assert calibration.code == 3 and "corrections.json: missing" in calibration.err_lines[-1]
+    assert not (tmp_path / "c").exists()

@@ -1,0 +1,61 @@
+"""Head pose from five landmarks: exact on the generic face, right in sign and order on FRMDB's
+studio views (known angles), and the nearest-view choice by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evalharness.quality.pose import head_pose, nearest_view, project_landmarks
+
+
+@pytest.mark.parametrize(("yaw", "pitch", "roll"), [(0, 0, 0), (30, 0, 0), (-40, 20, 5), (10, 45, -10)])
+def test_recovers_the_pose_of_the_generic_face(yaw: float, pitch: float, roll: float) -> None:
+    points = project_landmarks(yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll, ied_px=40.0) + [120.0, 80.0]
+    pose = head_pose(points)
+    assert pose.yaw_deg == pytest.approx(yaw, abs=0.5)
+    assert pose.pitch_deg == pytest.approx(pitch, abs=0.5)
+    assert pose.residual_ied < 1e-3
+
+
+def test_sign_conventions_by_hand() -> None:
+    # Nose tip right of the eye midpoint: face turned to the image's right, positive yaw.
+    frontal = project_landmarks(yaw_deg=0, pitch_deg=0)
+    assert frontal[2, 0] == pytest.approx(0.0) and frontal[2, 1] == pytest.approx(0.6)
+    turned = project_landmarks(yaw_deg=30, pitch_deg=0)
+    assert turned[2, 0] == pytest.approx(0.3 * np.sin(np.radians(30)))  # nose depth 0.3 IED
+    # Seen from above (positive pitch): the nose tip drops towards the mouth.
+    above = project_landmarks(yaw_deg=0, pitch_deg=30)
+    assert above[2, 1] == pytest.approx(0.6 * np.cos(np.radians(30)) + 0.3 * np.sin(np.radians(30)))
+
+
+def test_rejects_malformed_landmarks() -> None:
+    with pytest.raises(ValueError, match="5 finite"):
+        head_pose(np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="5 finite"):
+        head_pose(np.full((5, 2), np.nan))
+
+
+def test_nearest_view_by_hand() -> None:
+    views = np.array([[-45, 0], [0, 0], [45, 0], [0, 30], [0, 60]], dtype=float)
+    assert nearest_view(-30, 5, views) == 0
+    assert nearest_view(10, 10, views) == 1
+    assert nearest_view(5, 50, views) == 4
+    # Seen from 80 degrees above, yaw hardly changes the viewing direction: the 60-degree view wins
+    # over a level view at the same yaw.
+    assert nearest_view(45, 80, views) == 4
+
+
+def test_studio_views_of_frmdb_in_the_right_order(frmdb_dev) -> None:
+    from evalharness.data.images import load_image
+    from evalharness.evaluation.validation import find_face
+    from evalharness.models import get_detector
+
+    detector = get_detector("mtcnn", "cpu")
+    for subject in ("002", "041"):
+        pose = {view: find_face(load_image(frmdb_dev / "mugshots" / subject / f"Img_{view}.png"), detector)
+                for view in ("23", "33", "43", "32")}
+        assert all(face.found for face in pose.values())
+        assert pose["23"].yaw_deg < -20 < 20 < pose["43"].yaw_deg  # X = 2 and 4: 45 deg each side
+        assert abs(pose["33"].yaw_deg) < 20
+        assert pose["32"].pitch_deg > pose["33"].pitch_deg + 10  # Y = 2: camera 30 deg above
