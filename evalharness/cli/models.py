@@ -37,6 +37,8 @@ def models(json_output: bool = _JSON) -> None:
         typer.echo(f"{info.name:<17} {info.kind:<10} {status}")
         typer.echo(f"  path:   {info.path or '-'}")
         typer.echo(f"  sha256: {info.sha256 or '-'}")
+        if info.lfw_accuracy is not None:
+            typer.echo(f"  LFW accuracy: {info.lfw_accuracy:.4f} ({info.lfw_command})")
         if info.problem:
             typer.echo(f"  problem: {info.problem}")
 
@@ -48,9 +50,10 @@ def pairs(
     dataset_dir: Path = typer.Argument(..., help="LFW images folder: NAME/NAME_0001.jpg."),
     pairs_file: Path = typer.Argument(..., help="pairs.txt (10 folds) or pairsDevTrain.txt."),
     recognizer: str = typer.Option(DEFAULT_RECOGNIZER, "--recognizer",
-                                   help="facenet-casia, dlib-resnet, facenet-vggface2[:FILE], "
-                                        "onnx:SPEC.toml."),
-    detector: str = typer.Option(DEFAULT_DETECTOR, "--detector", help="Face detector."),
+                                   help="facenet-casia, dlib-resnet, sface, "
+                                        "facenet-vggface2[:FILE], onnx:SPEC.toml."),
+    detector: str = typer.Option(DEFAULT_DETECTOR, "--detector",
+                                 help="mtcnn, yunet, centerface or retinaface-mobile."),
     device: str = _DEVICE,
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Images per batch."),
     json_output: bool = _JSON,

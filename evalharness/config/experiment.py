@@ -5,7 +5,7 @@ An experiment TOML (``configs/experiments/*.toml``) looks like::
     name = "default"
     dataset = "datasets/lfw-mini"
     seed = 20261126
-    detector = "mtcnn"
+    detector = "mtcnn"            # or detectors = ["mtcnn", "yunet"]: one condition each
     recognizers = ["facenet-casia"]
     probe_modes = ["crop"]
     upscale = 1.0                 # factor applied to the stored image before detection
@@ -33,7 +33,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from evalharness.config.loading import StrictModel, read_toml, validate
 from evalharness.config.scenarios import ScenarioSettings
@@ -83,8 +83,10 @@ class Experiment(StrictModel):
     Attributes
     ----------
     dataset : folder-per-identity dataset (path). seed : seeds the split, the camera's noise and
-    the bootstrap. detector, detector_options, recognizers : model registry names (one condition
-    per recognizer). recognizer_options : given to every recognizer, e.g. ``numerics = "bf16"``
+    the bootstrap. detector or detectors, recognizers : model registry names (one condition per
+    detector and recognizer; the first detector also locates the faces of the undegraded source
+    photographs, for every condition). detector_options : given to every detector; a table named
+    after a detector (``[detector_options.yunet]``) is given to that one only. recognizer_options : given to every recognizer, e.g. ``numerics = "bf16"``
     for FaceNet's opt-in bfloat16 path (``benchmarks/RESULTS.md`` measures its effect). probe_modes : "crop" (the stored face canvas) and/or "frame" (the face in the
     camera's full frame, the rest flat grey). upscale : factor (>= 1, bicubic) the stored image is
     enlarged by before detection, as an examiner's viewer would; 1 means as stored.
@@ -107,7 +109,9 @@ class Experiment(StrictModel):
     dataset_fingerprint: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     seed: int = Field(0, ge=0)
     detector: str = "mtcnn"
-    detector_options: dict[str, int | float | bool | str] = Field(default_factory=dict)
+    detectors: list[str] | None = Field(None, min_length=1)
+    detector_options: dict[str, int | float | bool | str | dict[str, int | float | bool | str]] = \
+        Field(default_factory=dict)
     recognizer_options: dict[str, int | float | bool | str] = Field(default_factory=dict)
     recognizers: list[str] = Field(default_factory=lambda: ["facenet-casia"], min_length=1)
     probe_modes: list[Literal["crop", "frame"]] = Field(default_factory=lambda: ["crop"], min_length=1)
@@ -121,6 +125,34 @@ class Experiment(StrictModel):
     limit: int | None = Field(None, ge=1)
     nonmate_scores_kept: int | None = Field(None, ge=1)
     scenarios: ScenarioSettings = Field(default_factory=ScenarioSettings)
+
+    @model_validator(mode="after")
+    def _detectors(self) -> Experiment:
+        if self.detectors is not None and "detector" in self.model_fields_set \
+                and self.detector != self.detectors[0]:
+            raise ValueError(f"detector = {self.detector!r} but detectors starts with "
+                             f"{self.detectors[0]!r}; give detectors alone (its first detector "
+                             "locates the source faces), or list detector first in it")
+        if self.detectors is not None and len(set(self.detectors)) != len(self.detectors):
+            raise ValueError(f"detectors repeats a name: {self.detectors}")
+        unknown = [key for key, value in self.detector_options.items()
+                   if isinstance(value, dict) and key not in self.detector_names]
+        if unknown:
+            raise ValueError(f"detector_options.{unknown[0]} names no listed detector; "
+                             f"listed: {', '.join(self.detector_names)}")
+        return self
+
+    @property
+    def detector_names(self) -> list[str]:
+        """The detectors evaluated, in order; the first locates the source faces."""
+        return list(self.detectors) if self.detectors is not None else [self.detector]
+
+    def options_for(self, detector: str) -> dict[str, int | float | bool | str]:
+        """The options ``detector`` is given: the shared ones, then its own table."""
+        shared = {key: value for key, value in self.detector_options.items()
+                  if not isinstance(value, dict)}
+        own = self.detector_options.get(detector, {})
+        return {**shared, **(own if isinstance(own, dict) else {})}
 
 
 def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from evalharness.config.experiment import Experiment
 from evalharness.config.profile import CameraProfile, load_profile, with_overrides
 from evalharness.errors import ConfigError
+from evalharness.models.registry import DEFAULT_DETECTOR
 
 
 #: Profile fields added after condition ids were first published: they enter the id only when set
@@ -96,20 +97,22 @@ class Condition:
 
     @property
     def label(self) -> str:
-        """Human-readable: ``"ir-two-lane distance_m=20"``, plus the mode and models when not
-        the defaults."""
+        """Human-readable: ``"ir-two-lane distance_m=20"``, plus the mode, the upscaling, the
+        detector and the recognizer options when not the defaults."""
         parts = [self.profile.name, *(f"{axis}={value}" for axis, value in self.swept)]
         if self.probe_mode != "crop":
             parts.append(f"[{self.probe_mode}]")
         if self.upscale != 1.0:
             parts.append(f"x{self.upscale:g} upscale")
+        if self.detector != DEFAULT_DETECTOR:
+            parts.append(f"[{self.detector}]")
         parts.extend(f"[{key}={value}]" for key, value in self.recognizer_options)
         return " ".join(parts)
 
 
 def build_grid(experiment: Experiment, source: str = "experiment") -> list[Condition]:
     """Every condition of ``experiment``, in file order: grid block, profile, sweep cell
-    (last axis fastest), recognizer, probe mode. Duplicates are kept once.
+    (last axis fastest), recognizer, detector, probe mode. Duplicates are kept once.
 
     Raises
     ------
@@ -118,7 +121,8 @@ def build_grid(experiment: Experiment, source: str = "experiment") -> list[Condi
         with ``source`` (the experiment file) and the ``[[grid]]`` entry, then names the field.
     """
     conditions: dict[str, Condition] = {}
-    options = tuple(sorted(experiment.detector_options.items()))
+    options = {name: tuple(sorted(experiment.options_for(name).items()))
+               for name in experiment.detector_names}
     recognizer_options = tuple(sorted(experiment.recognizer_options.items()))
     for number, block in enumerate(experiment.grid, start=1):
         axes = list(block.sweep)
@@ -128,8 +132,9 @@ def build_grid(experiment: Experiment, source: str = "experiment") -> list[Condi
                 for cell in itertools.product(*(block.sweep[axis] for axis in axes)):
                     swept = tuple(zip(axes, cell, strict=True))
                     profile = with_overrides(base, dict(swept)) if swept else base
-                    for recognizer, mode in itertools.product(experiment.recognizers, experiment.probe_modes):
-                        condition = Condition(profile, swept, recognizer, experiment.detector, options,
+                    for recognizer, detector, mode in itertools.product(
+                            experiment.recognizers, experiment.detector_names, experiment.probe_modes):
+                        condition = Condition(profile, swept, recognizer, detector, options[detector],
                                               mode, experiment.upscale, recognizer_options)
                         conditions.setdefault(condition.id, condition)
         except ConfigError as error:

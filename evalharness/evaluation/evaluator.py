@@ -8,7 +8,7 @@ shards whose boundaries fall on batch boundaries gives the rows of the whole con
 
 Per-probe rows (``conditions/<id>.parquet``), one per probe:
 
-- ``condition_id``, ``profile``, ``recognizer``, ``probe_mode``, every swept parameter,
+- ``condition_id``, ``profile``, ``recognizer``, ``detector``, ``probe_mode``, every swept parameter,
   ``distance_m``: the condition.
 - ``probe_kind`` (``"mated"`` / ``"nonmated"``), ``identity``, ``relpath``: the probe.
 - ``detected``: a detection overlapped the true face box with IoU >= 0.5 (:data:`MIN_IOU`);
@@ -65,6 +65,7 @@ from evalharness.models import (
 )
 from evalharness.models.cache import cache_dir
 from evalharness.models.photos import subject_face
+from evalharness.models.registry import lfw_accuracy
 from evalharness.quality import detection_measures, face_measures
 from evalharness.seeding import probe_generator, probe_seed
 
@@ -281,6 +282,23 @@ class Part:
         return Part(rows.astype({"mate_rank": "Int64"}), [s for part in parts for s in part.samples])
 
 
+def detector_input(capture: Capture, upscale: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the detector is shown of a capture: the stored images as RGB ``(B, 3, S', S')``
+    (monochrome repeated), enlarged ``upscale`` times (bicubic) as an examiner's viewer would,
+    and the true face boxes ``(B, 4)`` float64 in those pixels."""
+    images = capture.images.expand(-1, 3, -1, -1) if capture.images.shape[1] == 1 else capture.images
+    if upscale != 1.0:
+        images = F.interpolate(images, scale_factor=upscale, mode="bicubic",
+                               align_corners=False).clamp(0.0, 1.0)
+    return images, capture.face_boxes.cpu().double() * upscale
+
+
+def _recorded_lfw_accuracy(recognizer: str) -> dict[str, float]:
+    """``{"lfw_accuracy": ...}`` as the registry records it for ``recognizer``, or nothing."""
+    accuracy = lfw_accuracy(recognizer)
+    return {} if accuracy is None else {"lfw_accuracy": accuracy}
+
+
 @dataclass
 class Evaluator:
     """The experiment, its data and loaded models: evaluates probes, writes nothing."""
@@ -288,7 +306,7 @@ class Evaluator:
     experiment: Experiment
     dataset: FolderDataset
     split: Split
-    detector: Detector
+    detectors: dict[str, Detector]
     recognizers: dict[str, Recognizer]
     device: torch.device
 
@@ -308,23 +326,37 @@ class Evaluator:
             raise DataError(f"{dataset.root}: dataset folder not found on this machine; every "
                             "machine that evaluates must see it at the same path")
         resolved = resolve_device(device)
-        detector = get_detector(experiment.detector, resolved, **experiment.detector_options)
+        detectors = {name: get_detector(name, resolved, **experiment.options_for(name))
+                     for name in experiment.detector_names}
         recognizers = {name: get_recognizer(name, resolved, **experiment.recognizer_options)
                        for name in experiment.recognizers}
-        return cls(experiment, dataset, split, detector, recognizers, resolved)
+        return cls(experiment, dataset, split, detectors, recognizers, resolved)
+
+    @property
+    def source_detector(self) -> Detector:
+        """The experiment's first detector: it locates the faces of the undegraded photographs
+        (source eyes, gallery crops) for every condition, so conditions differ only in the
+        detector that searches the stored probe images."""
+        return self.detectors[self.experiment.detector_names[0]]
 
     @property
     def detector_key(self) -> str:
-        """The detector and its options, as the source-face and gallery caches key them."""
-        return canonical_json({"name": self.detector.name, "sha256": self.detector.weights_sha256,
-                               "options": self.experiment.detector_options})
+        """The source detector and its options, as the source-face and gallery caches key them."""
+        detector = self.source_detector
+        return canonical_json({"name": detector.name, "sha256": detector.weights_sha256,
+                               "options": self.experiment.options_for(detector.name)})
 
     def models(self) -> dict[str, Any]:
-        """The models as the run's manifest records them (names, weights sha256, numerics)."""
-        return {"detector": {"name": self.detector.name, "weights_sha256": self.detector.weights_sha256,
-                             "options": self.experiment.detector_options},
+        """The models as the run's manifest records them (names, weights sha256, numerics):
+        ``detector`` is the source detector, ``detectors`` every detector evaluated."""
+        detectors = [{"name": name, "weights_sha256": d.weights_sha256,
+                      "options": self.experiment.options_for(name)}
+                     for name, d in self.detectors.items()]
+        return {"detector": detectors[0],
+                **({"detectors": detectors} if len(detectors) > 1 else {}),
                 "recognizers": [{"name": name, "weights_sha256": r.weights_sha256, "numerics": numerics(r),
-                                 "options": self.experiment.recognizer_options}
+                                 "options": self.experiment.recognizer_options,
+                                 **_recorded_lfw_accuracy(name)}
                                 for name, r in self.recognizers.items()]}
 
     def references(self) -> References:
@@ -333,7 +365,7 @@ class Evaluator:
         # Probe sources are detected only when their landmarks place the face.
         located = self.split.gallery + (probes if self.experiment.source_eyes == "detected" else ())
         relpaths = [image.relpath for image in located]
-        sources = detect_sources(self.dataset, relpaths, self.detector, self.detector_key)
+        sources = detect_sources(self.dataset, relpaths, self.source_detector, self.detector_key)
         galleries = {name: gallery_embeddings(self.dataset, self.split.gallery, sources, recognizer,
                                               self.detector_key, self.experiment.batch_size)
                      for name, recognizer in self.recognizers.items()}
@@ -366,12 +398,9 @@ class Evaluator:
             capture = simulate(faces, eyes, condition.profile, generators,
                                keep_stages=condition.probe_mode == "crop",  # the PSNR/SSIM reference
                                full_frame=condition.probe_mode == "frame", source_boxes_px=source_boxes)
-            images = capture.images.expand(-1, 3, -1, -1) if capture.images.shape[1] == 1 else capture.images
-            if condition.upscale != 1.0:
-                images = F.interpolate(images, scale_factor=condition.upscale, mode="bicubic",
-                                       align_corners=False).clamp(0.0, 1.0)
-            true_boxes = capture.face_boxes.cpu().double() * condition.upscale
-            found = match_detections(split_on_oom(self.detector.detect, images), true_boxes)
+            images, true_boxes = detector_input(capture, condition.upscale)
+            found = match_detections(split_on_oom(self.detectors[condition.detector].detect, images),
+                                     true_boxes)
             embedded = [i for i, hit in enumerate(found) if hit["detected"]]
             scores = np.zeros((len(batch), len(identities)))
             if embedded:
@@ -408,7 +437,8 @@ class Evaluator:
         mate = column.get(image.identity)
         row: dict[str, Any] = {
             "condition_id": condition.id, "profile": condition.profile.name,
-            "recognizer": condition.recognizer, "probe_mode": condition.probe_mode,
+            "recognizer": condition.recognizer, "detector": condition.detector,
+            "probe_mode": condition.probe_mode,
             **{axis: getattr(condition.profile, axis) for axis in sweep_axes(self.experiment)},
             "distance_m": condition.profile.distance_m,
             "probe_kind": "mated" if mate is not None else "nonmated",

@@ -34,6 +34,7 @@ from evalharness.evaluation import manifest, store
 from evalharness.evaluation.conditions import Condition, build_grid, sweep_axes
 from evalharness.evaluation.evaluator import Part, gallery_image_of, sample_probes
 from evalharness.evaluation.executor import Executor, LocalExecutor
+from evalharness.evaluation.headline import choose_headline
 from evalharness.evaluation.protocol import (
     Split,
     build_split,
@@ -178,6 +179,7 @@ class Run:
                       "gallery_identities": len(self.split.gallery_identities()),
                       "mated_probes": len(self.split.mated), "nonmated_probes": len(self.split.nonmated)},
             "models": executor["models"],
+            "headline": asdict(choose_headline(self.experiment)),
             "conditions": [{"id": c.id, "label": c.label} for c in self.grid],
             "device": executor["device"],
             "torch_threads": executor["torch_threads"],

@@ -96,6 +96,10 @@ class ModelInfo:
         Why it is not available, and what to do.
     required : bool
         Whether the default pipeline needs it (MTCNN and FaceNet-CASIA); the others are options.
+    lfw_accuracy : float or None
+        Recognizers: accuracy on LFW pairs as ``evalharness pairs`` measured it, in [0, 1].
+    lfw_command : str or None
+        The command that measured ``lfw_accuracy``.
     """
 
     name: str
@@ -105,6 +109,8 @@ class ModelInfo:
     sha256: str | None
     problem: str | None
     required: bool = False
+    lfw_accuracy: float | None = None
+    lfw_command: str | None = None
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -145,3 +151,12 @@ def as_image_list(images: Images) -> list[torch.Tensor]:
             shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
             raise ValueError(f"expected RGB images (3, H, W) in [0, 1], got {shape}")
     return items
+
+
+def indices_by_size(images: list[torch.Tensor]) -> list[list[int]]:
+    """Positions of the images of each size (H, W), sizes in first-seen order: the batches a
+    detector can stack."""
+    by_size: dict[tuple[int, int], list[int]] = {}
+    for index, image in enumerate(images):
+        by_size.setdefault(tuple(image.shape[-2:]), []).append(index)
+    return list(by_size.values())

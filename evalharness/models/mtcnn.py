@@ -17,7 +17,7 @@ from facenet_pytorch import MTCNN
 
 from evalharness.errors import ModelError
 from evalharness.models.align import extract_face
-from evalharness.models.base import Detections, Images, as_image_list
+from evalharness.models.base import Detections, Images, as_image_list, indices_by_size
 from evalharness.models.cache import file_sha256
 from evalharness.models.mtcnn_fast import detect_face
 
@@ -104,10 +104,7 @@ class MtcnnDetector:
         """
         items = as_image_list(images)
         results: list[Detections | None] = [None] * len(items)
-        by_size: dict[tuple[int, int], list[int]] = {}
-        for index, image in enumerate(items):
-            by_size.setdefault(tuple(image.shape[-2:]), []).append(index)
-        for indices in by_size.values():
+        for indices in indices_by_size(items):
             batch = torch.stack([items[i] for i in indices]).to(self.device)
             # facenet-pytorch takes (B, H, W, 3) pixel values in 0..255.
             pixels = batch.permute(0, 2, 3, 1) * 255

@@ -19,10 +19,9 @@ the spec to have any other file refused.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -35,6 +34,7 @@ from evalharness.errors import ModelError
 from evalharness.models.align import ARCFACE_TEMPLATE_112, extract_face
 from evalharness.models.base import Images, as_image_list
 from evalharness.models.cache import file_sha256
+from evalharness.models.packaged import inference_session
 
 
 class OnnxSpec(StrictModel):
@@ -81,37 +81,44 @@ def arcface_crop(image: np.ndarray, landmarks: np.ndarray, size_px: int) -> np.n
     return cv2.warpAffine(image, transform.params[:2], (size_px, size_px), borderValue=0.0)
 
 
+def load_onnx_recognizer(spec: OnnxSpec, device: torch.device, name: str = "onnx") -> OnnxRecognizer:
+    """The model file of ``spec``, fingerprinted (and checked against the spec's ``sha256``),
+    in an onnxruntime session on ``device`` (CUDA provider first for ``cuda``).
+
+    Raises
+    ------
+    ModelError
+        The file is missing, has another sha256 than pinned, or onnxruntime cannot load it.
+    """
+    if not spec.model.is_file():
+        raise ModelError(f"{spec.model}: ONNX model file not found")
+    weights_sha256 = file_sha256(spec.model)
+    if spec.sha256 is not None and spec.sha256 != weights_sha256:
+        raise ModelError(f"{spec.model}: sha256 {weights_sha256} differs from the "
+                         f"spec's {spec.sha256}")
+    session = inference_session(spec.model.read_bytes(), device, str(spec.model))
+    return OnnxRecognizer(spec, session, weights_sha256, name)
+
+
 class OnnxRecognizer:
     """An ONNX embedding model behind the :class:`~evalharness.models.base.Recognizer` protocol.
 
     Parameters
     ----------
     spec : OnnxSpec
-        The model file and how to feed it.
-    device : torch.device
-        ``cuda`` uses onnxruntime's CUDA provider when the installed onnxruntime has it.
+        How to feed the model (its ``model`` path is informative here).
+    session : onnxruntime.InferenceSession
+        The loaded model; its first input takes the batch, its first output the embeddings.
+    weights_sha256 : str
+        The model file's fingerprint, recorded with results.
     name : str
         Name recorded with results.
     """
 
-    def __init__(self, spec: OnnxSpec, device: torch.device, name: str = "onnx") -> None:
-        if importlib.util.find_spec("onnxruntime") is None:
-            raise ModelError("ONNX models need onnxruntime: pip install onnxruntime")
-        import onnxruntime
-
-        if not spec.model.is_file():
-            raise ModelError(f"{spec.model}: ONNX model file not found")
-        self.weights_sha256 = file_sha256(spec.model)
-        if spec.sha256 is not None and spec.sha256 != self.weights_sha256:
-            raise ModelError(f"{spec.model}: sha256 {self.weights_sha256} differs from the "
-                             f"spec's {spec.sha256}")
-        providers = ["CPUExecutionProvider"]
-        if device.type == "cuda":
-            providers.insert(0, "CUDAExecutionProvider")
-        try:
-            self._session = onnxruntime.InferenceSession(str(spec.model), providers=providers)
-        except Exception as error:  # noqa: BLE001  onnxruntime raises its own untyped errors
-            raise ModelError(f"{spec.model}: onnxruntime cannot load it ({error})") from error
+    def __init__(self, spec: OnnxSpec, session: Any, weights_sha256: str,
+                 name: str = "onnx") -> None:
+        self._session = session
+        self.weights_sha256 = weights_sha256
         self.name = name
         self.spec = spec
         self._input = self._session.get_inputs()[0].name

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from evalharness.config.loading import read_toml
+from evalharness.evaluation.headline import HEADLINE_RULE, is_headline
 from evalharness.evaluation.intervals import CLOPPER_PEARSON
 from evalharness.report.plots import IDENTITY_COLUMNS
 from evalharness.report.rundir import Run
@@ -189,7 +190,8 @@ def _gap_from_nominal(run: Run, condition: Mapping[str, Any]) -> tuple[int, floa
 
 
 def headline_rows(run: Run) -> list[dict[str, str]]:
-    """One row per profile (and recognizer, ...) at its installed position: the summary answers.
+    """One row per profile (and recognizer, ...) at its installed position: the summary answers,
+    the run's headline configuration first (``is_headline``; the others are shown beside it).
 
     Each rate is split into ``<name>`` (the estimate) and ``<name>_ci`` (its interval) for the
     table; ``sentence`` states the rank-1 answer in full, or why there is none.
@@ -200,6 +202,8 @@ def headline_rows(run: Run) -> list[dict[str, str]]:
             row = place.row or {}
             rows.append({
                 "profile": place.profile, "recognizer": place.recognizer,
+                "models": f"{row.get('recognizer', '')}, {row.get('detector', '')}" if row else place.recognizer,
+                "is_headline": bool(row) and is_headline(row, run.manifest),
                 "distance_m": f"{place.nominal_distance_m:g}",
                 "ied_px": f"{float(row['ied_px']):.1f}" if row else "n/a",
                 "dori_class": str(row.get("dori_class", "")), "note": place.note,
@@ -215,6 +219,8 @@ def headline_rows(run: Run) -> list[dict[str, str]]:
         entry = {
             "profile": place.profile,
             "recognizer": place.recognizer,
+            "models": f"{row.get('recognizer', '')}, {row.get('detector', '')}",
+            "is_headline": is_headline(row, run.manifest),
             "distance_m": f"{distance_m:g}",
             "ied_px": f"{float(row['ied_px']):.1f}",
             "dori_class": str(row.get("dori_class", "")),
@@ -233,7 +239,14 @@ def headline_rows(run: Run) -> list[dict[str, str]]:
             estimate, _, interval = rate_with_interval(row, column).partition(" (")
             entry[name], entry[f"{name}_ci"] = estimate, f"({interval}" if interval else ""
         rows.append(entry)
-    return rows
+    return sorted(rows, key=lambda entry: not entry["is_headline"])
+
+
+def headline_rule(run: Run) -> str | None:
+    """The rule that chose the headline configuration, when the run evaluated several."""
+    models = [column for column in ("recognizer", "detector") if column in run.summary]
+    several = len(run.summary[models].drop_duplicates()) > 1 if models else False
+    return run.manifest.get("headline", {}).get("rule", HEADLINE_RULE) if several else None
 
 
 def outside_frame(run: Run) -> list[str]:
@@ -309,7 +322,7 @@ def protocol_rows(run: Run) -> tuple[str, list[tuple[str, str]]]:
         "model. People who are not enrolled give the non-mated probes, which measure false "
         "positives. Every probe is searched against the whole gallery."
     )
-    settings = {key: run.experiment[key] for key in ("dataset", "seed", "detector", "recognizers",
+    settings = {key: run.experiment[key] for key in ("dataset", "seed", "detector", "detectors", "recognizers",
                                                       "probe_modes", "upscale", "limit")
                 if key in run.experiment}
     return text, mapping_rows({**settings, "protocol": run.experiment.get("protocol", {})})
@@ -318,7 +331,8 @@ def protocol_rows(run: Run) -> tuple[str, list[tuple[str, str]]]:
 def model_rows(manifest: Mapping[str, Any]) -> list[dict[str, str]]:
     """Role, name, weights sha256 and measured LFW accuracy of each model in the manifest."""
     models = manifest.get("models", {})
-    entries = [("detector", models["detector"])] if "detector" in models else []
+    detectors = models.get("detectors", [models["detector"]] if "detector" in models else [])
+    entries = [("detector", info) for info in detectors]
     entries += [("recognizer", info) for info in models.get("recognizers", [])]
     return [
         {

@@ -54,3 +54,28 @@ def test_sweep_values_are_validated_like_profiles() -> None:
         build_grid(_experiment(profiles=["no-such-camera"]))
     with pytest.raises(ConfigError, match="repeats a value"):
         _experiment(profiles=["ir-two-lane"], sweep={"distance_m": [10, 10]})
+
+
+def test_several_detectors_add_conditions_and_keep_the_first_detectors_ids() -> None:
+    one = build_grid(_experiment(profiles=["ir-two-lane"], sweep={"distance_m": [10, 20]}))
+    data = {"dataset": "x", "detectors": ["mtcnn", "yunet"], "recognizers": ["facenet-casia", "sface"],
+            "detector_options": {"yunet": {"score_threshold": 0.8}},
+            "grid": [{"profiles": ["ir-two-lane"], "sweep": {"distance_m": [10, 20]}}]}
+    several = build_grid(validate(Experiment, data, "test"))
+    assert len(several) == 2 * 2 * 2
+    assert {c.id for c in one} < {c.id for c in several}
+    yunet = [c for c in several if c.detector == "yunet"]
+    assert all(c.detector_options == (("score_threshold", 0.8),) for c in yunet)
+    assert all(c.detector_options == () for c in several if c.detector == "mtcnn")
+    assert yunet[0].label == "ir-two-lane distance_m=10 [yunet]"
+
+
+def test_detector_lists_and_option_tables_are_checked() -> None:
+    grid = [{"profiles": ["ir-two-lane"]}]
+    with pytest.raises(ConfigError, match="give detectors alone"):
+        validate(Experiment, {"dataset": "x", "detector": "mtcnn", "detectors": ["yunet"], "grid": grid}, "t")
+    with pytest.raises(ConfigError, match="repeats a name"):
+        validate(Experiment, {"dataset": "x", "detectors": ["yunet", "yunet"], "grid": grid}, "t")
+    with pytest.raises(ConfigError, match="detector_options.centerface names no listed detector"):
+        validate(Experiment, {"dataset": "x", "detectors": ["yunet"],
+                              "detector_options": {"centerface": {"nms_iou": 0.5}}, "grid": grid}, "t")

@@ -44,8 +44,8 @@ def test_fast_paths_keep_the_runs_metrics(tmp_path: Path, lfw_mini: Path) -> Non
     # The same resolved experiment (an option in it would change the condition ids, hence the
     # probes' noise seeds), with the stock detector swapped in.
     slow = prepare(experiment, tmp_path / "slow", device="cpu")
-    slow.executor.evaluator.detector = MtcnnDetector(torch.device("cpu"), fast=False)
-    assert fast.executor.evaluator.detector.fast and not slow.executor.evaluator.detector.fast
+    slow.executor.evaluator.detectors["mtcnn"] = MtcnnDetector(torch.device("cpu"), fast=False)
+    assert fast.executor.evaluator.detectors["mtcnn"].fast and not slow.executor.evaluator.detectors["mtcnn"].fast
     fast_summary, slow_summary = fast.execute(), slow.execute()
 
     mated = len(fast.split.mated)

@@ -37,7 +37,8 @@ def test_asking_for_cuda_without_a_gpu_says_so():
 
 def test_list_models_reports_availability_paths_and_fingerprints(model_cache, facenet):
     infos = {info.name: info for info in list_models()}
-    assert set(infos) == {"mtcnn", "facenet-casia", "facenet-vggface2", "dlib-resnet", "onnx"}
+    assert set(infos) == {"mtcnn", "yunet", "centerface", "retinaface-mobile", "facenet-casia",
+                          "facenet-vggface2", "dlib-resnet", "sface", "onnx"}
     assert infos["facenet-casia"].available and infos["facenet-casia"].required
     assert infos["facenet-casia"].sha256 == CASIA_WEIGHTS_SHA256 == facenet.weights_sha256
     assert infos["facenet-casia"].path.startswith(model_cache)
