@@ -27,7 +27,7 @@ from evalharness.config.profile import (
     resolve_profile,
 )
 from evalharness.data.images import load_image
-from evalharness.errors import OutputError
+from evalharness.errors import ConfigError, DataError, OutputError
 from evalharness.seeding import probe_generator
 
 profiles_app = typer.Typer(
@@ -135,8 +135,8 @@ def degrade_command(
     out: Path = typer.Option(..., "--out", metavar="DIR", help="Directory for the results (created)."),
     eyes: str = typer.Option(
         "detect", "--eyes",
-        help="Source eye positions: 'detect' (MTCNN landmarks, falling back to the LFW default "
-        "when no face is found) or 'lfw' (the LFW deep-funneled 250x250 default).",
+        help="Source eye positions: 'detect' (MTCNN landmarks; a photograph without a face is an "
+        "error) or 'lfw' (the LFW deep-funneled 250x250 default).",
     ),
     full_frame: bool = typer.Option(False, "--frame", help="Also store the full sensor frame."),
     seed: int = typer.Option(0, "--seed", help="Run seed for the noise."),
@@ -156,17 +156,20 @@ def degrade_command(
     profile = _at_target(load_profile(profile_name, overrides), target)
     condition_id = _condition_id(profile)
     in_frame = _warn_out_of_frame(profile)
+    stems: dict[str, Path] = {}
+    for path in images:
+        if path.stem in stems and stems[path.stem] != path:
+            raise ConfigError(f"{stems[path.stem]} and {path} would both be written as {out / path.stem}.jpg; "
+                              "give the photographs different names or degrade them separately")
+        stems[path.stem] = path
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"{out}: cannot create the output directory: {error}") from None
-    loaded = each(images, load_image)
-    faces = [face for _, face in loaded.done]
-    eye_positions = _eyes(faces) if eyes == "detect" and faces else [None] * len(faces)
-    for (path, face), eye_px in zip(loaded.done, eye_positions, strict=True):
-        if eye_px is None:
-            eye_px = torch.tensor(LFW_DEEPFUNNELED_EYES_PX)
-            say(f"{path}: using the LFW deep-funneled default eye positions")
+
+    def degrade_one(path: Path) -> None:
+        face = load_image(path)
+        eye_px = torch.tensor(LFW_DEEPFUNNELED_EYES_PX) if eyes == "lfw" else _eyes(face, path)
         capture = simulate(face[None], eye_px[None], profile,
                            [probe_generator(seed, condition_id, path.name)], keep_stages=True)
         stem = out / path.stem
@@ -184,7 +187,8 @@ def degrade_command(
                              [probe_generator(seed, condition_id, path.name)], full_frame=True)
             _write(Path(f"{stem}_frame.jpg"), frame.jpeg[0])
         say(f"{path} -> {stem}.jpg (IED {capture.ied_px:.1f} px, {len(capture.jpeg[0])} bytes)")
-    finish(loaded)
+
+    finish(each(images, degrade_one))
 
 
 def _warn_out_of_frame(profile: CameraProfile) -> bool:
@@ -200,22 +204,25 @@ def _condition_id(profile: CameraProfile) -> str:
     return hashlib.sha256(profile.model_dump_json().encode()).hexdigest()[:16]
 
 
-def _eyes(faces: list[torch.Tensor]) -> list[torch.Tensor | None]:
-    """Eye centres (2, 2) from MTCNN landmarks of the face nearest each image's centre."""
+def _eyes(face: torch.Tensor, path: Path) -> torch.Tensor:
+    """Eye centres (2, 2) from MTCNN landmarks of the face nearest the image's centre.
+
+    Raises
+    ------
+    DataError
+        No face is found: the camera model would be placed on hair or background.
+    """
     # Imported here: only this command needs a detector, and the camera package must not.
     from evalharness.models.align import central_face
     from evalharness.models.registry import get_detector
 
-    detections = get_detector("mtcnn", "cpu").detect(faces)
-    found: list[torch.Tensor | None] = []
-    for face, detected in zip(faces, detections, strict=True):
-        if len(detected) == 0:
-            found.append(None)
-            continue
-        index = central_face(detected.boxes, *face.shape[-2:])
-        eye_px = torch.from_numpy(detected.landmarks[index, :2].copy())
-        found.append(eye_px if math.isfinite(float(eye_px.sum())) else None)
-    return found
+    detected = get_detector("mtcnn", "cpu").detect([face])[0]
+    if len(detected):
+        eye_px = torch.from_numpy(detected.landmarks[central_face(detected.boxes, *face.shape[-2:]), :2].copy())
+        if math.isfinite(float(eye_px.sum())):
+            return eye_px
+    raise DataError(f"{path}: no face found to place the camera model on; give a photograph of a face, "
+                    "or --eyes lfw for an LFW deep-funneled 250x250 image")
 
 
 def _write(path: Path, data: bytes) -> None:

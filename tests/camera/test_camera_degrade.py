@@ -54,3 +54,27 @@ def test_degrade_sheets_keep_one_zoom_so_farther_faces_look_smaller(lfw_mini: Pa
             assert sheet.height == 4 * stored.height + 2 * 16  # panels, their labels and the caption
             heights[distance_m] = sheet.height
     assert heights[15] > heights[20]
+
+
+def test_degrade_refuses_a_photograph_without_a_face_and_keeps_the_others(lfw_mini: Path, tmp_path, capsys):
+    """No face: an error naming the file (never a simulation placed on hair from default eye
+    positions); the good photograph is still degraded; exit 3 at the end."""
+    import numpy as np
+
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((250, 250, 3), 128, np.uint8)).save(blank)
+    good = sorted(lfw_mini.glob("B*/*_0001.jpg"))[0]
+    out = tmp_path / "out"
+    assert _degrade(str(blank), str(good), "--profile", "ir-two-lane", "--out", str(out)) == 3
+    err = capsys.readouterr().err
+    assert f"{blank}: no face found" in err
+    assert (out / f"{good.stem}.jpg").is_file() and not (out / "blank.jpg").exists()
+
+
+def test_degrade_refuses_two_photographs_that_would_overwrite_each_other(lfw_mini: Path, tmp_path, capsys):
+    good = sorted(lfw_mini.glob("B*/*_0001.jpg"))[0]
+    twin = tmp_path / "other" / good.name
+    twin.parent.mkdir()
+    twin.write_bytes(good.read_bytes())
+    assert _degrade(str(good), str(twin), "--profile", "ir-two-lane", "--out", str(tmp_path / "out")) == 2
+    assert "would both be written as" in capsys.readouterr().err
