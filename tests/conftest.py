@@ -28,10 +28,14 @@ SHARED_FIXTURES = frozenset({"lfw_devtrain", "frmdb_dev", "frmdb_paired"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses shared data, so ``-m "not shared_data"`` selects the rest."""
+    """Mark every test that uses shared data, so ``-m "not shared_data"`` selects the rest; skip
+    the ``gpu`` tests (``pytest -m gpu`` selects them all) where no CUDA device is usable."""
+    no_cuda = pytest.mark.skip(reason="needs a CUDA GPU") if not torch.cuda.is_available() else None
     for item in items:
         if SHARED_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.shared_data)
+        if no_cuda is not None and "gpu" in item.keywords:
+            item.add_marker(no_cuda)
 
 
 def _shared_folder(folder: Path, needed: str) -> Path:
@@ -78,7 +82,6 @@ def lfw_mini() -> Path:
     return LFW_MINI
 
 
-requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
 @pytest.fixture(scope="session")

@@ -47,7 +47,7 @@ from evalharness.config.profile import CameraProfile
 from evalharness.data.folder import FaceRecord
 from evalharness.data.images import load_image
 from evalharness.data.paired import PairedDataset
-from evalharness.errors import ConfigError, DataError
+from evalharness.errors import ConfigError
 from evalharness.evaluation.evaluator import (
     cache_path,
     cached_arrays,

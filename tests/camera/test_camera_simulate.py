@@ -20,7 +20,6 @@ from evalharness.config.profile import load_profile, with_overrides
 from evalharness.data.images import load_image
 from evalharness.seeding import probe_generator
 
-requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 PROFILES = ["ir-two-lane", "colour-overview-night", "legacy-interlaced"]
 
@@ -114,7 +113,6 @@ def test_full_frame_places_the_face_at_its_geometric_position(faces):
     assert abs(float(face_patch.mean() - corner_patch.mean())) > 0.02
 
 
-@requires_cuda
 @pytest.mark.gpu
 @pytest.mark.parametrize("name", PROFILES)
 def test_cpu_and_gpu_agree(faces, name):

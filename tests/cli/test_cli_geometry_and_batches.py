@@ -72,7 +72,7 @@ def test_degrade_reports_a_bad_file_and_degrades_the_rest(cli, lfw_mini, tmp_pat
 
 
 def test_run_warns_of_conditions_outside_the_frame_in_run_log(cli, write_experiment, tmp_path):
-    experiment = write_experiment(grid=f'[[grid]]\nprofiles = ["ir-two-lane"]\nsweep = {{ distance_m = [15, 30] }}')
+    experiment = write_experiment(grid='[[grid]]\nprofiles = ["ir-two-lane"]\nsweep = { distance_m = [15, 30] }')
     out = tmp_path / "run"
     result = cli("--quiet", "run", experiment, "--out", out, "--limit", "1", "--device", "cpu", "--no-report")
     assert result.code == 0, result.err

@@ -228,7 +228,7 @@ def test_gpu_out_of_memory_halves_batches_with_a_warning_and_same_results(cli, t
     assert cli("compare", a, out, "--tolerance", "1e-6").code == 0
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.gpu
 def test_gpu_run_agrees_with_cpu_within_the_intervals(cli, two_runs, tmp_path):
     a, _ = two_runs
     out = tmp_path / "gpu"

@@ -79,7 +79,6 @@ def test_min_face_size_is_honoured_loosely(faces):
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_mtcnn_on_gpu_agrees_with_cpu(mtcnn, faces, astronaut):
     gpu = get_detector("mtcnn", "cuda")
     images = [astronaut, *faces.values()]
