@@ -60,7 +60,7 @@ def _plot(figures: dict[str, Any]) -> bytes:
             ax.plot([i, i], [low, high], color="grey", linewidth=4, alpha=0.35)
     ax.set_xticks(list(x), [f"{label}\nn={row['n']}" for label, row in zip(labels, bins, strict=True)])
     ax.set_ylabel("rank-1 identification (%)")
-    ax.set_xlabel("inter-eye distance of the real probe (grey: 95% interval of the model, from the paired gap)")
+    ax.set_xlabel("inter-eye distance of the real probe; grey: 95% interval of the model (paired gap)", fontsize=8)
     ax.set_ylim(-2, 102)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
