@@ -296,7 +296,8 @@ def _claim(run_dir: Path, config_hash: str, experiment: Experiment, dataset: Fol
     copies = {}
     for name in sorted({name for block in experiment.grid for name in block.profiles}):
         copies[name] = f"profiles/{profile_path(name).stem}.toml"
-        store.write_text(run_dir / copies[name], resolved_toml(name))
+        if profile_path(name).resolve() != (run_dir / copies[name]).resolve():  # a rerun from the copy keeps it
+            store.write_text(run_dir / copies[name], resolved_toml(name))
     stored = experiment.model_copy(update={
         "dataset": str(dataset.root), "dataset_fingerprint": dataset.fingerprint,
         "grid": [block.model_copy(update={"profiles": [copies[name] for name in block.profiles]})

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from evalharness.config.experiment import load_experiment
 from evalharness.config.profile import load_profile
+from evalharness.data.folder import open_dataset
 from evalharness.evaluation.runner import _claim
 
 
-def test_the_run_directory_profile_needs_no_base(tmp_path):
+def test_the_run_directory_profile_needs_no_base(tmp_path, lfw_mini):
     camera = tmp_path / "cam.toml"
     camera.write_text('base = "legacy-interlaced"\njpeg_quality = 33  # frame grabber\n', encoding="utf-8")
     experiment = tmp_path / "exp.toml"
-    experiment.write_text(f'name = "t"\ndataset = "datasets/lfw-mini"\n[[grid]]\nprofiles = ["{camera}"]\n',
+    experiment.write_text(f'name = "t"\ndataset = "{lfw_mini}"\n[[grid]]\nprofiles = ["{camera}"]\n',
                           encoding="utf-8")
-    _claim(tmp_path / "run", "hash", load_experiment(experiment))
+    _claim(tmp_path / "run", "hash", load_experiment(experiment), open_dataset(lfw_mini))
     stored = tmp_path / "run" / "profiles" / "cam.toml"
     text = stored.read_text(encoding="utf-8")
     assert not any(line.startswith("base") for line in text.splitlines())  # no inheritance left
