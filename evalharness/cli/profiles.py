@@ -7,12 +7,12 @@ import hashlib
 import math
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import typer
 
-from evalharness.camera.geometry import derive_geometry, out_of_frame
-from evalharness.camera.geometry import at_resolution, split_resolution
+from evalharness.camera.geometry import at_resolution, derive_geometry, out_of_frame, split_resolution
 from evalharness.camera.sheet import contact_sheet
 from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, derive, simulate
 from evalharness.cli.app import app, print_json, say
@@ -29,6 +29,9 @@ from evalharness.config.profile import (
 from evalharness.data.images import load_image
 from evalharness.errors import ConfigError, DataError, OutputError
 from evalharness.seeding import probe_generator
+
+if TYPE_CHECKING:
+    from evalharness.models import Detector
 
 profiles_app = typer.Typer(
     help="Camera profiles (configs/profiles/*.toml): list them, show their derived figures.",
@@ -167,9 +170,11 @@ def degrade_command(
     except OSError as error:
         raise OutputError(f"{out}: cannot create the output directory: {error}") from None
 
+    detector = _mtcnn() if eyes == "detect" else None
+
     def degrade_one(path: Path) -> None:
         face = load_image(path)
-        eye_px = torch.tensor(LFW_DEEPFUNNELED_EYES_PX) if eyes == "lfw" else _eyes(face, path)
+        eye_px = torch.tensor(LFW_DEEPFUNNELED_EYES_PX) if detector is None else _eyes(face, path, detector)
         capture = simulate(face[None], eye_px[None], profile,
                            [probe_generator(seed, condition_id, path.name)], keep_stages=True)
         stem = out / path.stem
@@ -204,19 +209,25 @@ def _condition_id(profile: CameraProfile) -> str:
     return hashlib.sha256(profile.model_dump_json().encode()).hexdigest()[:16]
 
 
-def _eyes(face: torch.Tensor, path: Path) -> torch.Tensor:
-    """Eye centres (2, 2) from MTCNN landmarks of the face nearest the image's centre.
+def _mtcnn() -> Detector:
+    """The detector that places the eyes for ``degrade --eyes detect``, loaded once per command."""
+    # Imported here: only this command needs a detector.
+    from evalharness.models.registry import get_detector
+
+    return get_detector("mtcnn", "cpu")
+
+
+def _eyes(face: torch.Tensor, path: Path, detector: Detector) -> torch.Tensor:
+    """Eye centres (2, 2) from the landmarks of the face nearest the image's centre.
 
     Raises
     ------
     DataError
         No face is found: the camera model would be placed on hair or background.
     """
-    # Imported here: only this command needs a detector, and the camera package must not.
     from evalharness.models.align import central_face
-    from evalharness.models.registry import get_detector
 
-    detected = get_detector("mtcnn", "cpu").detect([face])[0]
+    detected = detector.detect([face])[0]
     if len(detected):
         eye_px = torch.from_numpy(detected.landmarks[central_face(detected.boxes, *face.shape[-2:]), :2].copy())
         if math.isfinite(float(eye_px.sum())):

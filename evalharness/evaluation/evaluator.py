@@ -228,6 +228,18 @@ def _probe_measures(capture: Capture, found: list[dict[str, Any]], upscale: floa
             for i, hit in enumerate(found)]
 
 
+def png_bytes(image: torch.Tensor, max_side_px: int | None = None) -> bytes:
+    """A ``(C, H, W)`` image in [0, 1] (C = 1 or 3) as 8-bit PNG bytes, reduced to fit
+    ``max_side_px`` (aspect kept) when given."""
+    pixels = (image.clamp(0, 1) * 255).round().to(torch.uint8).cpu()
+    picture = PILImage.fromarray(pixels[0].numpy() if pixels.shape[0] == 1 else pixels.permute(1, 2, 0).numpy())
+    if max_side_px is not None:
+        picture.thumbnail((max_side_px, max_side_px))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def sample_probes(split: Split, count: int) -> list[Image]:
     """The probes whose stored images a run keeps for contact sheets: the first mated image of
     each of the first ``count`` enrolled identities."""
@@ -474,11 +486,7 @@ class Evaluator:
     def _sample(self, condition: Condition, image: Image, stored: torch.Tensor,
                 found: dict[str, Any]) -> Sample:
         name = f"samples/{condition.id}/{Path(image.relpath).stem}.png"
-        pixels = (stored.clamp(0, 1) * 255).round().to(torch.uint8).cpu()
-        array = pixels[0].numpy() if pixels.shape[0] == 1 else pixels.permute(1, 2, 0).numpy()
-        buffer = io.BytesIO()
-        PILImage.fromarray(array).save(buffer, format="PNG")
         gallery = Path(gallery_image_of(self.split, image.identity)).name
-        return Sample(name, buffer.getvalue(), {
+        return Sample(name, png_bytes(stored), {
             "identity": image.identity, "relpath": image.relpath, "file": name,
             "detected": found["detected"], "gallery_file": f"samples/gallery/{gallery}"})

@@ -31,7 +31,6 @@ simulated on the true one. Scores are cosine similarities to the best gallery ph
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -39,7 +38,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import torch
-from PIL import Image as PILImage
 
 from evalharness.camera.geometry import at_resolution
 from evalharness.camera.simulate import simulate
@@ -54,6 +52,7 @@ from evalharness.evaluation.evaluator import (
     identity_scores,
     match_detections,
     numerics,
+    png_bytes,
     save_arrays,
 )
 from evalharness.models import Detector, Recognizer
@@ -141,17 +140,6 @@ def _image_measures(image: torch.Tensor, box: np.ndarray) -> dict[str, float]:
     return {"sharpness_dn2": measures["sharpness_laplacian_dn2"], "noise_dn": measures["noise_sigma_dn"]}
 
 
-def _png(image: torch.Tensor) -> bytes:
-    """A ``(C, H, W)`` [0, 1] image as PNG bytes, its longer side scaled to THUMBNAIL_PX."""
-    pixels = (image.clamp(0, 1) * 255).round().to(torch.uint8).cpu()
-    array = pixels[0].numpy() if pixels.shape[0] == 1 else pixels.permute(1, 2, 0).numpy()
-    picture = PILImage.fromarray(array)
-    picture.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 @dataclass
 class Validation:
     """What comparing a camera profile with real images needs; evaluates, writes nothing."""
@@ -207,7 +195,7 @@ class Validation:
             row |= {"source": source_record.relpath, **self._view(source_record.relpath, source_face)}
             row |= self._simulated(record.relpath, self.profile_of(row["camera"]), source_record, source_face,
                                    row["real_ied_px"], gallery, columns, column[record.identity], samples)
-            samples[f"samples/real/{record.relpath}.png"] = _png(load_image(record.path))
+            samples[f"samples/real/{record.relpath}.png"] = png_bytes(load_image(record.path), THUMBNAIL_PX)
             rows.append(row)
             progress(f"{record.relpath}: real {'rank %s' % outcome.mate_rank if face.found else 'undetected'}"
                      f", simulated {'rank %s' % row['sim_mate_rank'] if row['sim_detected'] else 'undetected'}")
@@ -281,7 +269,7 @@ class Validation:
                            [generator], source_boxes_px=torch.from_numpy(source.box[None].copy()))
         stored = capture.images.expand(-1, 3, -1, -1)
         hit = match_detections(self.detector.detect(stored), capture.face_boxes.double())[0]
-        samples[f"samples/simulated/{key}.png"] = _png(capture.images[0])
+        samples[f"samples/simulated/{key}.png"] = png_bytes(capture.images[0], THUMBNAIL_PX)
         row = empty | {"profile": camera.name, "distance_m": profile.distance_m, "simulated": True, "sim_detected": hit["detected"],
                        **{f"sim_{name}": value for name, value in
                           _image_measures(stored[0], capture.face_boxes[0].numpy()).items()}}

@@ -7,7 +7,6 @@ gap table, and a real | simulated contact sheet.
 
 from __future__ import annotations
 
-import base64
 import html
 import io
 import math
@@ -22,14 +21,12 @@ import matplotlib.pyplot as plt  # noqa: E402  the backend must be chosen first
 import pandas as pd  # noqa: E402
 
 from evalharness.evaluation import store  # noqa: E402
+from evalharness.evaluation.validation_summary import BINS_PX  # noqa: E402
 from evalharness.report.plots import OKABE_ITO  # noqa: E402
+from evalharness.report.render import data_uri  # noqa: E402
 
 #: Probes shown on the contact sheet, per inter-eye-distance bin.
 SHEET_PER_BIN = 6
-
-
-def _uri(path: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
 def _percent(value: float | None) -> str:
@@ -89,14 +86,14 @@ def _table(figures: dict[str, Any]) -> str:
 def _sheet(run_dir: Path, rows: pd.DataFrame) -> str:
     detected = rows[rows["real_detected"]].sort_values(["real_ied_px", "relpath"])
     cells = []
-    for _, row in detected.groupby(pd.cut(detected["real_ied_px"], [0, 12, 20, 30, 50, math.inf]),
-                                   observed=True):
+    edges = [low for low, _ in BINS_PX] + [BINS_PX[-1][1]]
+    for _, row in detected.groupby(pd.cut(detected["real_ied_px"], edges, right=False), observed=True):
         for _, probe in row.head(SHEET_PER_BIN).iterrows():
             real = run_dir / "samples" / "real" / f"{probe['relpath']}.png"
             sim = run_dir / "samples" / "simulated" / f"{probe['relpath']}.png"
             outcome = (f"real rank {probe['real_mate_rank']}, sim "
                        + (f"rank {probe['sim_mate_rank']}" if probe["sim_detected"] else "undetected"))
-            images = "".join(f'<img src="{_uri(p)}" alt="{html.escape(kind)}">' for kind, p in
+            images = "".join(f'<img src="{data_uri(p.read_bytes())}" alt="{html.escape(kind)}">' for kind, p in
                              (("real", real), ("simulated", sim)) if p.is_file())
             cells.append(f"<figure>{images}<figcaption>{html.escape(probe['relpath'])}: "
                          f"{probe['real_ied_px']:.1f} px, yaw {probe['yaw_deg']:+.0f}, pitch "
@@ -114,7 +111,7 @@ def write_validation_report(run_dir: Path) -> Path:
     figures = summary.get("corrected", summary["raw"])
     names = ", ".join(f"{p['name']} ({'every camera' if group == '*' else group})"
                       for group, p in meta["profiles"].items())
-    plot = "data:image/png;base64," + base64.b64encode(_plot(figures)).decode("ascii")
+    plot = data_uri(_plot(figures))
     calibration = meta.get("calibration")
     status = ("corrections fitted on " + html.escape(str(calibration.get("run_dir")))
               if calibration else "raw simulation, no corrections applied")
