@@ -17,6 +17,7 @@ from evalharness.camera.sheet import contact_sheet
 from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, derive, simulate
 from evalharness.cli.app import app, print_json, say
 from evalharness.cli.batch import each, finish
+from evalharness.cli.plain import PlainTyper
 from evalharness.config.loading import parse_overrides
 from evalharness.config.profile import (
     CameraProfile,
@@ -33,7 +34,7 @@ from evalharness.seeding import probe_generator
 if TYPE_CHECKING:
     from evalharness.models import Detector
 
-profiles_app = typer.Typer(
+profiles_app = PlainTyper(
     help="Camera profiles (configs/profiles/*.toml): list them, show their derived figures.",
     no_args_is_help=True,
 )
