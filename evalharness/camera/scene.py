@@ -120,13 +120,6 @@ class Part:
     line_m: float | None = None
 
 
-def parse_scene(value: str) -> str:
-    """``value`` if it names a scene of :data:`SCENES`, else a ``ValueError`` listing them."""
-    if value not in SCENES:
-        raise ValueError(f"scene must be one of {', '.join(SCENES)} (got {value!r})")
-    return value
-
-
 def windscreen_transmission(profile: CameraProfile) -> float:
     """The windscreen's transmission in the camera's band (infrared or visible)."""
     if profile.spectral_mode == "infrared":
