@@ -23,7 +23,10 @@ the face canvas's eye midpoint stays exactly at ``(face_x_px, face_y_px)``:
   midpoint, as a camera far to the side of the lane sees a driver) [REF: unece-r125].
 
 The scene is lit as the face is (the profile's ``face_irradiance_w_m2``, no windscreen): the
-sensor's white level is then the unglazed one, and the glass darkens only the cabin. Depth is
+sensor's white level is then the unglazed one, and the glass darkens only the cabin. An infrared
+camera lights the road with its own flash, so there the ground's irradiance falls with the
+square of its range from the camera (equal to the face's at the face's range); the car is lit as
+the face is. Depth is
 simplified in one way: the face canvas is a flat photograph at the eye's distance.
 The whole frame then goes through the optics, motion, sensor and codec stages as before.
 """
@@ -327,6 +330,11 @@ def _road(profile: CameraProfile, axes: geometry.CameraAxes, lane_centre_y_m: fl
     edge = (np.abs(across - (near_kerb + 0.25)) < LINE_WIDTH_M) | (np.abs(across - (far_kerb - 0.25)) < LINE_WIDTH_M)
     rgb[dashed | edge] = LINE_PAINT
     rgb[(across < near_kerb) | (across > far_kerb)] = PAVEMENT
+    if profile.spectral_mode == "infrared":
+        # Lit by the camera's own flash: irradiance falls as 1 / range^2, the face's at its range.
+        range_m = t * np.linalg.norm(ray, axis=-1)
+        face_range_m = np.linalg.norm(geometry.eye_point_m(profile) - axes.position_m)
+        rgb *= (face_range_m / np.maximum(range_m, 1e-3))[..., None] ** 2
     rgb[~down] = SKY
     return rgb
 
