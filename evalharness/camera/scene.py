@@ -108,7 +108,7 @@ class SceneOptions:
     a_pillar: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)   # compared by identity (it holds an array)
 class Part:
     """One flat piece of the scene: a polygon (or, with ``line_m``, a polyline that wide) in
     road coordinates ``corners_m (N, 3)``, of linear reflectance ``rgb``, on a ``layer``:
@@ -282,7 +282,7 @@ def scene_parts(profile: CameraProfile, options: SceneOptions) -> list[Part]:
 
 def _visible(part: Part, axes: geometry.CameraAxes, car_centre_m: np.ndarray) -> bool:
     """Whether a body face turns towards the camera (cabin parts and lines always draw)."""
-    if part.layer != "exterior" or len(part.corners_m) < 3:
+    if part.layer != "exterior":
         return True
     c = part.corners_m
     normal = np.cross(c[1] - c[0], c[2] - c[0])
@@ -341,18 +341,14 @@ def _road(profile: CameraProfile, axes: geometry.CameraAxes, lane_centre_y_m: fl
 
 def _draw(canvas: list[Image.Image], alpha: Image.Image | None, part: Part, points: list[tuple[float, float]],
           px_per_m: float) -> None:
-    for channel, value in zip(canvas, part.rgb, strict=True):
-        draw = ImageDraw.Draw(channel)
+    """Draw ``part`` into each channel of ``canvas`` (its reflectance) and into ``alpha`` (255)."""
+    targets = [(channel, float(value)) for channel, value in zip(canvas, part.rgb, strict=True)]
+    for image, fill in targets + ([(alpha, 255)] if alpha is not None else []):
+        draw = ImageDraw.Draw(image)
         if part.line_m is None:
-            draw.polygon(points, fill=float(value))
+            draw.polygon(points, fill=fill)
         else:
-            draw.line(points, fill=float(value), width=max(1, round(part.line_m * px_per_m)), joint="curve")
-    if alpha is not None:
-        draw = ImageDraw.Draw(alpha)
-        if part.line_m is None:
-            draw.polygon(points, fill=255)
-        else:
-            draw.line(points, fill=255, width=max(1, round(part.line_m * px_per_m)), joint="curve")
+            draw.line(points, fill=fill, width=max(1, round(part.line_m * px_per_m)), joint="curve")
 
 
 def _plate_text(rgb: np.ndarray, points: list[tuple[float, float]]) -> None:
@@ -417,7 +413,8 @@ def render(canvases: torch.Tensor, eyes_px: torch.Tensor, centre_px: tuple[float
     eye = geometry.eye_point_m(profile)
     car_centre = np.array([eye[0] - EYE_BEHIND_FRONT_M + CAR_LENGTH_M / 2, car_centre_y, 0.7])
 
-    exterior = _road(profile, axes, car_centre_y)
+    # The lane is where the driver sits; the A-pillar option moves the car within it.
+    exterior = _road(profile, axes, profile.lateral_offset_m - DRIVER_OFFSET_M)
     layers = {name: [Image.new("F", (width, height), value) for value in fill]
               for name, fill in (("cabin_back", INTERIOR), ("cabin_front", INTERIOR))}
     layers["exterior"] = [Image.fromarray(np.ascontiguousarray(exterior[..., c], dtype=np.float32)) for c in range(3)]
@@ -445,7 +442,10 @@ def render(canvases: torch.Tensor, eyes_px: torch.Tensor, centre_px: tuple[float
     outside = stacked(layers["exterior"])
     if plate_points is not None:
         _plate_text(outside, plate_points)
-    as_tensor = lambda array: torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1))).to(canvases)  # noqa: E731
+
+    def as_tensor(array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1))).to(canvases)
+
     cabin = as_tensor(stacked(layers["cabin_back"]))[None].repeat(canvases.shape[0], 1, 1, 1)
     side = canvases.shape[-1]
     corner = frame.canvas_corner(centre_px, side)
