@@ -26,12 +26,12 @@ def _small(name: str, **values: float) -> CameraProfile:
     return with_overrides(load_profile(name), {**SMALL, **values})
 
 
-def _render(profile: CameraProfile, options: SceneOptions = SceneOptions()) -> torch.Tensor:
+def _render(profile: CameraProfile, options: SceneOptions = SceneOptions(), device: str = "cpu") -> torch.Tensor:
     """The scene ``(3, H, W)`` around a uniform face canvas whose eye midpoint is its centre."""
     geo = derive_geometry(profile)
     side = canvas_side_px(geo.ied_px)
-    canvas = torch.full((1, 3, side, side), FACE_REFLECTANCE)
-    eyes = torch.tensor([[side / 2.0, side / 2.0]])
+    canvas = torch.full((1, 3, side, side), FACE_REFLECTANCE, device=device)
+    eyes = torch.tensor([[side / 2.0, side / 2.0]], device=device)
     frames, _ = scene.render(canvas, eyes, (geo.face_x_px, geo.face_y_px), profile,
                              ied_px=geo.ied_px, options=options)
     return frames[0]
@@ -124,3 +124,12 @@ def test_simulate_places_the_face_in_the_scene_where_the_geometry_says(lfw_mini:
     assert torch.allclose(midpoint, torch.tensor([geo.face_x_px, geo.face_y_px]).float(), atol=1.5)
     with pytest.raises(ConfigError, match="frame mode only"):
         simulate(face[None], eyes, profile, [probe_generator(0, "test", "scene")], scene_options=SceneOptions())
+
+
+@pytest.mark.gpu
+def test_the_scene_on_the_gpu_is_the_cpu_s():
+    profile = _small("colour-overview-day", veiling_glare_ratio=0.1)
+    options = SceneOptions(sun_visor=True)
+    gpu = _render(profile, options, device="cuda")
+    assert gpu.device.type == "cuda"
+    assert torch.allclose(gpu.cpu(), _render(profile, options), atol=1e-6)

@@ -65,7 +65,7 @@ def test_doctor_says_an_absent_optional_model_is_optional_and_how_to_add_it(cli,
 
 def test_no_help_shows_typer_type_notation(cli):
     """Usage lines and option lists read IMAGE..., PATH, INT: no {IMAGE}, <list[Path]>, <int range>."""
-    for command in _leaf_commands(typer.main.get_command(app)):
+    for command in [(), ("profiles",), *_leaf_commands(typer.main.get_command(app))]:
         text = cli(*command, "--help").out
         for notation in ("<list[", "<int", "<float", "<str>", "<path>", "{", "}"):
             assert notation not in text, (command, notation)
