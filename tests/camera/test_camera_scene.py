@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from evalharness.camera import scene
+from evalharness.camera import car, scene
 from evalharness.camera.geometry import derive_geometry, project
 from evalharness.camera.scene import SceneOptions
 from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, canvas_side_px, simulate
@@ -44,7 +44,8 @@ def _eye_pixel(profile: CameraProfile) -> tuple[int, int]:
 
 def _box(profile: CameraProfile, part_name: str, options: SceneOptions = SceneOptions()) -> np.ndarray:
     """Boolean ``(H, W)``: inside the projected bounding box (one pixel wider) of a scene part."""
-    (part,) = [p for p in scene.scene_parts(profile, options) if p.name == part_name]
+    parts = car.build(profile, sun_visor=options.sun_visor, a_pillar=options.a_pillar).parts
+    (part,) = [p for p in parts if p.name == part_name]
     xy = np.array([project(profile, corner) for corner in part.corners_m])
     inside = np.zeros((profile.sensor_height_px, profile.sensor_width_px), dtype=bool)
     x0, y0 = np.floor(xy.min(axis=0)).astype(int) - 1
@@ -97,7 +98,7 @@ def test_the_sun_visor_covers_the_eyes_and_changes_nothing_outside_itself():
     x, y = _eye_pixel(profile)
     changed = _changed(plain, visor)
     assert changed[y, x]   # at 20 m from 6 m up the visor hides the eyes
-    assert float(visor[0, y, x]) == pytest.approx(profile.windscreen_transmission_ir * scene.VISOR[0], abs=1e-6)
+    assert float(visor[0, y, x]) == pytest.approx(profile.windscreen_transmission_ir * car.VISOR[0], abs=1e-6)
     assert not (changed & ~_box(profile, "sun visor", options)).any()
 
 
@@ -109,7 +110,7 @@ def test_the_a_pillar_hides_the_near_half_of_the_face():
     sides = sorted(float(frame[0, y, x + dx]) for dx in (-step, step))
     # One side of the eye midpoint is the pillar (body paint, outside the glass), the other the face.
     assert sides == pytest.approx(
-        sorted([profile.windscreen_transmission_ir * FACE_REFLECTANCE, scene.BODY_PAINT[0]]), abs=1e-6)
+        sorted([profile.windscreen_transmission_ir * FACE_REFLECTANCE, car.BODY_PAINT[0]]), abs=1e-6)
 
 
 def test_simulate_places_the_face_in_the_scene_where_the_geometry_says(lfw_mini: Path):
