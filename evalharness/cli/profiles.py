@@ -140,7 +140,7 @@ def degrade_command(
     set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
     out: Path = typer.Option(..., "--out", metavar="DIR", help="Directory for the results (created)."),
     eyes: str = typer.Option(
-        "detect", "--eyes",
+        "detect", "--eyes", metavar="detect|lfw",
         help="Source eye positions: 'detect' (MTCNN landmarks; a photograph without a face is an "
         "error) or 'lfw' (the LFW deep-funneled 250x250 default).",
     ),
