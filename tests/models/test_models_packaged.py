@@ -130,3 +130,22 @@ def test_models_json_lists_the_packaged_models_with_lfw_accuracy(capsys):
         assert 0.9 < infos[name]["lfw_accuracy"] <= 1
         assert infos[name]["lfw_command"].endswith(f"--recognizer {name}")
     assert infos["yunet"]["lfw_accuracy"] is None
+
+
+@pytest.mark.gpu
+@pytest.mark.filterwarnings("error::UserWarning")  # a CPU fallback ("no CUDA provider") fails the test
+def test_packaged_models_on_cuda_agree_with_the_cpu(sface, located, faces):
+    """SFace at every batch size and the ONNX detectors through onnxruntime's CUDA provider give
+    what they give on the CPU (onnxruntime-gpu needed; the warning of a CPU fallback is an error)."""
+    images, boxes, landmarks = located
+    on_gpu = get_recognizer("sface", "cuda")
+    reference = sface.embed(images, boxes, landmarks)
+    for size in (1, 2, 5):
+        parts = torch.cat([on_gpu.embed(images[i:i + size], boxes[i:i + size], landmarks[i:i + size])
+                           for i in range(0, 5, size)]).cpu()
+        assert (parts - reference).abs().max() < 1e-3, size
+    for name in ONNX_DETECTORS:
+        cpu_found = get_detector(name, "cpu").detect(list(faces.values()))
+        gpu_found = get_detector(name, "cuda").detect(list(faces.values()))
+        for a, b in zip(cpu_found, gpu_found, strict=True):
+            assert len(a) == len(b) and np.abs(a.boxes - b.boxes).max() < 1.0, name
