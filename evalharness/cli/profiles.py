@@ -9,12 +9,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import torch
 import typer
 
-from evalharness.camera.geometry import at_resolution, derive_geometry, out_of_frame, split_resolution
-from evalharness.camera.sheet import contact_sheet
-from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, derive, simulate
 from evalharness.cli.app import app, print_json, say
 from evalharness.cli.batch import each, finish
 from evalharness.config.loading import parse_overrides
@@ -26,11 +22,11 @@ from evalharness.config.profile import (
     profile_from_layers,
     resolve_profile,
 )
-from evalharness.data.images import load_image
 from evalharness.errors import ConfigError, DataError, OutputError
-from evalharness.seeding import probe_generator
 
 if TYPE_CHECKING:
+    import torch
+
     from evalharness.models import Detector
 
 profiles_app = typer.Typer(
@@ -47,6 +43,8 @@ def _at_target(profile: CameraProfile, target: dict[str, float]) -> CameraProfil
     """The profile moved to a ``--set ied_px=`` / ``px_per_m=`` resolution, saying where to."""
     if not target:
         return profile
+    from evalharness.camera.geometry import at_resolution
+
     moved = at_resolution(profile, **target)
     asked = " ".join(f"{key}={value:g}" for key, value in target.items())
     say(f"{asked}: distance_m = {moved.distance_m:.3f} m (the rest of the geometry kept)")
@@ -100,6 +98,9 @@ def show_command(
 
     Example: evalharness profiles show ir-two-lane --set distance_m=25 --json
     """
+    from evalharness.camera.geometry import split_resolution
+    from evalharness.camera.simulate import derive
+
     overrides, target = split_resolution(parse_overrides(set_))
     layers = resolve_profile(name)
     profile = profile_from_layers(layers, overrides)
@@ -153,6 +154,14 @@ def degrade_command(
 
     Example: evalharness degrade face.jpg --profile ir-two-lane --set distance_m=25 --out out/
     """
+    import torch
+
+    from evalharness.camera.geometry import split_resolution
+    from evalharness.camera.sheet import contact_sheet
+    from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, simulate
+    from evalharness.data.images import load_image
+    from evalharness.seeding import probe_generator
+
     if eyes not in ("detect", "lfw"):
         raise typer.BadParameter(f"--eyes must be 'detect' or 'lfw' (got {eyes!r})")
     overrides, target = split_resolution(parse_overrides(set_))
@@ -198,6 +207,8 @@ def degrade_command(
 
 def _warn_out_of_frame(profile: CameraProfile) -> bool:
     """Warn (one ``warning:`` line) when the face is outside the camera's frame; True when inside."""
+    from evalharness.camera.geometry import derive_geometry, out_of_frame
+
     outside = out_of_frame(profile, derive_geometry(profile))
     if outside is not None:
         warnings.warn(outside, stacklevel=2)
@@ -211,7 +222,6 @@ def _condition_id(profile: CameraProfile) -> str:
 
 def _mtcnn() -> Detector:
     """The detector that places the eyes for ``degrade --eyes detect``, loaded once per command."""
-    # Imported here: only this command needs a detector.
     from evalharness.models.registry import get_detector
 
     return get_detector("mtcnn", "cpu")
@@ -225,6 +235,8 @@ def _eyes(face: torch.Tensor, path: Path, detector: Detector) -> torch.Tensor:
     DataError
         No face is found: the camera model would be placed on hair or background.
     """
+    import torch
+
     from evalharness.models.align import central_face
 
     detected = detector.detect([face])[0]
