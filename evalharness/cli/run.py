@@ -71,6 +71,10 @@ def run_command(
         task = progress.add_task("probes", total=len(pending) * run.n_probes)
         summary = run.execute(lambda n: progress.advance(task, n))
     say(f"wrote {out / 'summary.csv'} ({len(summary)} conditions)")
+    speed = run.throughput
+    if speed is not None and speed.probe_conditions_per_s is not None:
+        say(f"{speed.probe_conditions} probe-conditions in {speed.wall_s:.1f} s: "
+            f"{speed.probe_conditions_per_s:.1f} a second on {speed.device} (per stage: run.log)")
     html_path = pdf_path = None
     if report:
         # Imported only now: matplotlib (and its font cache, on a fresh machine) is not needed
