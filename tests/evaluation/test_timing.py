@@ -7,7 +7,7 @@ import time
 import pytest
 import torch
 
-from evalharness.evaluation.timing import STAGES, StageClock, Throughput, summed
+from evalharness.evaluation.timing import STAGES, StageClock, Throughput, device_name, summed
 
 
 def test_stages_are_summed_per_name_and_across_clocks():
@@ -39,3 +39,16 @@ def test_throughput_rates_and_table_follow_the_declared_stage_order():
         "simulate": 100.0, "embed": 50.0, "summary": None}
     table = speed.table()
     assert table[0] == "100 probe-conditions on cpu (test)" and table[-1].split() == ["overall", "4.00", "100%", "25.0"]
+
+
+@pytest.mark.gpu
+def test_on_cuda_a_stage_waits_for_its_queued_work_and_the_device_is_named():
+    device = torch.device("cuda", 0)
+    clock = StageClock(device)
+    big = torch.randn(4096, 4096, device=device)
+    with clock.stage("embed"):
+        for _ in range(20):
+            big = big @ big / 4096
+    # Twenty 4096^3 products take milliseconds at least; unsynchronised, the stage would end at once.
+    assert clock.seconds["embed"] > 1e-3
+    assert torch.cuda.get_device_name(device) in device_name(device)
