@@ -10,7 +10,8 @@
 # Knobs (environment): DEVICE (cuda), PYTHON (.venv/bin/python, else python3), OUT (where the
 # logs and the run go; default gpu-check-out), PROBES / BATCH / ROUNDS (throughput.py: 2048 /
 # 512 / 1), LARGE_LIMIT (probes per condition of the large slice: 16, i.e. 4,000
-# probe-conditions), and the step limits PYTEST_S / THROUGHPUT_S / LARGE_S (150 / 150 / 180 s).
+# probe-conditions), and the step limits PYTEST_S / THROUGHPUT_S / LARGE_S (130 / 130 / 190 s:
+# 450 s, leaving half a minute for the rest).
 # On a CPU, for a check of the script itself:
 #   DEVICE=cpu PROBES=16 BATCH=8 LARGE_LIMIT=1 bash benchmarks/gpu_check.sh
 set -uo pipefail
@@ -25,9 +26,9 @@ PROBES="${PROBES:-2048}"
 BATCH="${BATCH:-512}"
 ROUNDS="${ROUNDS:-1}"
 LARGE_LIMIT="${LARGE_LIMIT:-16}"
-PYTEST_S="${PYTEST_S:-150}"
-THROUGHPUT_S="${THROUGHPUT_S:-150}"
-LARGE_S="${LARGE_S:-180}"
+PYTEST_S="${PYTEST_S:-130}"
+THROUGHPUT_S="${THROUGHPUT_S:-130}"
+LARGE_S="${LARGE_S:-190}"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 
 rm -rf "$OUT/large"
@@ -81,6 +82,10 @@ step "large slice" "$LARGE_S" "$PYTHON" -c "from evalharness.cli import run_cli;
     grep -E '^(harness |embedding-only|stock|stock:)' "$OUT/throughput.py.log" || echo "  (no table: see $OUT/throughput.py.log)"
     echo
     echo "large slice, per stage (the run's own measure, $OUT/large/run.log):"
-    grep -E 'throughput: ' "$OUT/large/run.log" 2>/dev/null | sed 's/.*throughput: /  /' \
-        || echo "  (not finished: see $OUT/large slice.log)"
+    if ! grep -E 'throughput: ' "$OUT/large/run.log" 2>/dev/null | sed 's/.*throughput: /  /'; then
+        # Cut short: how far it got, from the run's log of each finished condition.
+        finished=$(grep -c ' probes, .* s into the run' "$OUT/large/run.log" 2>/dev/null)
+        last=$(grep -o '[0-9.]* s into the run' "$OUT/large/run.log" 2>/dev/null | tail -n 1)
+        echo "  not finished: ${finished:-0} conditions of the slice done, the last ${last:-?} (see $OUT/large slice.log)"
+    fi
 } | tee "$OUT/table.txt"
