@@ -8,12 +8,15 @@ stock
     What a user of facenet-pytorch would write: the stored image through Pillow (JPEG encode at
     the profile's quality and decode), ``MTCNN(image_size=160, margin=32)(images)`` on the
     batch, ``InceptionResnetV1`` (with the converted FaceNet-CASIA weights) in batches, and a
-    matrix product with the gallery.
+    matrix product with the gallery. With numpy 2, facenet-pytorch's batch call raises
+    "inhomogeneous shape" when a batch mixes images with and without a face; such a batch is
+    then detected image by image, and the table says in how many batches that happened.
 harness
-    The evaluation runner's own stages: ``simulate`` (the whole camera model, JPEG included),
-    ``detect`` (:class:`~evalharness.models.mtcnn.MtcnnDetector`), ``embed`` (crop, align and
-    embed with the recognizer as the registry loads it) and ``match`` (IoU with the true box,
-    then :func:`~evalharness.evaluation.evaluator.identity_scores`).
+    The run itself: :meth:`~evalharness.evaluation.evaluator.Evaluator.evaluate` on one
+    condition, timed by its own :class:`~evalharness.evaluation.timing.StageClock`, so the
+    per-stage table is the one a run's ``manifest.json`` records (``load``, ``simulate``,
+    ``detect``, ``embed``, ``match``, ``measures``, ``rows``). Its end to end includes the
+    per-probe quality measures and rows, which the stock pipeline does not compute.
 embedding bound
     ``InceptionResnetV1`` alone on ready 160 px crops: as facenet-pytorch runs it (the stock
     pipeline's network), and as the harness's recognizer runs it in float32 (batch norms folded,
@@ -34,7 +37,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import platform
 import resource
 import statistics
 import time
@@ -45,14 +47,18 @@ import numpy as np
 import torch
 from facenet_pytorch import MTCNN, InceptionResnetV1
 from PIL import Image
-from torchvision.ops import box_iou
 
 from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, simulate
-from evalharness.config.profile import CameraProfile, load_profile
+from evalharness.config.experiment import Experiment
+from evalharness.config.profile import load_profile
 from evalharness.data.folder import open_dataset
 from evalharness.data.images import load_image
-from evalharness.evaluation.evaluator import MIN_IOU, identity_scores
-from evalharness.models import get_detector, get_recognizer, resolve_device
+from evalharness.evaluation.conditions import Condition, build_grid
+from evalharness.evaluation.evaluator import Evaluator, References
+from evalharness.evaluation.protocol import Image as Probe
+from evalharness.evaluation.protocol import build_split
+from evalharness.evaluation.timing import STAGES, device_name, synchronize
+from evalharness.models import get_recognizer
 from evalharness.models.align import extract_face
 from evalharness.models.facenet import casia_weights
 from evalharness.seeding import probe_generator
@@ -85,11 +91,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 class Clock:
     """Wall and process CPU seconds, summed over :meth:`run` calls.
 
@@ -113,70 +114,78 @@ class Clock:
         return result
 
 
-def load_sources(dataset: Path, count: int) -> list[torch.Tensor]:
-    """``count`` photographs of ``dataset`` in manifest order (repeating when it has fewer)."""
-    records = open_dataset(dataset).records
-    cache: dict[int, torch.Tensor] = {}
-    chosen = [i % len(records) for i in range(count)]
-    for i in chosen:
-        if i not in cache:
-            cache[i] = load_image(records[i].path)
-    return [cache[i] for i in chosen]
-
-
 def batches(count: int, size: int) -> list[slice]:
     return [slice(start, min(start + size, count)) for start in range(0, count, size)]
 
 
-def harness_pass(sources: list[torch.Tensor], profiles: list[CameraProfile], detector, recognizer,
-                 gallery: np.ndarray, batch: int, device: torch.device) -> dict[str, Clock]:
-    """Time spent in each runner stage over every probe and condition."""
-    clocks = {stage: Clock(device) for stage in ("simulate", "detect", "embed", "match")}
-    columns = np.arange(len(gallery))
-    eyes_all = torch.tensor(LFW_DEEPFUNNELED_EYES_PX).repeat(len(sources), 1, 1)
-    for condition, profile in enumerate(profiles):
-        for part in batches(len(sources), batch):
-            faces = torch.stack(sources[part]).to(device)
-            generators = [probe_generator(SEED, f"c{condition}", f"p{i}")
-                          for i in range(part.start, part.stop)]
-            capture = clocks["simulate"].run(simulate, faces, eyes_all[part], profile, generators)
-            images = capture.images.expand(-1, 3, -1, -1)
-            found = clocks["detect"].run(detector.detect, images)
-            hits = [(i, int(np.argmax(iou))) for i, iou in enumerate(_ious(found, capture.face_boxes))
-                    if iou.size and iou.max() >= MIN_IOU]
-            if not hits:
-                continue
-            boxes = np.stack([found[i].boxes[j] for i, j in hits])
-            points = np.stack([found[i].landmarks[j] for i, j in hits])
-            vectors = clocks["embed"].run(recognizer.embed, images[[i for i, _ in hits]], boxes,
-                                          points)
-            clocks["match"].run(identity_scores, vectors.numpy(), gallery, columns, len(gallery))
-    return clocks
+def harness_setup(args: argparse.Namespace, overrides: dict[str, float]) -> tuple[Evaluator, References, list[Probe], list[Condition]]:
+    """The run's evaluator on ``args.dataset`` (LFW deep-funneled eyes, as the default experiment
+    places faces), its references (untimed: a run computes them once), ``args.probes`` probes of
+    the split (repeating when it has fewer) and two conditions: the profile as asked, then at a
+    JPEG quality 10 higher (the scaling check's second condition)."""
+    quality = load_profile(args.profile, overrides).jpeg_quality
+    experiment = Experiment.model_validate({
+        "name": "throughput", "dataset": str(args.dataset), "seed": SEED, "batch_size": args.batch,
+        "source_eyes": "lfw-deepfunneled", "recognizer_options": {"numerics": args.numerics},
+        "grid": [{"profiles": [args.profile], "sweep": {
+            **{key: [value] for key, value in overrides.items()},
+            "jpeg_quality": [quality, min(quality + 10, 100)]}}]})
+    dataset = open_dataset(args.dataset)
+    split = build_split(dataset.records, experiment.protocol, SEED)
+    evaluator = Evaluator.load(experiment, dataset, split, args.device)
+    probes = split.probes()
+    return (evaluator, evaluator.references(), [probes[i % len(probes)] for i in range(args.probes)],
+            build_grid(experiment, "throughput"))
 
 
-def _ious(found, true_boxes: torch.Tensor) -> list[np.ndarray]:
-    return [box_iou(torch.from_numpy(d.boxes).double(), truth[None].double().cpu()).numpy()[:, 0]
-            if len(d) else np.zeros(0) for d, truth in zip(found, true_boxes, strict=True)]
+def harness_pass(evaluator: Evaluator, references: References, probes: list[Probe],
+                 conditions: list[Condition]) -> dict[str, Clock]:
+    """The run's evaluation of ``probes`` under each condition: ``"end to end"`` (wall and CPU
+    seconds) and each stage's wall seconds from the evaluator's own clock."""
+    total = Clock(evaluator.device)
+    stages = {stage: Clock(evaluator.device) for stage in STAGES}
+    for condition in conditions:
+        part = total.run(evaluator.evaluate, condition, probes, references)
+        for stage, seconds in part.clock.seconds.items():
+            stages[stage].wall_s += seconds
+    return {**{stage: clock for stage, clock in stages.items() if clock.wall_s}, "end to end": total}
+
+
+def stock_detect(mtcnn: MTCNN, pictures: list[Image.Image]) -> tuple[list[torch.Tensor | None], bool]:
+    """``mtcnn(pictures)``, or image by image where facenet-pytorch's batch call fails (numpy 2:
+    "inhomogeneous shape" when the batch mixes images with and without a face); True then."""
+    try:
+        return mtcnn(pictures), False
+    except ValueError as error:
+        if "inhomogeneous" not in str(error):
+            raise
+        return [mtcnn(picture) for picture in pictures], True
 
 
 def stock_pass(stored: np.ndarray, quality: int, mtcnn: MTCNN, resnet: InceptionResnetV1,
-               gallery: torch.Tensor, batch: int, device: torch.device) -> Clock:
-    """Time of the stock pipeline: Pillow JPEG, ``MTCNN(...)(images)``, embed, match."""
+               gallery: torch.Tensor, batch: int, device: torch.device) -> tuple[Clock, int]:
+    """Time of the stock pipeline: Pillow JPEG, ``MTCNN(...)(images)``, embed, match; and the
+    number of batches detected image by image (:func:`stock_detect`)."""
+    fallbacks = 0
+
     def run() -> None:
+        nonlocal fallbacks
         for part in batches(len(stored), batch):
             pictures = []
             for array in stored[part]:
                 buffer = io.BytesIO()
                 Image.fromarray(array).save(buffer, format="JPEG", quality=quality)
                 pictures.append(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
-            crops = [face for face in mtcnn(pictures) if face is not None]
+            detected, fell_back = stock_detect(mtcnn, pictures)
+            fallbacks += fell_back
+            crops = [face for face in detected if face is not None]
             if crops:
                 with torch.inference_mode():
                     vectors = resnet(torch.stack(crops).to(device))
                 (vectors @ gallery.T).cpu()
     clock = Clock(device)
     clock.run(run)
-    return clock
+    return clock, fallbacks
 
 
 def embedding_bound(crops: torch.Tensor, network: Callable[[torch.Tensor], torch.Tensor],
@@ -196,31 +205,26 @@ def peak_memory(device: torch.device) -> str:
     return text
 
 
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads"
-
-
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
     overrides = {} if args.distance_m is None else {"distance_m": args.distance_m}
-    profile = load_profile(args.profile, overrides)
-    detector = get_detector("mtcnn", device)
-    recognizer = get_recognizer("facenet-casia", device, numerics=args.numerics)
-    sources = load_sources(args.dataset, args.probes)
+    evaluator, references, probes, conditions = harness_setup(args, overrides)
+    device = evaluator.device
+    recognizer = evaluator.recognizers["facenet-casia"]
+    profile = conditions[0].profile
+    decoded = {p.relpath: load_image(evaluator.dataset.root / p.relpath) for p in set(probes)}
+    sources = [decoded[p.relpath] for p in probes]
 
-    # Gallery: the undegraded photographs, cropped at the fixed LFW eye box (untimed set-up);
-    # the same crops feed the embedding-only bound.
+    # Stock gallery: the undegraded photographs, cropped at the fixed LFW eye box (untimed
+    # set-up); the same crops feed the embedding-only bound.
     centre_box = np.array([80.0, 70.0, 170.0, 180.0])
     crops = torch.stack([extract_face(face, centre_box, 160, 32) for face in sources]) * 255
     crops = (crops - 127.5) / 128.0
     with torch.inference_mode():
-        gallery = torch.cat([recognizer.forward(part.to(device)).float().cpu()
-                             for part in crops.split(args.batch)]).numpy()
+        gallery = torch.cat([recognizer.forward(part.to(device)).float()
+                             for part in crops.split(args.batch)])
 
     # Stock pipeline: facenet-pytorch as documented, CASIA weights, on the same stored images.
     mtcnn = MTCNN(image_size=160, margin=32, device=device)
@@ -232,7 +236,6 @@ def main(argv: list[str] | None = None) -> None:
                                            for i in range(part.start, part.stop)]).images.cpu()
                         for part in batches(len(sources), args.batch)])
     stored = (stored * 255).round().to(torch.uint8).permute(0, 2, 3, 1).squeeze(-1).numpy()
-    gallery_t = torch.from_numpy(gallery).to(device)
 
     # The other numerics, for its embedding-only bound (fp32 where the device lacks bf16).
     other = get_recognizer("facenet-casia", device,
@@ -242,18 +245,21 @@ def main(argv: list[str] | None = None) -> None:
                 f"harness, {other.numerics}": other.forward}
 
     # Warm-up (first calls allocate and pick kernels), then alternate.
-    harness_pass(sources[: args.batch], [profile], detector, recognizer, gallery, args.batch, device)
-    stock_pass(stored[: args.batch], profile.jpeg_quality, mtcnn, resnet, gallery_t, args.batch, device)
+    harness_pass(evaluator, references, probes[: args.batch], conditions[:1])
+    stock_pass(stored[: args.batch], profile.jpeg_quality, mtcnn, resnet, gallery, args.batch, device)
     for network in networks.values():
         embedding_bound(crops[: args.batch], network, args.batch, device)
     load_before = os.getloadavg()
     rounds: list[dict[str, Clock]] = []
+    fallbacks = 0
+    stock = "stock facenet-pytorch end to end"
     for _ in range(args.rounds):
-        clocks = {"stock facenet-pytorch end to end": stock_pass(
-            stored, profile.jpeg_quality, mtcnn, resnet, gallery_t, args.batch, device)}
-        stages = harness_pass(sources, [profile], detector, recognizer, gallery, args.batch, device)
+        clocks = {}
+        clocks[stock], fell_back = stock_pass(stored, profile.jpeg_quality, mtcnn, resnet, gallery,
+                                              args.batch, device)
+        fallbacks = max(fallbacks, fell_back)
+        stages = harness_pass(evaluator, references, probes, conditions[:1])
         clocks.update({f"harness {stage}": clock for stage, clock in stages.items()})
-        clocks["harness end to end"] = _total(stages.values(), device)
         clocks.update({f"embedding-only bound ({label})": embedding_bound(
             crops, network, args.batch, device) for label, network in networks.items()})
         rounds.append(clocks)
@@ -262,17 +268,23 @@ def main(argv: list[str] | None = None) -> None:
     n = args.probes
     wall = {label: statistics.median(r[label].wall_s for r in rounds) for label in rounds[0]}
     cpu = {label: statistics.median(r[label].cpu_s for r in rounds) for label in rounds[0]}
-    print(f"device: {device_name(device)} ({device.type}); torch {torch.__version__}, "
+    print(f"device: {device_name(device)}; torch {torch.__version__}, "
           f"facenet-pytorch {facenet_pytorch_version()}; harness MTCNN fast path: "
-          f"{detector.fast}, recognizer numerics: {recognizer.numerics}")
+          f"{evaluator.detectors['mtcnn'].fast}, recognizer numerics: {recognizer.numerics}")
     print(f"work: {n} lfw-mini probes, profile {profile.name} at {profile.distance_m} m, "
           f"batch {args.batch}, median of {args.rounds} alternating rounds")
     print(f"load average (1 min) before / after: {load_before[0]:.2f} / {load_after[0]:.2f}")
     print(f"{'pipeline / stage':<44}{'wall s':>9}{'faces/s':>9}{'CPU s':>9}{'faces/CPU-s':>12}")
     for label, seconds in wall.items():
-        print(f"{label:<44}{seconds:>9.2f}{n / seconds:>9.1f}{cpu[label]:>9.2f}"
-              f"{n / cpu[label]:>12.1f}")
-    stock, harness = "stock facenet-pytorch end to end", "harness end to end"
+        # Stages are timed by the run's clock, in wall seconds only.
+        timed_cpu = cpu[label] > 0
+        print(f"{label:<44}{seconds:>9.2f}{n / seconds:>9.1f}"
+              + (f"{cpu[label]:>9.2f}{n / cpu[label]:>12.1f}" if timed_cpu else f"{'-':>9}{'-':>12}"))
+    if fallbacks:
+        print(f"stock: facenet-pytorch's batch call failed in {fallbacks} of "
+              f"{len(batches(n, args.batch))} batches (numpy 2, \"inhomogeneous shape\": faces and "
+              "no faces in one batch); those batches were detected image by image")
+    harness = "harness end to end"
     bound = f"embedding-only bound (harness, {recognizer.numerics})"
     print(f"harness speed / stock: {wall[stock] / wall[harness]:.2f}x wall, "
           f"{cpu[stock] / cpu[harness]:.2f}x CPU; "
@@ -280,24 +292,13 @@ def main(argv: list[str] | None = None) -> None:
     print(peak_memory(device))
 
     if not args.no_scaling:
-        other = profile.model_copy(update={"jpeg_quality": min(profile.jpeg_quality + 10, 100)})
         print("scaling, harness end to end (second condition: JPEG quality "
-              f"{other.jpeg_quality} instead of {profile.jpeg_quality}):")
+              f"{conditions[1].profile.jpeg_quality} instead of {profile.jpeg_quality}):")
         print(f"{'probes':>8}{'conditions':>12}{'wall s':>9}{'CPU s':>9}{'CPU ms/probe-cond':>19}")
-        for count, profiles in ((n, [profile]), (2 * n, [profile]), (n, [profile, other])):
-            work = (sources * 2)[:count]
-            total = _total(harness_pass(work, profiles, detector, recognizer, gallery,
-                                        args.batch, device).values(), device)
-            print(f"{count:>8}{len(profiles):>12}{total.wall_s:>9.2f}{total.cpu_s:>9.2f}"
-                  f"{1000 * total.cpu_s / (count * len(profiles)):>19.2f}")
-
-
-def _total(clocks, device: torch.device) -> Clock:
-    total = Clock(device)
-    for clock in clocks:
-        total.wall_s += clock.wall_s
-        total.cpu_s += clock.cpu_s
-    return total
+        for count, chosen in ((n, conditions[:1]), (2 * n, conditions[:1]), (n, conditions)):
+            total = harness_pass(evaluator, references, (probes * 2)[:count], chosen)["end to end"]
+            print(f"{count:>8}{len(chosen):>12}{total.wall_s:>9.2f}{total.cpu_s:>9.2f}"
+                  f"{1000 * total.cpu_s / (count * len(chosen)):>19.2f}")
 
 
 def facenet_pytorch_version() -> str:

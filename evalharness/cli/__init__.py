@@ -18,7 +18,9 @@ import typer
 from evalharness.cli.app import app, options
 from evalharness.errors import HarnessError, Interrupted
 
-# Importing a command module registers its subcommands on ``app``.
+# Importing a command module registers its subcommands on ``app``. Each imports the library
+# (torch, pandas, matplotlib...) inside its command functions, so that ``--help`` and the light
+# commands (``profiles list``) start in well under a second.
 from evalharness.cli import doctor, models, profiles, run, report, compare  # noqa: E402,F401  isort: skip
 from evalharness.cli import quality, validate  # noqa: E402,F401  isort: skip
 from evalharness.cli import calibrate  # noqa: E402,F401  isort: skip

@@ -5,22 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import tomli_w
 import typer
-from PIL import Image
 
-from evalharness.camera.calibration import (
-    Calibrated,
-    CameraMeasures,
-    FrameMeasures,
-    calibrate,
-    measure_image,
-    summarise,
-)
 from evalharness.cli.app import app, print_json, say
 from evalharness.config.profile import load_profile
-from evalharness.data.images import read_image
 from evalharness.errors import DataError, HarnessError, OutputError
+
+if TYPE_CHECKING:
+    from evalharness.camera.calibration import Calibrated, CameraMeasures, FrameMeasures
 
 @app.command("calibrate")
 def calibrate_command(
@@ -41,6 +36,8 @@ def calibrate_command(
 
     Example: evalharness calibrate frames/*.jpg --base legacy-interlaced --out my-camera.toml
     """
+    from evalharness.camera.calibration import calibrate, summarise
+
     if out.suffix != ".toml":
         raise typer.BadParameter(f"--out must end in .toml (got {out})")
     base_profile = load_profile(base)
@@ -81,6 +78,11 @@ def calibrate_command(
 
 def _measure_file(path: Path) -> FrameMeasures:
     """Measure one frame file (checked by :func:`read_image` first: a bad file is one error)."""
+    from PIL import Image
+
+    from evalharness.camera.calibration import measure_image
+    from evalharness.data.images import read_image
+
     read_image(path)
     with Image.open(path) as image:
         return measure_image(image)

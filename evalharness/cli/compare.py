@@ -9,7 +9,6 @@ import typer
 
 from evalharness.cli.app import app, print_json
 from evalharness.errors import ComparisonError
-from evalharness.evaluation.compare import compare_summaries, read_summary
 
 
 @app.command(
@@ -29,6 +28,8 @@ def compare(
     json_output: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Compare two runs condition by condition; exit 6 when any metric differs beyond the allowed."""
+    from evalharness.evaluation.compare import compare_summaries, read_summary
+
     differences = compare_summaries(read_summary(run_a), read_summary(run_b), tolerance, within_ci)
     if json_output:
         print_json({"identical_within_tolerance": not differences,

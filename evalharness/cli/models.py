@@ -9,17 +9,8 @@ from pathlib import Path
 import typer
 
 from evalharness.cli.app import app, options, print_json, say
-from evalharness.data.lfw import lfw_image_path, read_pairs
+from evalharness.config.experiment import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER
 from evalharness.errors import DataError
-from evalharness.evaluation.verification import verify_pairs
-from evalharness.models.photos import embed_photos
-from evalharness.models.registry import (
-    DEFAULT_DETECTOR,
-    DEFAULT_RECOGNIZER,
-    get_detector,
-    get_recognizer,
-    list_models,
-)
 
 _JSON = typer.Option(False, "--json", help="Print one JSON object instead of text.")
 _DEVICE = typer.Option("auto", "--device", help="auto (CUDA if available, else CPU), cpu or cuda.")
@@ -28,6 +19,8 @@ _DEVICE = typer.Option("auto", "--device", help="auto (CUDA if available, else C
 @app.command(epilog="Example: evalharness models --json")
 def models(json_output: bool = _JSON) -> None:
     """List each model: whether it loads here offline, its weights file and sha256."""
+    from evalharness.models.registry import list_models
+
     infos = list_models()
     if json_output:
         print_json([asdict(info) for info in infos])
@@ -65,6 +58,11 @@ def pairs(
     detected face (those are embedded from a centre crop and counted). Of several faces, the one
     nearest the image centre is used. Scores are cosine similarities.
     """
+    from evalharness.data.lfw import lfw_image_path, read_pairs
+    from evalharness.evaluation.verification import verify_pairs
+    from evalharness.models.photos import embed_photos
+    from evalharness.models.registry import get_detector, get_recognizer
+
     listed = read_pairs(pairs_file)
     keys = sorted({(p.name1, p.index1) for p in listed} | {(p.name2, p.index2) for p in listed})
     paths = [lfw_image_path(dataset_dir, name, index) for name, index in keys]

@@ -9,14 +9,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import torch
 import typer
-from PIL import Image
 
-from evalharness.camera.geometry import at_resolution, derive_geometry, out_of_frame, split_resolution
-from evalharness.camera.scene import SCENES, SceneOptions
-from evalharness.camera.sheet import contact_sheet
-from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, Capture, derive, simulate
 from evalharness.cli.app import app, print_json, say
 from evalharness.cli.batch import each, finish
 from evalharness.cli.plain import PlainTyper
@@ -29,11 +23,14 @@ from evalharness.config.profile import (
     profile_from_layers,
     resolve_profile,
 )
-from evalharness.data.images import load_image
 from evalharness.errors import ConfigError, DataError, OutputError
-from evalharness.seeding import probe_generator
 
 if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+    from evalharness.camera.scene import SceneOptions
+    from evalharness.camera.simulate import Capture
     from evalharness.models import Detector
 
 profiles_app = PlainTyper(
@@ -50,6 +47,8 @@ def _at_target(profile: CameraProfile, target: dict[str, float]) -> CameraProfil
     """The profile moved to a ``--set ied_px=`` / ``px_per_m=`` resolution, saying where to."""
     if not target:
         return profile
+    from evalharness.camera.geometry import at_resolution
+
     moved = at_resolution(profile, **target)
     asked = " ".join(f"{key}={value:g}" for key, value in target.items())
     say(f"{asked}: distance_m = {moved.distance_m:.3f} m (the rest of the geometry kept)")
@@ -103,6 +102,9 @@ def show_command(
 
     Example: evalharness profiles show ir-two-lane --set distance_m=25 --json
     """
+    from evalharness.camera.geometry import split_resolution
+    from evalharness.camera.simulate import derive
+
     overrides, target = split_resolution(parse_overrides(set_))
     layers = resolve_profile(name)
     profile = profile_from_layers(layers, overrides)
@@ -146,7 +148,7 @@ def degrade_command(
     ),
     full_frame: bool = typer.Option(False, "--frame", help="Also store the full sensor frame."),
     scene_name: str = typer.Option(
-        "flat", "--scene", metavar="|".join(SCENES),
+        "flat", "--scene", metavar="flat|road",  # camera.scene.SCENES, which imports torch
         help="The frame around the face (with --frame): 'flat' (18% grey) or 'road' (the driver "
         "behind the windscreen of a car on a road; also writes NAME_frame_sheet.png).",
     ),
@@ -167,6 +169,14 @@ def degrade_command(
 
     Example: evalharness degrade face.jpg --profile ir-two-lane --frame --scene road --out out/
     """
+    import torch
+
+    from evalharness.camera.geometry import split_resolution
+    from evalharness.camera.sheet import contact_sheet
+    from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, simulate
+    from evalharness.data.images import load_image
+    from evalharness.seeding import probe_generator
+
     if eyes not in ("detect", "lfw"):
         raise typer.BadParameter(f"--eyes must be 'detect' or 'lfw' (got {eyes!r})")
     scene_options = _scene_options(scene_name, full_frame, sun_visor=sun_visor, a_pillar=a_pillar)
@@ -218,6 +228,8 @@ def degrade_command(
 
 def _scene_options(name: str, full_frame: bool, *, sun_visor: bool, a_pillar: bool) -> SceneOptions | None:
     """The road scene's options, None for the flat frame; usage errors for options that do not fit."""
+    from evalharness.camera.scene import SCENES, SceneOptions
+
     if name not in SCENES:
         raise typer.BadParameter(f"--scene must be one of {', '.join(SCENES)} (got {name!r})")
     if name != "flat" and not full_frame:
@@ -240,6 +252,8 @@ FRAME_CROP_IED = 10
 
 def _frame_sheet(capture: Capture, caption: str) -> Image.Image:
     """The stored frame beside an enlargement around the face (for a person to judge)."""
+    from evalharness.camera.sheet import contact_sheet
+
     image = capture.images[0]
     height, width = image.shape[-2:]
     side = min(height, width, max(48, round(FRAME_CROP_IED * capture.ied_px)))
@@ -254,6 +268,8 @@ def _frame_sheet(capture: Capture, caption: str) -> Image.Image:
 
 def _warn_out_of_frame(profile: CameraProfile) -> bool:
     """Warn (one ``warning:`` line) when the face is outside the camera's frame; True when inside."""
+    from evalharness.camera.geometry import derive_geometry, out_of_frame
+
     outside = out_of_frame(profile, derive_geometry(profile))
     if outside is not None:
         warnings.warn(outside, stacklevel=2)
@@ -267,7 +283,6 @@ def _condition_id(profile: CameraProfile) -> str:
 
 def _mtcnn() -> Detector:
     """The detector that places the eyes for ``degrade --eyes detect``, loaded once per command."""
-    # Imported here: only this command needs a detector.
     from evalharness.models.registry import get_detector
 
     return get_detector("mtcnn", "cpu")
@@ -281,6 +296,8 @@ def _eyes(face: torch.Tensor, path: Path, detector: Detector) -> torch.Tensor:
     DataError
         No face is found: the camera model would be placed on hair or background.
     """
+    import torch
+
     from evalharness.models.align import central_face
 
     detected = detector.detect([face])[0]

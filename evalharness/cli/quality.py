@@ -10,12 +10,6 @@ import typer
 
 from evalharness.cli.app import app, print_json, say
 from evalharness.cli.batch import each, finish
-from evalharness.evaluation import store
-from evalharness.evaluation.expected_rate import expected_rank1, fit_rate_model, fit_validated_model
-from evalharness.evaluation.quality_curves import read_probes, read_quality, score_image
-from evalharness.evaluation.validate_run import read_validation
-from evalharness.models import get_detector
-from evalharness.quality import MEASURES
 
 #: Said with every result: why two of the run's measures are never computed on a real image.
 SIMULATION_ONLY = ("PSNR and SSIM compare a face with its undegraded original, which a real "
@@ -104,6 +98,13 @@ def quality(
     covered are flagged as extrapolations. An image that cannot be read is reported and the
     others are still placed; the exit status is then 3.
     """
+    from evalharness.evaluation import store
+    from evalharness.evaluation.expected_rate import expected_rank1, fit_rate_model, fit_validated_model
+    from evalharness.evaluation.quality_curves import read_probes, read_quality, score_image
+    from evalharness.evaluation.validate_run import read_validation
+    from evalharness.models import get_detector
+    from evalharness.quality import MEASURES
+
     content = read_quality(run)
     manifest = store.read_json(run / "manifest.json")
     detector_info = manifest["models"]["detector"]

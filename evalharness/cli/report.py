@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from evalharness.cli.app import app, print_json, say
-from evalharness.report import build_report
 
 
 @app.command(
@@ -25,6 +24,8 @@ def report(
 
     The report reads only the run directory; rebuilding it never reruns the evaluation.
     """
+    from evalharness.report import build_report
+
     say(f"rendering the report of {run_dir}")
     html_path, pdf_path = build_report(run_dir)
     if json_output:

@@ -6,20 +6,9 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from evalharness.cli.app import app, options, print_json, say
 from evalharness.config.loading import parse_overrides
-from evalharness.evaluation.runner import prepare
-from evalharness.report import build_report
 
 
 @app.command("run")
@@ -58,6 +47,18 @@ def run_command(
 
     Example: evalharness run configs/experiments/default.toml --out reports/default
     """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from evalharness.evaluation.runner import prepare
+
     run = prepare(experiment, out, parse_overrides(set_), device=device, limit=limit,
                   command=["evalharness", *sys.argv[1:]], executor=executor, address=address,
                   workers=workers, shard_probes=shard_probes)
@@ -70,8 +71,16 @@ def run_command(
         task = progress.add_task("probes", total=len(pending) * run.n_probes)
         summary = run.execute(lambda n: progress.advance(task, n))
     say(f"wrote {out / 'summary.csv'} ({len(summary)} conditions)")
+    speed = run.throughput
+    if speed is not None and speed.probe_conditions_per_s is not None:
+        say(f"{speed.probe_conditions} probe-conditions in {speed.wall_s:.1f} s: "
+            f"{speed.probe_conditions_per_s:.1f} a second on {speed.device} (per stage: run.log)")
     html_path = pdf_path = None
     if report:
+        # Imported only now: matplotlib (and its font cache, on a fresh machine) is not needed
+        # before the first condition.
+        from evalharness.report import build_report
+
         html_path, pdf_path = build_report(out)
         say(f"wrote {pdf_path}")
     if json_output:

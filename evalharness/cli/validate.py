@@ -8,9 +8,8 @@ from pathlib import Path
 import typer
 
 from evalharness.cli.app import app, print_json, say
+from evalharness.config.experiment import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER
 from evalharness.config.loading import parse_overrides
-from evalharness.evaluation.validate_run import validate
-from evalharness.report.validation import write_validation_report
 
 
 def _percent(value: float | None) -> str:
@@ -25,8 +24,8 @@ def validate_command(
                                            "GROUP=PROFILE per camera group of probes.csv (repeat)."),
     out: Path = typer.Option(..., "--out", "-o", help="New folder for the validation run."),
     set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="Override a profile field."),
-    detector: str = typer.Option("mtcnn", "--detector", help="Face detector."),
-    recognizer: str = typer.Option("facenet-casia", "--recognizer", help="Face recognizer."),
+    detector: str = typer.Option(DEFAULT_DETECTOR, "--detector", help="Face detector."),
+    recognizer: str = typer.Option(DEFAULT_RECOGNIZER, "--recognizer", help="Face recognizer."),
     calibration: Path = typer.Option(None, "--calibration",
                                      help="An earlier validate run whose fitted corrections to apply."),
     view: str = typer.Option("pose", "--view",
@@ -42,6 +41,9 @@ def validate_command(
 
     Example: evalharness validate REAL --profile configs/profiles/validation/frmdb-cctv.toml --out reports/val
     """
+    from evalharness.evaluation.validate_run import validate
+    from evalharness.report.validation import write_validation_report
+
     result = validate(real, profile, parse_overrides(set_), out, detector=detector,
                       recognizer=recognizer, device=device, calibration=calibration, view_choice=view,
                       command=["evalharness", *sys.argv[1:]], progress=say)

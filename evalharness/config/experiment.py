@@ -39,6 +39,11 @@ from evalharness.config.loading import StrictModel, read_toml, validate
 from evalharness.config.scenarios import ScenarioSettings
 from evalharness.errors import ConfigError, DataError
 
+#: The models an experiment (and ``evalharness pairs``) uses unless it names others: registry
+#: names (:mod:`evalharness.models.registry`), kept here so that reading them imports no model code.
+DEFAULT_DETECTOR = "mtcnn"
+DEFAULT_RECOGNIZER = "facenet-casia"
+
 SweepValue = int | float | str | bool
 
 
@@ -108,12 +113,12 @@ class Experiment(StrictModel):
     dataset: str
     dataset_fingerprint: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     seed: int = Field(0, ge=0)
-    detector: str = "mtcnn"
+    detector: str = DEFAULT_DETECTOR
     detectors: list[str] | None = Field(None, min_length=1)
     detector_options: dict[str, int | float | bool | str | dict[str, int | float | bool | str]] = \
         Field(default_factory=dict)
     recognizer_options: dict[str, int | float | bool | str] = Field(default_factory=dict)
-    recognizers: list[str] = Field(default_factory=lambda: ["facenet-casia"], min_length=1)
+    recognizers: list[str] = Field(default_factory=lambda: [DEFAULT_RECOGNIZER], min_length=1)
     probe_modes: list[Literal["crop", "frame"]] = Field(default_factory=lambda: ["crop"], min_length=1)
     upscale: float = Field(1.0, ge=1.0, le=8.0)
     source_eyes: Literal["detected", "lfw-deepfunneled"] = "detected"

@@ -15,10 +15,9 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from evalharness.config.experiment import Experiment
+from evalharness.config.experiment import DEFAULT_DETECTOR, Experiment
 from evalharness.config.profile import CameraProfile, load_profile, with_overrides
 from evalharness.errors import ConfigError
-from evalharness.models.registry import DEFAULT_DETECTOR
 
 
 #: Profile fields added after condition ids were first published: they enter the id only when set

@@ -55,6 +55,7 @@ from evalharness.evaluation import manifest, store
 from evalharness.evaluation.batching import split_on_oom
 from evalharness.evaluation.conditions import Condition, canonical_json, sweep_axes
 from evalharness.evaluation.protocol import Image, Split
+from evalharness.evaluation.timing import StageClock, summed
 from evalharness.models import (
     Detections,
     Detector,
@@ -282,16 +283,18 @@ class Sample:
 @dataclass(frozen=True)
 class Part:
     """The result of evaluating some probes under one condition: one row per probe (in probe
-    order) and the samples among them."""
+    order), the samples among them, and the time each stage took."""
 
     rows: pd.DataFrame
     samples: list[Sample]
+    clock: StageClock
 
     @staticmethod
     def join(parts: Sequence[Part]) -> Part:
-        """The parts of one condition, in probe order, as one."""
+        """The parts of one condition, in probe order, as one (their clocks summed)."""
         rows = pd.concat([part.rows for part in parts], ignore_index=True)
-        return Part(rows.astype({"mate_rank": "Int64"}), [s for part in parts for s in part.samples])
+        return Part(rows.astype({"mate_rank": "Int64"}), [s for part in parts for s in part.samples],
+                    summed([part.clock for part in parts], parts[0].clock.device))
 
 
 def detector_input(capture: Capture, upscale: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -396,6 +399,7 @@ class Evaluator:
         samples: list[Sample] = []
         records: list[dict[str, Any]] = []
         detected_mode = self.experiment.source_eyes == "detected"
+        clock = StageClock(self.device)
         for batch in batches(list(probes), self.experiment.batch_size):
             relpaths = [image.relpath for image in batch]
             eyes = self._source_eyes(references.sources, relpaths)
@@ -405,33 +409,41 @@ class Evaluator:
             at = references.sources.index(relpaths) if detected_mode else None
             source_boxes = torch.from_numpy(references.sources.boxes[at]) if detected_mode else None
             keep = references.sources.found[at] if detected_mode else np.ones(len(batch), bool)
-            faces = torch.stack(_load_batch(self.dataset, relpaths)).to(self.device)
-            generators = [probe_generator(self.experiment.seed, condition.noise_id, p) for p in relpaths]
-            capture = simulate(faces, eyes, condition.profile, generators,
-                               keep_stages=condition.probe_mode == "crop",  # the PSNR/SSIM reference
-                               full_frame=condition.probe_mode == "frame", source_boxes_px=source_boxes)
-            images, true_boxes = detector_input(capture, condition.upscale)
-            found = match_detections(split_on_oom(self.detectors[condition.detector].detect, images),
-                                     true_boxes)
+            with clock.stage("load"):
+                faces = torch.stack(_load_batch(self.dataset, relpaths)).to(self.device)
+            with clock.stage("simulate"):
+                generators = [probe_generator(self.experiment.seed, condition.noise_id, p) for p in relpaths]
+                capture = simulate(faces, eyes, condition.profile, generators,
+                                   keep_stages=condition.probe_mode == "crop",  # the PSNR/SSIM reference
+                                   full_frame=condition.probe_mode == "frame", source_boxes_px=source_boxes)
+            with clock.stage("detect"):
+                images, true_boxes = detector_input(capture, condition.upscale)
+                found = match_detections(split_on_oom(self.detectors[condition.detector].detect, images),
+                                         true_boxes)
             embedded = [i for i, hit in enumerate(found) if hit["detected"]]
             scores = np.zeros((len(batch), len(identities)))
             if embedded:
-                vectors = split_on_oom(recognizer.embed, images[embedded],
-                                       np.stack([found[i]["box"] for i in embedded]),
-                                       np.stack([found[i]["landmarks"] for i in embedded])).numpy()
-                scores[embedded] = identity_scores(vectors, gallery, gallery_columns, len(identities))
-            ied = (capture.eyes_px[:, 1] - capture.eyes_px[:, 0]).norm(dim=-1).cpu().numpy()
-            measures = _probe_measures(capture, found, condition.upscale)
-            for i, image in enumerate(batch):
-                if not keep[i]:
-                    continue
-                records.append(self._row(condition, image, found[i], float(ied[i]),
-                                         scores[i] if found[i]["detected"] else None, identities, column)
-                               | measures[i])
-                if image.relpath in sample_keys:
-                    samples.append(self._sample(condition, image, capture.images[i], found[i]))
+                with clock.stage("embed"):
+                    vectors = split_on_oom(recognizer.embed, images[embedded],
+                                           np.stack([found[i]["box"] for i in embedded]),
+                                           np.stack([found[i]["landmarks"] for i in embedded])).numpy()
+                with clock.stage("match"):
+                    scores[embedded] = identity_scores(vectors, gallery, gallery_columns, len(identities))
+            with clock.stage("measures"):
+                ied = (capture.eyes_px[:, 1] - capture.eyes_px[:, 0]).norm(dim=-1).cpu().numpy()
+                measures = _probe_measures(capture, found, condition.upscale)
+            with clock.stage("rows"):
+                for i, image in enumerate(batch):
+                    if not keep[i]:
+                        continue
+                    records.append(self._row(condition, image, found[i], float(ied[i]),
+                                             scores[i] if found[i]["detected"] else None, identities, column)
+                                   | measures[i])
+                    if image.relpath in sample_keys:
+                        samples.append(self._sample(condition, image, capture.images[i], found[i]))
+            clock.probes += len(batch)
             advance(len(batch))
-        return Part(pd.DataFrame.from_records(records).astype({"mate_rank": "Int64"}), samples)
+        return Part(pd.DataFrame.from_records(records).astype({"mate_rank": "Int64"}), samples, clock)
 
     def _source_eyes(self, sources: SourceFaces, relpaths: list[str]) -> torch.Tensor:
         """Source eye centres ``(B, 2, 2)``: detected landmarks, or LFW deep-funneled's fixed

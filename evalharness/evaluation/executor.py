@@ -18,13 +18,15 @@ from evalharness.data.folder import FolderDataset
 from evalharness.evaluation.conditions import Condition
 from evalharness.evaluation.evaluator import Evaluator, Part, References
 from evalharness.evaluation.protocol import Split
+from evalharness.evaluation.timing import device_name
 
 
 class Executor(Protocol):
     """What the runner needs of an executor."""
 
     def describe(self) -> dict[str, Any]:
-        """For the manifest: ``name``, ``device``, ``torch_threads``, ``models`` (as
+        """For the manifest: ``name``, ``device``, ``device_name`` (in words,
+        :func:`~evalharness.evaluation.timing.device_name`), ``torch_threads``, ``models`` (as
         :meth:`Evaluator.models`) and anything executor-specific."""
 
     def references(self) -> References:
@@ -48,6 +50,7 @@ class LocalExecutor:
 
     def describe(self) -> dict[str, Any]:
         return {"name": "local", "device": str(self.evaluator.device),
+                "device_name": device_name(self.evaluator.device),
                 "torch_threads": torch.get_num_threads(), "models": self.evaluator.models()}
 
     def references(self) -> References:

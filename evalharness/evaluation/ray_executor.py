@@ -32,6 +32,7 @@ from evalharness.evaluation import manifest
 from evalharness.evaluation.conditions import Condition
 from evalharness.evaluation.evaluator import Evaluator, Part, References, batches
 from evalharness.evaluation.protocol import Image, Split
+from evalharness.evaluation.timing import device_name
 
 try:
     import ray
@@ -75,7 +76,8 @@ class EvaluationWorker:
 
     def describe(self, context: Context) -> dict[str, Any]:
         evaluator = self._loaded(context)
-        return {"device": str(evaluator.device), "torch_threads": torch.get_num_threads(),
+        return {"device": str(evaluator.device), "device_name": device_name(evaluator.device),
+                "torch_threads": torch.get_num_threads(),
                 "models": evaluator.models(), "packages": manifest.package_versions(),
                 "node": ray.util.get_node_ip_address()}
 
@@ -178,6 +180,7 @@ class RayExecutor:
 
     def describe(self) -> dict[str, Any]:
         return {"name": "ray", "device": self.described["device"],
+                "device_name": self.described["device_name"],
                 "torch_threads": self.described["torch_threads"], "models": self.described["models"],
                 "workers": len(self.workers), "nodes": self.nodes, "shard_probes": self.shard_probes,
                 "ray_version": ray.__version__}

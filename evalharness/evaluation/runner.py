@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 import tomli_w
+import torch
 
 from evalharness.camera import frame
 from evalharness.camera.geometry import derive_geometry, out_of_frame
@@ -44,6 +45,7 @@ from evalharness.evaluation.protocol import (
 from evalharness.evaluation.quality_curves import write_quality
 from evalharness.evaluation.scenarios import Capture, approach_captures, best_of_k_hits
 from evalharness.evaluation.summary import json_ready, summarise, write_csv_text
+from evalharness.evaluation.timing import StageClock, Throughput
 from evalharness.paths import REFERENCES_FILE
 
 log = logging.getLogger("evalharness.run")
@@ -65,6 +67,7 @@ class Run:
     config: dict[str, Any]
     command: list[str]
     source_fallbacks: int | None = None
+    throughput: Throughput | None = None
 
     @property
     def pending(self) -> list[Condition]:
@@ -85,24 +88,36 @@ class Run:
 
         ``advance(n)`` is called after each batch of ``n`` probes (for a progress bar). Each
         condition is stored the moment it finishes, so an error or interruption loses at most
-        the conditions still being evaluated. Returns the summary table.
+        the conditions still being evaluated. Returns the summary table; :attr:`throughput`
+        then holds how fast it went (also in the manifest and the log).
         """
         started = manifest.now_utc()
         previous = self.run_dir / "manifest.json"
         first_start = store.read_json(previous).get("started_at", started) if previous.is_file() else started
+        described = self.executor.describe()
+        # The batches' stages are timed where they run (the parts bring their clocks); the run's
+        # own stages here, on the driver's CPU.
+        clock = StageClock(torch.device("cpu"))
+        began = time.perf_counter()
         try:
             self._write_manifest(first_start, None)
-            references = self.executor.references()
+            with clock.stage("references"):
+                references = self.executor.references()
             self.source_fallbacks = references.source_fallbacks
             self._save_gallery_samples()
-            began = time.monotonic()
             for condition, part in self.executor.evaluate(self.pending, references, advance):
-                self._store(condition, part)
+                clock.add(part.clock)
+                with clock.stage("write"):
+                    self._store(condition, part)
                 log.info("condition %s (%s): %d probes, %.1f s into the run", condition.id,
-                         condition.label, len(part.rows), time.monotonic() - began)
+                         condition.label, len(part.rows), time.perf_counter() - began)
         finally:
             self.executor.close()
-        summary = self._summarise()
+        with clock.stage("summary"):
+            summary = self._summarise()
+        self.throughput = Throughput.of(clock, time.perf_counter() - began, described["device_name"])
+        for line in self.throughput.table():
+            log.info("throughput: %s", line)
         self._write_manifest(first_start, manifest.now_utc())
         return summary
 
@@ -184,7 +199,7 @@ class Run:
             "device": executor["device"],
             "torch_threads": executor["torch_threads"],
             "executor": {key: value for key, value in executor.items()
-                         if key not in ("models", "device", "torch_threads")},
+                         if key not in ("models", "device", "device_name", "torch_threads")},
             "seed": self.experiment.seed,
             # What the report says the camera did: stored, so an old run's report describes it.
             "camera_stages": [asdict(stage) for stage in describe_stages()],
@@ -192,6 +207,8 @@ class Run:
             "command": self.command,
             "started_at": started_at,
             "ended_at": ended_at,
+            # This invocation's speed (a resumed run: what it evaluated); None until it ends.
+            "throughput": None if self.throughput is None else asdict(self.throughput),
         })
 
 

@@ -31,6 +31,7 @@ from typing import Literal
 
 import torch
 
+from evalharness.config.experiment import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER
 from evalharness.errors import ModelError
 from evalharness.models.base import Detector, ModelInfo, Recognizer, resolve_device
 from evalharness.models.cache import cache_dir
@@ -57,9 +58,6 @@ from evalharness.models.onnx import OnnxRecognizer, load_onnx_recognizer, load_o
 from evalharness.models.onnx_detectors import ONNX_DETECTORS, OnnxDetector
 from evalharness.models.packaged import PackagedModel
 from evalharness.models.sface import SFACE_FILE, load_sface
-
-DEFAULT_DETECTOR = "mtcnn"
-DEFAULT_RECOGNIZER = "facenet-casia"
 
 #: The pairs command whose accuracy each recognizer's entry records (recognizer name appended).
 PAIRS_COMMAND = ("evalharness pairs ../shared/data/lfw-devtrain/images "

@@ -351,6 +351,23 @@ def stage_rows(manifest: Mapping[str, Any]) -> list[dict[str, str]]:
     return [{"name": str(stage["name"]), "text": str(stage["text"])} for stage in manifest.get("camera_stages", [])]
 
 
+def speed_rows(manifest: Mapping[str, Any]) -> tuple[str, list[dict[str, str]]]:
+    """The run's own measure of its speed (``manifest.json`` ``throughput``, written by
+    :class:`~evalharness.evaluation.timing.Throughput`): a sentence, and one row per stage then
+    overall (seconds, probe-conditions a second); empty for a run that recorded none."""
+    speed = manifest.get("throughput")
+    if not speed:
+        return "", []
+
+    def row(stage: str, seconds: float, per_s: float | None) -> dict[str, str]:
+        return {"stage": stage, "seconds": f"{seconds:.1f}", "per_s": "-" if per_s is None else f"{per_s:,.1f}"}
+
+    text = (f"{speed['probe_conditions']:,} probe-conditions evaluated on {speed['device']} by the run's "
+            "last invocation; a stage's rate is what the run would reach were that stage all it did.")
+    return text, [*(row(s["stage"], s["seconds"], s["probe_conditions_per_s"]) for s in speed["stages"]),
+                  row("overall", speed["wall_s"], speed["probe_conditions_per_s"])]
+
+
 def profile_tables(run: Run) -> list[dict[str, Any]]:
     """Per profile: every parameter's value in this run, with its source from the profile file.
 

@@ -32,6 +32,7 @@ from evalharness.report.content import (
     protocol_rows,
     reproduce_command,
     run_limitations,
+    speed_rows,
     stage_rows,
 )
 from evalharness.report.references import link_citations, used_references
@@ -109,6 +110,7 @@ def render_html(run: Run) -> str:
         "profiles": profile_tables(run),
         "statistics": STATISTICS,
         "limitations": [*LIMITATIONS, *run_limitations(run)],
+        "speed": speed_rows(manifest),
         "manifest_json": json.dumps(manifest, indent=2, sort_keys=False, default=str),
         "experiment_text": run.experiment_text,
     }

@@ -57,6 +57,22 @@ def test_same_config_and_seed_give_byte_identical_summaries(two_runs):
             pd.read_parquet(store.condition_path(b, condition)))
 
 
+def test_the_run_measures_its_speed_per_stage_in_manifest_and_log(two_runs):
+    _, b = two_runs
+    recorded = json.loads((b / "manifest.json").read_text())
+    speed = recorded["throughput"]
+    probes = recorded["split"]["mated_probes"] + recorded["split"]["nonmated_probes"]
+    assert speed["probe_conditions"] == 2 * probes  # two conditions, every probe
+    assert speed["device"].startswith("cpu (") and speed["wall_s"] > 0
+    stages = {stage["stage"]: stage for stage in speed["stages"]}
+    assert {"references", "load", "simulate", "detect", "embed", "match", "measures", "rows", "write",
+            "summary"} == set(stages)
+    assert sum(stage["seconds"] for stage in stages.values()) <= speed["wall_s"]
+    assert speed["probe_conditions_per_s"] == pytest.approx(speed["probe_conditions"] / speed["wall_s"])
+    log = (b / "run.log").read_text()
+    assert "throughput: simulate" in log and "throughput: overall" in log
+
+
 def test_run_writes_only_under_out_and_no_pickle(two_runs):
     a, _ = two_runs
     assert sorted(p.name for p in a.parent.iterdir()) == ["a", "b", "exp.toml"]

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from evalharness.config.experiment import load_experiment, resolve_dataset
+from evalharness.data.folder import open_dataset
 from evalharness.errors import ConfigError, DataError
 from evalharness.evaluation.conditions import build_grid
+from evalharness.evaluation.protocol import build_split
 
 EXPERIMENTS = sorted((Path(__file__).resolve().parents[2] / "configs" / "experiments").glob("*.toml"))
 
@@ -27,6 +29,17 @@ def test_default_experiment_covers_the_shipped_profiles() -> None:
     assert {"control-passport", "ir-two-lane", "ir-single-lane", "colour-overview-day",
             "colour-overview-night", "legacy-interlaced"} <= profiles
     assert len({c.profile.distance_m for c in grid if c.profile.name == "ir-two-lane"}) >= 5
+
+
+def test_large_experiment_has_a_few_hundred_conditions_and_100000_probe_conditions() -> None:
+    path = EXPERIMENTS[0].parent / "large.toml"
+    experiment = load_experiment(path)
+    grid = build_grid(experiment)
+    split = build_split(open_dataset(resolve_dataset(experiment, path)).records, experiment.protocol,
+                        experiment.seed)
+    assert 200 <= len(grid) <= 500
+    assert len(grid) * len(split.probes()) == 166_750  # as its header states
+    assert {"distance_m", "jpeg_quality", "speed_kmh"} == {axis for block in experiment.grid for axis in block.sweep}
 
 
 def test_overrides_use_dotted_keys(tmp_path: Path) -> None:

@@ -41,6 +41,11 @@ def test_every_ref_in_a_shipped_profile_resolves(name):
     assert unresolved(text) == []
 
 
+@pytest.mark.parametrize("path", sorted((PROFILES_DIR.parent / "experiments").glob("*.toml")), ids=lambda p: p.stem)
+def test_every_ref_in_a_shipped_experiment_resolves(path):
+    assert unresolved(path.read_text(encoding="utf-8")) == []
+
+
 def test_every_ref_in_the_reports_own_text_resolves():
     texts = [content.CLAIM["source"], *content.STATISTICS, f"[REF: {RULE.source}]",
              *(s.method(ScenarioSettings()) for s in SCENARIOS), *(line.source for line in plots.REFERENCE_LINES)]

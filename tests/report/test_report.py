@@ -167,6 +167,16 @@ def test_report_describes_the_runs_camera_stages_not_todays_code(run_copy):
     assert "<strong>pinhole</strong>: an older camera model" in text and "<strong>resample</strong>" not in text
 
 
+def test_provenance_shows_the_runs_speed_per_stage(run_copy):
+    from evalharness.report.render import render_html
+    from evalharness.report.rundir import read_run
+
+    speed = json.loads((run_copy / "manifest.json").read_text())["throughput"]
+    text = render_html(read_run(run_copy))
+    assert f"{speed['probe_conditions']:,} probe-conditions evaluated on {speed['device']}" in text
+    assert "<tr><td>simulate</td>" in text and "<tr><td>overall</td>" in text
+
+
 def test_missing_summary_is_a_data_error_naming_the_file(run_copy):
     (run_copy / "summary.csv").unlink()
     with pytest.raises(DataError, match="summary.csv"):
