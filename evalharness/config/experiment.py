@@ -91,7 +91,7 @@ class DetectorComparison(StrictModel):
     conditions and their results are unchanged.
     """
 
-    detectors: list[str] = Field(min_length=1)
+    detectors: list[str] = Field(min_length=2)
     probes_per_condition: int = Field(30, ge=1)
 
     @field_validator("detectors")
