@@ -179,6 +179,13 @@ class Comparison:
         return cls({name: get_detector(name, resolved, **experiment.options_for(name)) for name in settings.detectors},
                    settings.probes_per_condition, resolved)
 
+    def describe(self) -> dict[str, object]:
+        """For the manifest: each detector's name and weights sha256, the probes per condition
+        and the device."""
+        return {"detectors": [{"name": name, "weights_sha256": detector.weights_sha256}
+                              for name, detector in self.detectors.items()],
+                "probes_per_condition": self.probes_per_condition, "device": str(self.device)}
+
     def write(self, run_dir: Path, experiment: Experiment, dataset: FolderDataset, split: Split,
               grid: Sequence[Condition], sources: SourceFaces | None) -> None:
         """Write :data:`ROWS_FILE` (unless a resumed run has it already: it depends on nothing

@@ -189,6 +189,7 @@ class Run:
                       "mated_probes": len(self.split.mated), "nonmated_probes": len(self.split.nonmated)},
             "models": executor["models"],
             "headline": asdict(choose_headline(self.experiment)),
+            **({"detector_comparison": self.comparison.describe()} if self.comparison is not None else {}),
             "conditions": [{"id": c.id, "label": c.label} for c in self.grid],
             "device": executor["device"],
             "torch_threads": executor["torch_threads"],
