@@ -1,7 +1,8 @@
 """Frame mode: the face canvas placed at its geometric position in a full sensor frame.
 
 For detection on the whole frame. The rest of the frame is a flat mid-grey (linear reflectance
-0.18, the photographic mid-grey card), not a road scene; the canvas is blended into it over a
+0.18, the photographic mid-grey card), not a road scene (:mod:`~evalharness.camera.scene` draws
+one); the canvas is blended into it over a
 ramp of an eighth of its side so that its square border makes no edge for a detector to find.
 """
 
@@ -24,7 +25,7 @@ def place_in_frame(
     """
     height, width = frame_size_px
     side = canvases.shape[-1]
-    left, top = round(centre_px[0] - side / 2), round(centre_px[1] - side / 2)
+    left, top = canvas_corner(centre_px, side)
     ramp = torch.arange(side, device=canvases.device, dtype=canvases.dtype)
     edge = torch.minimum(ramp + 0.5, side - ramp - 0.5) / max(side / 8.0, 1.0)
     alpha = torch.minimum(edge[:, None], edge[None, :]).clamp(max=1.0)
@@ -33,7 +34,28 @@ def place_in_frame(
         (*canvases.shape[:2], height, width), BACKGROUND_REFLECTANCE,
         dtype=canvases.dtype, device=canvases.device,
     )
-    y0, y1 = max(top, 0), min(top + side, height)
-    x0, x1 = max(left, 0), min(left + side, width)
-    frames[..., y0:y1, x0:x1] = blended[..., y0 - top : y1 - top, x0 - left : x1 - left]
+    placed = window((left, top), side, frame_size_px)
+    if placed is not None:
+        (frame_rows, frame_cols), (canvas_rows, canvas_cols) = placed
+        frames[..., frame_rows, frame_cols] = blended[..., canvas_rows, canvas_cols]
     return frames, (left, top)
+
+
+def canvas_corner(centre_px: tuple[float, float], side_px: int) -> tuple[int, int]:
+    """Frame position (x, y) of the top-left corner of a canvas of ``side_px`` centred there."""
+    return round(centre_px[0] - side_px / 2), round(centre_px[1] - side_px / 2)
+
+
+Window = tuple[tuple[slice, slice], tuple[slice, slice]]
+
+
+def window(corner: tuple[int, int], side_px: int, frame_size_px: tuple[int, int]) -> Window | None:
+    """The part of a canvas at ``corner`` (x, y) inside an ``(H, W)`` frame: (rows, columns)
+    slices of the frame and of the canvas; None when none of it is inside."""
+    (left, top), (height, width) = corner, frame_size_px
+    y0, y1 = max(top, 0), min(top + side_px, height)
+    x0, x1 = max(left, 0), min(left + side_px, width)
+    if y0 >= y1 or x0 >= x1:
+        return None
+    return ((slice(y0, y1), slice(x0, x1)),
+            (slice(y0 - top, y1 - top), slice(x0 - left, x1 - left)))

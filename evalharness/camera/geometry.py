@@ -78,9 +78,8 @@ def pixel_density_px_per_m(sensor_width_px: float, hfov_deg: float, range_m: flo
 
 def derive_geometry(profile: CameraProfile) -> Geometry:
     """Slant range, pixel density, face size, angles, motion blur and image position."""
-    camera = np.array([0.0, 0.0, profile.mounting_height_m])
-    face = np.array([profile.distance_m, profile.lateral_offset_m, profile.face_height_m])
-    aim = np.array([profile.focus_distance_m, profile.lateral_offset_m, profile.aim_height_m])
+    camera, aim = _camera_and_aim(profile)
+    face = eye_point_m(profile)
     to_face = face - camera
     slant_range_m = float(np.linalg.norm(to_face))
     horizontal_m = math.hypot(profile.distance_m, profile.lateral_offset_m)
@@ -136,14 +135,50 @@ def out_of_frame(profile: CameraProfile, geo: Geometry) -> str | None:
             "aimed would not see it (change distance_m, lateral_offset_m or the aim)")
 
 
+@dataclass(frozen=True)
+class CameraAxes:
+    """The camera's position (m) and unit axes in road coordinates (see the module doc)."""
+
+    position_m: np.ndarray
+    forward: np.ndarray
+    right: np.ndarray
+    down: np.ndarray
+
+
+def eye_point_m(profile: CameraProfile) -> np.ndarray:
+    """Road position ``(x, y, z)``, metres, of the driver's eye midpoint."""
+    return np.array([profile.distance_m, profile.lateral_offset_m, profile.face_height_m])
+
+
+def _camera_and_aim(profile: CameraProfile) -> tuple[np.ndarray, np.ndarray]:
+    camera = np.array([0.0, 0.0, profile.mounting_height_m])
+    aim = np.array([profile.focus_distance_m, profile.lateral_offset_m, profile.aim_height_m])
+    return camera, aim
+
+
+def camera_axes(profile: CameraProfile) -> CameraAxes:
+    """Position and axes of the profile's level camera aimed at its aim point."""
+    return _axes(*_camera_and_aim(profile))
+
+
+def _axes(camera: np.ndarray, aim: np.ndarray) -> CameraAxes:
+    forward = (aim - camera) / np.linalg.norm(aim - camera)
+    right = np.cross(forward, _UP)
+    right = right / np.linalg.norm(right)
+    return CameraAxes(camera, forward, right, np.cross(forward, right))
+
+
+def project(profile: CameraProfile, point_m: np.ndarray) -> tuple[float, float]:
+    """Pixel position (x right, y down) of a road point ``(x, y, z)`` in metres; NaN behind."""
+    return _project(profile, *_camera_and_aim(profile), point_m)
+
+
 def _project(
     profile: CameraProfile, camera: np.ndarray, aim: np.ndarray, point: np.ndarray
 ) -> tuple[float, float]:
     """Pixel position (x right, y down) of ``point`` for a level camera aimed at ``aim``."""
-    forward = (aim - camera) / np.linalg.norm(aim - camera)
-    right = np.cross(forward, _UP)
-    right = right / np.linalg.norm(right)
-    down = np.cross(forward, right)
+    axes = _axes(camera, aim)
+    forward, right, down = axes.forward, axes.right, axes.down
     ray = point - camera
     depth = float(np.dot(ray, forward))
     if depth <= 0:

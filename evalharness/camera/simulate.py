@@ -36,6 +36,7 @@ from evalharness.camera import (
     motion,
     optics,
     resample,
+    scene,
     sensor,
     spectral,
     video,
@@ -125,6 +126,7 @@ def simulate(
     keep_stages: bool = False,
     full_frame: bool = False,
     source_boxes_px: torch.Tensor | None = None,
+    scene_options: scene.SceneOptions | None = None,
 ) -> Capture:
     """Degrade source faces as ``profile``'s camera would store them.
 
@@ -148,11 +150,17 @@ def simulate(
         The source faces' own detected boxes (x1, y1, x2, y2 px). The true face boxes of the
         capture then follow them through the resampling, so a turned face is scored by where it
         really is; without them the boxes are built from the eyes for a frontal face.
+    scene_options : SceneOptions, optional
+        Frame mode only: draw the road scene (:mod:`~evalharness.camera.scene`: the face behind
+        the windscreen of a car on a road) instead of the flat grey; its windscreen and glare
+        then cover the glass only, not the whole frame.
 
     Returns
     -------
     Capture
     """
+    if scene_options is not None and not full_frame:
+        raise ConfigError("a scene is drawn in frame mode only (full_frame=True)")
     geo = geometry.derive_geometry(profile)
     side = canvas_side_px(geo.ied_px)
     eyes_px = eyes_px.to(faces.device, faces.dtype)
@@ -178,9 +186,13 @@ def simulate(
         # The canvas centre is the face box centre; the geometry places the eye midpoint.
         offset = (eye_mid.mean(dim=0) - side / 2.0).tolist()
         centre = (geo.face_x_px - offset[0], geo.face_y_px - offset[1])
-        linear, corner = frame.place_in_frame(
-            linear, centre, (profile.sensor_height_px, profile.sensor_width_px)
-        )
+        if scene_options is None:
+            linear, corner = frame.place_in_frame(
+                linear, centre, (profile.sensor_height_px, profile.sensor_width_px)
+            )
+        else:
+            linear, corner = scene.render(linear, eye_mid, centre, profile, ied_px=geo.ied_px,
+                                          options=scene_options)
         shift = torch.tensor(corner, dtype=out_eyes.dtype, device=out_eyes.device)
         out_eyes = out_eyes + shift
         origins = origins - shift / scales[:, None]
@@ -197,8 +209,11 @@ def simulate(
 
     if profile.spectral_mode == "colour":
         linear = spectral.bayer_mosaic(linear)
+    # The road scene carries the windscreen and its glare itself (on the glass only).
+    glazed = scene_options is None
     stored = sensor.capture(
-        linear.clamp(0.0, 1.0), _white_e(profile), profile.veiling_glare_ratio, profile.full_well_e,
+        linear.clamp(0.0, 1.0), _white_e(profile, glazed=glazed),
+        profile.veiling_glare_ratio if glazed else 0.0, profile.full_well_e,
         profile.read_noise_e, profile.gain_dn_per_e, profile.tone_curve, generators,
     )
     if profile.spectral_mode == "colour":
@@ -263,12 +278,9 @@ def _lens_blur_px(profile: CameraProfile, geo: geometry.Geometry) -> dict[str, f
     }
 
 
-def _white_e(profile: CameraProfile) -> float:
-    transmission = (
-        profile.windscreen_transmission_ir
-        if profile.spectral_mode == "infrared"
-        else profile.windscreen_transmission_visible
-    )
+def _white_e(profile: CameraProfile, *, glazed: bool = True) -> float:
+    """Electrons from a white face, seen through the windscreen (``glazed``) or not."""
+    transmission = scene.windscreen_transmission(profile) if glazed else 1.0
     return sensor.white_signal_e(
         profile.face_irradiance_w_m2, transmission, profile.f_number, profile.wavelength_nm,
         profile.pixel_pitch_um, profile.quantum_efficiency, profile.exposure_s,

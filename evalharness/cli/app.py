@@ -14,7 +14,9 @@ from typing import Any
 
 import typer
 
-app = typer.Typer(
+from evalharness.cli.plain import PlainTyper
+
+app = PlainTyper(
     name="evalharness",
     help=(
         "Can the driver of a car be identified from roadside ANPR camera images? "

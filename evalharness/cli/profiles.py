@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING
 
 import torch
 import typer
+from PIL import Image
 
 from evalharness.camera.geometry import at_resolution, derive_geometry, out_of_frame, split_resolution
+from evalharness.camera.scene import SCENES, SceneOptions
 from evalharness.camera.sheet import contact_sheet
-from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, derive, simulate
+from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, Capture, derive, simulate
 from evalharness.cli.app import app, print_json, say
 from evalharness.cli.batch import each, finish
+from evalharness.cli.plain import PlainTyper
 from evalharness.config.loading import parse_overrides
 from evalharness.config.profile import (
     CameraProfile,
@@ -33,7 +36,7 @@ from evalharness.seeding import probe_generator
 if TYPE_CHECKING:
     from evalharness.models import Detector
 
-profiles_app = typer.Typer(
+profiles_app = PlainTyper(
     help="Camera profiles (configs/profiles/*.toml): list them, show their derived figures.",
     no_args_is_help=True,
 )
@@ -137,24 +140,36 @@ def degrade_command(
     set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
     out: Path = typer.Option(..., "--out", metavar="DIR", help="Directory for the results (created)."),
     eyes: str = typer.Option(
-        "detect", "--eyes",
+        "detect", "--eyes", metavar="detect|lfw",
         help="Source eye positions: 'detect' (MTCNN landmarks; a photograph without a face is an "
         "error) or 'lfw' (the LFW deep-funneled 250x250 default).",
     ),
     full_frame: bool = typer.Option(False, "--frame", help="Also store the full sensor frame."),
+    scene_name: str = typer.Option(
+        "flat", "--scene", metavar="|".join(SCENES),
+        help="The frame around the face (with --frame): 'flat' (18% grey) or 'road' (the driver "
+        "behind the windscreen of a car on a road; also writes NAME_frame_sheet.png).",
+    ),
+    sun_visor: bool = typer.Option(False, "--sun-visor", help="With --scene road: the sun visor down."),
+    a_pillar: bool = typer.Option(
+        False, "--a-pillar", help="With --scene road: the A-pillar in front of half the face."),
     seed: int = typer.Option(0, "--seed", help="Run seed for the noise."),
 ) -> None:
     """Degrade photographs as the profile's camera would store them.
 
     Writes, per image, NAME.jpg (the stored JPEG file, byte for byte), NAME_sheet.png (the
     original beside each stage's result) and, with --frame, NAME_frame.jpg (not written, with a
-    warning, when the face is outside the frame). An image that cannot be read is reported and
-    the others are still degraded; the exit status is then 3.
+    warning, when the face is outside the frame); with --scene road also NAME_frame_sheet.png
+    (the frame beside an enlargement around the face). An image that cannot be read is reported
+    and the others are still degraded; the exit status is then 3.
 
     Example: evalharness degrade face.jpg --profile ir-two-lane --set distance_m=25 --out out/
+
+    Example: evalharness degrade face.jpg --profile ir-two-lane --frame --scene road --out out/
     """
     if eyes not in ("detect", "lfw"):
         raise typer.BadParameter(f"--eyes must be 'detect' or 'lfw' (got {eyes!r})")
+    scene_options = _scene_options(scene_name, full_frame, sun_visor=sun_visor, a_pillar=a_pillar)
     overrides, target = split_resolution(parse_overrides(set_))
     profile = _at_target(load_profile(profile_name, overrides), target)
     condition_id = _condition_id(profile)
@@ -188,12 +203,53 @@ def degrade_command(
                               panel_px=zoom * side, caption=caption)
         sheet.save(f"{stem}_sheet.png")
         if full_frame and in_frame:
-            frame = simulate(face[None], eye_px[None], profile,
-                             [probe_generator(seed, condition_id, path.name)], full_frame=True)
+            frame = simulate(face[None], eye_px[None], profile, [probe_generator(seed, condition_id, path.name)],
+                             full_frame=True, scene_options=scene_options)
             _write(Path(f"{stem}_frame.jpg"), frame.jpeg[0])
+            if scene_options is not None:
+                _frame_sheet(frame, f"{path.name}: {profile.name}, distance_m={profile.distance_m:g}, "
+                             f"scene road{_option_names(scene_options)}; IED {frame.ied_px:.1f} px; stored "
+                             f"{frame.images.shape[-1]}x{frame.images.shape[-2]} px JPEG, "
+                             f"{len(frame.jpeg[0])} bytes").save(f"{stem}_frame_sheet.png")
         say(f"{path} -> {stem}.jpg (IED {capture.ied_px:.1f} px, {len(capture.jpeg[0])} bytes)")
 
     finish(each(images, degrade_one))
+
+
+def _scene_options(name: str, full_frame: bool, *, sun_visor: bool, a_pillar: bool) -> SceneOptions | None:
+    """The road scene's options, None for the flat frame; usage errors for options that do not fit."""
+    if name not in SCENES:
+        raise typer.BadParameter(f"--scene must be one of {', '.join(SCENES)} (got {name!r})")
+    if name != "flat" and not full_frame:
+        raise typer.BadParameter("--scene draws the full frame: give --frame too")
+    if name != "road" and (sun_visor or a_pillar):
+        raise typer.BadParameter("--sun-visor and --a-pillar need --frame --scene road")
+    return SceneOptions(sun_visor=sun_visor, a_pillar=a_pillar) if name == "road" else None
+
+
+def _option_names(options: SceneOptions) -> str:
+    chosen = [name.replace("_", " ") for name, on in dataclasses.asdict(options).items() if on]
+    return f" with {' and '.join(chosen)}" if chosen else ""
+
+
+#: The frame sheet: the whole frame, and beside it a crop of FRAME_CROP_IED inter-eye distances
+#: around the face, both FRAME_SHEET_PX high.
+FRAME_SHEET_PX = 540
+FRAME_CROP_IED = 10
+
+
+def _frame_sheet(capture: Capture, caption: str) -> Image.Image:
+    """The stored frame beside an enlargement around the face (for a person to judge)."""
+    image = capture.images[0]
+    height, width = image.shape[-2:]
+    side = min(height, width, max(48, round(FRAME_CROP_IED * capture.ied_px)))
+    x, y = capture.eyes_px[0].mean(dim=0).tolist()
+    left = min(max(round(x - side / 2), 0), width - side)
+    top = min(max(round(y - side / 2), 0), height - side)
+    zoom = FRAME_SHEET_PX / side
+    return contact_sheet({"stored frame": image,
+                          f"around the face, {zoom:.1f}x": image[:, top:top + side, left:left + side]},
+                         panel_px=FRAME_SHEET_PX, caption=caption)
 
 
 def _warn_out_of_frame(profile: CameraProfile) -> bool:

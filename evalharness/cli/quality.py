@@ -11,8 +11,9 @@ import typer
 from evalharness.cli.app import app, print_json, say
 from evalharness.cli.batch import each, finish
 from evalharness.evaluation import store
-from evalharness.evaluation.expected_rate import expected_rank1, fit_rate_model
+from evalharness.evaluation.expected_rate import expected_rank1, fit_rate_model, fit_validated_model
 from evalharness.evaluation.quality_curves import read_probes, read_quality, score_image
+from evalharness.evaluation.validate_run import read_validation
 from evalharness.models import get_detector
 from evalharness.quality import MEASURES
 
@@ -39,14 +40,15 @@ def _rate(bin_row: dict[str, Any]) -> str:
 def _print_face(number: int, face: dict[str, Any], labels: dict[str, str]) -> None:
     box = ", ".join(f"{v:.0f}" for v in face["box"])
     typer.echo(f"  face {number} (box {box} px)")
-    validated = "validated" if face["validated"] else "UNVALIDATED (no --validation)"
+    model = ("the validation's camera simulation, corrected against real images (validated)" if face["validated"]
+             else "the run's probes; UNVALIDATED (no --validation)")
     if face["expected_rank1"] is None:
         typer.echo("    expected rank-1 identification rate: not given")
     else:
         typer.echo(f"    expected rank-1 identification rate: {_percent(face['expected_rank1'])} (95% CI "
                    f"{_percent(face['expected_rank1_ci_low'])}-{_percent(face['expected_rank1_ci_high'])}) in a "
                    f"gallery of {face['gallery_size']}, from the logistic model on IED "
-                   f"{face['ied_px']:.1f} px; {validated}")
+                   f"{face['ied_px']:.1f} px{' and head pose' if face['validated'] else ''} fitted on {model}")
     typer.echo(f"    head pose: yaw {face['yaw_deg']:+.0f} deg, pitch {face['pitch_deg']:+.0f} deg")
     for note in face["notes"]:
         typer.echo(f"    WARNING: {note}")
@@ -87,13 +89,16 @@ def quality(
     run: Path = typer.Option(..., "--run", metavar="RUN_DIR", help="A finished run directory (holds quality.json)."),
     device: str = typer.Option("auto", "--device", help="Where the detector runs: auto, cpu or cuda."),
     validation: Path = typer.Option(None, "--validation", metavar="VALIDATE_DIR",
-                                    help="An `evalharness validate` run of a camera like this one: "
-                                         "corrects the expected rate by its measured real-vs-simulated gap."),
+                                    help="An `evalharness validate` run of a camera like this one: the "
+                                         "expected rate comes from its simulation of that camera, "
+                                         "corrected against its real images."),
     json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Detect the faces in real images, measure their quality as the run measured its probes,
-    and place each on the run's curves: the expected identification rate of faces of that
-    quality, with its 95% interval, and the nearest simulated conditions.
+    and give each one expected rank-1 rate with its 95% interval: from the run's probes
+    (unvalidated), or with --validation from a validation of a camera like this one (its
+    simulation at the face's size and head pose, corrected against real images). The run's
+    curves, one measure at a time, and its nearest conditions follow as detail.
 
     The same detector (and options) as the run is used. Measures outside the range the run
     covered are flagged as extrapolations. An image that cannot be read is reported and the
@@ -105,15 +110,19 @@ def quality(
     detector = get_detector(detector_info["name"], device, **detector_info.get("options", {}))
     say(f"placing {len(images)} image(s) on the quality curves of {run}")
     probes = read_probes(run, content)
-    model = fit_rate_model(probes, manifest["split"]["gallery_identities"])
-    checked = None if validation is None else store.read_json(
-        validation / "summary.json", f"is {validation} an `evalharness validate` run directory?")
+    if validation is None:
+        model = fit_rate_model(probes, manifest["split"]["gallery_identities"])
+    else:
+        past = read_validation(validation)
+        model = fit_validated_model(past.rows, past.gallery_identities)
+        if past.recognizer not in {entry["name"] for entry in manifest["models"]["recognizers"]}:
+            say(f"note: the expected rate is that of {validation}'s recognizer ({past.recognizer}), "
+                "which the run did not use")
     scored = each(images, lambda path: score_image(path, detector, content, probes))
     results = [result for _, result in scored.done]
     for result in results:
         for face in result["faces"]:
-            face |= expected_rank1(model, ied_px=face["measures"]["ied_px_landmarks"], validation=checked,
-                                   **face["pose"])
+            face |= expected_rank1(model, ied_px=face["measures"]["ied_px_landmarks"], **face["pose"])
     if json_output:
         print_json({"run": str(run), "detector": detector_info["name"], "simulation_only": SIMULATION_ONLY,
                     "results": [r | ({"message": NO_FACE.format(detector=detector_info["name"])}

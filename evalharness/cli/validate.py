@@ -24,7 +24,7 @@ def validate_command(
                                       help="Camera profile (name or TOML path) for every probe, or "
                                            "GROUP=PROFILE per camera group of probes.csv (repeat)."),
     out: Path = typer.Option(..., "--out", "-o", help="New folder for the validation run."),
-    set_: list[str] = typer.Option([], "--set", help="Override a profile field: KEY=VALUE."),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="Override a profile field."),
     detector: str = typer.Option("mtcnn", "--detector", help="Face detector."),
     recognizer: str = typer.Option("facenet-casia", "--recognizer", help="Face recognizer."),
     calibration: Path = typer.Option(None, "--calibration",

@@ -74,6 +74,17 @@ def read_json(path: Path, missing: str = "") -> Any:
         raise DataError(f"{path}: not valid JSON: {error}") from None
 
 
+def read_parquet(path: Path, missing: str = "") -> pd.DataFrame:
+    """Read a run directory's Parquet table; errors as :func:`read_json`'s."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: missing; {missing or f'is {path.parent} a finished evalharness run directory?'}")
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as error:
+        raise DataError(f"{path}: not a readable Parquet table: {error}") from None
+
+
 def write_json(path: Path, value: Any) -> Path:
     """Write ``value`` as indented, key-sorted JSON atomically."""
     return write_text(path, json.dumps(value, indent=2, sort_keys=True, allow_nan=True) + "\n")

@@ -51,6 +51,27 @@ def read_corrections(run_dir: Path) -> Corrections:
         Path(run_dir) / CORRECTIONS, missing=f"is {run_dir} an `evalharness validate` run directory?"))
 
 
+@dataclass(frozen=True)
+class PastValidation:
+    """What ``quality --validation DIR`` takes from an earlier validation run: its per-probe rows,
+    the number of people in its gallery and its recognizer's name."""
+
+    rows: pd.DataFrame
+    gallery_identities: int
+    recognizer: str
+
+
+def read_validation(run_dir: Path) -> PastValidation:
+    """An earlier validation run's rows and what they hold for (``quality --validation DIR``)."""
+    missing = f"is {run_dir} an `evalharness validate` run directory?"
+    rows = store.read_parquet(Path(run_dir) / ROWS, missing)
+    written = store.read_json(Path(run_dir) / MANIFEST, missing)
+    if "gallery_identities" not in written:
+        raise DataError(f"{Path(run_dir) / MANIFEST}: no gallery_identities (written by an older "
+                        "evalharness); run `evalharness validate` again")
+    return PastValidation(rows, int(written["gallery_identities"]), written["models"]["recognizer"]["name"])
+
+
 def camera_profiles(specs: list[str], overrides: dict[str, Any]) -> dict[str, CameraProfile]:
     """``["PROFILE"]`` or ``["GROUP=PROFILE", ...]`` (camera groups of ``probes.csv``) as
     ``{group: profile}``, ``"*"`` for a profile without group; ``overrides`` apply to each."""
@@ -115,6 +136,7 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
     store.write_json(out / SUMMARY, summary)
     store.write_json(out / MANIFEST, {
         "kind": "validation", "dataset": {"root": str(dataset.root), "fingerprint": dataset.fingerprint},
+        "gallery_identities": len(dataset.gallery.identities()),
         "profiles": {group: {"spec": spec, "name": profile.name, "validation": profile.validation}
                      for spec, (group, profile) in zip(profile_specs, profiles.items(), strict=True)},
         "overrides": overrides, "view_choice": view_choice,

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from evalharness.data.images import load_image
@@ -36,10 +37,15 @@ def test_profiles_show_warns_when_the_face_is_outside_the_frame(cli):
     assert inside.code == 0 and inside.err_lines == []
 
 
-def test_degrade_frame_puts_the_face_where_profiles_show_says(cli, lfw_mini, tmp_path):
-    figures = json.loads(cli("profiles", "show", "ir-two-lane", "--set", INSIDE, "--json").out)
-    result = cli("--quiet", "degrade", _face(lfw_mini), "--profile", "ir-two-lane", "--set", INSIDE,
-                 "--eyes", "lfw", "--frame", "--out", tmp_path)
+@pytest.mark.parametrize(("scene", "distance"), [
+    ("flat", INSIDE),
+    # The road scene at the profile's nominal distance; the stored frame shows the car alone.
+    pytest.param("road", "distance_m=20", marks=pytest.mark.slow),
+])
+def test_degrade_frame_puts_the_face_where_profiles_show_says(cli, lfw_mini, tmp_path, scene, distance):
+    figures = json.loads(cli("profiles", "show", "ir-two-lane", "--set", distance, "--json").out)
+    result = cli("--quiet", "degrade", _face(lfw_mini), "--profile", "ir-two-lane", "--set", distance,
+                 "--eyes", "lfw", "--frame", "--scene", scene, "--out", tmp_path)
     assert result.code == 0, result.err
     frame = load_image(tmp_path / "Al_Gore_0001_frame.jpg")
     (detected,) = get_detector("mtcnn", "cpu").detect([frame])
@@ -47,6 +53,21 @@ def test_degrade_frame_puts_the_face_where_profiles_show_says(cli, lfw_mini, tmp
     eye_mid = detected.landmarks[index, :2].mean(axis=0)
     # The eye midpoint MTCNN finds in the stored frame is the geometry's face position.
     assert np.hypot(*(eye_mid - [figures["face_x_px"], figures["face_y_px"]])) < 0.5 * figures["ied_px"]
+    assert (tmp_path / "Al_Gore_0001_frame_sheet.png").exists() == (scene == "road")
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (("--frame", "--scene", "beach"), "--scene must be one of flat, road (got 'beach')"),
+    (("--scene", "road"), "--scene draws the full frame: give --frame too"),
+    (("--frame", "--sun-visor"), "--sun-visor and --a-pillar need --frame --scene road"),
+    (("--frame", "--scene", "flat", "--a-pillar"), "--sun-visor and --a-pillar need --frame --scene road"),
+])
+def test_degrade_refuses_scene_options_that_do_not_fit(cli, lfw_mini, tmp_path, options, message):
+    result = cli("degrade", _face(lfw_mini), "--profile", "ir-two-lane", "--eyes", "lfw", *options,
+                 "--out", tmp_path / "out")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert message in " ".join(result.err.split())
+    assert not (tmp_path / "out").exists()
 
 
 def test_degrade_outside_the_frame_warns_and_writes_no_frame(cli, lfw_mini, tmp_path):

@@ -63,13 +63,24 @@ def test_doctor_says_an_absent_optional_model_is_optional_and_how_to_add_it(cli,
     assert "fetch https://" in line and "facenet-vggface2:PATH" in line
 
 
+def test_no_help_shows_typer_type_notation(cli):
+    """Usage lines and option lists read IMAGE..., PATH, INT: no {IMAGE}, <list[Path]>, <int range>."""
+    for command in [(), ("profiles",), *_leaf_commands(typer.main.get_command(app))]:
+        text = cli(*command, "--help").out
+        for notation in ("<list[", "<int", "<float", "<str>", "<path>", "{", "}"):
+            assert notation not in text, (command, notation)
+    assert "  --seed INT " in cli("degrade", "--help").out
+    assert "  --batch-size INT " in cli("pairs", "--help").out
+    assert "  FRAMES...  " in cli("calibrate", "--help").out
+
+
 def test_usage_lines_name_what_to_give(cli):
     usages = {command: cli(*command.split(), "--help").out.splitlines()[0]
               for command in ("degrade", "quality", "run", "compare", "report", "profiles show")}
-    assert usages["degrade"] == "Usage: evalharness degrade [OPTIONS] {IMAGE}..."
-    assert usages["quality"] == "Usage: evalharness quality [OPTIONS] {IMAGE}..."
-    assert usages["run"] == "Usage: evalharness run [OPTIONS] {EXPERIMENT.toml}"
-    assert usages["compare"] == "Usage: evalharness compare [OPTIONS] {RUN_A} {RUN_B}"
+    assert usages["degrade"] == "Usage: evalharness degrade [OPTIONS] IMAGE..."
+    assert usages["quality"] == "Usage: evalharness quality [OPTIONS] IMAGE..."
+    assert usages["run"] == "Usage: evalharness run [OPTIONS] EXPERIMENT.toml"
+    assert usages["compare"] == "Usage: evalharness compare [OPTIONS] RUN_A RUN_B"
     run_help = cli("run", "--help").out
     assert "--limit N " in run_help and "--set KEY=VALUE " in run_help and "<int range>" not in run_help
     # Every command that runs a model defaults to the same device choice.

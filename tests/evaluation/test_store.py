@@ -58,3 +58,15 @@ def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_read_parquet_names_a_missing_or_broken_table(tmp_path: Path) -> None:
+    from evalharness.errors import DataError
+
+    with pytest.raises(DataError, match=r"probes\.parquet: missing; is .* a validate run\?"):
+        store.read_parquet(tmp_path / "probes.parquet", "is it a validate run?")
+    (tmp_path / "probes.parquet").write_bytes(b"not parquet")
+    with pytest.raises(DataError, match=r"probes\.parquet: not a readable Parquet table"):
+        store.read_parquet(tmp_path / "probes.parquet")
+    store.write_parquet(tmp_path / "probes.parquet", pd.DataFrame({"a": [1, 2]}))
+    assert store.read_parquet(tmp_path / "probes.parquet")["a"].tolist() == [1, 2]

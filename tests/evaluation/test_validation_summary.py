@@ -90,3 +90,22 @@ def test_corrected_summary_reports_prediction_and_its_gap() -> None:
     assert overall["pred_detection"] == pytest.approx(0.4)   # 0.8 simulated x 0.5
     by_bin = {row["ied_px_low"]: row for row in figures["bins"]}
     assert by_bin[12.0]["gap"] == pytest.approx(0.5 - 0.0)   # one probe, real rank 2
+
+
+def test_cross_validation_script_scores_a_perfect_simulation_as_exact() -> None:
+    """``scripts/validation_cv.py``: where every simulation's outcome is the real one, the raw
+    simulation's held-out error is zero in every group and every split."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "validation_cv.py"
+    spec = importlib.util.spec_from_file_location("validation_cv", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    rng = np.random.default_rng(3)
+    records = [(f"p{k}", float(ied), rank, rank, (0.6, 0.3), (0.5 + 0.01 * ied, 0.4))
+               for k in range(12) for ied, rank in zip(rng.uniform(8, 80, 3), rng.choice([1, 2], 3))]
+    errors = script.held_out_errors(_rows(records), splits=5, seed=0)
+    assert len(errors["raw"]) == 5 and {"overall", "IED 0-12", "c"} <= set(errors["raw"].columns)
+    assert np.nanmax(np.abs(errors["raw"].to_numpy())) == 0.0
+    assert np.isfinite(errors["corrected"]["overall"]).all()
