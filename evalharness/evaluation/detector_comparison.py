@@ -192,7 +192,7 @@ class Comparison:
         that may change within a run directory) and :data:`BINS_FILE` into ``run_dir``."""
         path = Path(run_dir) / ROWS_FILE
         if path.is_file():
-            rows = pd.read_parquet(path)
+            rows = store.read_parquet(path)
         else:
             rows = detection_rows(experiment, dataset, comparison_conditions(experiment, grid),
                                   comparison_probes(split, self.probes_per_condition, experiment.seed),
@@ -214,8 +214,9 @@ def read_comparison(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     rows_path, bins_path = Path(run_dir) / ROWS_FILE, Path(run_dir) / BINS_FILE
     if not rows_path.exists() and not bins_path.exists():
         return None
+    again = "rerun the run (same command) to rewrite it"
+    rows = store.read_parquet(rows_path, again)
     try:
-        return pd.read_parquet(rows_path), pd.read_csv(bins_path)
+        return rows, pd.read_csv(bins_path)
     except (OSError, ValueError) as error:
-        raise DataError(f"{run_dir}: {ROWS_FILE} / {BINS_FILE} missing or unreadable ({error}); "
-                        "rerun the run to rewrite them") from None
+        raise DataError(f"{bins_path}: missing or unreadable ({error}); {again}") from None
