@@ -21,6 +21,10 @@ An experiment TOML (``configs/experiments/*.toml``) looks like::
     profiles = ["ir-two-lane", "legacy-interlaced"]
     sweep = { distance_m = [5, 10, 20, 40] }
 
+    [detector_comparison]         # optional: detection only, several detectors, same images
+    detectors = ["mtcnn", "yunet"]
+    probes_per_condition = 30
+
 ``--set`` overrides address keys with dots: ``seed=7``, ``protocol.enrolled_identities=20``,
 ``upscale=2``. Relative paths are relative to the experiment file, not to the working directory:
 a ``dataset`` folder is looked for beside the file, then in its parent folders; a profile given as
@@ -82,6 +86,27 @@ class GridBlock(StrictModel):
         return sweep
 
 
+class DetectorComparison(StrictModel):
+    """``[detector_comparison]``: detection only, by several detectors on the same stored images.
+
+    For each camera condition of the run's first detector and recognizer, a seeded choice of
+    ``probes_per_condition`` probes (the probes ``--limit`` that many would keep) is simulated
+    exactly as the run simulates it, and every detector of ``detectors`` searches the same stored
+    images (:mod:`evalharness.evaluation.detector_comparison`). No recognition; the run's
+    conditions and their results are unchanged.
+    """
+
+    detectors: list[str] = Field(min_length=2)
+    probes_per_condition: int = Field(30, ge=1)
+
+    @field_validator("detectors")
+    @classmethod
+    def _unique(cls, detectors: list[str]) -> list[str]:
+        if len(set(detectors)) != len(detectors):
+            raise ValueError(f"detectors repeats a name: {detectors}")
+        return detectors
+
+
 class Experiment(StrictModel):
     """A validated experiment (see the module docstring for the file format).
 
@@ -106,7 +131,9 @@ class Experiment(StrictModel):
     seeded sample; the best is always in ``best_nonmate_score``); None keeps all. Set it for large
     galleries, where all of them would make each row as long as the gallery; TAR at FAR is then
     estimated from the sample. scenarios : settings of the report's usage scenarios
-    (:class:`~evalharness.config.scenarios.ScenarioSettings`).
+    (:class:`~evalharness.config.scenarios.ScenarioSettings`). detector_comparison : detection
+    rate against IED of several detectors on a sample of the run's stored images
+    (:class:`DetectorComparison`); None: no comparison.
     """
 
     name: str = "experiment"
@@ -130,6 +157,7 @@ class Experiment(StrictModel):
     limit: int | None = Field(None, ge=1)
     nonmate_scores_kept: int | None = Field(None, ge=1)
     scenarios: ScenarioSettings = Field(default_factory=ScenarioSettings)
+    detector_comparison: DetectorComparison | None = None
 
     @model_validator(mode="after")
     def _detectors(self) -> Experiment:
@@ -140,11 +168,13 @@ class Experiment(StrictModel):
                              "locates the source faces), or list detector first in it")
         if self.detectors is not None and len(set(self.detectors)) != len(self.detectors):
             raise ValueError(f"detectors repeats a name: {self.detectors}")
+        compared = self.detector_comparison.detectors if self.detector_comparison else []
+        listed = list(dict.fromkeys([*self.detector_names, *compared]))
         unknown = [key for key, value in self.detector_options.items()
-                   if isinstance(value, dict) and key not in self.detector_names]
+                   if isinstance(value, dict) and key not in listed]
         if unknown:
             raise ValueError(f"detector_options.{unknown[0]} names no listed detector; "
-                             f"listed: {', '.join(self.detector_names)}")
+                             f"listed: {', '.join(listed)}")
         return self
 
     @property

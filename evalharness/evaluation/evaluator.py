@@ -308,6 +308,46 @@ def detector_input(capture: Capture, upscale: float) -> tuple[torch.Tensor, torc
     return images, capture.face_boxes.cpu().double() * upscale
 
 
+def capture_probes(experiment: Experiment, dataset: FolderDataset, condition: Condition,
+                   relpaths: Sequence[str], sources: SourceFaces | None, device: torch.device, *,
+                   keep_stages: bool, clock: StageClock | None = None) -> tuple[Capture, np.ndarray]:
+    """The stored images of ``relpaths`` under ``condition``, as a run makes them (each probe's
+    noise from its own seeded generator, so the same whatever the batch), and ``keep (B,)``:
+    False for a probe whose source photograph shows no face when the source eyes are detected.
+
+    Source eye centres are the detected landmarks, or LFW deep-funneled's fixed positions (where
+    asked, or where no face was found): landmark eyes come closer with head yaw, so on an aligned
+    set the fixed positions give every face its true scale. ``sources`` is needed only with
+    detected source eyes. ``keep_stages`` keeps the undegraded face (the PSNR/SSIM reference).
+    ``clock`` times the loading and the simulation as its stages ``load`` and ``simulate``.
+    """
+    clock = clock or StageClock(device)
+    eyes = torch.tensor(LFW_DEEPFUNNELED_EYES_PX).repeat(len(relpaths), 1, 1)
+    keep, source_boxes = np.ones(len(relpaths), bool), None
+    if experiment.source_eyes == "detected":
+        if sources is None:
+            raise ValueError("detected source eyes need the source faces")
+        at = sources.index(relpaths)
+        found = torch.from_numpy(sources.found[at])
+        eyes[found] = torch.from_numpy(sources.landmarks[at][:, :2].copy())[found]
+        # The true face box follows the source's own detected box (right for turned faces too);
+        # a probe whose source shows no face is simulated with the batch (so batches stay those
+        # of every other run) but left out of the rows.
+        source_boxes, keep = torch.from_numpy(sources.boxes[at]), sources.found[at]
+    with clock.stage("load"):
+        faces = torch.stack(_load_batch(dataset, relpaths)).to(device)
+    with clock.stage("simulate"):
+        generators = [probe_generator(experiment.seed, condition.noise_id, p) for p in relpaths]
+        capture = simulate(faces, eyes, condition.profile, generators, keep_stages=keep_stages,
+                           full_frame=condition.probe_mode == "frame", source_boxes_px=source_boxes)
+    return capture, keep
+
+
+def probe_ied_px(capture: Capture) -> np.ndarray:
+    """The true inter-eye distance ``(B,)`` of each face in the stored images, pixels."""
+    return (capture.eyes_px[:, 1] - capture.eyes_px[:, 0]).norm(dim=-1).cpu().numpy()
+
+
 def _recorded_lfw_accuracy(recognizer: str) -> dict[str, float]:
     """``{"lfw_accuracy": ...}`` as the registry records it for ``recognizer``, or nothing."""
     accuracy = lfw_accuracy(recognizer)
@@ -398,24 +438,11 @@ class Evaluator:
         sample_keys = {image.relpath for image in sample_probes(self.split, self.experiment.samples_per_condition)}
         samples: list[Sample] = []
         records: list[dict[str, Any]] = []
-        detected_mode = self.experiment.source_eyes == "detected"
         clock = StageClock(self.device)
         for batch in batches(list(probes), self.experiment.batch_size):
-            relpaths = [image.relpath for image in batch]
-            eyes = self._source_eyes(references.sources, relpaths)
-            # With detected source eyes, the true face box follows the source's own detected box
-            # (right for turned faces too); a probe whose source shows no face is simulated with
-            # the batch (so batches stay those of every other run) but left out of the rows.
-            at = references.sources.index(relpaths) if detected_mode else None
-            source_boxes = torch.from_numpy(references.sources.boxes[at]) if detected_mode else None
-            keep = references.sources.found[at] if detected_mode else np.ones(len(batch), bool)
-            with clock.stage("load"):
-                faces = torch.stack(_load_batch(self.dataset, relpaths)).to(self.device)
-            with clock.stage("simulate"):
-                generators = [probe_generator(self.experiment.seed, condition.noise_id, p) for p in relpaths]
-                capture = simulate(faces, eyes, condition.profile, generators,
-                                   keep_stages=condition.probe_mode == "crop",  # the PSNR/SSIM reference
-                                   full_frame=condition.probe_mode == "frame", source_boxes_px=source_boxes)
+            capture, keep = capture_probes(self.experiment, self.dataset, condition,
+                                           [image.relpath for image in batch], references.sources,
+                                           self.device, keep_stages=condition.probe_mode == "crop", clock=clock)
             with clock.stage("detect"):
                 images, true_boxes = detector_input(capture, condition.upscale)
                 found = match_detections(split_on_oom(self.detectors[condition.detector].detect, images),
@@ -430,7 +457,7 @@ class Evaluator:
                 with clock.stage("match"):
                     scores[embedded] = identity_scores(vectors, gallery, gallery_columns, len(identities))
             with clock.stage("measures"):
-                ied = (capture.eyes_px[:, 1] - capture.eyes_px[:, 0]).norm(dim=-1).cpu().numpy()
+                ied = probe_ied_px(capture)
                 measures = _probe_measures(capture, found, condition.upscale)
             with clock.stage("rows"):
                 for i, image in enumerate(batch):
@@ -444,17 +471,6 @@ class Evaluator:
             clock.probes += len(batch)
             advance(len(batch))
         return Part(pd.DataFrame.from_records(records).astype({"mate_rank": "Int64"}), samples, clock)
-
-    def _source_eyes(self, sources: SourceFaces, relpaths: list[str]) -> torch.Tensor:
-        """Source eye centres ``(B, 2, 2)``: detected landmarks, or LFW deep-funneled's fixed
-        positions (where asked, or where no face was found). Landmark eyes come closer with
-        head yaw, so on an aligned set the fixed positions give every face its true scale."""
-        eyes = torch.tensor(LFW_DEEPFUNNELED_EYES_PX).repeat(len(relpaths), 1, 1)
-        if self.experiment.source_eyes == "detected":
-            at = sources.index(relpaths)
-            found = torch.from_numpy(sources.found[at])
-            eyes[found] = torch.from_numpy(sources.landmarks[at][:, :2].copy())[found]
-        return eyes
 
     def _row(self, condition: Condition, image: Image, found: dict[str, Any], ied_px: float,
              scores: np.ndarray | None, identities: list[str], column: dict[str, int]) -> dict[str, Any]:

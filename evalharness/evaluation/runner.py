@@ -33,6 +33,7 @@ from evalharness.data.folder import FolderDataset, open_dataset
 from evalharness.errors import ConfigError, DataError, OutputError
 from evalharness.evaluation import manifest, store
 from evalharness.evaluation.conditions import Condition, build_grid, sweep_axes
+from evalharness.evaluation.detector_comparison import Comparison
 from evalharness.evaluation.evaluator import Part, gallery_image_of, sample_probes
 from evalharness.evaluation.executor import Executor, LocalExecutor
 from evalharness.evaluation.headline import choose_headline
@@ -66,6 +67,7 @@ class Run:
     executor: Executor
     config: dict[str, Any]
     command: list[str]
+    comparison: Comparison | None = None
     source_fallbacks: int | None = None
     throughput: Throughput | None = None
 
@@ -113,6 +115,13 @@ class Run:
                          condition.label, len(part.rows), time.perf_counter() - began)
         finally:
             self.executor.close()
+        if self.comparison is not None:
+            # After the conditions, on generators of its own: their results cannot depend on it.
+            compared = time.perf_counter()
+            self.comparison.write(self.run_dir, self.experiment, self.dataset, self.split, self.grid,
+                                  references.sources)
+            log.info("detector comparison (%s): %.1f s", ", ".join(self.comparison.detectors),
+                     time.perf_counter() - compared)
         with clock.stage("summary"):
             summary = self._summarise()
         self.throughput = Throughput.of(clock, time.perf_counter() - began, described["device_name"])
@@ -195,6 +204,7 @@ class Run:
                       "mated_probes": len(self.split.mated), "nonmated_probes": len(self.split.nonmated)},
             "models": executor["models"],
             "headline": asdict(choose_headline(self.experiment)),
+            **({"detector_comparison": self.comparison.describe()} if self.comparison is not None else {}),
             "conditions": [{"id": c.id, "label": c.label} for c in self.grid],
             "device": executor["device"],
             "torch_threads": executor["torch_threads"],
@@ -253,12 +263,17 @@ def prepare(experiment_path: Path, run_dir: Path, overrides: dict[str, Any] | No
     # The executor is not part of the config: a run started on one may be resumed on the other.
     # Nor are paths: the data is its fingerprint and the profiles are in the condition ids, so the
     # run's own experiment.toml, rerun from anywhere into the same directory, resumes it.
-    config = {"experiment": experiment.model_dump(mode="json", exclude={"dataset", "dataset_fingerprint"})
+    # An experiment without a detector comparison keeps the hash it had before the option existed.
+    unhashed = {"dataset", "dataset_fingerprint"} | (
+        {"detector_comparison"} if experiment.detector_comparison is None else set())
+    config = {"experiment": experiment.model_dump(mode="json", exclude=unhashed)
               | {"grid": [{**block.model_dump(mode="json"), "profiles": [Path(name).stem for name in block.profiles]}
                           for block in experiment.grid]},
               "dataset_fingerprint": dataset.fingerprint, "conditions": [condition.id for condition in grid]}
     # Models (and workers) before the run directory: a run that cannot start leaves no
-    # directory behind that a corrected rerun would refuse as "not a run directory".
+    # directory behind that a corrected rerun would refuse as "not a run directory". The detector
+    # comparison runs in this process (on a Ray head: on its own best device).
+    comparison = Comparison.load(experiment, str(experiment_path), device if executor == "local" else "auto")
     backend = _start_executor(executor, experiment, dataset, split, device,
                               {key: value for key, value in executor_options.items() if value is not None})
     run_dir = Path(run_dir)
@@ -277,7 +292,7 @@ def prepare(experiment_path: Path, run_dir: Path, overrides: dict[str, Any] | No
     described = backend.describe()
     log.info("run %s: %d conditions, %d probes each, executor %s, device %s", experiment.name, len(grid),
              len(split.probes()), described["name"], described["device"])
-    return Run(experiment, run_dir, dataset, split, grid, backend, config, list(command))
+    return Run(experiment, run_dir, dataset, split, grid, backend, config, list(command), comparison)
 
 
 def _start_executor(name: str, experiment: Experiment, dataset: FolderDataset, split: Split,

@@ -64,8 +64,10 @@ FARS = (0.001, 0.01)
 CMC_RANKS = 10
 
 
-def _bootstrap_rng(seed: int, condition_id: str) -> np.random.Generator:
-    digest = hashlib.sha256(f"{seed}\x1fbootstrap\x1f{condition_id}".encode()).digest()
+def bootstrap_rng(seed: int, key: str) -> np.random.Generator:
+    """The bootstrap's generator for one table row: the run seed and the row's key (a condition
+    id), so each row's intervals reproduce alone."""
+    digest = hashlib.sha256(f"{seed}\x1fbootstrap\x1f{key}".encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "big"))
 
 
@@ -105,7 +107,7 @@ def summarise(rows: pd.DataFrame, seed: int, condition_id: str, n_resamples: int
         **{f"tar_at_far_{far:g}": probes.tar(far) for far in FARS},
         **scenarios.scenario_rates(probes, settings or ScenarioSettings()),
     }
-    intervals = subject_bootstrap(statistics, rows["identity"].to_numpy(), _bootstrap_rng(seed, condition_id),
+    intervals = subject_bootstrap(statistics, rows["identity"].to_numpy(), bootstrap_rng(seed, condition_id),
                                   strata=probes.mated, n_resamples=n_resamples)
 
     mated = probes.mated

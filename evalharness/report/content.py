@@ -323,7 +323,8 @@ def protocol_rows(run: Run) -> tuple[str, list[tuple[str, str]]]:
         "positives. Every probe is searched against the whole gallery."
     )
     settings = {key: run.experiment[key] for key in ("dataset", "seed", "detector", "detectors", "recognizers",
-                                                      "probe_modes", "upscale", "limit")
+                                                      "probe_modes", "upscale", "limit",
+                                                      "detector_comparison")
                 if key in run.experiment}
     return text, mapping_rows({**settings, "protocol": run.experiment.get("protocol", {})})
 
@@ -334,6 +335,8 @@ def model_rows(manifest: Mapping[str, Any]) -> list[dict[str, str]]:
     detectors = models.get("detectors", [models["detector"]] if "detector" in models else [])
     entries = [("detector", info) for info in detectors]
     entries += [("recognizer", info) for info in models.get("recognizers", [])]
+    entries += [("detector, comparison only", info)
+                for info in manifest.get("detector_comparison", {}).get("detectors", [])]
     return [
         {
             "role": role,

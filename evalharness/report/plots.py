@@ -107,7 +107,8 @@ def series_label(key: dict[str, object]) -> str:
     return ", ".join(str(value) if name in IDENTITY_COLUMNS else f"{name}={value}" for name, value in key.items())
 
 
-def metric_figure(summary: pd.DataFrame, metric: Metric, x: str, swept: Sequence[str] = ()) -> bytes:
+def metric_figure(summary: pd.DataFrame, metric: Metric, x: str, swept: Sequence[str] = (),
+                  lines: str = "condition") -> bytes:
     """Plot one metric against ``x`` (``"ied_px"`` or ``"distance_m"``) and return PNG bytes.
 
     Parameters
@@ -122,6 +123,8 @@ def metric_figure(summary: pd.DataFrame, metric: Metric, x: str, swept: Sequence
         ``"ied_px"`` (log axis, with the reference lines) or ``"distance_m"``.
     swept : sequence of str
         The swept parameters; with the identity columns they separate the lines.
+    lines : str
+        What one line is, for the legend's title.
 
     Returns
     -------
@@ -162,7 +165,7 @@ def metric_figure(summary: pd.DataFrame, metric: Metric, x: str, swept: Sequence
     ax.grid(True, color="0.85", linewidth=0.6)
     if x == "ied_px":
         _draw_reference_lines(ax, summary[x].dropna())
-    title = "line: condition (band: 95% CI)"
+    title = f"line: {lines} (band: 95% CI)"
     if hollow:
         title += "\nhollow marker: face outside the frame as installed"
     ax.legend(loc="best", fontsize="small", title=title, title_fontsize="small")

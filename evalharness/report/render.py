@@ -18,6 +18,7 @@ import jinja2
 
 from evalharness.evaluation.store import write_bytes
 from evalharness.report import plots, quality
+from evalharness.report.detectors import HALF, MOST, detector_section
 from evalharness.report.content import (
     CLAIM,
     LIMITATIONS,
@@ -72,6 +73,14 @@ def _quality(run: Run) -> dict[str, Any] | None:
             "uri": data_uri(quality.quality_figure(content["measures"], content["fpir"]))}
 
 
+def _detectors(run: Run) -> dict[str, Any] | None:
+    section = detector_section(run.root)
+    if section is None:
+        return None
+    png = section.pop("png")
+    return {**section, "half": f"{HALF:.0%}", "most": f"{MOST:.0%}", "uri": data_uri(png)}
+
+
 def render_html(run: Run) -> str:
     """The report of ``run`` as one HTML document (plots and images embedded), its ``[REF: key]``
     citations linked to the list of the sources it used (from the run's ``references.toml``)."""
@@ -97,6 +106,7 @@ def render_html(run: Run) -> str:
         "reference_lines": plots.REFERENCE_LINES,
         "figures": _figures(run),
         "quality": _quality(run),
+        "detectors": _detectors(run),
         "outside_frame": outside_frame(run),
         "sheets": [
             {"title": sheet.title, "caption": sheet.caption, "uri": data_uri(sheet.png)}

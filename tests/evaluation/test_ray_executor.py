@@ -28,9 +28,10 @@ pytest.importorskip("ray", reason="the Ray executor's tests need the ray extra: 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT = REPO / "configs" / "experiments" / "default.toml"
 CLI = [sys.executable, "-c", "from evalharness.cli import run_cli; run_cli()"]
-# Small batches and shards, so that every condition is cut into three shards of two batches.
+# Small batches and shards, so that every condition is cut into three shards of two batches; a
+# small detector comparison (it runs in the driver, whichever the executor).
 ARGUMENTS = ["--quiet", "run", str(DEFAULT), "--limit", "24", "--set", "batch_size=8", "--device", "cpu",
-             "--no-report"]
+             "--set", "detector_comparison.probes_per_condition=4", "--no-report"]
 RAY_ARGUMENTS = ["--executor", "ray", "--shard-probes", "16"]
 # Each worker and the local reference use one torch thread: thread count changes the last bits.
 # The cluster and its driver share a token, as on a real cluster (Ray's token authentication).
@@ -86,6 +87,7 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _assert_same_results(run: Path, reference: Path) -> None:
     assert (run / "summary.csv").read_bytes() == (reference / "summary.csv").read_bytes()
+    assert (run / "detectors.csv").read_bytes() == (reference / "detectors.csv").read_bytes()
     conditions = sorted(store.completed_conditions(reference))
     assert sorted(store.completed_conditions(run)) == conditions
     for condition in conditions:

@@ -145,7 +145,8 @@ def test_headline_claims_on_lfw_mini(tmp_path: Path) -> None:
     experiment = tmp_path / "claims.toml"
     experiment.write_text(DEFAULT.read_text().replace('"datasets/lfw-mini"', f'"{REPO / "datasets" / "lfw-mini"}"')
                           + '\n[[grid]]\nprofiles = ["ir-two-lane"]\nsweep = { distance_m = [70] }\n')
-    summary = _run(experiment, tmp_path / "claims", overrides={"bootstrap_resamples": 100}, limit=120)
+    summary = _run(experiment, tmp_path / "claims", limit=120,
+                   overrides={"bootstrap_resamples": 100, "detector_comparison.probes_per_condition": 4})
     control = summary[summary["profile"] == "control-passport"].iloc[0]
     assert control["rank1"] >= 0.95
     tiny = summary[(summary["profile"] == "ir-two-lane") & (summary["distance_m"] == 70)].iloc[0]

@@ -34,11 +34,24 @@ sweep = {{ distance_m = [10, 20, 40] }}
 
 LIMIT = 16
 
+#: The same experiment with a detector comparison of two detectors.
+COMPARISON = """
+[detector_comparison]
+detectors = ["mtcnn", "yunet"]
+probes_per_condition = 8
+"""
+
 
 @pytest.fixture(scope="session")
 def small_run(run_experiment) -> Path:
     """A finished run directory of :data:`EXPERIMENT` with ``--limit`` :data:`LIMIT`."""
     return run_experiment("report-test", EXPERIMENT, LIMIT)
+
+
+@pytest.fixture(scope="session")
+def compared_run(run_experiment) -> Path:
+    """:func:`small_run` with :data:`COMPARISON`."""
+    return run_experiment("report-test-compared", EXPERIMENT + COMPARISON, LIMIT)
 
 
 @pytest.fixture
