@@ -60,3 +60,20 @@ def test_studio_views_of_frmdb_in_the_right_order(frmdb_dev) -> None:
         assert pose["23"].yaw_deg < min(-20, pose["33"].yaw_deg - 15)
         assert pose["43"].yaw_deg > max(20, pose["33"].yaw_deg + 15)
         assert pose["32"].pitch_deg > pose["33"].pitch_deg + 10  # Y = 2: camera 30 deg above
+
+
+def test_the_analytic_jacobian_is_the_residuals_derivative() -> None:
+    """The fit's Jacobian against finite differences of its residual, at random poses."""
+    import numpy as np
+    from scipy.optimize import approx_fprime
+
+    from evalharness.quality.pose import _jacobian, _residual, project_landmarks
+
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        target = project_landmarks(yaw_deg=rng.uniform(-60, 60), pitch_deg=rng.uniform(-40, 40),
+                                   roll_deg=rng.uniform(-20, 20), ied_px=30.0) + rng.normal(0, 1, (5, 2))
+        params = np.r_[rng.uniform(-1, 1, 3), rng.uniform(10, 40), rng.normal(0, 2, 2)]
+        numerical = np.stack([approx_fprime(params, lambda x, k=k: _residual(x, target, 30.0)[k], 1e-7)
+                              for k in range(10)])
+        assert np.abs(_jacobian(params, target, 30.0) - numerical).max() < 1e-5
