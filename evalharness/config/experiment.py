@@ -86,6 +86,13 @@ class GridBlock(StrictModel):
         return sweep
 
 
+def _distinct(detectors: list[str] | None) -> list[str] | None:
+    """``detectors`` when no name repeats in it (a repeat would evaluate one detector twice)."""
+    if detectors is not None and len(set(detectors)) != len(detectors):
+        raise ValueError(f"detectors repeats a name: {detectors}")
+    return detectors
+
+
 class DetectorComparison(StrictModel):
     """``[detector_comparison]``: detection only, by several detectors on the same stored images.
 
@@ -102,9 +109,7 @@ class DetectorComparison(StrictModel):
     @field_validator("detectors")
     @classmethod
     def _unique(cls, detectors: list[str]) -> list[str]:
-        if len(set(detectors)) != len(detectors):
-            raise ValueError(f"detectors repeats a name: {detectors}")
-        return detectors
+        return _distinct(detectors)  # type: ignore[return-value]
 
 
 class Experiment(StrictModel):
@@ -166,8 +171,7 @@ class Experiment(StrictModel):
             raise ValueError(f"detector = {self.detector!r} but detectors starts with "
                              f"{self.detectors[0]!r}; give detectors alone (its first detector "
                              "locates the source faces), or list detector first in it")
-        if self.detectors is not None and len(set(self.detectors)) != len(self.detectors):
-            raise ValueError(f"detectors repeats a name: {self.detectors}")
+        _distinct(self.detectors)
         compared = self.detector_comparison.detectors if self.detector_comparison else []
         listed = list(dict.fromkeys([*self.detector_names, *compared]))
         unknown = [key for key, value in self.detector_options.items()
