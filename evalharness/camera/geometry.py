@@ -173,20 +173,27 @@ def project(profile: CameraProfile, point_m: np.ndarray) -> tuple[float, float]:
     return _project(profile, *_camera_and_aim(profile), point_m)
 
 
+def image_points(profile: CameraProfile, axes: CameraAxes,
+                 points_m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pinhole projection of road points ``(..., 3)`` (metres) by a camera at ``axes``: pixel
+    positions ``x_px``, ``y_px`` (right, down) and ``depth_m`` along its axis, each ``(...)``;
+    the positions mean nothing where ``depth_m <= 0`` (behind the camera)."""
+    ray = points_m - axes.position_m
+    depth_m = ray @ axes.forward
+    focal_px = profile.focal_length_px
+    x_px = profile.sensor_width_px / 2.0 + focal_px * (ray @ axes.right) / depth_m
+    y_px = profile.sensor_height_px / 2.0 + focal_px * (ray @ axes.down) / depth_m
+    return x_px, y_px, depth_m
+
+
 def _project(
     profile: CameraProfile, camera: np.ndarray, aim: np.ndarray, point: np.ndarray
 ) -> tuple[float, float]:
     """Pixel position (x right, y down) of ``point`` for a level camera aimed at ``aim``."""
-    axes = _axes(camera, aim)
-    forward, right, down = axes.forward, axes.right, axes.down
-    ray = point - camera
-    depth = float(np.dot(ray, forward))
-    if depth <= 0:
+    x_px, y_px, depth_m = image_points(profile, _axes(camera, aim), point)
+    if depth_m <= 0:
         return math.nan, math.nan
-    focal_px = profile.focal_length_px
-    x_px = profile.sensor_width_px / 2.0 + focal_px * float(np.dot(ray, right)) / depth
-    y_px = profile.sensor_height_px / 2.0 + focal_px * float(np.dot(ray, down)) / depth
-    return x_px, y_px
+    return float(x_px), float(y_px)
 
 
 #: Override keys that ask for a resolution instead of a distance (see :func:`at_resolution`).

@@ -104,12 +104,8 @@ def _visible(part: car.Part, axes: geometry.CameraAxes, car_centre_m: np.ndarray
 
 
 def _pixels(profile: CameraProfile, axes: geometry.CameraAxes, corners_m: np.ndarray) -> list[tuple[float, float]]:
-    """Image positions of points in front of the camera (the pinhole of ``geometry.project``)."""
-    ray = corners_m - axes.position_m
-    depth = ray @ axes.forward
-    f = profile.focal_length_px
-    x = profile.sensor_width_px / 2.0 + f * (ray @ axes.right) / depth
-    y = profile.sensor_height_px / 2.0 + f * (ray @ axes.down) / depth
+    """Image positions of points in front of the camera (:func:`geometry.image_points`)."""
+    x, y, _ = geometry.image_points(profile, axes, corners_m)
     return [(float(a), float(b)) for a, b in zip(x, y, strict=True)]
 
 
