@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evalharness.evaluation.validation_summary import BINS_PX, fit_corrections, predicted_success
+from evalharness.evaluation.validation_summary import BINS_PX, fit_corrections, predicted_success, probe_outcomes
 
 
 def held_out_errors(rows: pd.DataFrame, splits: int, seed: int) -> dict[str, pd.DataFrame]:
     """``{"raw": ..., "corrected": ...}``: one row per split, one column per group (points)."""
     used = rows[rows["real_detected"] & rows["simulated"]].reset_index(drop=True)
-    real = (used["real_mate_rank"] == 1).fillna(False).to_numpy(float)
-    raw = (used["sim_detected"] & (used["sim_mate_rank"] == 1).fillna(False)).to_numpy(float)
+    outcomes = probe_outcomes(used, None)
+    real, raw = outcomes["real"], outcomes["sim"]
     groups = {"overall": np.ones(len(used), bool)}
     groups |= {f"IED {low:g}-{high:g}": ((used["real_ied_px"] >= low) & (used["real_ied_px"] < high)).to_numpy()
                for low, high in BINS_PX}

@@ -96,8 +96,9 @@ def predicted_success(rows: pd.DataFrame, corrections: Corrections) -> np.ndarra
     return 1.0 / (1.0 + np.exp(-(intercept + _features(rows) @ np.array(slopes))))
 
 
-def _rates(rows: pd.DataFrame, corrections: Corrections | None) -> dict[str, np.ndarray]:
-    """Per-probe outcomes: real and simulated rank-1 success (and the prediction)."""
+def probe_outcomes(rows: pd.DataFrame, corrections: Corrections | None) -> dict[str, np.ndarray]:
+    """Per-probe outcomes ``(P,)``: ``real`` and ``sim`` rank-1 success, 0 or 1 (a simulation
+    whose face was not detected is a miss), and ``pred`` (the prediction) with ``corrections``."""
     outcomes = {
         "real": (rows["real_mate_rank"] == 1).fillna(False).to_numpy(float),
         "sim": (rows["sim_detected"] & (rows["sim_mate_rank"] == 1).fillna(False)).to_numpy(float),
@@ -114,7 +115,7 @@ def _compare(rows: pd.DataFrame, corrections: Corrections | None, rng: np.random
     if n == 0:
         return {"n": 0, "real_rank1": None, "sim_rank1": None, "gap": None,
                 "gap_ci_low": None, "gap_ci_high": None}
-    outcomes = _rates(rows, corrections)
+    outcomes = probe_outcomes(rows, corrections)
     model = "pred" if corrections is not None else "sim"
 
     def gap(index: np.ndarray) -> float:
