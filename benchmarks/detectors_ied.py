@@ -85,8 +85,8 @@ def measure(limit: int, device: str) -> tuple[pd.DataFrame, dict[str, float], in
     conditions = [c for c in comparison_conditions(experiment, build_grid(experiment)) if c.probe_mode == "crop"]
     resolved = resolve_device(device)
     detectors = {name: Timed(get_detector(name, resolved)) for name in DETECTORS}
-    rows = detection_rows(experiment, dataset, conditions, comparison_probes(split, limit, experiment.seed),
-                          detectors, None, resolved)
+    probes = comparison_probes(split, limit, experiment.seed)
+    rows = detection_rows(experiment, dataset, conditions, lambda condition: probes, detectors, None, resolved)
     return (rows, {name: timed.seconds for name, timed in detectors.items()}, experiment.seed,
             experiment.bootstrap_resamples)
 

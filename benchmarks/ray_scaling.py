@@ -63,7 +63,7 @@ def timed_run(experiment: Path, out: Path, limit: int, **executor: object) -> tu
     started = time.perf_counter()
     run.execute()
     ended = time.perf_counter()
-    return started - began, ended - started, (out / "summary.csv").read_bytes(), len(run.grid) * run.n_probes
+    return started - began, ended - started, (out / "summary.csv").read_bytes(), sum(map(run.probes_of, run.grid))
 
 
 def matching_seconds_per_probe(gallery: int, dim: int = 512, probes: int = 256) -> float:

@@ -63,12 +63,15 @@ def run_command(
                   command=["evalharness", *sys.argv[1:]], executor=executor, address=address,
                   workers=workers, shard_probes=shard_probes)
     pending = run.pending
+    counts = [run.probes_of(condition) for condition in pending]
+    each = ("nothing to evaluate" if not counts else f"{counts[0]} probes each" if len(set(counts)) == 1
+            else f"{min(counts)}-{max(counts)} probes a condition")
     say(f"{run.experiment.name}: {len(run.grid)} conditions ({len(run.grid) - len(pending)} done), "
-        f"{run.n_probes} probes each, on {run.device} ({executor})")
+        f"{each}, on {run.device} ({executor})")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), disable=options.quiet) as progress:
-        task = progress.add_task("probes", total=len(pending) * run.n_probes)
+        task = progress.add_task("probes", total=sum(counts))
         summary = run.execute(lambda n: progress.advance(task, n))
     say(f"wrote {out / 'summary.csv'} ({len(summary)} conditions)")
     speed = run.throughput

@@ -29,7 +29,8 @@ def validate_command(
     calibration: Path = typer.Option(None, "--calibration",
                                      help="An earlier validate run whose fitted corrections to apply."),
     view: str = typer.Option("pose", "--view",
-                             help="Source view: pose (nearest each real probe's head pose) or frontal."),
+                             help="Source view: pose (nearest each real probe's head pose), frontal, or camera "
+                                  "(nearest the camera's view from the profile's geometry)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     json_output: bool = typer.Option(False, "--json", help="Print the figures as one JSON object."),
 ) -> None:

@@ -60,13 +60,17 @@ class ProtocolSettings(StrictModel):
     """
 
     gallery_images_per_identity: int = Field(1, ge=1, le=10)
-    gallery_choice: Literal["first", "random"] = "first"
+    #: "frontal": the images nearest a frontal, level view (needs the dataset's views.csv).
+    gallery_choice: Literal["first", "random", "frontal"] = "first"
     enrolled_identities: int | None = Field(None, ge=1)
     mated_per_identity: int | None = Field(None, ge=1)
     nonmated_identities: int | None = Field(None, ge=0)
     nonmated_per_identity: int | None = Field(None, ge=1)
     holdout_identities: int = Field(0, ge=0)
     gallery_size: int | None = Field(None, ge=1)
+    #: "camera": each condition probes each person with the photographs whose view (views.csv) is
+    #: nearest the direction the camera sees the face from; "all": every probe photograph.
+    probe_view: Literal["all", "camera"] = "all"
 
 
 class GridBlock(StrictModel):

@@ -15,6 +15,8 @@ person's photographs::
   UTF-8 or hold a backslash or control character, images outside an identity folder or in a
   sub-folder of one, symbolic links that lead outside the root, and identity folders left with no
   usable image.
+- An optional ``views.csv`` in the root gives each photograph's view (:attr:`FolderDataset.views`,
+  :mod:`evalharness.data.views`), for protocols that choose photographs by view.
 - :attr:`FolderDataset.fingerprint` is the SHA-256 of the canonical manifest (identity, relpath,
   size_bytes, sha256 of each usable image, sorted), which is also the exact content that
   :meth:`FolderDataset.write_manifest` writes: ``sha256sum manifest.csv`` reproduces it. It depends
@@ -33,10 +35,14 @@ from functools import cached_property
 from pathlib import Path
 
 from evalharness.data.images import MAX_IMAGE_PIXELS, ImageError, load_image
+from evalharness.data.views import View, read_views
 from evalharness.errors import DataError
 
 #: File extensions read as images (compared in lower case).
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+
+#: The optional file in the root that gives each photograph's view.
+VIEWS_FILE = "views.csv"
 
 #: Columns of the manifest, in order.
 MANIFEST_COLUMNS = ("identity", "relpath", "size_bytes", "sha256")
@@ -140,6 +146,18 @@ class FolderDataset:
     def fingerprint(self) -> str:
         """SHA-256 (lower-case hex) of :attr:`manifest_text` encoded as UTF-8."""
         return hashlib.sha256(self.manifest_text.encode("utf-8")).hexdigest()
+
+    @cached_property
+    def views(self) -> dict[str, View]:
+        """Each photograph's view from the optional :data:`VIEWS_FILE` in the root, by relpath
+        (:mod:`evalharness.data.views`); empty without the file."""
+        return read_views(self.root / VIEWS_FILE, {record.relpath for record in self.records})
+
+    @cached_property
+    def views_sha256(self) -> str | None:
+        """SHA-256 of :data:`VIEWS_FILE`'s bytes; None without the file."""
+        path = self.root / VIEWS_FILE
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
     def write_manifest(self, path: str | os.PathLike[str]) -> Path:
         """Write :attr:`manifest_text` to ``path`` (its SHA-256 equals :attr:`fingerprint`)."""

@@ -19,24 +19,15 @@ Every probe's identity must have a gallery photograph and at least one source.
 
 from __future__ import annotations
 
-import csv
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from evalharness.data.folder import FaceRecord, FolderDataset, open_dataset
+from evalharness.data.views import View, read_csv_rows, read_views
 from evalharness.errors import DataError
 
 #: The parts of a paired dataset, each a folder-per-identity dataset.
 PARTS = ("gallery", "probes", "sources")
-
-
-@dataclass(frozen=True)
-class View:
-    """The viewing direction of a source photograph, degrees (see :mod:`evalharness.quality.pose`)."""
-
-    yaw_deg: float
-    pitch_deg: float
 
 
 @dataclass(frozen=True)
@@ -68,46 +59,13 @@ class PairedDataset:
         return "+".join(part.fingerprint for part in (self.gallery, self.probes, self.sources))
 
 
-def _read_csv(path: Path, columns: tuple[str, ...], known: set[str]) -> list[dict[str, str]]:
-    """Rows of an optional CSV file, checked: the header holds ``columns``, each path is one of
-    ``known``. Errors name the file and line."""
-    if not path.exists():
-        return []
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = [name for name in columns if name not in (reader.fieldnames or [])]
-            if missing:
-                raise DataError(f"{path}: missing column(s) {', '.join(missing)}; the header must "
-                                f"hold {','.join(columns)}")
-            rows = list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise DataError(f"{path}: cannot be read as UTF-8 CSV ({error})") from error
-    for line, row in enumerate(rows, start=2):
-        if row["path"] not in known:
-            raise DataError(f"{path}, line {line}: path {row['path']!r} is not an image of the "
-                            f"dataset (paths are relative to the part's folder, e.g. 'id/image.png')")
-    return rows
-
-
-def _angle(path: Path, line: int, name: str, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not -90.0 <= value <= 90.0:
-        raise DataError(f"{path}, line {line}: {name} must be a number of degrees in [-90, 90], "
-                        f"got {text!r}")
-    return value
-
-
 def open_paired(root: str | Path) -> PairedDataset:
     """Open and check a paired real-camera dataset.
 
     Raises
     ------
     DataError
-        A part is missing or has no usable image, a probe's person has no gallery photograph or
+        A part is missing or has no usable image, the gallery holds fewer than 2 people, a probe's person has no gallery photograph or
         no source, a source is byte-identical to a gallery photograph, or a CSV file is malformed
         (each message names the file).
     """
@@ -131,18 +89,17 @@ def open_paired(root: str | Path) -> PairedDataset:
         if record.identity not in simulated:
             raise DataError(f"{record.path}: person {record.identity!r} has no source photograph "
                             f"in {root / 'sources'}")
+    if len(enrolled) < 2:
+        # A probe's rank and best non-mate score need someone else to be mistaken for.
+        raise DataError(f"{root / 'gallery'}: holds {len(enrolled)} person; identification needs a "
+                        "gallery of at least 2 people")
     gallery_hashes = {record.sha256: record for record in gallery.records}
     for record in sources.records:
         if record.sha256 in gallery_hashes:
             raise DataError(f"{record.path}: identical to the gallery photograph "
                             f"{gallery_hashes[record.sha256].path}; a source must be another "
                             "photograph, or the simulation is searched against itself")
-    views_csv = root / "sources.csv"
-    views = {}
-    for line, row in enumerate(_read_csv(views_csv, ("path", "yaw_deg", "pitch_deg"),
-                                         {r.relpath for r in sources.records}), start=2):
-        views[row["path"]] = View(_angle(views_csv, line, "yaw_deg", row["yaw_deg"]),
-                                  _angle(views_csv, line, "pitch_deg", row["pitch_deg"]))
+    views = read_views(root / "sources.csv", {r.relpath for r in sources.records})
     cameras = {row["path"]: row["camera"] or "all" for row in
-               _read_csv(root / "probes.csv", ("path", "camera"), {r.relpath for r in probes.records})}
+               read_csv_rows(root / "probes.csv", ("path", "camera"), {r.relpath for r in probes.records})}
     return PairedDataset(root, gallery, probes, sources, views, cameras)

@@ -4,8 +4,8 @@ An experiment's ``[detector_comparison]`` (:class:`~evalharness.config.experimen
 DetectorComparison`) asks, beside its conditions, which detector finds faces at the smallest IED
 and at what false detection rate. For each camera condition of the run's first detector and first
 recognizer (:func:`comparison_conditions`: one per camera, sweep cell and probe mode), a seeded
-choice of ``probes_per_condition`` probes (:func:`comparison_probes`: those ``--limit`` would keep)
-is simulated as the run simulates it (:func:`~evalharness.evaluation.evaluator.capture_probes`:
+choice of ``probes_per_condition`` of the condition's probes (:func:`comparison_probes`: those
+``--limit`` would keep) is simulated as the run simulates it (:func:`~evalharness.evaluation.evaluator.capture_probes`:
 the same per-probe seeds, so the first detector sees what it sees in the run), and every detector
 searches the same stored images: a paired comparison. A face is found as in the run
 (:func:`~evalharness.evaluation.evaluator.match_detections`: a box with IoU >= 0.5 with the true
@@ -22,7 +22,7 @@ same on the default experiment, with timings.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,7 @@ from evalharness.evaluation.evaluator import (
     SourceFaces,
     batches,
     capture_probes,
+    condition_split,
     detector_input,
     match_detections,
     probe_ied_px,
@@ -65,14 +66,15 @@ def comparison_conditions(experiment: Experiment, grid: Sequence[Condition]) -> 
 
 
 def comparison_probes(split: Split, count: int, seed: int) -> tuple[Image, ...]:
-    """The probes compared under every condition: the seeded choice ``--limit count`` keeps."""
+    """The probes compared under a condition whose split is ``split``: the seeded choice
+    ``--limit count`` keeps."""
     return limit_probes(split, count, seed).probes()
 
 
 def detection_rows(experiment: Experiment, dataset: FolderDataset, conditions: Sequence[Condition],
-                   probes: Sequence[Image], detectors: Mapping[str, Detector],
+                   probes: Callable[[Condition], Sequence[Image]], detectors: Mapping[str, Detector],
                    sources: SourceFaces | None, device: torch.device) -> pd.DataFrame:
-    """Every detector on the stored images of ``probes`` under each condition.
+    """Every detector on the stored images of ``probes(condition)`` under each condition.
 
     ``sources`` (the run's source faces) is needed only with detected source eyes; probes whose
     source shows no face are left out, as in the run. Returns one row per condition, probe and
@@ -83,7 +85,7 @@ def detection_rows(experiment: Experiment, dataset: FolderDataset, conditions: S
     """
     records = []
     for condition in conditions:
-        for batch in batches(list(probes), experiment.batch_size):
+        for batch in batches(list(probes(condition)), experiment.batch_size):
             capture, keep = capture_probes(experiment, dataset, condition, [image.relpath for image in batch],
                                            sources, device, keep_stages=False)
             images, true_boxes = detector_input(capture, condition.upscale)
@@ -194,8 +196,11 @@ class Comparison:
         if path.is_file():
             rows = store.read_parquet(path)
         else:
-            rows = detection_rows(experiment, dataset, comparison_conditions(experiment, grid),
-                                  comparison_probes(split, self.probes_per_condition, experiment.seed),
+            def probes(condition: Condition) -> tuple[Image, ...]:
+                return comparison_probes(condition_split(experiment, dataset, split, condition),
+                                         self.probes_per_condition, experiment.seed)
+
+            rows = detection_rows(experiment, dataset, comparison_conditions(experiment, grid), probes,
                                   self.detectors, sources, self.device)
             store.write_parquet(path, rows)
         bins = rates_by_ied_bin(rows, experiment.seed, experiment.bootstrap_resamples)

@@ -48,13 +48,15 @@ from torchvision.ops import box_iou
 
 from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, Capture, simulate
 from evalharness.config.experiment import Experiment
+from evalharness.config.profile import CameraProfile
 from evalharness.data.folder import FolderDataset
 from evalharness.data.images import load_image
 from evalharness.errors import DataError
 from evalharness.evaluation import manifest, store
 from evalharness.evaluation.batching import split_on_oom
 from evalharness.evaluation.conditions import Condition, canonical_json, sweep_axes
-from evalharness.evaluation.protocol import Image, Split
+from evalharness.evaluation.metrics import mate_ranks
+from evalharness.evaluation.protocol import Image, Split, for_condition
 from evalharness.evaluation.timing import StageClock, summed
 from evalharness.models import (
     Detections,
@@ -335,12 +337,47 @@ def capture_probes(experiment: Experiment, dataset: FolderDataset, condition: Co
         # of every other run) but left out of the rows.
         source_boxes, keep = torch.from_numpy(sources.boxes[at]), sources.found[at]
     with clock.stage("load"):
-        faces = torch.stack(_load_batch(dataset, relpaths)).to(device)
+        faces = [face.to(device) for face in _load_batch(dataset, relpaths)]
     with clock.stage("simulate"):
         generators = [probe_generator(experiment.seed, condition.noise_id, p) for p in relpaths]
-        capture = simulate(faces, eyes, condition.profile, generators, keep_stages=keep_stages,
-                           full_frame=condition.probe_mode == "frame", source_boxes_px=source_boxes)
+        capture = _simulate_sizes(faces, eyes, condition.profile, generators, keep_stages=keep_stages,
+                                  full_frame=condition.probe_mode == "frame", source_boxes_px=source_boxes)
     return capture, keep
+
+
+def _simulate_sizes(faces: Sequence[torch.Tensor], eyes: torch.Tensor, profile: CameraProfile,
+                    generators: Sequence[torch.Generator], *, source_boxes_px: torch.Tensor | None,
+                    **options: Any) -> Capture:
+    """:func:`simulate` of source photographs that may differ in size (a studio set's crops):
+    one call per size, the results put back in batch order. Each probe draws from its own
+    generator, so the images are those of one call; photographs of one size (LFW) make one call."""
+    sizes: dict[tuple[int, ...], list[int]] = {}
+    for i, face in enumerate(faces):
+        sizes.setdefault(tuple(face.shape), []).append(i)
+    parts = []
+    for at in sizes.values():
+        parts.append(simulate(torch.stack([faces[i] for i in at]), eyes[at], profile, [generators[i] for i in at],
+                              source_boxes_px=None if source_boxes_px is None else source_boxes_px[at], **options))
+    if len(parts) == 1:
+        return parts[0]
+    order = torch.argsort(torch.tensor([i for at in sizes.values() for i in at]))
+
+    def joined(tensors: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat(tensors)[order.to(tensors[0].device)]
+
+    jpeg = [data for part in parts for data in part.jpeg]
+    return Capture(images=joined([part.images for part in parts]), jpeg=[jpeg[i] for i in order.tolist()],
+                   face_boxes=joined([part.face_boxes for part in parts]),
+                   eyes_px=joined([part.eyes_px for part in parts]), ied_px=parts[0].ied_px,
+                   stages={name: joined([part.stages[name] for part in parts]) for name in parts[0].stages})
+
+
+def condition_split(experiment: Experiment, dataset: FolderDataset, split: Split, condition: Condition) -> Split:
+    """The split ``condition`` evaluates (:func:`~evalharness.evaluation.protocol.for_condition`:
+    the run's, or with ``protocol.probe_view = "camera"`` each person's probes nearest the
+    camera's view)."""
+    views = dataset.views if experiment.protocol.probe_view == "camera" else {}
+    return for_condition(split, experiment.protocol, views, condition.profile)
 
 
 def probe_ied_px(capture: Capture) -> np.ndarray:
@@ -495,7 +532,7 @@ class Evaluator:
             if mate is not None:
                 others[mate] = False
                 row["mate_score"] = float(scores[mate])
-                row["mate_rank"] = int((scores >= scores[mate]).sum())
+                row["mate_rank"] = int(mate_ranks(scores[None], [mate])[0])
             best = int(np.flatnonzero(others)[np.argmax(scores[others])])
             row["best_nonmate_score"] = float(scores[best])
             row["best_nonmate_identity"] = identities[best]

@@ -16,7 +16,7 @@ import torch
 from evalharness.config.experiment import Experiment
 from evalharness.data.folder import FolderDataset
 from evalharness.evaluation.conditions import Condition
-from evalharness.evaluation.evaluator import Evaluator, Part, References
+from evalharness.evaluation.evaluator import Evaluator, Part, References, condition_split
 from evalharness.evaluation.protocol import Split
 from evalharness.evaluation.timing import device_name
 
@@ -58,9 +58,10 @@ class LocalExecutor:
 
     def evaluate(self, conditions: Sequence[Condition], references: References,
                  advance: Callable[[int], None]) -> Iterator[tuple[Condition, Part]]:
-        probes = self.evaluator.split.probes()
+        evaluator = self.evaluator
         for condition in conditions:
-            yield condition, self.evaluator.evaluate(condition, probes, references, advance)
+            probes = condition_split(evaluator.experiment, evaluator.dataset, evaluator.split, condition).probes()
+            yield condition, evaluator.evaluate(condition, probes, references, advance)
 
     def close(self) -> None:
         pass

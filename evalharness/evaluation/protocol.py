@@ -1,13 +1,19 @@
 """Split a dataset into gallery, mated probes and non-mated probes (ISO/IEC 19795-1 terms).
 
 - **Gallery**: ``k`` enrolment images per enrolled identity, undegraded (like a custody
-  photograph): the first ``k`` by sorted relative path, or a seeded choice. Optional
+  photograph): the first ``k`` by sorted relative path, a seeded choice, or (on a dataset whose
+  ``views.csv`` gives each photograph's view, :mod:`evalharness.data.views`) the ``k`` nearest
+  a frontal, level view. Optional
   gallery-only identities (never probed) enlarge the gallery to ``gallery_size`` N.
 - **Mated probes**: the enrolled identities' other images.
 - **Non-mated probes**: images of identities that are not enrolled: those with too few images
   to enrol, plus any multi-image identities held out.
 
-The split depends only on the file list and the seed. :func:`check_protocol` verifies that no
+With ``probe_view = "camera"``, each condition evaluates only each person's probes whose view is
+nearest the direction its camera sees the face from (:func:`for_camera_view`), so that a camera
+mounted high is simulated from photographs taken from above, where the dataset has them.
+
+The split depends only on the file list, the views and the seed. :func:`check_protocol` verifies that no
 probe image is in the gallery and that no non-mated identity is enrolled, and the runner calls
 it before every run.
 """
@@ -15,14 +21,18 @@ it before every run.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol as TypingProtocol
 
 import numpy as np
 
+from evalharness.camera.geometry import derive_geometry
 from evalharness.config.experiment import ProtocolSettings
+from evalharness.config.profile import CameraProfile
+from evalharness.data.views import View
 from evalharness.errors import DataError
+from evalharness.quality.pose import view_angles_deg
 
 
 class ProtocolError(DataError):
@@ -83,7 +93,33 @@ def _choose(items: list[str], count: int | None, rng: np.random.Generator) -> li
     return sorted(rng.choice(np.array(items, dtype=object), size=count, replace=False).tolist())
 
 
-def build_split(records: Sequence[Record], settings: ProtocolSettings, seed: int) -> Split:
+def _nearest(paths: Sequence[str], views: Mapping[str, View], *, yaw_deg: float, pitch_deg: float) -> list[str]:
+    """``paths`` sorted by the angle between their view and (``yaw_deg``, ``pitch_deg``), then
+    by path."""
+    angles = view_angles_deg(yaw_deg, pitch_deg,
+                             np.array([[views[p].yaw_deg, views[p].pitch_deg] for p in paths]).reshape(-1, 2))
+    return [path for _, path in sorted(zip(np.round(angles, 6).tolist(), paths, strict=True))]
+
+
+def uses_views(settings: ProtocolSettings) -> bool:
+    """Whether the split needs each photograph's view."""
+    return settings.gallery_choice == "frontal" or settings.probe_view == "camera"
+
+
+def _check_views(records: Sequence[Record], views: Mapping[str, View] | None) -> Mapping[str, View]:
+    if not views:
+        raise ProtocolError("protocol.gallery_choice = 'frontal' and protocol.probe_view = 'camera' need "
+                            "the view of every photograph: put views.csv (path,yaw_deg,pitch_deg) in the "
+                            "dataset folder")
+    missing = sorted(record.relpath for record in records if record.relpath not in views)
+    if missing:
+        raise ProtocolError(f"views.csv gives no view for {len(missing)} photograph(s): "
+                            f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+    return views
+
+
+def build_split(records: Sequence[Record], settings: ProtocolSettings, seed: int,
+                views: Mapping[str, View] | None = None) -> Split:
     """Split ``records`` as ``settings`` asks; the same inputs always give the same split.
 
     Parameters
@@ -94,13 +130,17 @@ def build_split(records: Sequence[Record], settings: ProtocolSettings, seed: int
         Gallery size, caps and hold-outs.
     seed : int
         Seeds every random choice (each choice draws from its own stream).
+    views : mapping of relpath to View, optional
+        Each photograph's view; needed by the frontal gallery choice and the camera probe view.
 
     Raises
     ------
     ProtocolError
-        When no identity can be enrolled, the gallery would hold fewer than two identities, or it
-        cannot reach ``gallery_size``.
+        When no identity can be enrolled, the gallery would hold fewer than two identities, it
+        cannot reach ``gallery_size``, or views are needed and some are missing.
     """
+    if uses_views(settings):
+        views = _check_views(records, views)
     by_identity: dict[str, list[str]] = {}
     for record in records:
         by_identity.setdefault(record.identity, []).append(record.relpath)
@@ -122,7 +162,10 @@ def build_split(records: Sequence[Record], settings: ProtocolSettings, seed: int
     pick_rng = _seeded_rng(seed, "gallery")
     for name in enrolled:
         paths = by_identity[name]
-        chosen = paths[:k] if settings.gallery_choice == "first" else _choose(paths, k, pick_rng)
+        if settings.gallery_choice == "frontal":
+            chosen = sorted(_nearest(paths, views or {}, yaw_deg=0.0, pitch_deg=0.0)[:k])
+        else:
+            chosen = paths[:k] if settings.gallery_choice == "first" else _choose(paths, k, pick_rng)
         gallery += [Image(name, p) for p in chosen]
         rest = [p for p in paths if p not in chosen][: settings.mated_per_identity]
         mated += [Image(name, p) for p in rest]
@@ -166,6 +209,33 @@ def check_split(split: Split) -> None:
     unenrolled = sorted({i.identity for i in split.mated} - gallery_ids)
     if unenrolled:
         raise ProtocolError(f"mated probes of identities not in the gallery: {', '.join(unenrolled[:5])}")
+
+
+def for_camera_view(split: Split, views: Mapping[str, View], *, yaw_deg: float, pitch_deg: float) -> Split:
+    """``split`` with each person's probes cut to those whose view is nearest the camera's view
+    of the face (``yaw_deg``, ``pitch_deg``: :class:`~evalharness.camera.geometry.Geometry`'s,
+    pitch positive when the camera is above the eyes); all of them where several share that
+    view. The gallery is unchanged; probe order is kept."""
+    def nearest(probes: tuple[Image, ...]) -> tuple[Image, ...]:
+        keep = set()
+        for identity in dict.fromkeys(image.identity for image in probes):
+            paths = [image.relpath for image in probes if image.identity == identity]
+            best = views[_nearest(paths, views, yaw_deg=yaw_deg, pitch_deg=pitch_deg)[0]]
+            keep |= {path for path in paths if views[path] == best}
+        return tuple(image for image in probes if image.relpath in keep)
+
+    return replace(split, mated=nearest(split.mated), nonmated=nearest(split.nonmated))
+
+
+def for_condition(split: Split, settings: ProtocolSettings, views: Mapping[str, View],
+                  profile: CameraProfile) -> Split:
+    """The split one camera condition evaluates: with ``probe_view = "camera"``, each person's
+    probes nearest the view the camera ``profile`` has of the face (:func:`for_camera_view`);
+    otherwise ``split`` itself."""
+    if settings.probe_view != "camera":
+        return split
+    geometry = derive_geometry(profile)
+    return for_camera_view(split, views, yaw_deg=geometry.yaw_deg, pitch_deg=geometry.pitch_deg)
 
 
 def limit_probes(split: Split, limit: int | None, seed: int) -> Split:

@@ -30,7 +30,7 @@ from evalharness.data.folder import FolderDataset
 from evalharness.errors import ConfigError, ExecutorError, HarnessError, ModelError
 from evalharness.evaluation import manifest
 from evalharness.evaluation.conditions import Condition
-from evalharness.evaluation.evaluator import Evaluator, Part, References, batches
+from evalharness.evaluation.evaluator import Evaluator, Part, References, batches, condition_split
 from evalharness.evaluation.protocol import Image, Split
 from evalharness.evaluation.timing import device_name
 
@@ -165,7 +165,8 @@ class RayExecutor:
             max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS)
         self.context = ray.put(Context(experiment, dataset, split, "cuda" if use_cuda else "cpu"))
         self.workers = [actor.remote(threads) for _ in range(count)]
-        self.batch_size, self.shard_probes, self.probes = experiment.batch_size, shard_probes, split.probes()
+        self.batch_size, self.shard_probes = experiment.batch_size, shard_probes
+        self.experiment, self.dataset, self.split = experiment, dataset, split
         described = self._get([worker.describe.remote(self.context) for worker in self.workers])
         self.described = described[0]
         mine = manifest.package_versions()
@@ -191,8 +192,10 @@ class RayExecutor:
     def evaluate(self, conditions: Sequence[Condition], references: References,
                  advance: Callable[[int], None]) -> Iterator[tuple[Condition, Part]]:
         shared = ray.put(references)
-        pieces = shards(self.probes, self.batch_size, self.shard_probes)
-        queue = [(condition, index, shard) for condition in conditions for index, shard in enumerate(pieces)]
+        pieces = {condition.id: shards(condition_split(self.experiment, self.dataset, self.split, condition).probes(),
+                                       self.batch_size, self.shard_probes) for condition in conditions}
+        queue = [(condition, index, shard) for condition in conditions
+                 for index, shard in enumerate(pieces[condition.id])]
         queue.reverse()  # popped from the end: grid order
         running: dict[Any, tuple[Any, Condition, int, int]] = {}
         finished: dict[str, dict[int, Part]] = {}
@@ -213,7 +216,7 @@ class RayExecutor:
             parts[index] = self._get(done)
             advance(size)
             submit(worker)
-            if len(parts) == len(pieces):
+            if len(parts) == len(pieces[condition.id]):
                 yield condition, Part.join([parts[i] for i in sorted(parts)])
                 del finished[condition.id]
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import tomli_w
 import torch
@@ -34,7 +36,7 @@ from evalharness.errors import ConfigError, DataError, OutputError
 from evalharness.evaluation import manifest, store
 from evalharness.evaluation.conditions import Condition, build_grid, sweep_axes
 from evalharness.evaluation.detector_comparison import Comparison
-from evalharness.evaluation.evaluator import Part, gallery_image_of, sample_probes
+from evalharness.evaluation.evaluator import Part, condition_split, gallery_image_of, sample_probes
 from evalharness.evaluation.executor import Executor, LocalExecutor
 from evalharness.evaluation.headline import choose_headline
 from evalharness.evaluation.protocol import (
@@ -42,12 +44,14 @@ from evalharness.evaluation.protocol import (
     build_split,
     check_split,
     limit_probes,
+    uses_views,
 )
 from evalharness.evaluation.quality_curves import write_quality
 from evalharness.evaluation.scenarios import Capture, approach_captures, best_of_k_hits
 from evalharness.evaluation.summary import json_ready, summarise, write_csv_text
 from evalharness.evaluation.timing import StageClock, Throughput
 from evalharness.paths import REFERENCES_FILE
+from evalharness.quality.pose import view_angles_deg
 
 log = logging.getLogger("evalharness.run")
 
@@ -77,9 +81,9 @@ class Run:
         done = store.completed_conditions(self.run_dir)
         return [condition for condition in self.grid if condition.id not in done]
 
-    @property
-    def n_probes(self) -> int:
-        return len(self.split.probes())
+    def probes_of(self, condition: Condition) -> int:
+        """How many probes ``condition`` evaluates (fewer than the split's with the camera view)."""
+        return len(condition_split(self.experiment, self.dataset, self.split, condition).probes())
 
     @property
     def device(self) -> str:
@@ -144,8 +148,21 @@ class Run:
             "frame_background": (f"flat grey, linear reflectance {frame.BACKGROUND_REFLECTANCE}"
                                  if condition.probe_mode == "frame" else None),
             "upscale_before_detection": condition.upscale,
+            **({"probe_views": self._probe_views(condition, part.rows)}
+               if self.experiment.protocol.probe_view == "camera" else {}),
         })
         store.write_parquet(store.condition_path(self.run_dir, condition.id), part.rows)
+
+    def _probe_views(self, condition: Condition, rows: pd.DataFrame) -> list[dict[str, float | int]]:
+        """The views of the probes evaluated under ``condition`` (probe_view = "camera"): each
+        view, how many probes, and its angle from the camera's view of the face, degrees."""
+        geometry = derive_geometry(condition.profile)
+        counts = Counter(self.dataset.views[relpath] for relpath in rows.get("relpath", []))
+        views = list(counts)
+        angles = view_angles_deg(geometry.yaw_deg, geometry.pitch_deg,
+                                 np.array([[v.yaw_deg, v.pitch_deg] for v in views]).reshape(-1, 2))
+        return [{"yaw_deg": view.yaw_deg, "pitch_deg": view.pitch_deg, "probes": counts[view],
+                 "off_camera_deg": round(float(angle), 3)} for view, angle in zip(views, angles, strict=True)]
 
     def _save_gallery_samples(self) -> None:
         for image in sample_probes(self.split, self.experiment.samples_per_condition):
@@ -257,19 +274,23 @@ def prepare(experiment_path: Path, run_dir: Path, overrides: dict[str, Any] | No
         raise DataError(f"{experiment_path}: dataset_fingerprint: {dataset.root} has fingerprint "
                         f"{dataset.fingerprint}, not {experiment.dataset_fingerprint}; point dataset at "
                         "the data this experiment was run on")
-    split = build_split(dataset.records, experiment.protocol, experiment.seed)
+    views = dataset.views if uses_views(experiment.protocol) else None
+    split = build_split(dataset.records, experiment.protocol, experiment.seed, views)
     split = limit_probes(split, experiment.limit, experiment.seed)
     check_split(split)
     # The executor is not part of the config: a run started on one may be resumed on the other.
     # Nor are paths: the data is its fingerprint and the profiles are in the condition ids, so the
     # run's own experiment.toml, rerun from anywhere into the same directory, resumes it.
     # An experiment without a detector comparison keeps the hash it had before the option existed.
-    unhashed = {"dataset", "dataset_fingerprint"} | (
-        {"detector_comparison"} if experiment.detector_comparison is None else set())
+    # Likewise one that chooses no photograph by view.
+    unhashed: dict[str, Any] = {"dataset": True, "dataset_fingerprint": True} | (
+        {"detector_comparison": True} if experiment.detector_comparison is None else {}) | (
+        {"protocol": {"probe_view"}} if experiment.protocol.probe_view == "all" else {})
     config = {"experiment": experiment.model_dump(mode="json", exclude=unhashed)
               | {"grid": [{**block.model_dump(mode="json"), "profiles": [Path(name).stem for name in block.profiles]}
                           for block in experiment.grid]},
-              "dataset_fingerprint": dataset.fingerprint, "conditions": [condition.id for condition in grid]}
+              "dataset_fingerprint": dataset.fingerprint, "conditions": [condition.id for condition in grid]} | (
+                  {"views_sha256": dataset.views_sha256} if views is not None else {})
     # Models (and workers) before the run directory: a run that cannot start leaves no
     # directory behind that a corrected rerun would refuse as "not a run directory". The detector
     # comparison runs in this process (on a Ray head: on its own best device).
@@ -290,8 +311,9 @@ def prepare(experiment_path: Path, run_dir: Path, overrides: dict[str, Any] | No
                       f"camera as aimed would not see it: {', '.join(outside)} (details in run.log; "
                       "face_in_frame in summary.csv)", stacklevel=2)
     described = backend.describe()
-    log.info("run %s: %d conditions, %d probes each, executor %s, device %s", experiment.name, len(grid),
-             len(split.probes()), described["name"], described["device"])
+    log.info("run %s: %d conditions, %d probes%s, executor %s, device %s", experiment.name, len(grid),
+             len(split.probes()), " (each condition: those nearest its camera's view)"
+             if experiment.protocol.probe_view == "camera" else " each", described["name"], described["device"])
     return Run(experiment, run_dir, dataset, split, grid, backend, config, list(command), comparison)
 
 

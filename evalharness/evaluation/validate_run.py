@@ -101,8 +101,8 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
     DataError
         The paired dataset or the calibration directory.
     """
-    if view_choice not in ("pose", "frontal"):
-        raise ConfigError(f"--view {view_choice!r}: choose pose or frontal")
+    if view_choice not in ("pose", "frontal", "camera"):
+        raise ConfigError(f"--view {view_choice!r}: choose pose, frontal or camera")
     fixed = [key for key in RESOLUTION_KEYS if key in overrides]
     if fixed:
         raise ConfigError(f"--set {fixed[0]}: validate places each simulation at its real probe's "

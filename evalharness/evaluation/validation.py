@@ -8,7 +8,9 @@ For each real probe of a paired dataset (:mod:`evalharness.data.paired`):
 2. *Source*: of the person's source photographs, the one whose view is nearest the real probe's
    pose (``sources.csv``, or the pose estimated from the source's own landmarks); or, with
    ``view_choice="frontal"``, the one nearest a frontal level view (what a run on one-view data
-   does, to measure what matching the pose is worth). A real probe
+   does, to measure what matching the pose is worth); with ``view_choice="camera"``, the one
+   nearest the camera's view of the face from the profile's geometry at the probe's distance
+   (what a run with ``protocol.probe_view = "camera"`` does, knowing only the camera). A real probe
    with no detected face gets the view nearest the median pose of its camera group, and an
    inter-eye distance from its image width (the median ratio of detected probes of its group).
 3. *Simulated*: the camera profile moved to the distance that gives the real inter-eye distance
@@ -20,7 +22,8 @@ For each real probe of a paired dataset (:mod:`evalharness.data.paired`):
 Rows (``probes.parquet``), one per real probe: ``identity``, ``relpath``, ``camera``;
 ``real_detected``, ``real_ied_px``, ``ied_estimated`` (true where the IED came from the image
 width), ``yaw_deg``, ``pitch_deg``, ``real_mate_rank``, ``real_mate_score``,
-``real_best_nonmate_score``; ``source``, ``source_yaw_deg``, ``source_pitch_deg``, ``profile``
+``real_best_nonmate_score``; ``camera_yaw_deg``, ``camera_pitch_deg`` (the camera's view of the
+face from its profile's geometry at the solved distance); ``source``, ``source_yaw_deg``, ``source_pitch_deg``, ``profile``
 (the camera group's), ``distance_m``
 (the solved distance), ``simulated`` (false with ``problem`` when the geometry could not reach
 the IED), ``sim_detected``, ``sim_mate_rank``, ``sim_mate_score``, ``sim_best_nonmate_score``;
@@ -39,7 +42,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from evalharness.camera.geometry import at_resolution
+from evalharness.camera.geometry import at_resolution, derive_geometry
 from evalharness.camera.simulate import simulate
 from evalharness.config.profile import CameraProfile
 from evalharness.data.folder import FaceRecord
@@ -55,6 +58,7 @@ from evalharness.evaluation.evaluator import (
     png_bytes,
     save_arrays,
 )
+from evalharness.evaluation.metrics import mate_ranks
 from evalharness.models import Detector, Recognizer
 from evalharness.models.photos import subject_face
 from evalharness.quality.measures import face_measures
@@ -130,7 +134,7 @@ class Outcome:
 def _outcome(vector: np.ndarray, gallery: np.ndarray, columns: np.ndarray, mate: int) -> Outcome:
     scores = identity_scores(vector[None], gallery, columns, int(columns.max()) + 1)[0]
     others = np.delete(scores, mate)
-    return Outcome(True, int((scores >= scores[mate]).sum()), float(scores[mate]), float(others.max()))
+    return Outcome(True, int(mate_ranks(scores[None], [mate])[0]), float(scores[mate]), float(others.max()))
 
 
 def _image_measures(image: torch.Tensor, box: np.ndarray) -> dict[str, float]:
@@ -151,8 +155,9 @@ class Validation:
     recognizer: Recognizer
     seed: int
     #: "pose": the source view nearest each real probe's head pose; "frontal": the view nearest
-    #: frontal and level for every probe, as an ordinary run on one-view data (LFW) does.
-    view_choice: Literal["pose", "frontal"] = "pose"
+    #: frontal and level for every probe, as an ordinary run on one-view data (LFW) does;
+    #: "camera": the view nearest the camera's own, from its profile's geometry.
+    view_choice: Literal["pose", "frontal", "camera"] = "pose"
 
     def run(self, progress: Callable[[str], None] = lambda message: None
             ) -> tuple[pd.DataFrame, dict[str, bytes]]:
@@ -190,6 +195,8 @@ class Validation:
         rows, samples = [], {}
         for record, width_px, face, outcome, measured in real:
             row = self._real_row(record, face, outcome, width_px, real) | measured
+            row |= dict(zip(("camera_yaw_deg", "camera_pitch_deg"),
+                            self._camera_view(row["camera"], row["real_ied_px"]), strict=True))
             chosen = self._source(record.identity, row, sources, camera_pose)
             source_record, source_face = sources[chosen]
             row |= {"source": source_record.relpath, **self._view(source_record.relpath, source_face)}
@@ -236,16 +243,29 @@ class Validation:
     def _source(self, identity: str, row: dict[str, Any], sources: dict[str, tuple[Any, Face]],
                 camera_pose: dict[str, tuple[float, float]]) -> str:
         """The source whose view is nearest the probe's pose (its camera's median pose when
-        the probe has none); sources with no detected face only when nothing else is left."""
+        the probe has none), frontal, or the camera's view, as ``view_choice`` says; sources with no
+        detected face only when nothing else is left."""
         candidates = [path for path, (record, face) in sources.items()
                       if record.identity == identity and face.found] or \
                      [record.relpath for record in self.dataset.sources_of(identity)]
-        yaw, pitch = (row["yaw_deg"], row["pitch_deg"]) if self.view_choice == "pose" else (0.0, 0.0)
+        yaw, pitch = {"pose": (row["yaw_deg"], row["pitch_deg"]), "frontal": (0.0, 0.0),
+                      "camera": (row["camera_yaw_deg"], row["camera_pitch_deg"])}[self.view_choice]
         if not np.isfinite(yaw):
             yaw, pitch = camera_pose.get(row["camera"], (0.0, 0.0))
         views = [list(self._view(path, sources[path][1]).values()) for path in candidates]
         views = np.nan_to_num(np.array(views, dtype=np.float64))
         return candidates[nearest_view(yaw, pitch, views)]
+
+    def _camera_view(self, camera: str, ied_px: float) -> tuple[float, float]:
+        """(yaw, pitch) in degrees of the camera group's view of the face, from its profile's
+        geometry at the distance that gives ``ied_px`` (the nominal distance where none does)."""
+        profile = self.profile_of(camera)
+        try:
+            profile = at_resolution(profile, ied_px=ied_px) if np.isfinite(ied_px) else profile
+        except ConfigError:
+            pass  # _simulated reports the unreachable IED; the view is the nominal one's
+        geometry = derive_geometry(profile)
+        return geometry.yaw_deg, geometry.pitch_deg
 
     def profile_of(self, camera: str) -> CameraProfile:
         """The profile that simulates a camera group's probes."""

@@ -32,6 +32,7 @@ from typing import Literal
 import torch
 
 from evalharness.config.experiment import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER
+from evalharness.config.loading import suggest
 from evalharness.errors import ModelError
 from evalharness.models.base import Detector, ModelInfo, Recognizer, resolve_device
 from evalharness.models.cache import cache_dir
@@ -212,7 +213,8 @@ def get_detector(name: str = DEFAULT_DETECTOR, device: str | torch.device = "aut
         Unknown name or option, device unavailable, or weights missing.
     """
     if name not in detector_names():
-        raise ModelError(f"unknown detector {name!r}; available: {', '.join(detector_names())}")
+        raise ModelError(f"unknown detector {name!r}{suggest(name, detector_names())}; "
+                         f"available: {', '.join(detector_names())}")
     return _call(ENTRIES[name].loader, f"detector {name!r}", resolve_device(device), options)
 
 
@@ -229,7 +231,7 @@ def get_recognizer(name: str = DEFAULT_RECOGNIZER, device: str | torch.device = 
     """
     base, _, argument = name.partition(":")
     if base not in recognizer_names():
-        raise ModelError(f"unknown recognizer {name!r}; available: "
+        raise ModelError(f"unknown recognizer {name!r}{suggest(base, recognizer_names())}; available: "
                          f"{', '.join(recognizer_names())}")
     entry = ENTRIES[base]
     if argument:

@@ -129,14 +129,20 @@ def head_pose(landmarks_px: np.ndarray) -> HeadPose:
     return HeadPose(float(np.degrees(yaw)), float(np.degrees(pitch)), float(np.degrees(roll)), rms)
 
 
-def nearest_view(yaw_deg: float, pitch_deg: float, views_deg: np.ndarray) -> int:
-    """Index of the view ``(V, 2)`` (yaw, pitch in degrees) nearest the pose, by the angle
-    between viewing directions on the sphere (so that yaw differences count less when seen from
-    steeply above, as they should)."""
+def view_angles_deg(yaw_deg: float, pitch_deg: float, views_deg: np.ndarray) -> np.ndarray:
+    """Angles ``(V,)`` in degrees between the pose and each view ``(V, 2)`` (yaw, pitch in
+    degrees), measured between viewing directions on the sphere (so that yaw differences count
+    less when seen from steeply above, as they should)."""
     def direction(yaw: np.ndarray, pitch: np.ndarray) -> np.ndarray:
         yaw, pitch = np.radians(yaw), np.radians(pitch)
         return np.stack([np.sin(yaw) * np.cos(pitch), np.sin(pitch), np.cos(yaw) * np.cos(pitch)], -1)
 
     views = np.asarray(views_deg, dtype=np.float64).reshape(-1, 2)
     cosines = direction(views[:, 0], views[:, 1]) @ direction(np.float64(yaw_deg), np.float64(pitch_deg))
-    return int(np.argmax(cosines))
+    return np.degrees(np.arccos(np.clip(cosines, -1.0, 1.0)))
+
+
+def nearest_view(yaw_deg: float, pitch_deg: float, views_deg: np.ndarray) -> int:
+    """Index of the view ``(V, 2)`` (yaw, pitch in degrees) nearest the pose
+    (:func:`view_angles_deg`; the first of equally near ones)."""
+    return int(np.argmin(view_angles_deg(yaw_deg, pitch_deg, views_deg)))

@@ -54,13 +54,19 @@ STATISTICS = (
     "narrower. Counts are given beside every rate.",
 )
 
-LIMITATIONS = (
-    "Head pose from a high-mounted camera is not simulated in an ordinary run: the camera model is "
+#: The size of the pose mismatch, measured on real images (docs/VALIDATION.md, section Pose).
+POSE_EFFECT = (
+    "The size of that mismatch was measured on real CCTV and HD images (docs/VALIDATION.md, section "
+    "Pose): simulating each real probe from the near-frontal studio view instead of the view nearest "
+    "its own head pose changed simulated rank-1 by -14.9 points overall, -40.0 at 12-20 px between "
+    "the eyes and +13.8 above 50 px."
+)
+POSE_ONE_VIEW = (
+    "Head pose from a high-mounted camera is not simulated in this run: the camera model is "
     "two-dimensional, and a dataset with one view per photograph (LFW: near-frontal press photographs) "
-    "keeps its frontal appearance however high the camera. The size of that mismatch was measured on "
-    "real CCTV and HD images (docs/VALIDATION.md, section Pose): simulating each real probe from the "
-    "near-frontal studio view instead of the view nearest its own head pose changed simulated rank-1 "
-    "by -14.9 points overall, -40.0 at 12-20 px between the eyes and +13.8 above 50 px.",
+    "keeps its frontal appearance however high the camera. " + POSE_EFFECT
+)
+LIMITATIONS = (
     "Sun visors, hands, hats, glasses, reflections on the windscreen and the A-pillar are not "
     "simulated; nor is the driver's exact position in the car.",
     "The recognizers are 2018-era public models (FaceNet, dlib). Current commercial systems are "
@@ -92,9 +98,24 @@ def gallery_size(manifest: Mapping[str, Any]) -> str:
     return f"{identities} people" if identities else "the run's enrolled people"
 
 
+def pose_limitation(run: Run) -> str:
+    """What the run did about head pose: views chosen by the camera's geometry, or none."""
+    if run.experiment.get("protocol", {}).get("probe_view") != "camera":
+        return POSE_ONE_VIEW
+    off = [view["off_camera_deg"] for condition in run.conditions.values()
+           for view in condition.get("probe_views", [])]
+    return ("Head pose: each condition probed each person only with the photographs whose view "
+            "(the dataset's views.csv) is nearest the camera's view of the face, from the camera's "
+            "geometry (elevation pitch_deg and azimuth yaw_deg among each condition's derived values; "
+            "the views used in conditions/<id>.json, probe_views). Between the dataset's views the "
+            "camera model does not turn the head: the views used lie "
+            f"{f'up to {max(off):.0f} degrees' if off else 'an unrecorded angle'} from the camera's. "
+            + POSE_EFFECT)
+
+
 def run_limitations(run: Run) -> list[str]:
-    """Limitations that follow from this run's own numbers."""
-    notes = []
+    """Limitations that follow from this run's own settings and numbers."""
+    notes = [pose_limitation(run)]
     smallest = int(run.summary["n_mated"].min()) if "n_mated" in run.summary else 0
     if smallest < 100:
         notes.append(

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -46,7 +47,7 @@ def test_validate_then_apply_its_corrections(cli, frmdb_paired, tmp_path: Path) 
 
 
 def test_validate_refusals_name_the_problem(cli, frmdb_paired, tmp_path: Path) -> None:
-    real = frmdb_paired(["002"])
+    real = frmdb_paired(["002", "003"])
     fixed = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "a", "--set", "ied_px=20")
     assert fixed.code == 2 and "leave the resolution out" in fixed.err_lines[-1]
     broken = tmp_path / "broken"
@@ -62,3 +63,28 @@ def test_validate_refusals_name_the_problem(cli, frmdb_paired, tmp_path: Path) -
                       "--calibration", tmp_path / "nowhere")
     assert calibration.code == 3 and "corrections.json: missing" in calibration.err_lines[-1]
     assert not (tmp_path / "c").exists()
+    alone = cli("validate", frmdb_paired(["004"]), "--profile", CCTV, "--out", tmp_path / "e")
+    assert alone.code == 3 and "gallery: holds 1 person" in alone.err_lines[-1]
+
+
+@pytest.mark.slow
+def test_validate_chooses_the_view_the_camera_geometry_gives(cli, frmdb_paired, tmp_path: Path) -> None:
+    """--view camera: each source is the studio view nearest the camera's view of the face at the
+    solved distance (here a camera 0.6 m above the eyes, on the walking line)."""
+    real = frmdb_paired(["002", "003"])
+    done = cli("validate", real, "--profile", CCTV, "--set", "mounting_height_m=2.2", "--view", "camera",
+               "--out", tmp_path / "camera", "--device", "cpu", "--json")
+    assert done.code == 0, done.err
+    rows = pd.read_parquet(tmp_path / "camera" / "probes.parquet")
+    reached = rows[rows["simulated"]]
+    assert len(reached) >= 3
+    # Elevation by hand: atan(height above the eyes / horizontal distance), no lateral offset.
+    assert reached["camera_pitch_deg"].to_numpy() == pytest.approx(
+        np.degrees(np.arctan2(2.2 - 1.6, reached["distance_m"].to_numpy())), abs=1e-6)
+    assert (reached["camera_yaw_deg"] == 0).all()
+    # The nearest of the person's non-gallery views: 30 deg above below 45 deg of elevation, 60 deg
+    # above it, unless the detector finds no face in that one (MTCNN misses most of them: 003's).
+    chosen = reached["source"].str.split("/").str[-1].to_numpy()
+    steep = reached["camera_pitch_deg"].to_numpy() > 45.0
+    assert (chosen[~steep] == "Img_32.png").all() and set(chosen[steep]) <= {"Img_31.png", "Img_32.png"}
+    assert "Img_31.png" in chosen

@@ -62,3 +62,4 @@ def test_missing_or_empty_part(paired: Path, tmp_path: Path) -> None:
         open_paired(paired)
     with pytest.raises(DataError, match="not found"):
         open_paired(tmp_path / "nowhere")
+

@@ -49,7 +49,8 @@ def compared() -> tuple[pd.DataFrame, list, list[str]]:
     conditions = [c for c in comparison_conditions(experiment, build_grid(experiment))
                   if (c.profile.name, c.profile.distance_m) in CHOSEN]
     comparison = Comparison.load(experiment, str(DEFAULT), "cpu")
-    rows = detection_rows(experiment, dataset, conditions, comparison_probes(split, PROBES, experiment.seed),
+    probes = comparison_probes(split, PROBES, experiment.seed)
+    rows = detection_rows(experiment, dataset, conditions, lambda condition: probes,
                           comparison.detectors, None, comparison.device)
     return rows, conditions, list(comparison.detectors)
 

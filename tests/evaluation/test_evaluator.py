@@ -47,3 +47,4 @@ def test_source_faces_do_not_depend_on_what_the_cache_held_before(lfw_mini, tmp_
         sources = detect_sources(dataset, relpaths, detector, "key")
         found.append(sources.boxes[sources.index(relpaths)])
     np.testing.assert_array_equal(found[0], found[1])
+

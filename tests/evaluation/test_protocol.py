@@ -7,13 +7,17 @@ from pathlib import Path
 import pytest
 
 from evalharness.config.experiment import ProtocolSettings
+from evalharness.config.profile import CameraProfile, load_profile, with_overrides
 from evalharness.data.folder import open_dataset
+from evalharness.data.views import View
 from evalharness.evaluation.protocol import (
     Image,
     ProtocolError,
     Split,
     build_split,
     check_split,
+    for_camera_view,
+    for_condition,
     limit_probes,
 )
 
@@ -84,3 +88,62 @@ def test_limit_keeps_a_seeded_subset(records) -> None:
     assert set(limited.probes()) <= set(split.probes())
     assert limited.mated and limited.nonmated
     assert limit_probes(split, None, seed=0) == split
+
+
+# -- choosing photographs by view (views.csv) ----------------------------------------------------
+#: FRMDB's studio views (Img_XY: X the yaw index, Y the pitch index; see frmdb-dev's README).
+STUDIO_VIEWS = {f"Img_{x}{y}.png": View(yaw, pitch) for x, yaw in ((2, -45.0), (3, 0.0), (4, 45.0))
+                for y, pitch in ((1, 60.0), (2, 30.0), (3, 0.0))}
+
+
+def _studio(people: int) -> tuple[list[Image], dict[str, View]]:
+    records = [Image(f"p{i}", f"p{i}/{name}") for i in range(people) for name in sorted(STUDIO_VIEWS)]
+    return records, {record.relpath: STUDIO_VIEWS[record.relpath.split("/")[1]] for record in records}
+
+
+def test_frontal_gallery_and_the_view_nearest_the_camera() -> None:
+    records, views = _studio(3)
+    settings = ProtocolSettings(gallery_choice="frontal", probe_view="camera")
+    split = build_split(records, settings, seed=0, views=views)
+    assert [image.relpath for image in split.gallery] == ["p0/Img_33.png", "p1/Img_33.png", "p2/Img_33.png"]
+    assert len(split.mated) == 3 * 8
+    # Camera 20 deg above the eyes, straight ahead: the 30-degree view (10 deg off) beats level
+    # views turned 45 deg and the 60-degree view (40 deg off); the frontal one is the gallery's.
+    chosen = for_camera_view(split, views, yaw_deg=0.0, pitch_deg=20.0)
+    assert [image.relpath for image in chosen.mated] == ["p0/Img_32.png", "p1/Img_32.png", "p2/Img_32.png"]
+    assert chosen.gallery == split.gallery
+    assert [image.relpath for image in for_camera_view(split, views, yaw_deg=0.0, pitch_deg=50.0).mated][0] \
+        == "p0/Img_31.png"
+    assert [image.relpath for image in for_camera_view(split, views, yaw_deg=40.0, pitch_deg=5.0).mated][0] \
+        == "p0/Img_43.png"
+
+
+def test_views_are_needed_for_every_photograph() -> None:
+    records, views = _studio(2)
+    with pytest.raises(ProtocolError, match=r"views\.csv"):
+        build_split(records, ProtocolSettings(probe_view="camera"), seed=0)
+    del views["p1/Img_21.png"]
+    with pytest.raises(ProtocolError, match=r"no view for 1 photograph\(s\): p1/Img_21\.png"):
+        build_split(records, ProtocolSettings(gallery_choice="frontal"), seed=0, views=views)
+
+
+def _camera(**values: float) -> CameraProfile:
+    return with_overrides(load_profile("ir-two-lane"), {"lateral_offset_m": 0.0, "face_height_m": 1.2} | values)
+
+
+def test_condition_split_follows_the_camera_geometry() -> None:
+    records, views = _studio(2)
+    settings = ProtocolSettings(gallery_choice="frontal", probe_view="camera")
+    split = build_split(records, settings, seed=0, views=views)
+    # Camera 6 m high, eyes at 1.2 m: elevation atan(4.8 / 8) = 31 deg at 8 m, 6.8 deg at 40 m.
+    near = for_condition(split, settings, views, _camera(mounting_height_m=6.0, distance_m=8.0))
+    far = for_condition(split, settings, views, _camera(mounting_height_m=6.0, distance_m=40.0))
+    assert {image.relpath.split("/")[1] for image in near.mated} == {"Img_32.png"}
+    # At 6.8 deg the nearest non-gallery views are the 30-degree one (23 deg off) and the level
+    # turned ones (45.0 deg off): the 30-degree view still.
+    assert {image.relpath.split("/")[1] for image in far.mated} == {"Img_32.png"}
+    steep = _camera(mounting_height_m=12.0, distance_m=5.0)
+    assert {image.relpath.split("/")[1] for image in for_condition(split, settings, views, steep).mated} \
+        == {"Img_31.png"}  # 65 deg above
+    # Without probe_view = "camera" every probe stays, whatever the camera.
+    assert for_condition(split, ProtocolSettings(gallery_choice="frontal"), views, steep) is split

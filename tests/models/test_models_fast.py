@@ -24,7 +24,7 @@ from evalharness.errors import ModelError
 from evalharness.evaluation.evaluator import identity_scores
 from evalharness.evaluation.metrics import identification_rate, mate_ranks
 from evalharness.evaluation.protocol import build_split
-from evalharness.models import get_recognizer
+from evalharness.models import get_detector, get_recognizer
 from evalharness.models.facenet import (
     bf16_supported,
     casia_weights,
@@ -133,3 +133,12 @@ def test_bf16_keeps_rank1_within_half_a_point(lfw_mini: Path, profile_name: str)
     assert len(mates) >= 100
     assert abs(fast - exact) <= 0.005, (profile_name, exact, fast)
     assert np.abs(fast_scores - exact_scores).max() < 0.05
+
+
+def test_unknown_model_names_suggest_the_nearest() -> None:
+    with pytest.raises(ModelError, match=r"unknown detector 'mtccn' \(did you mean 'mtcnn'\?\); available: "):
+        get_detector("mtccn", CPU)
+    with pytest.raises(ModelError, match=r"unknown recognizer 'facenet-casa' \(did you mean 'facenet-casia'\?\)"):
+        get_recognizer("facenet-casa", CPU)
+    with pytest.raises(ModelError, match=r"unknown detector 'zzz'; available: "):
+        get_detector("zzz", CPU)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evalharness.quality.pose import head_pose, nearest_view, project_landmarks
+from evalharness.quality.pose import head_pose, nearest_view, project_landmarks, view_angles_deg
 
 
 @pytest.mark.parametrize(("yaw", "pitch", "roll"), [(0, 0, 0), (30, 0, 0), (-40, 20, 5), (10, 45, -10)])
@@ -77,3 +77,12 @@ def test_the_analytic_jacobian_is_the_residuals_derivative() -> None:
         numerical = np.stack([approx_fprime(params, lambda x, k=k: _residual(x, target, 30.0)[k], 1e-7)
                               for k in range(10)])
         assert np.abs(_jacobian(params, target, 30.0) - numerical).max() < 1e-5
+
+
+def test_view_angles_by_hand() -> None:
+    views = np.array([[0, 0], [0, 30], [45, 0], [45, 60]], dtype=float)
+    # Level views differ by their yaw; frontal views by their pitch; (45, 60) from (0, 0): the
+    # direction (sin45 cos60, sin60, cos45 cos60) has cosine cos45 * cos60 = 0.354 with straight ahead.
+    np.testing.assert_allclose(view_angles_deg(0.0, 0.0, views),
+                               [0.0, 30.0, 45.0, np.degrees(np.arccos(np.cos(np.radians(45)) * 0.5))], atol=1e-9)
+    np.testing.assert_allclose(view_angles_deg(0.0, 20.0, views)[:2], [20.0, 10.0], atol=1e-9)
