@@ -109,3 +109,23 @@ def test_cross_validation_script_scores_a_perfect_simulation_as_exact() -> None:
     assert len(errors["raw"]) == 5 and {"overall", "IED 0-12", "c"} <= set(errors["raw"].columns)
     assert np.nanmax(np.abs(errors["raw"].to_numpy())) == 0.0
     assert np.isfinite(errors["corrected"]["overall"]).all()
+
+
+def test_measures_script_by_hand() -> None:
+    """``scripts/validation_measures.py``: medians of log2 real/simulated per camera and bin."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "validation_measures.py"
+    spec = importlib.util.spec_from_file_location("validation_measures", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    rows = ROWS.assign(real_sharpness_dn2=[8.0, 2.0, 4.0, 1.0, 1.0], sim_sharpness_dn2=[2.0, 2.0, 1.0, 1.0, 1.0],
+                       real_noise_dn=[1.0, 1.0, 2.0, 1.0, 1.0], sim_noise_dn=[1.0, 1.0, 1.0, 2.0, 1.0])
+    table = script.measure_table(rows).set_index("ied_bin")
+    # Detected and simulated: a (10 and 15 px), b (25 and 60 px); c's real face was not found.
+    assert list(table.index) == ["0-12", "12-20", "20-30", "50-inf"] and (table["n"] == 1).all()
+    assert table.loc["0-12", "log2_sharpness"] == 2.0 and table.loc["20-30", "log2_noise"] == 1.0
+    assert table.loc["50-inf", "log2_noise"] == -1.0
+    assert table.loc["12-20", "real_rank1"] == 0.0 and table.loc["12-20", "sim_rank1"] == 100.0
+    assert table.loc["50-inf", "sim_rank1"] == 0.0  # the simulated face was not detected: a miss
