@@ -11,8 +11,11 @@ An experiment TOML (``configs/experiments/*.toml``) looks like::
     upscale = 1.0                 # factor applied to the stored image before detection
     source_eyes = "detected"      # or "lfw-deepfunneled": the aligned set's fixed eye centres
 
+    [frame]                       # frame mode only: scene = "flat" (grey) or "road"
+    scene = "road"                #   (sun_visor = true and a_pillar = true occlude the face)
+
     [protocol]
-    gallery_images_per_identity = 1
+    gallery_images_per_identity = 1   # probe_view = "camera": views.csv, view nearest the camera
 
     [[grid]]                      # each block: every profile x every combination of its sweep
     profiles = ["control-passport"]
@@ -97,6 +100,22 @@ def _distinct(detectors: list[str] | None) -> list[str] | None:
     return detectors
 
 
+class FrameScene(StrictModel):
+    """What surrounds the face in frame mode (``probe_modes = ["frame"]``): ``scene = "flat"``
+    (photographic mid-grey) or ``"road"`` (the driver behind the windscreen of a car on a road,
+    :mod:`evalharness.camera.scene`), with its sun visor down or the A-pillar in front of the face."""
+
+    scene: Literal["flat", "road"] = "flat"
+    sun_visor: bool = False
+    a_pillar: bool = False
+
+    @model_validator(mode="after")
+    def _occlusions_need_the_road(self) -> FrameScene:
+        if self.scene != "road" and (self.sun_visor or self.a_pillar):
+            raise ValueError("sun_visor and a_pillar need scene = \"road\"")
+        return self
+
+
 class DetectorComparison(StrictModel):
     """``[detector_comparison]``: detection only, by several detectors on the same stored images.
 
@@ -127,7 +146,8 @@ class Experiment(StrictModel):
     photographs, for every condition). detector_options : given to every detector; a table named
     after a detector (``[detector_options.yunet]``) is given to that one only. recognizer_options : given to every recognizer, e.g. ``numerics = "bf16"``
     for FaceNet's opt-in bfloat16 path (``benchmarks/RESULTS.md`` measures its effect). probe_modes : "crop" (the stored face canvas) and/or "frame" (the face in the
-    camera's full frame, the rest flat grey). upscale : factor (>= 1, bicubic) the stored image is
+    camera's full frame). frame : what surrounds the face in frame mode (:class:`FrameScene`:
+    flat grey, or the road scene). upscale : factor (>= 1, bicubic) the stored image is
     enlarged by before detection, as an examiner's viewer would; 1 means as stored.
     source_eyes : where the source photograph's eyes are: "detected" (MTCNN landmarks of the
     face nearest the centre) or "lfw-deepfunneled" (the aligned set's fixed positions, immune to
@@ -156,6 +176,7 @@ class Experiment(StrictModel):
     recognizer_options: dict[str, int | float | bool | str] = Field(default_factory=dict)
     recognizers: list[str] = Field(default_factory=lambda: [DEFAULT_RECOGNIZER], min_length=1)
     probe_modes: list[Literal["crop", "frame"]] = Field(default_factory=lambda: ["crop"], min_length=1)
+    frame: FrameScene = Field(default_factory=FrameScene)
     upscale: float = Field(1.0, ge=1.0, le=8.0)
     source_eyes: Literal["detected", "lfw-deepfunneled"] = "detected"
     protocol: ProtocolSettings = Field(default_factory=ProtocolSettings)
@@ -183,6 +204,8 @@ class Experiment(StrictModel):
         if unknown:
             raise ValueError(f"detector_options.{unknown[0]} names no listed detector; "
                              f"listed: {', '.join(listed)}")
+        if self.frame != FrameScene() and "frame" not in self.probe_modes:
+            raise ValueError("frame: a scene is drawn in frame mode only; add \"frame\" to probe_modes")
         return self
 
     @property

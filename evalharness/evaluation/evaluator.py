@@ -46,6 +46,8 @@ import torch.nn.functional as F
 from PIL import Image as PILImage
 from torchvision.ops import box_iou
 
+from evalharness.camera import frame
+from evalharness.camera.scene import SceneOptions
 from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, Capture, simulate
 from evalharness.config.experiment import Experiment
 from evalharness.config.profile import CameraProfile
@@ -341,8 +343,26 @@ def capture_probes(experiment: Experiment, dataset: FolderDataset, condition: Co
     with clock.stage("simulate"):
         generators = [probe_generator(experiment.seed, condition.noise_id, p) for p in relpaths]
         capture = _simulate_sizes(faces, eyes, condition.profile, generators, keep_stages=keep_stages,
-                                  full_frame=condition.probe_mode == "frame", source_boxes_px=source_boxes)
+                                  full_frame=condition.probe_mode == "frame", source_boxes_px=source_boxes,
+                                  scene_options=scene_options(experiment, condition))
     return capture, keep
+
+
+def scene_options(experiment: Experiment, condition: Condition) -> SceneOptions | None:
+    """The road scene's options for a frame-mode condition when the experiment draws the road
+    (``[frame] scene = "road"``); None for the flat grey frame and for face crops."""
+    if condition.probe_mode != "frame" or experiment.frame.scene != "road":
+        return None
+    return SceneOptions(sun_visor=experiment.frame.sun_visor, a_pillar=experiment.frame.a_pillar)
+
+
+def frame_background(experiment: Experiment) -> str:
+    """What surrounds the face in frame mode, in words (a condition JSON's ``frame_background``)."""
+    if experiment.frame.scene == "flat":
+        return f"flat grey, linear reflectance {frame.BACKGROUND_REFLECTANCE}"
+    occluded = [name.replace("_", " ") for name in ("sun_visor", "a_pillar") if getattr(experiment.frame, name)]
+    return ("road scene: the driver behind the windscreen of a car on a road (camera/scene.py)"
+            + (f", with the {' and the '.join(occluded)} in front of the face" if occluded else ""))
 
 
 def _simulate_sizes(faces: Sequence[torch.Tensor], eyes: torch.Tensor, profile: CameraProfile,

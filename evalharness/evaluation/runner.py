@@ -25,18 +25,23 @@ import pandas as pd
 import tomli_w
 import torch
 
-from evalharness.camera import frame
 from evalharness.camera.geometry import derive_geometry, out_of_frame
 from evalharness.camera.simulate import derive
 from evalharness.camera.stages import describe_stages
-from evalharness.config.experiment import Experiment, load_experiment, resolve_dataset
+from evalharness.config.experiment import Experiment, FrameScene, load_experiment, resolve_dataset
 from evalharness.config.profile import profile_path, resolved_toml
 from evalharness.data.folder import FolderDataset, open_dataset
 from evalharness.errors import ConfigError, DataError, OutputError
 from evalharness.evaluation import manifest, store
 from evalharness.evaluation.conditions import Condition, build_grid, sweep_axes
 from evalharness.evaluation.detector_comparison import Comparison
-from evalharness.evaluation.evaluator import Part, condition_split, gallery_image_of, sample_probes
+from evalharness.evaluation.evaluator import (
+    Part,
+    condition_split,
+    frame_background,
+    gallery_image_of,
+    sample_probes,
+)
 from evalharness.evaluation.executor import Executor, LocalExecutor
 from evalharness.evaluation.headline import choose_headline
 from evalharness.evaluation.protocol import (
@@ -144,9 +149,8 @@ class Run:
             "condition_id": condition.id, "label": condition.label,
             "swept": dict(condition.swept), "values": condition.values(),
             "derived": derive(condition.profile), "samples": [s.record for s in part.samples],
-            # What fills the frame around the face in frame mode (camera.frame's background).
-            "frame_background": (f"flat grey, linear reflectance {frame.BACKGROUND_REFLECTANCE}"
-                                 if condition.probe_mode == "frame" else None),
+            # What fills the frame around the face in frame mode.
+            "frame_background": frame_background(self.experiment) if condition.probe_mode == "frame" else None,
             "upscale_before_detection": condition.upscale,
             **({"probe_views": self._probe_views(condition, part.rows)}
                if self.experiment.protocol.probe_view == "camera" else {}),
@@ -282,10 +286,11 @@ def prepare(experiment_path: Path, run_dir: Path, overrides: dict[str, Any] | No
     # Nor are paths: the data is its fingerprint and the profiles are in the condition ids, so the
     # run's own experiment.toml, rerun from anywhere into the same directory, resumes it.
     # An experiment without a detector comparison keeps the hash it had before the option existed.
-    # Likewise one that chooses no photograph by view.
+    # Likewise one that chooses no photograph by view or draws no frame scene.
     unhashed: dict[str, Any] = {"dataset": True, "dataset_fingerprint": True} | (
         {"detector_comparison": True} if experiment.detector_comparison is None else {}) | (
-        {"protocol": {"probe_view"}} if experiment.protocol.probe_view == "all" else {})
+        {"protocol": {"probe_view"}} if experiment.protocol.probe_view == "all" else {}) | (
+        {"frame": True} if experiment.frame == FrameScene() else {})
     config = {"experiment": experiment.model_dump(mode="json", exclude=unhashed)
               | {"grid": [{**block.model_dump(mode="json"), "profiles": [Path(name).stem for name in block.profiles]}
                           for block in experiment.grid]},

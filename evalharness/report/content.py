@@ -116,6 +116,12 @@ def pose_limitation(run: Run) -> str:
 def run_limitations(run: Run) -> list[str]:
     """Limitations that follow from this run's own settings and numbers."""
     notes = [pose_limitation(run)]
+    backgrounds = sorted({c["frame_background"] for c in run.conditions.values() if c.get("frame_background")})
+    if backgrounds:
+        notes.append(f"In frame mode the face is shown in the camera's full frame, surrounded by: {'; '.join(backgrounds)}."
+                     + (" A flat grey frame holds nothing a detector could mistake for a face, so false "
+                        "detections and faces missed in clutter are underestimated there."
+                        if any(b.startswith("flat") for b in backgrounds) else ""))
     smallest = int(run.summary["n_mated"].min()) if "n_mated" in run.summary else 0
     if smallest < 100:
         notes.append(

@@ -17,6 +17,8 @@ import torch
 from evalharness.data.images import load_image
 from evalharness.models.align import central_face
 from evalharness.models.registry import get_detector
+from evalharness.report.content import run_limitations
+from evalharness.report.rundir import read_run
 
 DATA_ERROR = 3
 #: ir-two-lane's face is in the frame at 15 m and above it at 30 m (its aim is the plate at 20 m).
@@ -133,3 +135,30 @@ def test_eye_positions_agree_with_the_geometry_in_the_library(lfw_mini):
                        profile, [probe_generator(0, "g", "x")], full_frame=True)
     eye_mid = capture.eyes_px[0].mean(dim=0).tolist()
     assert np.allclose(eye_mid, [geo.face_x_px, geo.face_y_px], atol=0.5)
+
+
+@pytest.mark.slow
+def test_frame_mode_runs_draw_the_road_scene_when_asked(cli, write_experiment, tmp_path):
+    """[frame] scene = "road": a run's frame-mode probes are the driver in the road scene (its
+    condition JSON says so, the report's limitations too), not the flat grey frame."""
+    grid = '[[grid]]\nprofiles = ["ir-two-lane"]\nsweep = { distance_m = [20] }'
+    stored = {}
+    for scene in ("flat", "road"):
+        experiment = write_experiment(extra=f'probe_modes = ["frame"]\n[frame]\nscene = "{scene}"', grid=grid,
+                                      name=scene)
+        out = tmp_path / scene
+        result = cli("--quiet", "run", experiment, "--out", out, "--device", "cpu", "--limit", "4", "--no-report")
+        assert result.code == 0, result.err
+        conditions = {path.stem: json.loads(path.read_text()) for path in (out / "conditions").glob("*.json")}
+        (road_id,) = [key for key, value in conditions.items() if "ir-two-lane" in value["label"]]
+        stored[scene] = conditions[road_id]
+        (sample,) = [s["file"] for s in conditions[road_id]["samples"] if s["file"].endswith(".png")][:1]
+        stored[scene]["pixels"] = load_image(out / sample)
+        stored[scene]["limitations"] = " ".join(run_limitations(read_run(out)))
+    assert stored["flat"]["frame_background"].startswith("flat grey")
+    assert stored["road"]["frame_background"].startswith("road scene")
+    # The same probe, the same noise seed: only what surrounds the face differs.
+    assert stored["flat"]["pixels"].shape == stored["road"]["pixels"].shape
+    assert not torch.equal(stored["flat"]["pixels"], stored["road"]["pixels"])
+    assert "surrounded by: road scene" in stored["road"]["limitations"]
+    assert "flat grey frame holds nothing" in stored["flat"]["limitations"]

@@ -64,3 +64,15 @@ def test_missing_dataset_folder(tmp_path: Path) -> None:
     path.write_text('dataset = "nowhere"\n[[grid]]\nprofiles = ["ir-two-lane"]\n')
     with pytest.raises(DataError, match="dataset: folder 'nowhere' not found"):
         resolve_dataset(load_experiment(path), path)
+
+
+def test_frame_scene_settings_are_checked(tmp_path: Path, lfw_mini: Path) -> None:
+    from evalharness.config.experiment import FrameScene
+
+    assert FrameScene(scene="road", sun_visor=True).a_pillar is False
+    with pytest.raises(ValueError, match="sun_visor and a_pillar need scene"):
+        FrameScene(sun_visor=True)
+    path = tmp_path / "crop.toml"
+    path.write_text(f'dataset = "{lfw_mini}"\n[frame]\nscene = "road"\n[[grid]]\nprofiles = ["ir-two-lane"]\n')
+    with pytest.raises(ConfigError, match="a scene is drawn in frame mode only"):
+        load_experiment(path)
