@@ -9,9 +9,12 @@ alike, so that both are measured the same way.
   about the block's best-fitting plane; the flattest blocks of each signal level give the noise
   curve sigma(mean), fitted to the Poisson-Gaussian model of :mod:`evalharness.camera.sensor`
   after undoing the tone curve.
-- Sharpness: MTF50 of natural near-vertical edges found automatically (straight, high contrast,
-  flat on both sides), measured by the slanted-edge method of :mod:`evalharness.camera.sfr`; the
-  horizontal MTF only (a one-field camera halves the vertical resolution).
+- Sharpness: MTF of natural near-vertical edge windows found automatically (straight, high
+  contrast, flat on both sides), measured by the slanted-edge method of
+  :mod:`evalharness.camera.sfr`; the horizontal MTF only (a one-field camera halves the vertical
+  resolution). Whether a window shows the static scene is told by its recurrence in another
+  frame (:func:`recurrence_rms_dn` against :func:`static_difference_dn`); the windows kept are
+  pooled by their mean MTF (:func:`pooled_mtf50`).
 - JPEG quality: the IJG quality whose scaled standard tables, as Pillow's libjpeg writes them,
   are nearest to the file's (mean absolute log ratio of the 64 luma entries).
 """
