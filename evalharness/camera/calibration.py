@@ -148,8 +148,8 @@ class Sharpness:
     def describe(self) -> str:
         """One line: the estimate, its spread and counts."""
         q25, median, q75 = self.window_mtf50_cyc_per_px
-        return (f"MTF50 {self.mtf50_cyc_per_px:.3f} cycles/px of the mean MTF of {self.static_windows} "
-                f"static edge windows (of {self.edge_windows} found; single windows median "
+        return (f"MTF50 {self.mtf50_cyc_per_px:.3f} cycles/px of the mean MTF of "
+                f"{self.static_windows} static edge windows (of {self.edge_windows} found; single windows median "
                 f"{median:.3f}, IQR {q25:.3f}-{q75:.3f})")
 
 
@@ -241,12 +241,15 @@ def static_sharpness(frames: Sequence[FrameMeasures], noise: measure.NoiseCurve)
         if not others or noise.level_dn.size == 0:
             continue
         for window in frame.edges:
-            limit = STATIC_MAX_NOISE_RATIO * measure.static_difference_dn(frame.luma_dn, window, noise)
-            if min(measure.recurrence_rms_dn(frame.luma_dn, window, other, shift_px=STATIC_SHIFT_PX)
-                   for other in others) <= limit:
+            limit_dn = STATIC_MAX_NOISE_RATIO * measure.static_difference_dn(
+                frame.luma_dn, window, noise)
+            if any(measure.recurrence_rms_dn(frame.luma_dn, window, other,
+                                             shift_px=STATIC_SHIFT_PX) <= limit_dn
+                   for other in others):
                 static.append(window)
     singles = np.array([window.mtf50_cyc_per_px for window in static])
-    spread = tuple(float(v) for v in np.percentile(singles, [25, 50, 75])) if static else (math.nan,) * 3
+    spread = (tuple(float(v) for v in np.percentile(singles, [25, 50, 75])) if static
+              else (math.nan,) * 3)
     pooled = measure.pooled_mtf50(static) if len(static) >= MIN_STATIC_EDGES else math.nan
     return Sharpness(pooled, spread, len(static), found)
 

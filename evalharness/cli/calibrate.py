@@ -29,8 +29,9 @@ def calibrate_command(
 
     Measures frame size, colour or monochrome, JPEG quality and chroma subsampling (from the
     files' tables), noise against signal level (flat areas) and sharpness (MTF50 of the natural
-    edges of the static scene: those recurring in another frame), and matches the last two in closed loop through the simulated camera. What frames
-    cannot tell (field of view, distances, speed) is the base's. Unreadable frames are reported
+    edges of the static scene: those recurring in another frame), and matches the last two in
+    closed loop through the simulated camera. What frames cannot tell (field of view,
+    distances, speed) is the base's. Unreadable frames are reported
     and skipped. Each value in NEW.toml is commented with what it was measured from, how, and
     its spread.
 

@@ -146,7 +146,8 @@ def test_one_frame_has_no_static_scene_so_the_base_lens_blur_is_kept(tmp_path, c
     assert sharpness["edge_windows"] > 0 and sharpness["static_windows"] == 0
     assert "sharpness not measured" in captured.err
     layers = resolve_profile(out)
-    assert layers.values["aberration_blur_um"].value == load_profile("legacy-interlaced").aberration_blur_um
+    base_blur_um = load_profile("legacy-interlaced").aberration_blur_um
+    assert layers.values["aberration_blur_um"].value == base_blur_um
     assert "not measured" in layers.values["aberration_blur_um"].comment
 
 
