@@ -11,8 +11,12 @@ edges) goes through this harness's own camera model (:func:`~evalharness.camera.
 full frame) with the candidate profile, and its frames are measured exactly as the real ones were,
 so that JPEG, demosaicking and the tone curve act on the simulation as on the camera:
 
-- sharpness: ``aberration_blur_um`` is bisected until the chart's median edge MTF50 equals the
-  real frames' (the lens's diffraction stays the base's);
+- sharpness: ``aberration_blur_um`` is bisected until the chart's edge MTF50 equals the real
+  frames' (the lens's diffraction stays the base's). Both are measured on the static scene only
+  (:func:`static_sharpness`: edge windows that recur in another frame), as the MTF50 of their
+  mean MTF: an edge on a moving subject holds its motion blur, which is not the lens's and which
+  a simulation adds again from the subject's speed. Too few static edges (one frame, frames of
+  different cameras): sharpness is not measured and the base's lens blur is kept, so stated;
 - noise: ``gain_dn_per_e`` and ``read_noise_e`` start from a Poisson-Gaussian fit of the real
   noise curve and are scaled until the chart's noise equals the real noise at the levels both
   have (scaling sigma by ``k`` at every level: gain times ``k^2``, read noise divided by ``k``);
@@ -59,6 +63,22 @@ CHART_PATCHES = 14
 CHART_PATCH_PX = 48
 CHART_SLANT_DEG = 5.0
 
+#: Static scene: how far the scene may lie shifted between two frames of one camera, pixels.
+#: Measured on the FRMDB CCTV frames (a camera remounted between recording sessions): edge
+#: windows recur at shifts of 0 to 4 px; searching further only adds matches piling up at
+#: whatever bound is searched (a straight edge slid along itself or onto another edge).
+STATIC_SHIFT_PX = 4
+#: A window is static when it recurs in another frame with an RMS difference of at most this
+#: many times the difference that the measured noise curve makes. The noise curve is that of
+#: the flattest blocks, so the codec's extra error at edges is not in it: on the FRMDB CCTV
+#: frames, windows that recur at zero shift in three or more frames of one recording session
+#: (certainly static) differ by 0.9 to 2.9 times that noise.
+STATIC_MAX_NOISE_RATIO = 3.0
+#: Fewest static edge windows for sharpness to be measured: single windows' MTF50 scatter by
+#: about +-50% (interquartile range over the median, FRMDB CCTV); 10 windows bring the standard
+#: error of their mean under the 15% goal of a calibration (0.5 / 1.35 / sqrt(10) = 12%).
+MIN_STATIC_EDGES = 10
+
 #: Pillow's ``get_sampling`` codes to the profile's names.
 _SUBSAMPLING_NAMES = {code: name for name, code in SUBSAMPLING.items()}
 
@@ -72,7 +92,8 @@ class FrameMeasures:
     chroma_dn: float
     block_mean_dn: np.ndarray
     block_sigma_dn: np.ndarray
-    mtf50_cyc_per_px: np.ndarray
+    luma_dn: np.ndarray
+    edges: tuple[measure.EdgeWindow, ...]
     white_dn: float
     black_dn: float
     jpeg_quality: int | None = None
@@ -91,7 +112,7 @@ def measure_frame(
     return FrameMeasures(
         width_px=int(y_dn.shape[1]), height_px=int(y_dn.shape[0]),
         chroma_dn=measure.chroma_dn(image), block_mean_dn=means, block_sigma_dn=sigmas,
-        mtf50_cyc_per_px=measure.edge_mtf50s(y_dn),
+        luma_dn=y_dn.astype(np.float32), edges=tuple(measure.edge_windows(y_dn)),
         white_dn=float(np.percentile(y_dn, WHITE_PERCENTILE)),
         black_dn=float(np.percentile(y_dn, BLACK_PERCENTILE)),
         jpeg_quality=quality, jpeg_mismatch=mismatch, jpeg_subsampling=subsampling,
@@ -108,6 +129,31 @@ def measure_image(image: Image.Image) -> FrameMeasures:
 
 
 @dataclass(frozen=True)
+class Sharpness:
+    """Sharpness of one camera from the edge windows of its static scene: ``mtf50_cyc_per_px``
+    of their mean MTF (NaN when fewer than :data:`MIN_STATIC_EDGES`), the 25th, 50th and 75th
+    percentiles of the single windows' MTF50, and the counts of static and of all edge
+    windows."""
+
+    mtf50_cyc_per_px: float
+    window_mtf50_cyc_per_px: tuple[float, float, float]
+    static_windows: int
+    edge_windows: int
+
+    @property
+    def measured(self) -> bool:
+        """Enough static edges to measure the camera's sharpness."""
+        return self.static_windows >= MIN_STATIC_EDGES and math.isfinite(self.mtf50_cyc_per_px)
+
+    def describe(self) -> str:
+        """One line: the estimate, its spread and counts."""
+        q25, median, q75 = self.window_mtf50_cyc_per_px
+        return (f"MTF50 {self.mtf50_cyc_per_px:.3f} cycles/px of the mean MTF of "
+                f"{self.static_windows} static edge windows (of {self.edge_windows} found; single windows median "
+                f"{median:.3f}, IQR {q25:.3f}-{q75:.3f})")
+
+
+@dataclass(frozen=True)
 class CameraMeasures:
     """Measures of one camera, pooled over its frames."""
 
@@ -117,7 +163,7 @@ class CameraMeasures:
     chroma_dn: tuple[float, float, float]  # median, min, max over frames
     monochrome: bool
     noise: measure.NoiseCurve
-    mtf50_cyc_per_px: tuple[float, float, float, int]  # median, 25th, 75th percentile, edges
+    sharpness: Sharpness
     white_dn: tuple[float, float, float]  # median, min, max
     black_dn: tuple[float, float, float]  # median, min, max
     jpeg_quality: tuple[int, int, int, float] | None  # median, min, max, worst mismatch
@@ -135,7 +181,12 @@ class CameraMeasures:
                     self.noise.level_dn, self.noise.sigma_dn, self.noise.spread_dn,
                     self.noise.blocks, strict=True)
             ],
-            "mtf50_cyc_per_px": list(self.mtf50_cyc_per_px), "white_dn": list(self.white_dn),
+            "sharpness": {"mtf50_cyc_per_px": self.sharpness.mtf50_cyc_per_px,
+                          "window_mtf50_cyc_per_px": list(self.sharpness.window_mtf50_cyc_per_px),
+                          "static_windows": self.sharpness.static_windows,
+                          "edge_windows": self.sharpness.edge_windows,
+                          "measured": self.sharpness.measured},
+            "white_dn": list(self.white_dn),
             "black_dn": list(self.black_dn),
             "jpeg_quality": None if self.jpeg_quality is None else list(self.jpeg_quality),
             "jpeg_subsampling": self.jpeg_subsampling,
@@ -145,18 +196,14 @@ class CameraMeasures:
 def summarise(frames: Sequence[FrameMeasures], names: Sequence[str]) -> CameraMeasures:
     """Pool the measures of one camera's frames; ``names`` (e.g. file paths) for errors.
 
-    Raises :class:`DataError` when the frames differ in size (not one camera) or hold no
-    usable edge.
+    Raises :class:`DataError` when the frames differ in size (not one camera).
     """
     sizes = {(f.width_px, f.height_px) for f in frames}
     if len(sizes) != 1:
         listed = ", ".join(f"{name} {f.width_px}x{f.height_px}"
                            for name, f in zip(names, frames, strict=True))
         raise DataError(f"frames of one camera must share one size; got {listed}")
-    edges = np.concatenate([f.mtf50_cyc_per_px for f in frames])
-    if edges.size == 0:
-        raise DataError("no straight high-contrast edge found in the frames to measure sharpness; "
-                        "give more frames or frames with building or vehicle edges")
+    noise = _pooled_noise(frames)
     chroma = np.array([f.chroma_dn for f in frames])
     whites = np.array([f.white_dn for f in frames])
     blacks = np.array([f.black_dn for f in frames])
@@ -168,14 +215,43 @@ def summarise(frames: Sequence[FrameMeasures], names: Sequence[str]) -> CameraMe
         frames=len(frames), width_px=width, height_px=height,
         chroma_dn=(float(np.median(chroma)), float(chroma.min()), float(chroma.max())),
         monochrome=bool(np.median(chroma) < MONOCHROME_MAX_CHROMA_DN),
-        noise=_pooled_noise(frames),
-        mtf50_cyc_per_px=(*(float(v) for v in np.percentile(edges, [50, 25, 75])), int(edges.size)),
+        noise=noise, sharpness=static_sharpness(frames, noise),
         white_dn=(float(np.median(whites)), float(whites.min()), float(whites.max())),
         black_dn=(float(np.median(blacks)), float(blacks.min()), float(blacks.max())),
         jpeg_quality=(int(np.median(qualities)), min(qualities), max(qualities), max(mismatches))
         if qualities else None,
         jpeg_subsampling=max(set(samplings), key=samplings.count) if samplings else None,
     )
+
+
+def static_sharpness(frames: Sequence[FrameMeasures], noise: measure.NoiseCurve) -> Sharpness:
+    """Sharpness from the edge windows of the static scene only (see :data:`STATIC_SHIFT_PX`).
+
+    A window is static when it recurs in another frame of the same camera within
+    :data:`STATIC_SHIFT_PX` pixels and with an RMS difference of at most
+    :data:`STATIC_MAX_NOISE_RATIO` times what the measured noise makes between two frames
+    (:func:`measure.static_difference_dn`). An edge on a moving subject - hair, arms, a walking
+    person's outline - holds its motion blur and does not recur; the lens's MTF is the static
+    scene's.
+    """
+    static, found = [], 0
+    for index, frame in enumerate(frames):
+        found += len(frame.edges)
+        others = [other.luma_dn for k, other in enumerate(frames) if k != index]
+        if not others or noise.level_dn.size == 0:
+            continue
+        for window in frame.edges:
+            limit_dn = STATIC_MAX_NOISE_RATIO * measure.static_difference_dn(
+                frame.luma_dn, window, noise)
+            if any(measure.recurrence_rms_dn(frame.luma_dn, window, other,
+                                             shift_px=STATIC_SHIFT_PX) <= limit_dn
+                   for other in others):
+                static.append(window)
+    singles = np.array([window.mtf50_cyc_per_px for window in static])
+    spread = (tuple(float(v) for v in np.percentile(singles, [25, 50, 75])) if static
+              else (math.nan,) * 3)
+    pooled = measure.pooled_mtf50(static) if len(static) >= MIN_STATIC_EDGES else math.nan
+    return Sharpness(pooled, spread, len(static), found)
 
 
 def _pooled_noise(frames: Sequence[FrameMeasures]) -> measure.NoiseCurve:
@@ -223,11 +299,15 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
         put("jpeg_chroma_subsampling", measured.jpeg_subsampling,
             f"measured: JPEG sampling factors, most common of {n} frames")
     profile = with_overrides(base, values)
-    sigma_px, mtf_sim = _match_sharpness(profile, measured, seed)
-    median, q25, q75, edges = measured.mtf50_cyc_per_px
-    put("aberration_blur_um", round(sigma_px * profile.pixel_pitch_um, 3),
-        f"closed loop: chart MTF50 {mtf_sim:.3f} cycles/px = measured median {median:.3f} "
-        f"(IQR {q25:.3f}-{q75:.3f}) of {edges} natural edges")
+    sharpness = measured.sharpness
+    if sharpness.measured:
+        sigma_px, mtf_sim = _match_sharpness(profile, measured, seed)
+        put("aberration_blur_um", round(sigma_px * profile.pixel_pitch_um, 3),
+            f"closed loop: chart MTF50 {mtf_sim:.3f} cycles/px = measured {sharpness.describe()}; "
+            f"static: recurring in another frame within {STATIC_SHIFT_PX} px and "
+            f"{STATIC_MAX_NOISE_RATIO:g}x the noise-expected difference")
+    else:
+        put("aberration_blur_um", base.aberration_blur_um, sharpness_not_measured(sharpness))
     profile = with_overrides(base, values)
     noise_values, note = _match_noise(profile, measured, seed)
     put("gain_dn_per_e", noise_values["gain_dn_per_e"], note)
@@ -237,8 +317,9 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
         f"percentile of luma (range {measured.white_dn[1]:.0f}-{measured.white_dn[2]:.0f})")
     profile = with_overrides(base, values)
     final = measure_chart(profile, seed)
-    checks = {"mtf50_cyc_per_px": (median, final.mtf50_cyc_per_px[0]),
-              "noise_sigma_ratio": (1.0, _noise_ratio(final.noise, measured.noise))}
+    checks = {"noise_sigma_ratio": (1.0, _noise_ratio(final.noise, measured.noise))}
+    if sharpness.measured:
+        checks["mtf50_cyc_per_px"] = (sharpness.mtf50_cyc_per_px, final.sharpness.mtf50_cyc_per_px)
     contrast = _linear(measured.black_dn[0]) / max(_linear(measured.white_dn[0]), 1e-9)
     remarks = [f"black level {measured.black_dn[0]:.0f} DN (luma percentile {BLACK_PERCENTILE:g} of "
                f"each frame, median; range {measured.black_dn[1]:.0f}-{measured.black_dn[2]:.0f}): "
@@ -246,6 +327,14 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
                "applied: dark objects are not perfectly black); the tone curve stays the base's, "
                "as frames alone cannot separate gamma from scene reflectance"]
     return Calibrated(values, notes, checks, remarks)
+
+
+def sharpness_not_measured(sharpness: Sharpness) -> str:
+    """Why sharpness was not measured (the base's lens blur is kept)."""
+    return (f"the base's value: sharpness not measured, {sharpness.static_windows} static edge "
+            f"windows (of {sharpness.edge_windows} found) where {MIN_STATIC_EDGES} are needed; an "
+            "edge counts when the same scene recurs in another frame of the camera (give several "
+            "frames of one fixed camera with straight edges in the static scene)")
 
 
 def _linear(stored_dn: float) -> float:
@@ -280,11 +369,14 @@ def chart_image(side_px: int) -> torch.Tensor:
 
 
 def chart_frames(
-    profile: CameraProfile, *, seed: int = 0, count: int = CHART_FRAMES
+    profile: CameraProfile, *, seed: int = 0, count: int = CHART_FRAMES,
+    scenes: torch.Tensor | None = None,
 ) -> list[bytes]:
     """Stored full frames (JPEG files) of the chart through ``profile``'s camera: the chart held
     still, in focus and square on to the camera, at the distance where its source pixels map one
-    to one onto the sensor; noise seeded by ``seed``."""
+    to one onto the sensor; noise seeded by ``seed``. ``scenes``: ``(count, 3, S, S)`` sRGB
+    images filmed instead of the chart (``S`` = 5 x :data:`CHART_IED_PX`), e.g. the chart with
+    something moving across it."""
     slant_m = profile.focal_length_px * profile.ied_m / CHART_IED_PX
     height_m = profile.face_height_m
     # Exposed so that white is full scale: the noise at a digital number depends on the gain
@@ -297,7 +389,7 @@ def chart_frames(
         "veiling_glare_ratio": 0.0,
     })
     side = int(5 * CHART_IED_PX)
-    chart = chart_image(side)[None].expand(count, -1, -1, -1)
+    chart = chart_image(side)[None].expand(count, -1, -1, -1) if scenes is None else scenes
     centre = side / 2.0
     eyes = torch.tensor([[centre - CHART_IED_PX / 2, centre], [centre + CHART_IED_PX / 2, centre]])
     generators = [torch.Generator().manual_seed(seed * 1000 + index) for index in range(count)]
@@ -316,13 +408,13 @@ def measure_chart(profile: CameraProfile, seed: int = 0) -> CameraMeasures:
 def _match_sharpness(profile: CameraProfile, measured: CameraMeasures, seed: int) -> tuple[float, float]:
     """Aberration sigma (pixels) whose chart MTF50 equals the measured median, by bisection in
     log sigma; and the chart MTF50 it gives. Clamped to the profile field's range."""
-    target = measured.mtf50_cyc_per_px[0]
+    target = measured.sharpness.mtf50_cyc_per_px
     pitch = profile.pixel_pitch_um
     low, high = math.log(0.05), math.log(min(100.0 / pitch, 40.0))
 
     def chart_mtf50(sigma_px: float) -> float:
         blurred = with_overrides(profile, {"aberration_blur_um": sigma_px * pitch})
-        return measure_chart(blurred, seed).mtf50_cyc_per_px[0]
+        return measure_chart(blurred, seed).sharpness.mtf50_cyc_per_px
 
     for _ in range(SHARPNESS_STEPS):
         middle = (low + high) / 2.0

@@ -9,9 +9,12 @@ alike, so that both are measured the same way.
   about the block's best-fitting plane; the flattest blocks of each signal level give the noise
   curve sigma(mean), fitted to the Poisson-Gaussian model of :mod:`evalharness.camera.sensor`
   after undoing the tone curve.
-- Sharpness: MTF50 of natural near-vertical edges found automatically (straight, high contrast,
-  flat on both sides), measured by the slanted-edge method of :mod:`evalharness.camera.sfr`; the
-  horizontal MTF only (a one-field camera halves the vertical resolution).
+- Sharpness: MTF of natural near-vertical edge windows found automatically (straight, high
+  contrast, flat on both sides), measured by the slanted-edge method of
+  :mod:`evalharness.camera.sfr`; the horizontal MTF only (a one-field camera halves the vertical
+  resolution). Whether a window shows the static scene is told by its recurrence in another
+  frame (:func:`recurrence_rms_dn` against :func:`static_difference_dn`); the windows kept are
+  pooled by their mean MTF (:func:`pooled_mtf50`).
 - JPEG quality: the IJG quality whose scaled standard tables, as Pillow's libjpeg writes them,
   are nearest to the file's (mean absolute log ratio of the 64 luma entries).
 """
@@ -20,9 +23,11 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image
@@ -57,6 +62,9 @@ EDGE_MIN_MONOTONIC = 0.95
 EDGE_MIN_ROW_MONOTONIC = 0.8
 #: Flat sides: standard deviation within each side's outer columns, fraction of the contrast.
 EDGE_MAX_SIDE_SPREAD = 0.12
+#: Frequencies at which window MTFs are kept and pooled, cycles per pixel (to the sampling
+#: frequency, as :func:`~evalharness.camera.sfr.edge_mtf` returns).
+MTF_GRID_CYC_PER_PX = np.linspace(0.0, 1.0, 129)
 
 
 def luma_dn(image: np.ndarray) -> np.ndarray:
@@ -167,25 +175,38 @@ def fit_poisson_gaussian(curve: NoiseCurve, *, tone_curve: str) -> PoissonGaussi
     return PoissonGaussian(gain, math.sqrt(float(coef[1])) / gain, rms)
 
 
-def edge_mtf50s(y_dn: np.ndarray) -> np.ndarray:
-    """MTF50 (cycles per pixel, horizontal) of every usable near-vertical edge in a luma image.
+@dataclass(frozen=True)
+class EdgeWindow:
+    """One usable near-vertical edge window of a luma image: its top-left corner (pixels), its
+    MTF sampled at :data:`MTF_GRID_CYC_PER_PX` (1 at zero frequency) and its MTF50 (cycles per
+    pixel, horizontal)."""
+
+    top_px: int
+    left_px: int
+    mtf: np.ndarray
+    mtf50_cyc_per_px: float
+
+
+def edge_windows(y_dn: np.ndarray) -> list[EdgeWindow]:
+    """Every usable near-vertical edge window in a luma image ``(H, W)``, DN.
 
     Windows of :data:`EDGE_WINDOW_PX` are kept when they hold one straight, slanted,
     high-contrast edge with flat sides (see the module constants); overlapping windows of the
-    same edge each count, so the spread is of windows, not of independent edges.
+    same edge each count, so a spread is of windows, not of independent edges.
     """
     height, width = EDGE_WINDOW_PX
     found = []
     for top in range(0, y_dn.shape[0] - height + 1, EDGE_STEP_PX):
         for left in range(0, y_dn.shape[1] - width + 1, EDGE_STEP_PX):
-            window = y_dn[top : top + height, left : left + width]
-            value = _window_mtf50(window)
-            if value is not None:
-                found.append(value)
-    return np.array(found)
+            curve = _window_mtf(y_dn[top : top + height, left : left + width])
+            if curve is not None:
+                found.append(EdgeWindow(top, left, *curve))
+    return found
 
 
-def _window_mtf50(window: np.ndarray) -> float | None:
+def _window_mtf(window: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The window's MTF on :data:`MTF_GRID_CYC_PER_PX` and its MTF50, or None when the window
+    is not one straight slanted step."""
     sides = window[:, :3], window[:, -3:]
     contrast = abs(sides[1].mean() - sides[0].mean())
     if contrast < EDGE_MIN_CONTRAST_DN:
@@ -210,10 +231,65 @@ def _window_mtf50(window: np.ndarray) -> float | None:
         return None
     if edge_cols.min() < 5 or edge_cols.max() > window.shape[1] - 5:
         return None
+    freq, mtf = edge_mtf(window)
     try:
-        return mtf50(*edge_mtf(window))
+        value = mtf50(freq, mtf)
     except ValueError:
         return None
+    return np.interp(MTF_GRID_CYC_PER_PX, freq, mtf), value
+
+
+def pooled_mtf50(windows: Sequence[EdgeWindow]) -> float:
+    """MTF50 of the mean MTF of ``windows`` (cycles per pixel): each window's noise averages
+    out, where a single window's MTF50 scatters widely; NaN when the mean never falls to 0.5."""
+    try:
+        return mtf50(MTF_GRID_CYC_PER_PX, np.mean([w.mtf for w in windows], axis=0))
+    except ValueError:
+        return math.nan
+
+
+def recurrence_rms_dn(
+    y_dn: np.ndarray, window: EdgeWindow, other_dn: np.ndarray, *, shift_px: int
+) -> float:
+    """How well ``window`` of luma image ``y_dn`` recurs in ``other_dn`` (same size), DN.
+
+    The RMS difference between the window and the best-matching placement of the same size in
+    ``other_dn`` within ``shift_px`` pixels either way, after removing their mean difference
+    (exposure) and, to first order, a sub-pixel displacement (the gradients' least-squares
+    share). A static scene recurs to within its noise; a moving subject does not.
+    """
+    height, width = EDGE_WINDOW_PX
+    top, left = window.top_px, window.left_px
+    patch = y_dn[top : top + height, left : left + width].astype(np.float32)
+    row0, col0 = max(top - shift_px, 0), max(left - shift_px, 0)
+    region = np.ascontiguousarray(
+        other_dn[row0 : top + height + shift_px, col0 : left + width + shift_px], np.float32)
+    centred = patch - patch.mean()
+    # Sum of squared differences of mean-removed windows at every placement.
+    cross = cv2.matchTemplate(region, centred, cv2.TM_CCORR)
+    rows, cols = cross.shape
+    sums = cv2.boxFilter(region, -1, (width, height), normalize=False, anchor=(0, 0))[:rows, :cols]
+    squares = cv2.boxFilter(region * region, -1, (width, height), normalize=False,
+                            anchor=(0, 0))[:rows, :cols]
+    ssd = float((centred**2).sum()) + squares - sums**2 / centred.size - 2.0 * cross
+    row, col = np.unravel_index(int(np.argmin(ssd)), ssd.shape)
+    match = region[row : row + height, col : col + width].astype(np.float64)
+    difference = (match - patch).ravel()
+    grad_rows, grad_cols = np.gradient((match + patch) / 2.0)
+    design = np.stack([np.ones(difference.size), grad_cols.ravel(), grad_rows.ravel()], axis=1)
+    coef, *_ = np.linalg.lstsq(design, difference, rcond=None)
+    residual = difference - design @ coef
+    return float(np.sqrt((residual**2).sum() / (difference.size - design.shape[1])))
+
+
+def static_difference_dn(y_dn: np.ndarray, window: EdgeWindow, curve: NoiseCurve) -> float:
+    """RMS difference, DN, that noise alone makes between two frames of ``window``'s scene:
+    ``sqrt(2) sigma(level)`` per pixel (two independent noise draws), ``sigma`` the noise curve
+    at each pixel's level (its end values beyond its range), averaged in quadrature."""
+    height, width = EDGE_WINDOW_PX
+    patch = y_dn[window.top_px : window.top_px + height, window.left_px : window.left_px + width]
+    sigma = np.interp(patch, curve.level_dn, curve.sigma_dn)
+    return float(np.sqrt(2.0 * np.mean(sigma**2)))
 
 
 @cache

@@ -28,15 +28,16 @@ def calibrate_command(
     """Measure a camera from its frames and write a profile on --base with what was measured.
 
     Measures frame size, colour or monochrome, JPEG quality and chroma subsampling (from the
-    files' tables), noise against signal level (flat areas) and sharpness (MTF50 of natural
-    edges), and matches the last two in closed loop through the simulated camera. What frames
-    cannot tell (field of view, distances, speed) is the base's. Unreadable frames are reported
+    files' tables), noise against signal level (flat areas) and sharpness (MTF50 of the natural
+    edges of the static scene: those recurring in another frame), and matches the last two in
+    closed loop through the simulated camera. What frames cannot tell (field of view,
+    distances, speed) is the base's. Unreadable frames are reported
     and skipped. Each value in NEW.toml is commented with what it was measured from, how, and
     its spread.
 
     Example: evalharness calibrate frames/*.jpg --base legacy-interlaced --out my-camera.toml
     """
-    from evalharness.camera.calibration import calibrate, summarise
+    from evalharness.camera.calibration import calibrate, sharpness_not_measured, summarise
 
     if out.suffix != ".toml":
         raise typer.BadParameter(f"--out must end in .toml (got {out})")
@@ -52,6 +53,9 @@ def calibrate_command(
     if not measured_frames:
         raise DataError(f"none of the {len(frames)} frames could be read")
     measured = summarise(measured_frames, names)
+    if not measured.sharpness.measured:
+        typer.echo(f"warning: aberration_blur_um is {sharpness_not_measured(measured.sharpness)}",
+                   err=True)
     say(f"measured {measured.frames} frames; matching noise and sharpness through the simulated camera")
     result = calibrate(measured, base_profile, seed=seed)
     text = _profile_text(base, out, measured, result, names)
