@@ -42,3 +42,14 @@ def test_light_commands_import_no_heavy_library(argv):
 def test_a_model_command_does_import_torch():
     # The probe can see an import: `models` lists the weights through the registry (torch).
     assert "torch" in _imported("models", "--json")["heavy"]
+
+
+def test_python_dash_m_runs_the_same_command_line():
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    done = subprocess.run([sys.executable, "-m", "evalharness", "profiles", "list"], env=environment,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0 and "ir-two-lane" in done.stdout
+    wrong = subprocess.run([sys.executable, "-m", "evalharness", "nonsense"], env=environment,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert wrong.returncode == 2
