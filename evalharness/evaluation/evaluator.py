@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +72,14 @@ from evalharness.models.cache import cache_dir
 from evalharness.models.photos import subject_face
 from evalharness.models.registry import lfw_accuracy
 from evalharness.quality import detection_measures, face_measures
+from evalharness.quality.pose import head_poses
 from evalharness.seeding import probe_generator, probe_seed
 
 #: A detection counts as the face only when it overlaps the true face box this much.
 MIN_IOU = 0.5
+#: Most bytes of decoded source photographs a run keeps for its next condition (a batch of 32
+#: lfw-mini photographs is 24 MB as float32; the default experiment keeps 180 MB).
+DECODED_CACHE_BYTES = 2 << 30
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,30 @@ def batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 def _load_batch(dataset: FolderDataset, relpaths: Sequence[str]) -> list[torch.Tensor]:
     return [load_image(dataset.root / relpath) for relpath in relpaths]
+
+
+@dataclass
+class DecodedBatches:
+    """The source photographs of each batch of probes, decoded once per run: every condition
+    asks for the same batches. Each batch's ``(3, H, W)`` float tensors (sizes may differ) on the
+    CPU are kept up to :data:`DECODED_CACHE_BYTES`; batches beyond it are decoded again when asked for."""
+
+    dataset: FolderDataset
+    max_bytes: int = DECODED_CACHE_BYTES
+    _kept: dict[tuple[str, ...], list[torch.Tensor]] = field(default_factory=dict, repr=False)
+
+    def __call__(self, relpaths: Sequence[str]) -> list[torch.Tensor]:
+        key = tuple(relpaths)
+        faces = self._kept.get(key)
+        if faces is None:
+            faces = _load_batch(self.dataset, relpaths)
+            if self._bytes(*self._kept.values()) + self._bytes(faces) <= self.max_bytes:
+                self._kept[key] = faces
+        return faces
+
+    @staticmethod
+    def _bytes(*batches: list[torch.Tensor]) -> int:
+        return sum(face.nbytes for batch in batches for face in batch)
 
 
 def cache_path(kind: str, key: dict[str, str]) -> Path:
@@ -224,12 +252,17 @@ def match_detections(detections: Sequence[Detections], true_boxes: torch.Tensor)
 
 def _probe_measures(capture: Capture, found: list[dict[str, Any]], upscale: float) -> list[dict[str, float]]:
     """Quality measures of each probe: image measures on the true face box, against the
-    undegraded face at the same scale where the capture kept it (infrared: after the channel mix)."""
+    undegraded face at the same scale where the capture kept it (infrared: after the channel mix);
+    the head poses of the detected faces fitted together."""
     images, boxes = capture.images.cpu().numpy(), capture.face_boxes.cpu().numpy()
     ideal = capture.stages.get("spectral", capture.stages.get("resample"))
     ideal = None if ideal is None else ideal.cpu().numpy()
+    detected = [i for i, hit in enumerate(found) if hit["detected"]]
+    poses = dict(zip(detected, head_poses(np.stack([found[i]["landmarks"] for i in detected])), strict=True)) \
+        if detected else {}
     return [face_measures(images[i], boxes[i], capture.jpeg[i], None if ideal is None else ideal[i])
-            | detection_measures(hit["box"] if hit["detected"] else None, hit["landmarks"], hit["prob"], upscale)
+            | detection_measures(hit["box"] if hit["detected"] else None, hit["landmarks"], hit["prob"], upscale,
+                                 pose=poses.get(i))
             for i, hit in enumerate(found)]
 
 
@@ -314,7 +347,8 @@ def detector_input(capture: Capture, upscale: float) -> tuple[torch.Tensor, torc
 
 def capture_probes(experiment: Experiment, dataset: FolderDataset, condition: Condition,
                    relpaths: Sequence[str], sources: SourceFaces | None, device: torch.device, *,
-                   keep_stages: bool, clock: StageClock | None = None) -> tuple[Capture, np.ndarray]:
+                   keep_stages: bool, clock: StageClock | None = None,
+                   decoded: DecodedBatches | None = None) -> tuple[Capture, np.ndarray]:
     """The stored images of ``relpaths`` under ``condition``, as a run makes them (each probe's
     noise from its own seeded generator, so the same whatever the batch), and ``keep (B,)``:
     False for a probe whose source photograph shows no face when the source eyes are detected.
@@ -323,7 +357,8 @@ def capture_probes(experiment: Experiment, dataset: FolderDataset, condition: Co
     asked, or where no face was found): landmark eyes come closer with head yaw, so on an aligned
     set the fixed positions give every face its true scale. ``sources`` is needed only with
     detected source eyes. ``keep_stages`` keeps the undegraded face (the PSNR/SSIM reference).
-    ``clock`` times the loading and the simulation as its stages ``load`` and ``simulate``.
+    ``clock`` times the loading and the simulation as its stages ``load`` and ``simulate``;
+    ``decoded`` holds the photographs a run decoded already (without it they are decoded here).
     """
     clock = clock or StageClock(device)
     eyes = torch.tensor(LFW_DEEPFUNNELED_EYES_PX).repeat(len(relpaths), 1, 1)
@@ -339,7 +374,7 @@ def capture_probes(experiment: Experiment, dataset: FolderDataset, condition: Co
         # of every other run) but left out of the rows.
         source_boxes, keep = torch.from_numpy(sources.boxes[at]), sources.found[at]
     with clock.stage("load"):
-        faces = [face.to(device) for face in _load_batch(dataset, relpaths)]
+        faces = [face.to(device) for face in (decoded or DecodedBatches(dataset))(relpaths)]
     with clock.stage("simulate"):
         generators = [probe_generator(experiment.seed, condition.noise_id, p) for p in relpaths]
         capture = _simulate_sizes(faces, eyes, condition.profile, generators, keep_stages=keep_stages,
@@ -421,6 +456,10 @@ class Evaluator:
     detectors: dict[str, Detector]
     recognizers: dict[str, Recognizer]
     device: torch.device
+    decoded: DecodedBatches = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.decoded = DecodedBatches(self.dataset)
 
     @classmethod
     def load(cls, experiment: Experiment, dataset: FolderDataset, split: Split,
@@ -499,7 +538,8 @@ class Evaluator:
         for batch in batches(list(probes), self.experiment.batch_size):
             capture, keep = capture_probes(self.experiment, self.dataset, condition,
                                            [image.relpath for image in batch], references.sources,
-                                           self.device, keep_stages=condition.probe_mode == "crop", clock=clock)
+                                           self.device, keep_stages=condition.probe_mode == "crop", clock=clock,
+                                           decoded=self.decoded)
             with clock.stage("detect"):
                 images, true_boxes = detector_input(capture, condition.upscale)
                 found = match_detections(split_on_oom(self.detectors[condition.detector].detect, images),

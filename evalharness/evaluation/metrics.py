@@ -132,21 +132,27 @@ def threshold_at_fpir(nonmated_best: ArrayLike, fpir: float, weights: ArrayLike 
     >>> threshold_at_fpir([0.2, 0.9, 0.5, 0.4], 0.25)
     0.5
     """
-    if not 0.0 <= fpir <= 1.0:
-        raise ValueError(f"fpir must lie in [0, 1]; got {fpir}")
     scores = np.asarray(nonmated_best, dtype=np.float64)
     weights = np.ones(scores.size, np.int64) if weights is None else np.asarray(weights, np.int64)
     if not np.all(scores[:-1] >= scores[1:]):  # callers that repeat a search pass sorted scores
         order = np.argsort(-scores, kind="stable")
         scores, weights = scores[order], weights[order]
-    counted = np.cumsum(weights)
+    return threshold_of_counts(scores, np.cumsum(weights), fpir)
+
+
+def threshold_of_counts(descending: np.ndarray, counted: np.ndarray, fpir: float) -> float:
+    """:func:`threshold_at_fpir` of scores sorted highest first, ``descending (M,)``, given
+    ``counted (M,)``: the cumulative count of searches at or before each (a bootstrap resample
+    computes them once for several rates)."""
+    if not 0.0 <= fpir <= 1.0:
+        raise ValueError(f"fpir must lie in [0, 1]; got {fpir}")
     total = int(counted[-1]) if counted.size else 0
     if total == 0:
         return math.nan
     allowed = math.floor(fpir * total + 1e-9)
     # The first score, from the top, whose cumulative count passes the allowance.
     position = int(np.searchsorted(counted, allowed, side="right"))
-    return -math.inf if position >= scores.size else float(scores[position])
+    return -math.inf if position >= descending.size else float(descending[position])
 
 
 def fnir_at_threshold(

@@ -73,16 +73,12 @@ class Probes:
         scores = np.concatenate([genuine, self.impostor])
         return scores, np.arange(scores.size) < genuine.size
 
-    def _copies(self, idx: np.ndarray) -> np.ndarray:
-        """How many times each impostor score counts in the resample ``idx``."""
-        return np.bincount(idx, minlength=self.mated.size)[self.impostor_owner]
-
     def tar(self, far: float) -> Rate:
         """TAR at FAR for a resample; the same rule as :func:`verification.tar_at_far`, with
         impostor comparisons weighted by copies instead of repeated (much faster)."""
         def rate(idx: np.ndarray) -> float:
             m = idx[self.mated[idx]]
-            threshold = metrics.threshold_at_fpir(self.impostor, far, weights=self._copies(idx))
+            threshold = metrics.threshold_of_counts(self.impostor, self._pooled(idx).counted, far)
             if m.size and not self.detected[idx].any():
                 return 0.0  # nothing detected: no comparison can be accepted
             if m.size == 0 or math.isnan(threshold):
@@ -97,14 +93,19 @@ class Probes:
             return float(np.mean(values[m])) if m.size else math.nan
         return rate
 
-    def impostor_model(self, idx: np.ndarray) -> projection.ImpostorModel | None:
-        """The impostor distribution of the resample ``idx`` (fitted once per resample: the
-        bootstrap passes one index array to every statistic in turn); None without impostors."""
+    def _pooled(self, idx: np.ndarray) -> projection.ImpostorModel:
+        """The impostor scores of the resample ``idx``, each weighted by its copies, with their
+        fitted distribution (once per resample: the bootstrap passes one index array to every
+        statistic in turn)."""
         if self._model is None or self._model[0] is not idx:
-            pooled = np.repeat(self.impostor, self._copies(idx))[::-1]  # descending -> ascending
-            self._model = (idx, projection.fit_impostors(pooled, presorted=True))
-        model = self._model[1]
-        return model if model.ascending.size else None
+            copies = np.bincount(idx, minlength=self.mated.size)[self.impostor_owner]
+            self._model = (idx, projection.fit_impostors(self.impostor, copies=copies, presorted=True))
+        return self._model[1]
+
+    def impostor_model(self, idx: np.ndarray) -> projection.ImpostorModel | None:
+        """The impostor distribution of the resample ``idx``; None without impostors."""
+        model = self._pooled(idx)
+        return model if model.size else None
 
     def database(self, gallery_size: int, fpir: float) -> Rate:
         """Projected 1 - FNIR(N, 1, T) at ``fpir`` in a gallery of ``gallery_size``

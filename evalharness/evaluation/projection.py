@@ -43,23 +43,36 @@ MIN_TAIL_POINTS = 20
 class ImpostorModel:
     """The impostor (non-mate) score distribution: empirical body, generalised Pareto tail.
 
-    ``ascending`` holds the scores sorted ascending; above ``threshold`` (the score exceeded by
-    a fraction ``tail_mass`` of them) the survival function is
-    ``tail_mass * (1 + shape * (x - threshold) / scale) ** (-1 / shape)`` (shape < 0: a bounded
-    tail, as cosine scores are). ``scale`` is NaN when there were too few scores for a tail.
+    ``descending`` holds the distinct scores' positions highest first and ``counted`` how many
+    scores lie at or before each (cumulative counts, so a bootstrap resample's copies need no
+    repeated array); above ``threshold`` (the score exceeded by a fraction ``tail_mass`` of them)
+    the survival function is ``tail_mass * (1 + shape * (x - threshold) / scale) ** (-1 / shape)``
+    (shape < 0: a bounded tail, as cosine scores are). ``scale`` is NaN when there were too few
+    scores for a tail.
     """
 
-    ascending: np.ndarray
+    descending: np.ndarray
+    counted: np.ndarray
     threshold: float
     tail_mass: float
     shape: float
     scale: float
 
+    @property
+    def size(self) -> int:
+        """How many scores the distribution holds (copies counted)."""
+        return int(self.counted[-1]) if self.counted.size else 0
+
+    def highest(self, rank: np.ndarray | int) -> np.ndarray | float:
+        """The score at 0-based ``rank`` from the top, copies counted."""
+        return self.descending[np.searchsorted(self.counted, rank, side="right")]
+
     def exceedance(self, scores: ArrayLike) -> np.ndarray:
         """``P(X >= s)`` for each ``s`` of ``scores``: the chance a non-mate ties or beats it."""
         s = np.asarray(scores, dtype=np.float64)
-        n = self.ascending.size
-        empirical = (n - np.searchsorted(self.ascending, s, side="left")) / n
+        n = self.size
+        at_or_above = np.searchsorted(-self.descending, -s, side="right")
+        empirical = np.where(at_or_above > 0, self.counted[np.maximum(at_or_above - 1, 0)], 0) / n
         if math.isnan(self.scale):
             return empirical
         z = np.maximum(s - self.threshold, 0.0) / self.scale
@@ -74,36 +87,46 @@ class ImpostorModel:
     def quantile_above(self, mass: float) -> float:
         """The score ``t`` with ``P(X > t) = mass`` (``mass`` in (0, 1))."""
         if math.isnan(self.scale) or mass >= self.tail_mass:
-            index = min(self.ascending.size - 1, max(0, math.ceil((1.0 - mass) * self.ascending.size) - 1))
-            return float(self.ascending[index])
+            n = self.size
+            index = min(n - 1, max(0, math.ceil((1.0 - mass) * n) - 1))  # from the bottom
+            return float(self.highest(n - 1 - index))
         ratio = mass / self.tail_mass
         if abs(self.shape) < 1e-9:
             return self.threshold - self.scale * math.log(ratio)
         return self.threshold + self.scale / self.shape * (ratio ** (-self.shape) - 1.0)
 
 
-def fit_impostors(scores: ArrayLike, *, presorted: bool = False) -> ImpostorModel:
-    """Fit :class:`ImpostorModel` to impostor scores (any order; ascending when ``presorted``).
+def fit_impostors(scores: ArrayLike, *, copies: ArrayLike | None = None, presorted: bool = False) -> ImpostorModel:
+    """Fit :class:`ImpostorModel` to impostor scores (any order; highest first when ``presorted``),
+    each counted ``copies`` times (a bootstrap resample's; once each by default).
 
     The tail is the generalised Pareto distribution of the excesses over the score exceeded by
     :data:`TAIL_FRACTION` of them, by probability-weighted moments: with ``a0`` the mean excess and
     ``a1`` the mean of ``(1 - p_i) y_(i)`` (``y`` ascending, plotting positions
     ``p_i = (i - 0.35) / n``), shape ``= 2 - a0 / (a0 - 2 a1)`` and scale ``= 2 a0 a1 / (a0 - 2 a1)``.
     """
-    ascending = np.asarray(scores, dtype=np.float64) if presorted else np.sort(np.asarray(scores, np.float64))
-    n = ascending.size
+    descending = np.asarray(scores, dtype=np.float64)
+    copies = np.ones(descending.size, np.int64) if copies is None else np.asarray(copies, np.int64)
+    if not presorted:
+        order = np.argsort(-descending, kind="stable")
+        descending, copies = descending[order], copies[order]
+    counted = np.cumsum(copies)
+    n = int(counted[-1]) if counted.size else 0
     k = int(TAIL_FRACTION * n)
     if k < MIN_TAIL_POINTS:
-        return ImpostorModel(ascending, math.inf, 0.0, 0.0, math.nan)
-    threshold = float(ascending[n - k - 1])
-    excess = ascending[n - k:] - threshold
+        return ImpostorModel(descending, counted, math.inf, 0.0, 0.0, math.nan)
+    # Only the highest k + 1 scores (copies repeated) enter the fit.
+    covering = int(np.searchsorted(counted, k + 1, side="left")) + 1
+    top = np.repeat(descending[:covering], copies[:covering])[:k + 1]
+    threshold = float(top[k])
+    excess = top[:k][::-1] - threshold
     positions = (np.arange(1, k + 1) - 0.35) / k
     a0, a1 = float(excess.mean()), float(np.mean((1.0 - positions) * excess))
     if a0 <= 0.0 or a0 - 2.0 * a1 <= 0.0:  # all excesses equal: no tail to speak of
-        return ImpostorModel(ascending, math.inf, 0.0, 0.0, math.nan)
+        return ImpostorModel(descending, counted, math.inf, 0.0, 0.0, math.nan)
     shape = 2.0 - a0 / (a0 - 2.0 * a1)
     scale = 2.0 * a0 * a1 / (a0 - 2.0 * a1)
-    return ImpostorModel(ascending, threshold, k / n, shape, scale)
+    return ImpostorModel(descending, counted, threshold, k / n, shape, scale)
 
 
 def database_hit_rate(mate_scores: ArrayLike, detected: ArrayLike, impostors: ImpostorModel,

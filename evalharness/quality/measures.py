@@ -40,7 +40,7 @@ from skimage.filters import laplace
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from skimage.restoration import estimate_sigma
 
-from evalharness.quality.pose import head_pose
+from evalharness.quality.pose import HeadPose, head_pose
 
 #: Smallest side, pixels, of the region the noise, sharpness and reference measures read.
 MIN_REGION_PX = 16
@@ -189,19 +189,20 @@ def face_measures(image: ArrayLike, box: ArrayLike, jpeg: bytes | None = None,
 
 
 def detection_measures(box: ArrayLike | None, landmarks: ArrayLike | None, prob: float,
-                       scale: float = 1.0) -> dict[str, float]:
+                       scale: float = 1.0, *, pose: HeadPose | None = None) -> dict[str, float]:
     """The measures of a detection, in pixels of the stored image; NaN without a detection.
 
     ``box`` (4,) and ``landmarks`` (5, 2) are in pixels of the image the detector saw, which is
     the stored image enlarged ``scale`` times. ``yaw_deg`` and ``pitch_deg`` are the head pose
     the landmarks give (:func:`~evalharness.quality.pose.head_pose`); they describe, and are not
-    quality measures of :data:`MEASURES`.
+    quality measures of :data:`MEASURES`. ``pose``: their fit where the caller has it already
+    (:func:`~evalharness.quality.pose.head_poses` fits a batch's faces together).
     """
     if box is None or landmarks is None:
         return {"ied_px_landmarks": math.nan, "face_width_px": math.nan, "det_prob": math.nan,
                 "yaw_deg": math.nan, "pitch_deg": math.nan}
     eyes = np.asarray(landmarks, dtype=np.float64)[:2]
-    pose = head_pose(np.asarray(landmarks, dtype=np.float64))
+    pose = pose or head_pose(np.asarray(landmarks, dtype=np.float64))
     return {
         "ied_px_landmarks": float(np.linalg.norm(eyes[1] - eyes[0])) / scale,
         "face_width_px": float(box[2] - box[0]) / scale,

@@ -48,3 +48,26 @@ def test_source_faces_do_not_depend_on_what_the_cache_held_before(lfw_mini, tmp_
         found.append(sources.boxes[sources.index(relpaths)])
     np.testing.assert_array_equal(found[0], found[1])
 
+
+def test_decoded_batches_decode_each_batch_once_within_their_budget(lfw_mini, monkeypatch):
+    """Every condition asks for the same batches of source photographs: a batch is decoded the
+    first time only, and is the photographs as load_image gives them; past the byte budget a
+    batch is decoded again each time, to the same pixels."""
+    import torch
+
+    from evalharness.data.folder import open_dataset
+    from evalharness.data.images import load_image
+    from evalharness.evaluation import evaluator
+
+    dataset = open_dataset(lfw_mini)
+    relpaths = [record.relpath for record in dataset.records[:4]]
+    decodes = []
+    monkeypatch.setattr(evaluator, "load_image", lambda path: decodes.append(path) or load_image(path))
+    decoded = evaluator.DecodedBatches(dataset)
+    first = decoded(relpaths)
+    assert decoded(relpaths) is first and len(decodes) == 4
+    assert torch.equal(torch.stack(first), torch.stack([load_image(dataset.root / relpath) for relpath in relpaths]))
+    tight = evaluator.DecodedBatches(dataset, max_bytes=sum(face.nbytes for face in first) - 1)
+    assert torch.equal(torch.stack(tight(relpaths)), torch.stack(first))
+    assert torch.equal(torch.stack(tight(relpaths)), torch.stack(first))
+    assert len(decodes) == 12

@@ -84,3 +84,22 @@ def test_projection_from_a_small_gallery_matches_direct_measurement_in_a_large_o
         direct = projection.household_chances(mate, detected, scores, household_size=size).mean()
         projected = projection.database_hit_rate(mate, detected, model, gallery_size=size, fpir=None)
         assert projected == pytest.approx(direct, abs=0.08), size
+
+
+def test_weighted_fit_equals_the_fit_of_the_repeated_scores():
+    """A bootstrap resample's copies weigh the scores (no repeated array): the model, its
+    exceedances and quantiles equal, bit for bit, those of the scores repeated (issue 17)."""
+    rng = np.random.default_rng(4)
+    scores = np.round(rng.normal(0.0, 0.1, 6000), 4)  # rounded: ties, as cosines of one gallery give
+    copies = rng.integers(0, 3, scores.size)  # a resample: some probes drawn twice, some never
+    descending = np.argsort(-scores, kind="stable")
+    weighted = projection.fit_impostors(scores[descending], copies=copies[descending], presorted=True)
+    repeated = projection.fit_impostors(np.repeat(scores, copies))
+    assert weighted.size == repeated.size == copies.sum()
+    assert (weighted.threshold, weighted.tail_mass, weighted.shape, weighted.scale) == \
+        (repeated.threshold, repeated.tail_mass, repeated.shape, repeated.scale)
+    assert not math.isnan(weighted.scale)
+    probe_scores = np.r_[scores[:500], -1.0, 1.0]
+    assert np.array_equal(weighted.exceedance(probe_scores), repeated.exceedance(probe_scores))
+    for mass in (0.5, 0.05, 1e-3, 1e-7):
+        assert weighted.quantile_above(mass) == repeated.quantile_above(mass)

@@ -64,19 +64,19 @@ def test_studio_views_of_frmdb_in_the_right_order(frmdb_dev) -> None:
 
 def test_the_analytic_jacobian_is_the_residuals_derivative() -> None:
     """The fit's Jacobian against finite differences of its residual, at random poses."""
-    import numpy as np
     from scipy.optimize import approx_fprime
 
-    from evalharness.quality.pose import _jacobian, _residual, project_landmarks
+    from evalharness.quality.pose import _jacobian, _residual
 
     rng = np.random.default_rng(7)
     for _ in range(5):
         target = project_landmarks(yaw_deg=rng.uniform(-60, 60), pitch_deg=rng.uniform(-40, 40),
                                    roll_deg=rng.uniform(-20, 20), ied_px=30.0) + rng.normal(0, 1, (5, 2))
         params = np.r_[rng.uniform(-1, 1, 3), rng.uniform(10, 40), rng.normal(0, 2, 2)]
-        numerical = np.stack([approx_fprime(params, lambda x, k=k: _residual(x, target, 30.0)[k], 1e-7)
+        ied0 = np.array([30.0])
+        numerical = np.stack([approx_fprime(params, lambda x, k=k: _residual(x[None], target[None], ied0)[0, k], 1e-7)
                               for k in range(10)])
-        assert np.abs(_jacobian(params, target, 30.0) - numerical).max() < 1e-5
+        assert np.abs(_jacobian(params[None], target[None], ied0)[0] - numerical).max() < 1e-5
 
 
 def test_view_angles_by_hand() -> None:
@@ -86,3 +86,57 @@ def test_view_angles_by_hand() -> None:
     np.testing.assert_allclose(view_angles_deg(0.0, 0.0, views),
                                [0.0, 30.0, 45.0, np.degrees(np.arccos(np.cos(np.radians(45)) * 0.5))], atol=1e-9)
     np.testing.assert_allclose(view_angles_deg(0.0, 20.0, views)[:2], [20.0, 10.0], atol=1e-9)
+
+
+def _scipy_fit(points: np.ndarray) -> tuple[np.ndarray, float]:
+    """The bounded trust-region fit (scipy) of one face, the harness's fit before issue 17:
+    its parameters and its cost."""
+    from scipy.optimize import least_squares
+
+    from evalharness.quality.pose import _LOWER, _UPPER, _jacobian, _residual
+
+    eyes = points[1] - points[0]
+    ied0 = np.array([max(float(np.hypot(*eyes)), 1e-6)])
+    target = (points - points[:2].mean(axis=0))[None]
+    start = np.array([0.0, 0.0, np.arctan2(eyes[1], eyes[0]), ied0[0], 0.0, 0.0])
+    fit = least_squares(lambda x: _residual(x[None], target, ied0)[0], start,
+                        jac=lambda x: _jacobian(x[None], target, ied0)[0], bounds=(_LOWER, _UPPER))
+    return fit.x, float(np.sum(fit.fun ** 2))
+
+
+def test_batched_fit_equals_scipys_on_real_landmarks(lfw_mini) -> None:
+    """MTCNN's landmarks of real lfw-mini faces, as photographed and shrunk to 12 px between the
+    eyes (noisier landmarks): the batched fit gives scipy's bounded fit's pose within 0.01
+    degrees, never at a higher cost."""
+    import torch.nn.functional as F
+
+    from evalharness.data.images import load_image
+    from evalharness.models import get_detector
+    from evalharness.quality.pose import head_poses
+
+    detector = get_detector("mtcnn", "cpu")
+    images = [load_image(path) for path in sorted(lfw_mini.glob("*/*.jpg"))[:24]]
+    small = [F.interpolate(image[None], scale_factor=0.25, mode="area")[0] for image in images]
+    landmarks = np.array([found.landmarks[0] for found in detector.detect(images + small) if len(found)],
+                         dtype=np.float64)
+    assert len(landmarks) >= 40
+    poses = head_poses(landmarks)
+    for points, pose in zip(landmarks, poses, strict=True):
+        params, cost = _scipy_fit(points)
+        assert np.abs(np.degrees(params[:3]) - [pose.yaw_deg, pose.pitch_deg, pose.roll_deg]).max() < 0.01
+        residual_ied = np.sqrt(cost / 5.0) * np.hypot(*(points[1] - points[0])) / params[3]
+        assert pose.residual_ied == pytest.approx(residual_ied, rel=1e-4)
+
+
+def test_a_face_beyond_the_bounds_is_fitted_within_them() -> None:
+    """The generic face turned 100 degrees: its unbounded optimum lies beyond the 89-degree
+    bound, so scipy's bounded fit gives that face's pose, exactly."""
+    from evalharness.quality.pose import head_poses
+
+    turned = project_landmarks(yaw_deg=100, pitch_deg=10, ied_px=40.0) + [60.0, 50.0]
+    frontal = project_landmarks(yaw_deg=0, pitch_deg=0, ied_px=40.0)
+    poses = head_poses(np.stack([turned, frontal]))
+    params, _ = _scipy_fit(turned)
+    assert [poses[0].yaw_deg, poses[0].pitch_deg, poses[0].roll_deg] == np.degrees(params[:3]).tolist()
+    assert abs(poses[0].yaw_deg) <= 89.0
+    assert abs(poses[1].yaw_deg) < 1e-6
