@@ -102,6 +102,14 @@ def _sheet(run_dir: Path, rows: pd.DataFrame) -> str:
     return "".join(cells)
 
 
+#: How each ``--view`` chose the photograph a real probe was simulated from.
+VIEW_CHOICES = {
+    "pose": "its person's source photograph nearest its head pose",
+    "frontal": "its person's source photograph nearest a frontal, level view (as a run on one-view data does)",
+    "camera": "its person's source photograph nearest the camera's view of the face, from the profile's geometry",
+}
+
+
 def write_validation_report(run_dir: Path) -> Path:
     """Write ``run_dir/validation.html`` from the validation run directory; return its path."""
     run_dir = Path(run_dir)
@@ -122,7 +130,7 @@ figcaption{{font-size:70%}}</style></head><body>
 <h1>Validation of camera profiles {html.escape(names)} against real images</h1>
 <p>Real probes: {html.escape(meta['dataset']['root'])} (fingerprint {html.escape(meta['dataset']['fingerprint'][:16])}...).
 Detector {html.escape(meta['models']['detector']['name'])}, recognizer {html.escape(meta['models']['recognizer']['name'])}.
-Each detected real probe was simulated from its person's source photograph nearest its head pose, at its own
+Each detected real probe was simulated from {VIEW_CHOICES[meta.get('view_choice', 'pose')]}, at its own
 inter-eye distance. Prediction: {status}. Intervals: 95%, paired bootstrap over people.</p>
 <img src="{plot}" alt="real and simulated rank-1 by inter-eye distance">
 {_table(figures)}

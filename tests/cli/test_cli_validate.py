@@ -35,6 +35,7 @@ def test_validate_then_apply_its_corrections(cli, frmdb_paired, tmp_path: Path) 
     assert not rows["source"].str.endswith("Img_33.png").any()
     for name in ("corrections.json", "summary.json", "manifest.json", "profiles/all.toml", "validation.html"):
         assert (tmp_path / "dev" / name).is_file(), name
+    assert "source photograph nearest its head pose" in (tmp_path / "dev" / "validation.html").read_text(encoding="utf-8")
 
     second = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "held", "--device", "cpu",
                  "--calibration", tmp_path / "dev", "--json")
@@ -88,3 +89,4 @@ def test_validate_chooses_the_view_the_camera_geometry_gives(cli, frmdb_paired, 
     steep = reached["camera_pitch_deg"].to_numpy() > 45.0
     assert (chosen[~steep] == "Img_32.png").all() and set(chosen[steep]) <= {"Img_31.png", "Img_32.png"}
     assert "Img_31.png" in chosen
+    assert "nearest the camera's view of the face" in (tmp_path / "camera" / "validation.html").read_text(encoding="utf-8")
