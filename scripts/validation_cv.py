@@ -17,7 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evalharness.evaluation.validation_summary import BINS_PX, fit_corrections, predicted_success, probe_outcomes
+from evalharness.evaluation.validation_summary import (
+    BINS_PX,
+    fit_corrections,
+    in_ied_bin,
+    predicted_success,
+    probe_outcomes,
+)
 
 
 def held_out_errors(rows: pd.DataFrame, splits: int, seed: int) -> dict[str, pd.DataFrame]:
@@ -26,8 +32,7 @@ def held_out_errors(rows: pd.DataFrame, splits: int, seed: int) -> dict[str, pd.
     outcomes = probe_outcomes(used, None)
     real, raw = outcomes["real"], outcomes["sim"]
     groups = {"overall": np.ones(len(used), bool)}
-    groups |= {f"IED {low:g}-{high:g}": ((used["real_ied_px"] >= low) & (used["real_ied_px"] < high)).to_numpy()
-               for low, high in BINS_PX}
+    groups |= {f"IED {low:g}-{high:g}": in_ied_bin(used, low, high) for low, high in BINS_PX}
     groups |= {camera: (used["camera"] == camera).to_numpy() for camera in sorted(used["camera"].unique())}
     people = np.array(sorted(used["identity"].unique()))
     rng = np.random.default_rng(seed)

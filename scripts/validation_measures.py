@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evalharness.evaluation.validation_summary import BINS_PX, probe_outcomes
+from evalharness.evaluation.validation_summary import BINS_PX, in_ied_bin, probe_outcomes
 
 MEASURES = {"sharpness": "sharpness_dn2", "noise": "noise_dn"}
 
@@ -30,7 +30,7 @@ def measure_table(rows: pd.DataFrame) -> pd.DataFrame:
     table = []
     for camera in sorted(used["camera"].unique()):
         for low, high in BINS_PX:
-            inside = ((used["camera"] == camera) & (used["real_ied_px"] >= low) & (used["real_ied_px"] < high)).to_numpy()
+            inside = (used["camera"] == camera).to_numpy() & in_ied_bin(used, low, high)
             if not inside.any():
                 continue
             ratios = {f"log2_{name}": float(np.median(np.log2(used.loc[inside, f"real_{column}"]

@@ -32,7 +32,7 @@ The whole frame then goes through the optics, motion, sensor and codec stages as
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -73,6 +73,10 @@ class SceneOptions:
 
     sun_visor: bool = False
     a_pillar: bool = False
+
+    def occlusions(self) -> list[str]:
+        """The occlusions switched on, in words (``["sun visor", "a pillar"]``)."""
+        return [name.replace("_", " ") for name, on in asdict(self).items() if on]
 
 
 def windscreen_transmission(profile: CameraProfile) -> float:

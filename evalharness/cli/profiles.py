@@ -240,7 +240,7 @@ def _scene_options(name: str, full_frame: bool, *, sun_visor: bool, a_pillar: bo
 
 
 def _option_names(options: SceneOptions) -> str:
-    chosen = [name.replace("_", " ") for name, on in dataclasses.asdict(options).items() if on]
+    chosen = options.occlusions()
     return f" with {' and '.join(chosen)}" if chosen else ""
 
 

@@ -383,19 +383,26 @@ def capture_probes(experiment: Experiment, dataset: FolderDataset, condition: Co
     return capture, keep
 
 
-def scene_options(experiment: Experiment, condition: Condition) -> SceneOptions | None:
-    """The road scene's options for a frame-mode condition when the experiment draws the road
-    (``[frame] scene = "road"``); None for the flat grey frame and for face crops."""
-    if condition.probe_mode != "frame" or experiment.frame.scene != "road":
+def _road(experiment: Experiment) -> SceneOptions | None:
+    """The road scene's options when the experiment draws the road (``[frame] scene = "road"``);
+    None for the flat grey frame."""
+    if experiment.frame.scene != "road":
         return None
     return SceneOptions(sun_visor=experiment.frame.sun_visor, a_pillar=experiment.frame.a_pillar)
 
 
+def scene_options(experiment: Experiment, condition: Condition) -> SceneOptions | None:
+    """The scene options a condition's capture is simulated with: the road's for a frame-mode
+    condition of an experiment that draws it; None for the flat grey frame and for face crops."""
+    return _road(experiment) if condition.probe_mode == "frame" else None
+
+
 def frame_background(experiment: Experiment) -> str:
     """What surrounds the face in frame mode, in words (a condition JSON's ``frame_background``)."""
-    if experiment.frame.scene == "flat":
+    road = _road(experiment)
+    if road is None:
         return f"flat grey, linear reflectance {frame.BACKGROUND_REFLECTANCE}"
-    occluded = [name.replace("_", " ") for name in ("sun_visor", "a_pillar") if getattr(experiment.frame, name)]
+    occluded = road.occlusions()
     return ("road scene: the driver behind the windscreen of a car on a road (camera/scene.py)"
             + (f", with the {' and the '.join(occluded)} in front of the face" if occluded else ""))
 

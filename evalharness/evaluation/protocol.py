@@ -217,9 +217,11 @@ def for_camera_view(split: Split, views: Mapping[str, View], *, yaw_deg: float, 
     pitch positive when the camera is above the eyes); all of them where several share that
     view. The gallery is unchanged; probe order is kept."""
     def nearest(probes: tuple[Image, ...]) -> tuple[Image, ...]:
+        by_identity: dict[str, list[str]] = {}
+        for image in probes:
+            by_identity.setdefault(image.identity, []).append(image.relpath)
         keep = set()
-        for identity in dict.fromkeys(image.identity for image in probes):
-            paths = [image.relpath for image in probes if image.identity == identity]
+        for paths in by_identity.values():
             best = views[_nearest(paths, views, yaw_deg=yaw_deg, pitch_deg=pitch_deg)[0]]
             keep |= {path for path in paths if views[path] == best}
         return tuple(image for image in probes if image.relpath in keep)

@@ -96,6 +96,12 @@ def predicted_success(rows: pd.DataFrame, corrections: Corrections) -> np.ndarra
     return 1.0 / (1.0 + np.exp(-(intercept + _features(rows) @ np.array(slopes))))
 
 
+def in_ied_bin(rows: pd.DataFrame, low: float, high: float) -> np.ndarray:
+    """Whether each row's real inter-eye distance lies in the bin ``[low, high)`` px (of
+    :data:`BINS_PX`)."""
+    return ((rows["real_ied_px"] >= low) & (rows["real_ied_px"] < high)).to_numpy()
+
+
 def probe_outcomes(rows: pd.DataFrame, corrections: Corrections | None) -> dict[str, np.ndarray]:
     """Per-probe outcomes ``(P,)``: ``real`` and ``sim`` rank-1 success, 0 or 1 (a simulation
     whose face was not detected is a miss), and ``pred`` (the prediction) with ``corrections``."""
@@ -149,7 +155,7 @@ def summarize(rows: pd.DataFrame, corrections: Corrections | None = None, seed: 
 
     bins = []
     for low, high in BINS_PX:
-        inside = detected[(detected["real_ied_px"] >= low) & (detected["real_ied_px"] < high)]
+        inside = detected[in_ied_bin(detected, low, high)]
         bins.append({"ied_px_low": low, "ied_px_high": None if math.isinf(high) else high,
                      **_compare(inside, corrections, rng, n_resamples)})
     cameras = [{"camera": camera, **block(detected[detected["camera"] == camera], group)}
