@@ -1,6 +1,6 @@
 """Lay out FRMDB (or its development part) as a paired real-camera dataset for `validate`.
 
-    python scripts/make_frmdb_paired.py ../shared/data/frmdb-dev OUT [--gallery-view 33]
+    python scripts/make_frmdb_paired.py $FRMDB_DEV OUT [--gallery-view 33]
 
 FRMDB (Contardo et al., Sensors 23(4):1939, 2023; github.com/airtlab/face-recognition-from-
 mugshots-database) has, per person, studio photographs ``mugshots/<id>/Img_XY.png`` (X: horizontal

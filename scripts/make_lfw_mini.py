@@ -13,7 +13,7 @@ Selection rule (deterministic; the same source gives the same bytes):
 
 Usage::
 
-    .venv/bin/python scripts/make_lfw_mini.py --source ../shared/data/lfw-devtrain \\
+    .venv/bin/python scripts/make_lfw_mini.py --source $LFW_DEVTRAIN \\
         --out datasets/lfw-mini
 """
 
@@ -67,7 +67,7 @@ People are ranked by the SHA-256 of `"{seed}:<Person_Name>"` (hex, ascending). T
 {n_mated} people with at least {min_mated} images are taken, each with their first {per_person}
 images by file name; then the first {n_singletons} people with exactly one image. Built with
 
-    .venv/bin/python scripts/make_lfw_mini.py --source ../shared/data/lfw-devtrain \\
+    .venv/bin/python scripts/make_lfw_mini.py --source $LFW_DEVTRAIN \\
         --out datasets/lfw-mini --mated {n_mated} --per-person {per_person} \\
         --singletons {n_singletons} --seed {seed}
 

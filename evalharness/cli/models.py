@@ -37,8 +37,8 @@ def models(json_output: bool = _JSON) -> None:
 
 
 @app.command(epilog=(
-    "Example: evalharness pairs ../shared/data/lfw-devtrain/images "
-    "../shared/data/lfw-devtrain/pairsDevTrain.txt --recognizer facenet-casia"))
+    "Example: evalharness pairs $LFW_DEVTRAIN/images "
+    "$LFW_DEVTRAIN/pairsDevTrain.txt --recognizer facenet-casia"))
 def pairs(
     dataset_dir: Path = typer.Argument(..., help="LFW images folder: NAME/NAME_0001.jpg."),
     pairs_file: Path = typer.Argument(..., help="pairs.txt (10 folds) or pairsDevTrain.txt."),

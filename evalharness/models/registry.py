@@ -61,8 +61,8 @@ from evalharness.models.packaged import PackagedModel
 from evalharness.models.sface import SFACE_FILE, load_sface
 
 #: The pairs command whose accuracy each recognizer's entry records (recognizer name appended).
-PAIRS_COMMAND = ("evalharness pairs ../shared/data/lfw-devtrain/images "
-                 "../shared/data/lfw-devtrain/pairsDevTrain.txt --recognizer ")
+PAIRS_COMMAND = ("evalharness pairs $LFW_DEVTRAIN/images "
+                 "$LFW_DEVTRAIN/pairsDevTrain.txt --recognizer ")
 
 
 @dataclass(frozen=True)
