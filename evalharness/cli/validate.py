@@ -31,6 +31,12 @@ def validate_command(
     view: str = typer.Option("pose", "--view",
                              help="Source view: pose (nearest each real probe's head pose), frontal, or camera "
                                   "(nearest the camera's view from the profile's geometry)."),
+    exposure: str = typer.Option("face", "--exposure",
+                                 help="face (light scaled until each simulated face is as bright as its real "
+                                      "probe's) or profile (the profile's light)."),
+    walk: str = typer.Option("facing", "--walk",
+                             help="facing (each subject walks where the head faces: walking direction from "
+                                  "the real probe's head yaw) or profile (the profile's direction)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     json_output: bool = typer.Option(False, "--json", help="Print the figures as one JSON object."),
 ) -> None:
@@ -47,6 +53,7 @@ def validate_command(
 
     result = validate(real, profile, parse_overrides(set_), out, detector=detector,
                       recognizer=recognizer, device=device, calibration=calibration, view_choice=view,
+                      exposure=exposure, walk=walk,
                       command=["evalharness", *sys.argv[1:]], progress=say)
     html = write_validation_report(out)
     figures = result.summary.get("corrected", result.summary["raw"])

@@ -88,7 +88,8 @@ def camera_profiles(specs: list[str], overrides: dict[str, Any]) -> dict[str, Ca
 
 def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], out: Path, *,
              detector: str = "mtcnn", recognizer: str = "facenet-casia", device: str = "auto",
-             calibration: Path | None = None, view_choice: str = "pose", seed: int = 20261130,
+             calibration: Path | None = None, view_choice: str = "pose", exposure: str = "face",
+             walk: str = "facing", seed: int = 20261130,
              command: list[str] | None = None,
              progress: Any = lambda message: None) -> ValidationResult:
     """Compare the profiles' simulation with the real probes of ``real``; write ``out``.
@@ -101,8 +102,11 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
     DataError
         The paired dataset or the calibration directory.
     """
-    if view_choice not in ("pose", "frontal", "camera"):
-        raise ConfigError(f"--view {view_choice!r}: choose pose, frontal or camera")
+    for option, value, choices in (("--view", view_choice, ("pose", "frontal", "camera")),
+                                   ("--exposure", exposure, ("face", "profile")),
+                                   ("--walk", walk, ("facing", "profile"))):
+        if value not in choices:
+            raise ConfigError(f"{option} {value!r}: choose {', '.join(choices[:-1])} or {choices[-1]}")
     fixed = [key for key in RESOLUTION_KEYS if key in overrides]
     if fixed:
         raise ConfigError(f"--set {fixed[0]}: validate places each simulation at its real probe's "
@@ -120,7 +124,8 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
     started = manifest.now_utc()
     resolved = resolve_device(device)
     models = (get_detector(detector, resolved), get_recognizer(recognizer, resolved))
-    rows, samples = Validation(dataset, profiles, *models, seed, view_choice).run(progress)  # type: ignore[arg-type]
+    rows, samples = Validation(dataset, profiles, *models, seed, view_choice,  # type: ignore[arg-type]
+                               exposure, walk).run(progress)  # type: ignore[arg-type]
     # Rows first: everything else is computed from them.
     store.write_parquet(out / ROWS, rows)
     for name, data in samples.items():
@@ -139,7 +144,7 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
         "gallery_identities": len(dataset.gallery.identities()),
         "profiles": {group: {"spec": spec, "name": profile.name, "validation": profile.validation}
                      for spec, (group, profile) in zip(profile_specs, profiles.items(), strict=True)},
-        "overrides": overrides, "view_choice": view_choice,
+        "overrides": overrides, "view_choice": view_choice, "exposure": exposure, "walk": walk,
         "models": {"detector": {"name": models[0].name, "weights_sha256": models[0].weights_sha256},
                    "recognizer": {"name": models[1].name, "weights_sha256": models[1].weights_sha256}},
         "calibration": None if corrections is None else {"dir": str(calibration), **corrections.fitted_on},

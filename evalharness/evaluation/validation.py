@@ -17,7 +17,17 @@ For each real probe of a paired dataset (:mod:`evalharness.data.paired`):
    (:func:`~evalharness.camera.geometry.at_resolution`), the source through
    :func:`~evalharness.camera.simulate.simulate`; the detection counts only where it overlaps the
    source face's own box carried through the camera (IoU >= 0.5), then the same recognizer and
-   gallery as the real probe.
+   gallery as the real probe. Two more things a profile cannot know are taken from the real
+   image, as the distance is (each can be switched off to measure what it is worth):
+   - *exposure* (``exposure="face"``): the light on the face is scaled until the simulated face
+     is stored as bright as the real one (:func:`matched_exposure`). A camera's exposure is set
+     by its whole scene (windows, lit walls), not by the face, so real faces are often far darker
+     than a studio photograph: the development probes' faces have a median level of 74 DN (CCTV)
+     and 104 DN (HD), the studio photographs through the profiles about 200;
+   - *walking direction* (``walk="facing"``): people walk where their head faces (Grasso et al.
+     1998, ``grasso-1998`` in ``docs/references.toml``), so ``subject_direction_deg`` is the real
+     probe's |head yaw| from the camera: a face seen frontally walks towards the camera (no motion
+     across the image), one seen in profile walks across it.
 
 Rows (``probes.parquet``), one per real probe: ``identity``, ``relpath``, ``camera``;
 ``real_detected``, ``real_ied_px``, ``ied_estimated`` (true where the IED came from the image
@@ -26,10 +36,12 @@ width), ``yaw_deg``, ``pitch_deg``, ``real_mate_rank``, ``real_mate_score``,
 face from its profile's geometry at the solved distance); ``source``, ``source_yaw_deg``, ``source_pitch_deg``, ``profile``
 (the camera group's), ``distance_m``
 (the solved distance), ``simulated`` (false with ``problem`` when the geometry could not reach
-the IED), ``sim_detected``, ``sim_mate_rank``, ``sim_mate_score``, ``sim_best_nonmate_score``;
-``real_sharpness_dn2``, ``real_noise_dn``, ``sim_sharpness_dn2``, ``sim_noise_dn``: Laplacian
-energy and noise on the face box (:mod:`evalharness.quality.measures`), real on the detected box,
-simulated on the true one. Scores are cosine similarities to the best gallery photograph of each person.
+the IED), ``sim_subject_direction_deg`` and ``sim_motion_blur_px`` (the walking direction used
+and the motion blur it gives), ``sim_exposure_scale`` (the factor on the profile's light on the
+face), ``sim_detected``, ``sim_mate_rank``, ``sim_mate_score``, ``sim_best_nonmate_score``;
+``real_sharpness_dn2``, ``real_noise_dn``, ``real_level_dn`` and their ``sim_`` twins: Laplacian
+energy, noise and the face's level on the face box (:mod:`evalharness.quality.measures`), real on
+the detected box, simulated on the true one. Scores are cosine similarities to the best gallery photograph of each person.
 """
 
 from __future__ import annotations
@@ -43,8 +55,9 @@ import pandas as pd
 import torch
 
 from evalharness.camera.geometry import at_resolution, derive_geometry
-from evalharness.camera.simulate import simulate
-from evalharness.config.profile import CameraProfile
+from evalharness.camera.sensor import srgb_to_linear
+from evalharness.camera.simulate import Capture, simulate
+from evalharness.config.profile import CameraProfile, with_overrides
 from evalharness.data.folder import FaceRecord
 from evalharness.data.images import load_image
 from evalharness.data.paired import PairedDataset
@@ -61,12 +74,19 @@ from evalharness.evaluation.evaluator import (
 from evalharness.evaluation.metrics import mate_ranks
 from evalharness.models import Detector, Recognizer
 from evalharness.models.photos import subject_face
-from evalharness.quality.measures import face_measures
+from evalharness.quality.measures import face_level_dn, face_measures
 from evalharness.quality.pose import head_pose, nearest_view
 from evalharness.seeding import probe_generator
 
 #: Side of the thumbnails kept for the real | simulated contact sheet, pixels.
 THUMBNAIL_PX = 96
+#: The image measures stored for every real and simulated probe (``real_<name>``, ``sim_<name>``);
+#: part of the cache key of the real probes' measures.
+IMAGE_MEASURES = ("sharpness_dn2", "noise_dn", "level_dn")
+#: Exposure matching (``exposure="face"``): at most this many simulations of one probe, stopping
+#: when its face level is within :data:`LEVEL_TOLERANCE_DN` of the real one's.
+EXPOSURE_ITERATIONS = 5
+LEVEL_TOLERANCE_DN = 2.0
 
 
 @dataclass(frozen=True)
@@ -121,6 +141,17 @@ def per_image(kind: str, key: dict[str, str], records: Sequence[FaceRecord],
 
 
 @dataclass(frozen=True)
+class Match:
+    """What a probe's simulation is matched to, measured on its real image: inter-eye distance
+    (px), head yaw (degrees; sets the walking direction) and face level (DN; sets the exposure).
+    A probe without a detected face carries its camera group's median yaw and level."""
+
+    ied_px: float
+    yaw_deg: float
+    level_dn: float
+
+
+@dataclass(frozen=True)
 class Outcome:
     """Identity scores of one probe image: mate rank (ties pessimistic) and scores, NaN and
     None where undetected."""
@@ -138,10 +169,37 @@ def _outcome(vector: np.ndarray, gallery: np.ndarray, columns: np.ndarray, mate:
 
 
 def _image_measures(image: torch.Tensor, box: np.ndarray) -> dict[str, float]:
-    """Sharpness (Laplacian energy, DN^2) and noise (DN) on the face box, the camera-side
-    measures that real and simulated probes at one inter-eye distance are compared by."""
-    measures = face_measures(image.cpu().numpy(), box)
-    return {"sharpness_dn2": measures["sharpness_laplacian_dn2"], "noise_dn": measures["noise_sigma_dn"]}
+    """:data:`IMAGE_MEASURES` on the face box: sharpness (Laplacian energy, DN^2), noise (DN) and
+    the face's level (median luma of its centre, DN), the camera-side measures that real and
+    simulated probes at one inter-eye distance are compared by."""
+    pixels = image.cpu().numpy()
+    measures = face_measures(pixels, box)
+    return {"sharpness_dn2": measures["sharpness_laplacian_dn2"], "noise_dn": measures["noise_sigma_dn"],
+            "level_dn": face_level_dn(pixels, box)}
+
+
+def matched_exposure(simulate_at: Callable[[float], Capture], target_dn: float, tone_curve: str
+                     ) -> tuple[Capture, float, float]:
+    """The capture whose face is as bright as a real one's: ``(capture, scale, level_dn)``.
+
+    ``simulate_at(scale)`` simulates with the light on the face multiplied by ``scale``;
+    ``target_dn`` is the real face's level (:func:`~evalharness.quality.measures.face_level_dn`).
+    Below full well the stored signal is proportional to the light, so each step multiplies the
+    scale by the ratio of the target's and the capture's linear levels (through the profile's
+    ``tone_curve``); clipping makes one step fall short, hence up to :data:`EXPOSURE_ITERATIONS`.
+    """
+    def linear(level_dn: float) -> float:
+        value = torch.tensor(max(level_dn, 1.0) / 255.0, dtype=torch.float64)
+        return float(srgb_to_linear(value) if tone_curve == "srgb" else value)
+
+    scale = 1.0
+    for attempt in range(EXPOSURE_ITERATIONS):
+        capture = simulate_at(scale)
+        level_dn = face_level_dn(capture.images[0].cpu().numpy(), capture.face_boxes[0].numpy())
+        if abs(level_dn - target_dn) <= LEVEL_TOLERANCE_DN or attempt == EXPOSURE_ITERATIONS - 1:
+            break
+        scale *= linear(target_dn) / linear(level_dn)
+    return capture, scale, level_dn
 
 
 @dataclass
@@ -158,13 +216,20 @@ class Validation:
     #: frontal and level for every probe, as an ordinary run on one-view data (LFW) does;
     #: "camera": the view nearest the camera's own, from its profile's geometry.
     view_choice: Literal["pose", "frontal", "camera"] = "pose"
+    #: "face": the light on each simulated face is scaled until the face is stored as bright as
+    #: its real probe's (:func:`matched_exposure`); "profile": the profile's light as it is.
+    exposure: Literal["face", "profile"] = "face"
+    #: "facing": each subject walks where the head faces (``grasso-1998``), so the walking
+    #: direction is the real probe's measured head yaw from the camera
+    #: (``subject_direction_deg = |yaw|``); "profile": the profile's ``subject_direction_deg``.
+    walk: Literal["facing", "profile"] = "facing"
 
     def run(self, progress: Callable[[str], None] = lambda message: None
             ) -> tuple[pd.DataFrame, dict[str, bytes]]:
         """Rows (see the module docstring) and thumbnails ``{"samples/<...>.png": bytes}``."""
         detector_key = {"name": self.detector.name, "sha256": self.detector.weights_sha256}
         embed_key = detector_key | {"recognizer": self.recognizer.name, "weights": self.recognizer.weights_sha256,
-                                    "numerics": numerics(self.recognizer)}
+                                    "numerics": numerics(self.recognizer), "measures": ",".join(IMAGE_MEASURES)}
         gallery_records = self.dataset.gallery.records
         progress(f"gallery: {len(gallery_records)} photographs")
         gallery = np.stack([found["embedding"] for found in
@@ -185,13 +250,16 @@ class Validation:
             outcome = _outcome(found["embedding"], gallery, columns, column[record.identity]) \
                 if face.found else Outcome(False)
             real.append((record, int(found["width_px"]), face, outcome,
-                         {f"real_{name}": float(found[name]) for name in ("sharpness_dn2", "noise_dn")}))
+                         {f"real_{name}": float(found[name]) for name in IMAGE_MEASURES}))
 
-        poses: dict[str, list[tuple[float, float]]] = {}
-        for record, _, face, _, _ in real:
+        poses: dict[str, list[tuple[float, float, float]]] = {}
+        for record, _, face, _, measured in real:
             if face.found:
-                poses.setdefault(self.dataset.camera_of(record.relpath), []).append((face.yaw_deg, face.pitch_deg))
-        camera_pose = {camera: tuple(np.median(values, axis=0)) for camera, values in poses.items()}
+                poses.setdefault(self.dataset.camera_of(record.relpath), []).append(
+                    (face.yaw_deg, face.pitch_deg, measured["real_level_dn"]))
+        # What a probe without a detected face borrows: its camera group's median pose and level.
+        camera_median = {camera: tuple(np.median(values, axis=0)) for camera, values in poses.items()}
+        camera_pose = {camera: values[:2] for camera, values in camera_median.items()}
         rows, samples = [], {}
         for record, width_px, face, outcome, measured in real:
             row = self._real_row(record, face, outcome, width_px, real) | measured
@@ -200,8 +268,11 @@ class Validation:
             chosen = self._source(record.identity, row, sources, camera_pose)
             source_record, source_face = sources[chosen]
             row |= {"source": source_record.relpath, **self._view(source_record.relpath, source_face)}
+            yaw_deg, level_dn = (row["yaw_deg"], row["real_level_dn"]) if face.found else \
+                camera_median.get(row["camera"], (np.nan, np.nan, np.nan))[0::2]
             row |= self._simulated(record.relpath, self.profile_of(row["camera"]), source_record, source_face,
-                                   row["real_ied_px"], gallery, columns, column[record.identity], samples)
+                                   Match(row["real_ied_px"], yaw_deg, level_dn),
+                                   gallery, columns, column[record.identity], samples)
             samples[f"samples/real/{record.relpath}.png"] = png_bytes(load_image(record.path), THUMBNAIL_PX)
             rows.append(row)
             progress(f"{record.relpath}: real {'rank %s' % outcome.mate_rank if face.found else 'undetected'}"
@@ -271,26 +342,40 @@ class Validation:
         """The profile that simulates a camera group's probes."""
         return self.profiles.get(camera) or self.profiles["*"]
 
-    def _simulated(self, key: str, camera: CameraProfile, source_record: Any, source: Face, ied_px: float,
+    def _simulated(self, key: str, camera: CameraProfile, source_record: Any, source: Face, match: Match,
                    gallery: np.ndarray, columns: np.ndarray, mate: int,
                    samples: dict[str, bytes]) -> dict[str, Any]:
-        empty = {"profile": camera.name, "distance_m": float("nan"), "simulated": False, "problem": None, "sim_detected": False,
-                 "sim_sharpness_dn2": float("nan"), "sim_noise_dn": float("nan"),
+        empty = {"profile": camera.name, "distance_m": float("nan"), "simulated": False, "problem": None,
+                 "sim_detected": False, "sim_subject_direction_deg": float("nan"), "sim_motion_blur_px": float("nan"),
+                 "sim_exposure_scale": float("nan"), **{f"sim_{name}": float("nan") for name in IMAGE_MEASURES},
                  "sim_mate_rank": None, "sim_mate_score": float("nan"), "sim_best_nonmate_score": float("nan")}
-        if not np.isfinite(ied_px):
+        if not np.isfinite(match.ied_px):
             return empty | {"problem": "no inter-eye distance (no real probe of its camera detected)"}
         try:
-            profile = at_resolution(camera, ied_px=ied_px)
+            profile = at_resolution(camera, ied_px=match.ied_px)
         except ConfigError as error:
             return empty | {"problem": str(error)}
+        if self.walk == "facing" and np.isfinite(match.yaw_deg):
+            profile = with_overrides(profile, {"subject_direction_deg": min(abs(match.yaw_deg), 180.0)})
         image = load_image(source_record.path)
-        generator = probe_generator(self.seed, f"validate\x1f{camera.name}", key)
-        capture = simulate(image[None], torch.from_numpy(source.landmarks[None, :2].copy()), profile,
-                           [generator], source_boxes_px=torch.from_numpy(source.box[None].copy()))
+
+        def simulate_at(scale: float) -> Capture:
+            lit = profile if scale == 1.0 else \
+                with_overrides(profile, {"face_irradiance_w_m2": profile.face_irradiance_w_m2 * scale})
+            generator = probe_generator(self.seed, f"validate\x1f{camera.name}", key)
+            return simulate(image[None], torch.from_numpy(source.landmarks[None, :2].copy()), lit,
+                            [generator], source_boxes_px=torch.from_numpy(source.box[None].copy()))
+
+        if self.exposure == "face" and np.isfinite(match.level_dn):
+            capture, scale, _ = matched_exposure(simulate_at, match.level_dn, profile.tone_curve)
+        else:
+            capture, scale = simulate_at(1.0), 1.0
         stored = capture.images.expand(-1, 3, -1, -1)
         hit = match_detections(self.detector.detect(stored), capture.face_boxes.double())[0]
         samples[f"samples/simulated/{key}.png"] = png_bytes(capture.images[0], THUMBNAIL_PX)
-        row = empty | {"profile": camera.name, "distance_m": profile.distance_m, "simulated": True, "sim_detected": hit["detected"],
+        row = empty | {"profile": camera.name, "distance_m": profile.distance_m, "simulated": True,
+                       "sim_detected": hit["detected"], "sim_subject_direction_deg": profile.subject_direction_deg,
+                       "sim_motion_blur_px": derive_geometry(profile).motion_blur_px, "sim_exposure_scale": scale,
                        **{f"sim_{name}": value for name, value in
                           _image_measures(stored[0], capture.face_boxes[0].numpy()).items()}}
         if hit["detected"]:

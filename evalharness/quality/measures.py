@@ -17,6 +17,11 @@ Measures (the keys of :func:`face_measures`; units in the names):
 - ``sharpness_laplacian_dn2``: Laplacian energy, the mean squared response of the discrete
   Laplacian (:func:`skimage.filters.laplace`) in 8-bit digital numbers squared; it rises with
   fine detail (and, less, with noise).
+- ``face_level_dn`` (:func:`face_level_dn`, read by ``evalharness validate``, not a run column):
+  median stored luma of the face's centre in 8-bit DN, how brightly the camera rendered the face.
+- ``directional_power_log2`` (:func:`directional_power_log2`, read by
+  ``scripts/face_motion_blur.py``, not a run column): log2 of the face's spectral power along the
+  image rows over that along the columns; a horizontal motion blur lowers it.
 - ``psnr_db``, ``ssim``: against the undegraded face resampled to the same scale
   (:func:`skimage.metrics.peak_signal_noise_ratio`, :func:`skimage.metrics.structural_similarity`).
   They need that reference, so they exist only in simulation, never for a real image.
@@ -44,6 +49,16 @@ from evalharness.quality.pose import HeadPose, head_pose
 
 #: Smallest side, pixels, of the region the noise, sharpness and reference measures read.
 MIN_REGION_PX = 16
+#: Share of the face box, about its centre, that :func:`face_level_dn` reads in each direction: the
+#: middle half holds the skin between the eyes and the mouth, little hair or background.
+LEVEL_REGION_SHARE = 0.5
+#: Frequency band of :func:`directional_power_log2`, cycles per inter-eye distance. Its top lies at
+#: the first zero of a motion blur 0.4 IED long (1 / 0.4), so up to that length a longer blur always
+#: means less power; at the smallest face measured (10 px between the eyes) it is 0.25 cycles/px,
+#: under the Nyquist limit. Its bottom leaves out the head's outline.
+DIRECTION_BAND_CYC_PER_IED = (1.0, 2.5)
+#: Half-angle of the two sectors of frequencies that count as along the rows and along the columns.
+DIRECTION_SECTOR_DEG = 30.0
 #: Digital numbers of an 8-bit image per unit of a [0, 1] image.
 DN_PER_UNIT = 255.0
 #: JPEG markers: start of scan and end of image.
@@ -103,6 +118,54 @@ def noise_sigma_dn(region: np.ndarray) -> float:
 def laplacian_energy_dn2(region: np.ndarray) -> float:
     """Mean squared discrete Laplacian of a greyscale region in [0, 1], in 8-bit DN²."""
     return float(np.mean(laplace(region * DN_PER_UNIT) ** 2))
+
+
+def face_level_dn(image: ArrayLike, box: ArrayLike) -> float:
+    """Median luma of the face's centre in 8-bit DN, as stored (tone curve included).
+
+    ``image`` is ``(C, H, W)`` in [0, 1]; ``box`` the face box ``x1, y1, x2, y2`` in pixels. The
+    region is the middle :data:`LEVEL_REGION_SHARE` of the box in each direction, at least one
+    pixel, clipped to the image; the median ignores a few specular or glasses pixels. NaN when the
+    region lies outside the image.
+    """
+    image = np.asarray(image)
+    x1, y1, x2, y2 = (float(v) for v in box)
+    cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+    half_w = max((x2 - x1) * LEVEL_REGION_SHARE, 1.0) / 2.0
+    half_h = max((y2 - y1) * LEVEL_REGION_SHARE, 1.0) / 2.0
+    rows = slice(max(0, math.floor(cy - half_h)), min(image.shape[-2], math.ceil(cy + half_h)))
+    cols = slice(max(0, math.floor(cx - half_w)), min(image.shape[-1], math.ceil(cx + half_w)))
+    region = image[:, rows, cols]
+    if region.size == 0:
+        return math.nan
+    return float(np.median(to_grey(region))) * DN_PER_UNIT
+
+
+def directional_power_log2(region: np.ndarray, *, ied_px: float) -> float:
+    """log2 of the spectral power along the rows over that along the columns of a face.
+
+    ``region`` is a greyscale ``(H, W)`` face region in [0, 1]; ``ied_px`` the face's inter-eye
+    distance in pixels. The region's mean is removed and a Hann window applied; the power is the
+    mean squared magnitude of its discrete Fourier transform at frequencies within
+    :data:`DIRECTION_SECTOR_DEG` of the horizontal (varying along a row) or of the vertical axis,
+    in the band :data:`DIRECTION_BAND_CYC_PER_IED` and under Nyquist. A blur along the rows (a face
+    moving across the image) takes power from the first only; noise adds to both alike. Faces
+    have their own ratio (edges of eyes, brows and mouth run along the rows), so the measure means
+    something against the same face simulated, not alone. NaN when either sector holds fewer than
+    two frequencies (a region too small for the band).
+    """
+    height, width = region.shape
+    window = np.outer(np.hanning(height), np.hanning(width))
+    power = np.abs(np.fft.fft2((region - region.mean()) * window)) ** 2
+    fy, fx = np.meshgrid(np.fft.fftfreq(height), np.fft.fftfreq(width), indexing="ij")
+    radius = np.hypot(fx, fy)
+    low, high = DIRECTION_BAND_CYC_PER_IED
+    band = (radius * ied_px >= low) & (radius * ied_px <= high) & (radius <= 0.5)
+    angle = np.degrees(np.arctan2(np.abs(fy), np.abs(fx)))
+    rows, cols = band & (angle <= DIRECTION_SECTOR_DEG), band & (angle >= 90.0 - DIRECTION_SECTOR_DEG)
+    if rows.sum() < 2 or cols.sum() < 2:
+        return math.nan
+    return float(np.log2(power[rows].mean() / power[cols].mean()))
 
 
 def reference_similarity(region: np.ndarray, reference: np.ndarray) -> tuple[float, float]:

@@ -108,6 +108,15 @@ VIEW_CHOICES = {
     "frontal": "its person's source photograph nearest a frontal, level view (as a run on one-view data does)",
     "camera": "its person's source photograph nearest the camera's view of the face, from the profile's geometry",
 }
+#: How ``--exposure`` and ``--walk`` matched each simulation to its real probe (old runs: "profile").
+EXPOSURE_CHOICES = {
+    "face": "the light on the face scaled until the simulated face was stored as bright as the real one",
+    "profile": "the profile's light on the face",
+}
+WALK_CHOICES = {
+    "facing": "the subject walking where the head faces (direction from the real probe's head yaw)",
+    "profile": "the profile's walking direction",
+}
 
 
 def write_validation_report(run_dir: Path) -> Path:
@@ -131,7 +140,8 @@ figcaption{{font-size:70%}}</style></head><body>
 <p>Real probes: {html.escape(meta['dataset']['root'])} (fingerprint {html.escape(meta['dataset']['fingerprint'][:16])}...).
 Detector {html.escape(meta['models']['detector']['name'])}, recognizer {html.escape(meta['models']['recognizer']['name'])}.
 Each detected real probe was simulated from {VIEW_CHOICES[meta.get('view_choice', 'pose')]}, at its own
-inter-eye distance. Prediction: {status}. Intervals: 95%, paired bootstrap over people.</p>
+inter-eye distance, with {EXPOSURE_CHOICES[meta.get('exposure', 'profile')]} and
+{WALK_CHOICES[meta.get('walk', 'profile')]}. Prediction: {status}. Intervals: 95%, paired bootstrap over people.</p>
 <img src="{plot}" alt="real and simulated rank-1 by inter-eye distance">
 {_table(figures)}
 <p>Detection: real {_percent(figures['overall']['real_detection'])}, simulated {_percent(figures['overall']['sim_detection'])}

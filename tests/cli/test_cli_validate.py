@@ -90,3 +90,44 @@ def test_validate_chooses_the_view_the_camera_geometry_gives(cli, frmdb_paired, 
     assert (chosen[~steep] == "Img_32.png").all() and set(chosen[steep]) <= {"Img_31.png", "Img_32.png"}
     assert "Img_31.png" in chosen
     assert "nearest the camera's view of the face" in (tmp_path / "camera" / "validation.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_validate_matches_each_simulation_to_its_real_probe(cli, frmdb_paired, tmp_path: Path) -> None:
+    """By default each simulated face is stored as bright as its real probe's and the subject walks
+    where the head faces; ``--exposure profile --walk profile`` keeps the profile's light and
+    direction. Probes without a detected face take their camera group's medians."""
+    from evalharness.evaluation.validation import LEVEL_TOLERANCE_DN
+
+    real = frmdb_paired(["002", "003"])
+    done = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "matched", "--device", "cpu", "--json")
+    assert done.code == 0, done.err
+    rows = pd.read_parquet(tmp_path / "matched" / "probes.parquet")
+    found = rows[rows["real_detected"] & rows["simulated"]]
+    assert len(found) >= 5
+    assert (abs(found["sim_level_dn"] - found["real_level_dn"]) <= LEVEL_TOLERANCE_DN).all()
+    assert found["sim_subject_direction_deg"].to_numpy() == pytest.approx(found["yaw_deg"].abs().to_numpy())
+    # Motion blur by hand: a level camera on the walking line sees sin(direction) of 1.4 m/s for
+    # 1/50 s, at real_ied_px / 0.063 m pixels per metre.
+    assert found["sim_motion_blur_px"].to_numpy() == pytest.approx(
+        1.4 * 0.02 * np.sin(np.radians(found["yaw_deg"].abs().to_numpy())) * found["real_ied_px"].to_numpy() / 0.063)
+    # The CCTV faces are far darker than the studio photographs through the profile: less light.
+    assert (found["sim_exposure_scale"] < 1.0).mean() > 0.5
+    missed = rows[~rows["real_detected"] & rows["simulated"]]
+    assert len(missed) >= 1
+    assert (abs(missed["sim_level_dn"] - found["real_level_dn"].median()) <= LEVEL_TOLERANCE_DN).all()
+    assert missed["sim_subject_direction_deg"].to_numpy() == pytest.approx(abs(found["yaw_deg"].median()))
+    page = (tmp_path / "matched" / "validation.html").read_text(encoding="utf-8")
+    assert "as bright as the real one" in page and "walking where the head faces" in page
+    meta = json.loads((tmp_path / "matched" / "manifest.json").read_text())
+    assert (meta["exposure"], meta["walk"]) == ("face", "facing")
+
+    plain = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "plain", "--device", "cpu",
+                "--exposure", "profile", "--walk", "profile", "--json")
+    assert plain.code == 0, plain.err
+    rows = pd.read_parquet(tmp_path / "plain" / "probes.parquet")
+    simulated = rows[rows["simulated"]]
+    assert (simulated["sim_exposure_scale"] == 1.0).all() and (simulated["sim_subject_direction_deg"] == 40.0).all()
+    assert "the profile's light on the face" in (tmp_path / "plain" / "validation.html").read_text(encoding="utf-8")
+    wrong = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "wrong", "--exposure", "auto")
+    assert wrong.code == 2 and "--exposure 'auto': choose face or profile" in wrong.err_lines[-1]

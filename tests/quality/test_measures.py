@@ -21,6 +21,8 @@ from evalharness.quality.measures import (
     detection_measures,
     face_jpeg_bytes,
     face_measures,
+    directional_power_log2,
+    face_level_dn,
     face_region,
     noise_sigma_dn,
     reference_similarity,
@@ -106,3 +108,29 @@ def test_face_measures_of_a_degraded_face_against_its_ideal(lfw_mini: Path) -> N
     assert 0.0 < far["ssim"] < 1.0 and 0.0 < near["ssim"] < 1.0
     assert far["face_jpeg_bytes"] < near["face_jpeg_bytes"]
     assert all(math.isfinite(v) for row in rows for v in row.values())
+
+
+def test_face_level_is_the_median_of_the_box_centre() -> None:
+    """The middle half of the box in each direction, its median luma in DN; outside: NaN."""
+    image = np.full((3, 40, 40), 0.9)
+    image[:, 10:30, 10:30] = 0.2            # the face box's centre (box 0-40: centre 10-30)
+    image[:, 12, 12] = 1.0                  # a specular pixel does not move the median
+    assert face_level_dn(image, (0, 0, 40, 40)) == pytest.approx(0.2 * 255)
+    assert face_level_dn(image, (0, 0, 20, 20)) == pytest.approx(0.9 * 255)  # centre 5-15: mostly 0.9
+    assert math.isnan(face_level_dn(image, (100, 100, 120, 120)))
+
+
+def test_directional_power_falls_with_a_blur_along_the_rows(lfw_mini: Path) -> None:
+    """A real face blurred along the rows loses power along them; along the columns, gains; the
+    measure ignores the face's brightness; a region too small for the band is NaN."""
+    from evalharness.camera.motion import motion_blur
+
+    image = load_image(_faces(lfw_mini, 1)[0])
+    face = image[:, 68:188, 65:185]         # about 2.9 IED around the deep-funneled eyes (42 px)
+    measure = [directional_power_log2(to_grey(motion_blur(face[None], length_px, angle)[0].numpy()), ied_px=42.0)
+               for length_px, angle in ((0.0, 0.0), (6.0, 0.0), (12.0, 0.0), (12.0, 90.0))]
+    sharp, short, long, vertical = measure
+    assert long < short - 0.5 < sharp - 0.5 and vertical > sharp + 0.5
+    grey = to_grey(face.numpy())
+    assert directional_power_log2(0.5 * grey, ied_px=42.0) == pytest.approx(sharp)
+    assert math.isnan(directional_power_log2(grey[:3, :3], ied_px=42.0))

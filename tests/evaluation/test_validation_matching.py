@@ -1,0 +1,79 @@
+"""What validate matches each simulation to, from its real probe: the face's level (exposure)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from evalharness.camera.geometry import at_resolution
+from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, Capture, simulate
+from evalharness.config.profile import load_profile, with_overrides
+from evalharness.data.images import load_image
+from evalharness.evaluation.validation import EXPOSURE_ITERATIONS, LEVEL_TOLERANCE_DN, matched_exposure
+from evalharness.quality.measures import face_level_dn
+from evalharness.seeding import probe_generator
+
+CCTV = Path(__file__).resolve().parents[2] / "configs" / "profiles" / "validation" / "frmdb-cctv.toml"
+
+
+@pytest.mark.parametrize(("target_dn", "tone_curve"), [(70.0, "srgb"), (180.0, "srgb"), (60.0, "linear")])
+def test_exposure_brings_a_real_face_to_the_target_level(lfw_mini: Path, target_dn: float, tone_curve: str) -> None:
+    """A real LFW face through the FRMDB CCTV profile at 20 px between the eyes reaches the
+    target level within the tolerance, the scale moving the light the right way; each call is one
+    full simulation with the same noise, so the result is the scale's own capture."""
+    image = load_image(sorted(lfw_mini.glob("*/*_0001.jpg"))[0])
+    profile = with_overrides(at_resolution(load_profile(CCTV), ied_px=20.0), {"tone_curve": tone_curve})
+    calls: list[float] = []
+
+    def simulate_at(scale: float) -> Capture:
+        calls.append(scale)
+        lit = with_overrides(profile, {"face_irradiance_w_m2": profile.face_irradiance_w_m2 * scale})
+        return simulate(image[None], torch.tensor(LFW_DEEPFUNNELED_EYES_PX)[None], lit, [probe_generator(1, "t", "x")])
+
+    plain = simulate_at(1.0)
+    unscaled = face_level_dn(plain.images[0].numpy(), plain.face_boxes[0].numpy())
+    calls.clear()
+    capture, scale, level_dn = matched_exposure(simulate_at, target_dn, tone_curve)
+    assert abs(level_dn - target_dn) <= LEVEL_TOLERANCE_DN and len(calls) <= EXPOSURE_ITERATIONS
+    assert scale == calls[-1] and level_dn == face_level_dn(capture.images[0].numpy(), capture.face_boxes[0].numpy())
+    assert (scale < 1.0) == (target_dn < unscaled)
+
+
+def test_exposure_stops_after_its_iterations_when_the_target_cannot_be_reached(lfw_mini: Path) -> None:
+    """A target above white (255 DN cannot be the median of a face) ends after the last try with
+    that try's capture and scale."""
+    image = load_image(sorted(lfw_mini.glob("*/*_0001.jpg"))[0])
+    profile = at_resolution(load_profile(CCTV), ied_px=20.0)
+    calls: list[float] = []
+
+    def simulate_at(scale: float) -> Capture:
+        calls.append(scale)
+        lit = with_overrides(profile, {"face_irradiance_w_m2": profile.face_irradiance_w_m2 * scale})
+        return simulate(image[None], torch.tensor(LFW_DEEPFUNNELED_EYES_PX)[None], lit, [probe_generator(1, "t", "x")])
+
+    _, scale, level_dn = matched_exposure(simulate_at, 300.0, "srgb")
+    assert len(calls) == EXPOSURE_ITERATIONS and scale == calls[-1] and level_dn < 300.0 - LEVEL_TOLERANCE_DN
+
+
+def _script():
+    path = Path(__file__).resolve().parents[2] / "scripts" / "face_motion_blur.py"
+    spec = importlib.util.spec_from_file_location("face_motion_blur", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+def test_motion_blur_crossing_by_hand() -> None:
+    """``scripts/face_motion_blur.py``: where real - simulated (rising with the factor) reaches
+    zero, linear between grid points, and the two ends of the grid."""
+    crossing = _script().crossing
+    factors = [0.0, 0.5, 1.0, 2.0]
+    assert crossing(factors, [-1.0, -0.5, 0.5, 1.0]) == pytest.approx(0.75)
+    assert crossing(factors, [-1.0, -0.2, -0.1, 0.3]) == pytest.approx(1.25)
+    assert crossing(factors, [0.0, 0.5, 1.0, 2.0]) == 0.0
+    assert crossing(factors, [0.1, 0.5, 1.0, 2.0]) == -np.inf
+    assert crossing(factors, [-3.0, -2.0, -1.0, -0.5]) == np.inf
