@@ -144,7 +144,7 @@ def per_image(kind: str, key: dict[str, str], records: Sequence[FaceRecord],
 class Match:
     """What a probe's simulation is matched to, measured on its real image: inter-eye distance
     (px), head yaw (degrees; sets the walking direction) and face level (DN; sets the exposure).
-    A probe without a detected face carries its camera group's median yaw and level."""
+    A probe without a detected face carries its camera group's median |yaw| and level."""
 
     ied_px: float
     yaw_deg: float
@@ -252,12 +252,14 @@ class Validation:
             real.append((record, int(found["width_px"]), face, outcome,
                          {f"real_{name}": float(found[name]) for name in IMAGE_MEASURES}))
 
-        poses: dict[str, list[tuple[float, float, float]]] = {}
+        poses: dict[str, list[tuple[float, float, float, float]]] = {}
         for record, _, face, _, measured in real:
             if face.found:
                 poses.setdefault(self.dataset.camera_of(record.relpath), []).append(
-                    (face.yaw_deg, face.pitch_deg, measured["real_level_dn"]))
-        # What a probe without a detected face borrows: its camera group's median pose and level.
+                    (face.yaw_deg, face.pitch_deg, abs(face.yaw_deg), measured["real_level_dn"]))
+        # What a probe without a detected face borrows: its camera group's median pose (for the
+        # view), |yaw| (for the walking direction: faces turned left and right both walk across)
+        # and level.
         camera_median = {camera: tuple(np.median(values, axis=0)) for camera, values in poses.items()}
         camera_pose = {camera: values[:2] for camera, values in camera_median.items()}
         rows, samples = [], {}
@@ -269,7 +271,7 @@ class Validation:
             source_record, source_face = sources[chosen]
             row |= {"source": source_record.relpath, **self._view(source_record.relpath, source_face)}
             yaw_deg, level_dn = (row["yaw_deg"], row["real_level_dn"]) if face.found else \
-                camera_median.get(row["camera"], (np.nan, np.nan, np.nan))[0::2]
+                camera_median.get(row["camera"], (np.nan,) * 4)[2:]
             row |= self._simulated(record.relpath, self.profile_of(row["camera"]), source_record, source_face,
                                    Match(row["real_ied_px"], yaw_deg, level_dn),
                                    gallery, columns, column[record.identity], samples)

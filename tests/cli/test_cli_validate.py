@@ -116,7 +116,7 @@ def test_validate_matches_each_simulation_to_its_real_probe(cli, frmdb_paired, t
     missed = rows[~rows["real_detected"] & rows["simulated"]]
     assert len(missed) >= 1
     assert (abs(missed["sim_level_dn"] - found["real_level_dn"].median()) <= LEVEL_TOLERANCE_DN).all()
-    assert missed["sim_subject_direction_deg"].to_numpy() == pytest.approx(abs(found["yaw_deg"].median()))
+    assert missed["sim_subject_direction_deg"].to_numpy() == pytest.approx(found["yaw_deg"].abs().median())
     page = (tmp_path / "matched" / "validation.html").read_text(encoding="utf-8")
     assert "as bright as the real one" in page and "walking where the head faces" in page
     meta = json.loads((tmp_path / "matched" / "manifest.json").read_text())
