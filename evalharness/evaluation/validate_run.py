@@ -124,8 +124,9 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
     started = manifest.now_utc()
     resolved = resolve_device(device)
     models = (get_detector(detector, resolved), get_recognizer(recognizer, resolved))
+    # The choices were checked above; the Literal fields cannot see that.
     rows, samples = Validation(dataset, profiles, *models, seed, view_choice,  # type: ignore[arg-type]
-                               exposure, walk).run(progress)  # type: ignore[arg-type]
+                               exposure, walk).run(progress)
     # Rows first: everything else is computed from them.
     store.write_parquet(out / ROWS, rows)
     for name, data in samples.items():
