@@ -77,3 +77,25 @@ def test_motion_blur_crossing_by_hand() -> None:
     assert crossing(factors, [0.0, 0.5, 1.0, 2.0]) == 0.0
     assert crossing(factors, [0.1, 0.5, 1.0, 2.0]) == -np.inf
     assert crossing(factors, [-3.0, -2.0, -1.0, -0.5]) == np.inf
+
+
+@pytest.mark.slow
+def test_motion_blur_script_on_real_probes(frmdb_paired, tmp_path: Path) -> None:
+    """``scripts/face_motion_blur.py`` on a validation of two FRMDB people: one row per real,
+    detected and simulated probe; a faster walk takes power from along the rows of (nearly) every
+    simulated face; the summary's factor lies inside its interval."""
+    import pandas as pd
+
+    from evalharness.evaluation.validate_run import validate
+
+    validate(frmdb_paired(["002", "003"]), [str(CCTV)], {}, tmp_path / "v", device="cpu")
+    script = _script()
+    factors = [0.0, 1.0, 3.0]
+    table = script.measure(tmp_path / "v", factors)
+    rows = pd.read_parquet(tmp_path / "v" / "probes.parquet")
+    assert len(table) == int((rows["real_detected"] & rows["simulated"]).sum()) >= 5
+    assert table["real"].notna().all()
+    assert (table["sim_0"] > table["sim_3"]).mean() >= 0.7
+    summary = script.summarize(table, factors, resamples=50, seed=0).iloc[0]
+    assert summary["camera"] == "cctv-352x288" and summary["n"] == len(table)
+    assert summary["factor_ci_low"] <= summary["factor"] <= summary["factor_ci_high"]
