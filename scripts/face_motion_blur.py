@@ -36,18 +36,13 @@ import pandas as pd
 import torch
 
 from evalharness.camera.geometry import at_resolution
-from evalharness.camera.simulate import simulate
 from evalharness.config.profile import with_overrides
 from evalharness.data.images import load_image
 from evalharness.data.paired import open_paired
 from evalharness.evaluation.validate_run import camera_profiles
-from evalharness.evaluation.validation import find_face
+from evalharness.evaluation.validation import find_face, lit, simulate_source
 from evalharness.models.registry import get_detector
 from evalharness.quality.measures import directional_power_log2, face_region, to_grey
-from evalharness.seeding import probe_generator
-
-#: The validation's seed (`validate`'s default), so each simulation is the validation's own.
-SEED = 20261130
 
 
 def face_direction(image: torch.Tensor, box: np.ndarray, ied_px: float) -> float:
@@ -92,14 +87,12 @@ def measure(run: Path, factors: Sequence[float]) -> pd.DataFrame:
         camera = profiles.get(row.camera) or profiles["*"]
         source_image = load_image(sources[row.source].path)
         source = find_face(source_image, detector)
-        base = at_resolution(camera, ied_px=row.real_ied_px)
-        matched = {"subject_direction_deg": row.sim_subject_direction_deg,
-                   "face_irradiance_w_m2": base.face_irradiance_w_m2 * row.sim_exposure_scale}
+        base = lit(with_overrides(at_resolution(camera, ied_px=row.real_ied_px),
+                                  {"subject_direction_deg": row.sim_subject_direction_deg}), row.sim_exposure_scale)
         for factor in factors:
-            profile = with_overrides(base, matched | {"subject_speed_mps": base.subject_speed_mps * factor})
-            generator = probe_generator(SEED, f"validate\x1f{camera.name}", row.relpath)
-            capture = simulate(source_image[None], torch.from_numpy(source.landmarks[None, :2].copy()), profile,
-                               [generator], source_boxes_px=torch.from_numpy(source.box[None].copy()))
+            profile = with_overrides(base, {"subject_speed_mps": base.subject_speed_mps * factor})
+            capture = simulate_source(source_image, source, profile, seed=meta["seed"], camera=camera.name,
+                                      key=row.relpath)
             measured[f"sim_{factor:g}"] = face_direction(capture.images[0], capture.face_boxes[0].numpy(),
                                                          row.real_ied_px)
         table.append(measured)

@@ -178,6 +178,22 @@ def _image_measures(image: torch.Tensor, box: np.ndarray) -> dict[str, float]:
             "level_dn": face_level_dn(pixels, box)}
 
 
+def lit(profile: CameraProfile, scale: float) -> CameraProfile:
+    """The profile with its light on the face multiplied by ``scale`` (``sim_exposure_scale``)."""
+    return profile if scale == 1.0 else \
+        with_overrides(profile, {"face_irradiance_w_m2": profile.face_irradiance_w_m2 * scale})
+
+
+def simulate_source(image: torch.Tensor, source: Face, profile: CameraProfile, *, seed: int, camera: str,
+                    key: str) -> Capture:
+    """A source photograph ``image (3, H, W)`` with its detected face through ``profile``, as
+    validate simulates the real probe ``key`` of camera group profile ``camera``: its noise from
+    the generator of (``seed``, camera, probe), its true box the source face's own."""
+    generator = probe_generator(seed, f"validate\x1f{camera}", key)
+    return simulate(image[None], torch.from_numpy(source.landmarks[None, :2].copy()), profile,
+                    [generator], source_boxes_px=torch.from_numpy(source.box[None].copy()))
+
+
 def matched_exposure(simulate_at: Callable[[float], Capture], target_dn: float, tone_curve: str
                      ) -> tuple[Capture, float, float]:
     """The capture whose face is as bright as a real one's: ``(capture, scale, level_dn)``.
@@ -362,11 +378,7 @@ class Validation:
         image = load_image(source_record.path)
 
         def simulate_at(scale: float) -> Capture:
-            lit = profile if scale == 1.0 else \
-                with_overrides(profile, {"face_irradiance_w_m2": profile.face_irradiance_w_m2 * scale})
-            generator = probe_generator(self.seed, f"validate\x1f{camera.name}", key)
-            return simulate(image[None], torch.from_numpy(source.landmarks[None, :2].copy()), lit,
-                            [generator], source_boxes_px=torch.from_numpy(source.box[None].copy()))
+            return simulate_source(image, source, lit(profile, scale), seed=self.seed, camera=camera.name, key=key)
 
         if self.exposure == "face" and np.isfinite(match.level_dn):
             capture, scale, _ = matched_exposure(simulate_at, match.level_dn, profile.tone_curve)

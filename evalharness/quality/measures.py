@@ -96,12 +96,13 @@ def to_grey(image: ArrayLike) -> np.ndarray:
     return array[0] if array.shape[0] == 1 else rgb2gray(np.moveaxis(array, 0, -1))
 
 
-def face_region(box: ArrayLike, height: int, width: int) -> tuple[slice, slice]:
-    """Rows and columns of the face box ``x1, y1, x2, y2`` (pixels) grown to at least
-    :data:`MIN_REGION_PX` a side about its centre and clipped to a ``height x width`` image."""
+def face_region(box: ArrayLike, height: int, width: int, *, share: float = 1.0,
+                min_side_px: float = MIN_REGION_PX) -> tuple[slice, slice]:
+    """Rows and columns of the face box ``x1, y1, x2, y2`` (pixels) scaled by ``share`` about its
+    centre, grown to at least ``min_side_px`` a side and clipped to a ``height x width`` image."""
     x1, y1, x2, y2 = (float(v) for v in box)
-    half_w = max(x2 - x1, MIN_REGION_PX) / 2.0
-    half_h = max(y2 - y1, MIN_REGION_PX) / 2.0
+    half_w = max((x2 - x1) * share, min_side_px) / 2.0
+    half_h = max((y2 - y1) * share, min_side_px) / 2.0
     cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
     rows = slice(max(0, math.floor(cy - half_h)), min(height, math.ceil(cy + half_h)))
     cols = slice(max(0, math.floor(cx - half_w)), min(width, math.ceil(cx + half_w)))
@@ -129,12 +130,7 @@ def face_level_dn(image: ArrayLike, box: ArrayLike) -> float:
     region lies outside the image.
     """
     image = np.asarray(image)
-    x1, y1, x2, y2 = (float(v) for v in box)
-    cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
-    half_w = max((x2 - x1) * LEVEL_REGION_SHARE, 1.0) / 2.0
-    half_h = max((y2 - y1) * LEVEL_REGION_SHARE, 1.0) / 2.0
-    rows = slice(max(0, math.floor(cy - half_h)), min(image.shape[-2], math.ceil(cy + half_h)))
-    cols = slice(max(0, math.floor(cx - half_w)), min(image.shape[-1], math.ceil(cx + half_w)))
+    rows, cols = face_region(box, *image.shape[-2:], share=LEVEL_REGION_SHARE, min_side_px=1.0)
     region = image[:, rows, cols]
     if region.size == 0:
         return math.nan
