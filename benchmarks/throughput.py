@@ -223,8 +223,9 @@ def main(argv: list[str] | None = None) -> None:
     crops = torch.stack([extract_face(face, centre_box, 160, 32) for face in sources]) * 255
     crops = (crops - 127.5) / 128.0
     with torch.inference_mode():
+        # On the device, where the stock pipeline's own embeddings are matched against it.
         gallery = torch.cat([recognizer.forward(part.to(device)).float()
-                             for part in crops.split(args.batch)])
+                             for part in crops.split(args.batch)]).to(device)
 
     # Stock pipeline: facenet-pytorch as documented, CASIA weights, on the same stored images.
     mtcnn = MTCNN(image_size=160, margin=32, device=device)

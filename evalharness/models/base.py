@@ -129,7 +129,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if isinstance(device, torch.device):
         device = str(device)
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         resolved = torch.device(device)
     except RuntimeError as error:
@@ -139,7 +139,21 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
                          "use --device cpu (or auto)")
     if resolved.type not in ("cpu", "cuda"):
         raise ModelError(f"--device {device!r}: unsupported; use auto, cpu or cuda")
+    if resolved.type == "cuda":
+        ieee_float32_on_cuda()
     return resolved
+
+
+def ieee_float32_on_cuda() -> None:
+    """Make CUDA compute float32 convolutions and matrix products in IEEE float32, as the CPU does.
+
+    By default PyTorch lets cuDNN run float32 convolutions in TF32 (a 10-bit mantissa) on Ampere
+    and later GPUs. On an H200 that moved MTCNN's boxes by pixels against the CPU's, so the
+    harness's float32 numbers would depend on the device. This is process-wide (PyTorch has no
+    per-model switch). The opt-in bf16 numerics run under autocast and are not affected.
+    """
+    torch.backends.cudnn.conv.fp32_precision = "ieee"
+    torch.backends.cuda.matmul.fp32_precision = "ieee"
 
 
 def as_image_list(images: Images) -> list[torch.Tensor]:
