@@ -87,12 +87,15 @@ def measure(run: Path, factors: Sequence[float]) -> pd.DataFrame:
         camera = profiles.get(row.camera) or profiles["*"]
         source_image = load_image(sources[row.source].path)
         source = find_face(source_image, detector)
-        base = lit(with_overrides(at_resolution(camera, ied_px=row.real_ied_px),
+        # Validations from before --size matched the landmarks' eye distances.
+        size = meta.get("size", "eyes")
+        ied_px = row.real_head_ied_px if size == "head" else row.real_ied_px
+        base = lit(with_overrides(at_resolution(camera, ied_px=ied_px),
                                   {"subject_direction_deg": row.sim_subject_direction_deg}), row.sim_exposure_scale)
         for factor in factors:
             profile = with_overrides(base, {"subject_speed_mps": base.subject_speed_mps * factor})
             capture = simulate_source(source_image, source, profile, seed=meta["seed"], camera=camera.name,
-                                      key=row.relpath)
+                                      key=row.relpath, size=size)
             measured[f"sim_{factor:g}"] = face_direction(capture.images[0], capture.face_boxes[0].numpy(),
                                                          row.real_ied_px)
         table.append(measured)

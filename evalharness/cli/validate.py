@@ -37,6 +37,9 @@ def validate_command(
     walk: str = typer.Option("facing", "--walk",
                              help="facing (each subject walks where the head faces: walking direction from "
                                   "the real probe's head yaw) or profile (the profile's direction)."),
+    size: str = typer.Option("head", "--size",
+                             help="head (each simulated head as large as its real probe's, from the fitted "
+                                  "face) or eyes (the landmarks' eye distances matched)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     json_output: bool = typer.Option(False, "--json", help="Print the figures as one JSON object."),
 ) -> None:
@@ -53,7 +56,7 @@ def validate_command(
 
     result = validate(real, profile, parse_overrides(set_), out, detector=detector,
                       recognizer=recognizer, device=device, calibration=calibration, view_choice=view,
-                      exposure=exposure, walk=walk,
+                      exposure=exposure, walk=walk, size=size,
                       command=["evalharness", *sys.argv[1:]], progress=say)
     html = write_validation_report(out)
     figures = result.summary.get("corrected", result.summary["raw"])

@@ -89,7 +89,7 @@ def camera_profiles(specs: list[str], overrides: dict[str, Any]) -> dict[str, Ca
 def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], out: Path, *,
              detector: str = "mtcnn", recognizer: str = "facenet-casia", device: str = "auto",
              calibration: Path | None = None, view_choice: str = "pose", exposure: str = "face",
-             walk: str = "facing", seed: int = 20261130,
+             walk: str = "facing", size: str = "head", seed: int = 20261130,
              command: list[str] | None = None,
              progress: Any = lambda message: None) -> ValidationResult:
     """Compare the profiles' simulation with the real probes of ``real``; write ``out``.
@@ -104,7 +104,8 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
     """
     for option, value, choices in (("--view", view_choice, ("pose", "frontal", "camera")),
                                    ("--exposure", exposure, ("face", "profile")),
-                                   ("--walk", walk, ("facing", "profile"))):
+                                   ("--walk", walk, ("facing", "profile")),
+                                   ("--size", size, ("head", "eyes"))):
         if value not in choices:
             raise ConfigError(f"{option} {value!r}: choose {', '.join(choices[:-1])} or {choices[-1]}")
     fixed = [key for key in RESOLUTION_KEYS if key in overrides]
@@ -126,7 +127,7 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
     models = (get_detector(detector, resolved), get_recognizer(recognizer, resolved))
     # The choices were checked above; the Literal fields cannot see that.
     rows, samples = Validation(dataset, profiles, *models, seed, view_choice,  # type: ignore[arg-type]
-                               exposure, walk).run(progress)
+                               exposure, walk, size).run(progress)
     # Rows first: everything else is computed from them.
     store.write_parquet(out / ROWS, rows)
     for name, data in samples.items():
@@ -145,7 +146,7 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
         "gallery_identities": len(dataset.gallery.identities()),
         "profiles": {group: {"spec": spec, "name": profile.name, "validation": profile.validation}
                      for spec, (group, profile) in zip(profile_specs, profiles.items(), strict=True)},
-        "overrides": overrides, "view_choice": view_choice, "exposure": exposure, "walk": walk,
+        "overrides": overrides, "view_choice": view_choice, "exposure": exposure, "walk": walk, "size": size,
         "models": {"detector": {"name": models[0].name, "weights_sha256": models[0].weights_sha256},
                    "recognizer": {"name": models[1].name, "weights_sha256": models[1].weights_sha256}},
         "calibration": None if corrections is None else {"dir": str(calibration), **corrections.fitted_on},

@@ -92,17 +92,31 @@ LEVEL_TOLERANCE_DN = 2.0
 @dataclass(frozen=True)
 class Face:
     """The subject's face in one image: box ``(4,)`` and landmarks ``(5, 2)`` in pixels,
-    ``found`` False where nothing was detected, and the estimated pose (NaN then)."""
+    ``found`` False where nothing was detected, the estimated pose and ``head_ied_px``, the
+    fitted face's inter-eye distance (:attr:`~evalharness.quality.pose.HeadPose.ied_px`; NaN
+    where nothing was detected)."""
 
     box: np.ndarray
     landmarks: np.ndarray
     found: bool
     yaw_deg: float
     pitch_deg: float
+    head_ied_px: float
 
     @property
     def ied_px(self) -> float:
+        """The landmarks' eye distance (px): shrinks with yaw."""
         return float(np.hypot(*(self.landmarks[1] - self.landmarks[0]))) if self.found else float("nan")
+
+    def placed_eyes_px(self, size: Literal["head", "eyes"]) -> np.ndarray:
+        """The eye pair ``(2, 2)`` the camera places at its inter-eye distance: the landmarks'
+        (``"eyes"``), or (``"head"``) spread about their midpoint to :attr:`head_ied_px`, so that
+        the camera scales the head, not the foreshortened eye distance."""
+        eyes = self.landmarks[:2].astype(np.float64)
+        if size == "eyes" or not np.isfinite(self.head_ied_px):
+            return eyes
+        middle = eyes.mean(axis=0)
+        return (middle + (eyes - middle) * self.head_ied_px / max(self.ied_px, 1e-6)).astype(np.float32)
 
 
 def find_face(image: torch.Tensor, detector: Detector) -> Face:
@@ -113,8 +127,9 @@ def find_face(image: torch.Tensor, detector: Detector) -> Face:
 
 def _face(box: np.ndarray, landmarks: np.ndarray, found: bool) -> Face:
     pose = head_pose(landmarks) if found else None
-    return Face(box, landmarks, found, pose.yaw_deg if pose else float("nan"),
-                pose.pitch_deg if pose else float("nan"))
+    nan = float("nan")
+    return Face(box, landmarks, found, pose.yaw_deg if pose else nan, pose.pitch_deg if pose else nan,
+                pose.ied_px if pose else nan)
 
 
 def per_image(kind: str, key: dict[str, str], records: Sequence[FaceRecord],
@@ -185,13 +200,14 @@ def lit(profile: CameraProfile, scale: float) -> CameraProfile:
 
 
 def simulate_source(image: torch.Tensor, source: Face, profile: CameraProfile, *, seed: int, camera: str,
-                    key: str) -> Capture:
+                    key: str, size: Literal["head", "eyes"]) -> Capture:
     """A source photograph ``image (3, H, W)`` with its detected face through ``profile``, as
     validate simulates the real probe ``key`` of camera group profile ``camera``: its noise from
-    the generator of (``seed``, camera, probe), its true box the source face's own."""
+    the generator of (``seed``, camera, probe), its true box the source face's own, its eyes
+    placed as ``size`` says (:meth:`Face.placed_eyes_px`)."""
     generator = probe_generator(seed, f"validate\x1f{camera}", key)
-    return simulate(image[None], torch.from_numpy(source.landmarks[None, :2].copy()), profile,
-                    [generator], source_boxes_px=torch.from_numpy(source.box[None].copy()))
+    eyes = torch.from_numpy(np.ascontiguousarray(source.placed_eyes_px(size), dtype=np.float32)[None])
+    return simulate(image[None], eyes, profile, [generator], source_boxes_px=torch.from_numpy(source.box[None].copy()))
 
 
 def matched_exposure(simulate_at: Callable[[float], Capture], target_dn: float, tone_curve: str
@@ -239,6 +255,16 @@ class Validation:
     #: direction is the real probe's measured head yaw from the camera
     #: (``subject_direction_deg = |yaw|``); "profile": the profile's ``subject_direction_deg``.
     walk: Literal["facing", "profile"] = "facing"
+    #: "head": the simulated head is as large as the real one: the profile is set to the real
+    #: probe's fitted inter-eye distance (``real_head_ied_px``) and the source's eyes are spread to
+    #: its own (:meth:`Face.placed_eyes_px`); "eyes": the landmarks' eye distances are matched,
+    #: which makes a source turned less than its real probe too small by the ratio of the cosines.
+    size: Literal["head", "eyes"] = "head"
+
+    @property
+    def ied_column(self) -> str:
+        """The row's inter-eye distance that sets each simulation's (and camera view's) distance."""
+        return "real_head_ied_px" if self.size == "head" else "real_ied_px"
 
     def run(self, progress: Callable[[str], None] = lambda message: None
             ) -> tuple[pd.DataFrame, dict[str, bytes]]:
@@ -282,14 +308,14 @@ class Validation:
         for record, width_px, face, outcome, measured in real:
             row = self._real_row(record, face, outcome, width_px, real) | measured
             row |= dict(zip(("camera_yaw_deg", "camera_pitch_deg"),
-                            self._camera_view(row["camera"], row["real_ied_px"]), strict=True))
+                            self._camera_view(row["camera"], row[self.ied_column]), strict=True))
             chosen = self._source(record.identity, row, sources, camera_pose)
             source_record, source_face = sources[chosen]
             row |= {"source": source_record.relpath, **self._view(source_record.relpath, source_face)}
             yaw_deg, level_dn = (row["yaw_deg"], row["real_level_dn"]) if face.found else \
                 camera_median.get(row["camera"], (np.nan,) * 4)[2:]
             row |= self._simulated(record.relpath, self.profile_of(row["camera"]), source_record, source_face,
-                                   Match(row["real_ied_px"], yaw_deg, level_dn),
+                                   Match(row[self.ied_column], yaw_deg, level_dn),
                                    gallery, columns, column[record.identity], samples)
             samples[f"samples/real/{record.relpath}.png"] = png_bytes(load_image(record.path), THUMBNAIL_PX)
             rows.append(row)
@@ -312,13 +338,19 @@ class Validation:
     def _real_row(self, record: Any, face: Face, outcome: Outcome, width_px: int,
                   real: list[tuple[Any, int, Face, Outcome, dict[str, float]]]) -> dict[str, Any]:
         camera = self.dataset.camera_of(record.relpath)
-        ied_px, estimated = face.ied_px, False
-        if not face.found:
-            ratios = [f.ied_px / width for r, width, f, _, _ in real
+
+        def measured(of: Callable[[Face], float]) -> float:
+            """``of(face)``, or for an undetected face its camera group's median share of the
+            image width times this image's width."""
+            if face.found:
+                return of(face)
+            ratios = [of(f) / width for r, width, f, _, _ in real
                       if f.found and self.dataset.camera_of(r.relpath) == camera]
-            ied_px, estimated = (float(np.median(ratios)) * width_px if ratios else float("nan")), True
+            return float(np.median(ratios)) * width_px if ratios else float("nan")
+
         return {"identity": record.identity, "relpath": record.relpath, "camera": camera,
-                "real_detected": face.found, "real_ied_px": ied_px, "ied_estimated": estimated,
+                "real_detected": face.found, "real_ied_px": measured(lambda f: f.ied_px),
+                "real_head_ied_px": measured(lambda f: f.head_ied_px), "ied_estimated": not face.found,
                 "yaw_deg": face.yaw_deg, "pitch_deg": face.pitch_deg,
                 "real_mate_rank": outcome.mate_rank, "real_mate_score": outcome.mate_score,
                 "real_best_nonmate_score": outcome.best_nonmate_score}
@@ -378,7 +410,8 @@ class Validation:
         image = load_image(source_record.path)
 
         def simulate_at(scale: float) -> Capture:
-            return simulate_source(image, source, lit(profile, scale), seed=self.seed, camera=camera.name, key=key)
+            return simulate_source(image, source, lit(profile, scale), seed=self.seed, camera=camera.name, key=key,
+                                   size=self.size)
 
         if self.exposure == "face" and np.isfinite(match.level_dn):
             capture, scale, _ = matched_exposure(simulate_at, match.level_dn, profile.tone_curve)

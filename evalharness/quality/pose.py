@@ -42,13 +42,18 @@ FACE_MODEL_IED = np.array([
 @dataclass(frozen=True)
 class HeadPose:
     """Viewing direction of one face: ``yaw_deg``, ``pitch_deg``, ``roll_deg`` (degrees, see
-    the module's conventions) and ``residual_ied``: the fit's root-mean-square landmark error in
-    units of the fitted inter-eye distance (large when the landmarks fit no face well)."""
+    the module's conventions); ``residual_ied``: the fit's root-mean-square landmark error in
+    units of the fitted inter-eye distance (large when the landmarks fit no face well); and
+    ``ied_px``: the fitted face's inter-eye distance in pixels, i.e. the eye distance the face
+    would show turned to the camera at the same scale (the landmarks' own eye distance shrinks
+    with yaw by about cos(yaw)). On FRMDB's studio views, taken from one distance, it stays within
+    0.95-1.16 of the frontal view's (medians per view) where the landmark distance falls to 0.64."""
 
     yaw_deg: float
     pitch_deg: float
     roll_deg: float
     residual_ied: float
+    ied_px: float
 
 
 def _axis_rotations(yaw_rad: np.ndarray, pitch_rad: np.ndarray, roll_rad: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -179,7 +184,8 @@ def head_poses(landmarks_px: np.ndarray) -> list[HeadPose]:
     residual = _residual(params, target, ied0)
     rms = np.sqrt(np.mean(residual ** 2 * 2, axis=1)) * ied0 / params[:, 3]
     yaw, pitch, roll = np.degrees(params[:, :3]).T
-    return [HeadPose(float(y), float(p), float(r), float(e)) for y, p, r, e in zip(yaw, pitch, roll, rms, strict=True)]
+    return [HeadPose(float(y), float(p), float(r), float(e), float(scale))
+            for y, p, r, e, scale in zip(yaw, pitch, roll, rms, params[:, 3], strict=True)]
 
 
 def head_pose(landmarks_px: np.ndarray) -> HeadPose:

@@ -117,6 +117,11 @@ WALK_CHOICES = {
     "facing": "the subject walking where the head faces (direction from the real probe's head yaw)",
     "profile": "the profile's walking direction",
 }
+#: How ``--size`` scaled each simulation (old runs: "eyes").
+SIZE_CHOICES = {
+    "head": "its head as large as the real one's (the fitted face's inter-eye distance, which does not shrink with yaw)",
+    "eyes": "the landmarks' inter-eye distance matched (a source turned less than its probe comes out smaller)",
+}
 
 
 def write_validation_report(run_dir: Path) -> Path:
@@ -140,7 +145,7 @@ figcaption{{font-size:70%}}</style></head><body>
 <p>Real probes: {html.escape(meta['dataset']['root'])} (fingerprint {html.escape(meta['dataset']['fingerprint'][:16])}...).
 Detector {html.escape(meta['models']['detector']['name'])}, recognizer {html.escape(meta['models']['recognizer']['name'])}.
 Each detected real probe was simulated from {VIEW_CHOICES[meta.get('view_choice', 'pose')]}, at its own
-inter-eye distance, with {EXPOSURE_CHOICES[meta.get('exposure', 'profile')]} and
+size: {SIZE_CHOICES[meta.get('size', 'eyes')]}; with {EXPOSURE_CHOICES[meta.get('exposure', 'profile')]} and
 {WALK_CHOICES[meta.get('walk', 'profile')]}. Prediction: {status}. Intervals: 95%, paired bootstrap over people.</p>
 <img src="{plot}" alt="real and simulated rank-1 by inter-eye distance">
 {_table(figures)}

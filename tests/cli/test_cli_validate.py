@@ -94,9 +94,10 @@ def test_validate_chooses_the_view_the_camera_geometry_gives(cli, frmdb_paired, 
 
 @pytest.mark.slow
 def test_validate_matches_each_simulation_to_its_real_probe(cli, frmdb_paired, tmp_path: Path) -> None:
-    """By default each simulated face is stored as bright as its real probe's and the subject walks
-    where the head faces; ``--exposure profile --walk profile`` keeps the profile's light and
-    direction. Probes without a detected face take their camera group's medians."""
+    """By default each simulated face is stored as bright as its real probe's, the subject walks
+    where the head faces and the head is as large as the real one; ``--exposure profile --walk
+    profile --size eyes`` keeps the profile's light and direction and matches the landmarks' eye
+    distances. Probes without a detected face take their camera group's medians."""
     from evalharness.evaluation.validation import LEVEL_TOLERANCE_DN
 
     real = frmdb_paired(["002", "003"])
@@ -108,9 +109,12 @@ def test_validate_matches_each_simulation_to_its_real_probe(cli, frmdb_paired, t
     assert (abs(found["sim_level_dn"] - found["real_level_dn"]) <= LEVEL_TOLERANCE_DN).all()
     assert found["sim_subject_direction_deg"].to_numpy() == pytest.approx(found["yaw_deg"].abs().to_numpy())
     # Motion blur by hand: a level camera on the walking line sees sin(direction) of 1.4 m/s for
-    # 1/50 s, at real_ied_px / 0.063 m pixels per metre.
+    # 1/50 s, at real_head_ied_px / 0.063 m pixels per metre.
     assert found["sim_motion_blur_px"].to_numpy() == pytest.approx(
-        1.4 * 0.02 * np.sin(np.radians(found["yaw_deg"].abs().to_numpy())) * found["real_ied_px"].to_numpy() / 0.063)
+        1.4 * 0.02 * np.sin(np.radians(found["yaw_deg"].abs().to_numpy())) * found["real_head_ied_px"].to_numpy() / 0.063)
+    # The fitted face's eye distance does not shrink with yaw as the landmarks' does.
+    turned = found["yaw_deg"].abs() > 30
+    assert turned.sum() >= 2 and (found["real_head_ied_px"][turned] > 1.1 * found["real_ied_px"][turned]).all()
     # The CCTV faces are far darker than the studio photographs through the profile: less light.
     assert (found["sim_exposure_scale"] < 1.0).mean() > 0.5
     missed = rows[~rows["real_detected"] & rows["simulated"]]
@@ -119,15 +123,22 @@ def test_validate_matches_each_simulation_to_its_real_probe(cli, frmdb_paired, t
     assert missed["sim_subject_direction_deg"].to_numpy() == pytest.approx(found["yaw_deg"].abs().median())
     page = (tmp_path / "matched" / "validation.html").read_text(encoding="utf-8")
     assert "as bright as the real one" in page and "walking where the head faces" in page
+    assert "its head as large as the real one's" in page
     meta = json.loads((tmp_path / "matched" / "manifest.json").read_text())
-    assert (meta["exposure"], meta["walk"]) == ("face", "facing")
+    assert (meta["exposure"], meta["walk"], meta["size"]) == ("face", "facing", "head")
 
     plain = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "plain", "--device", "cpu",
-                "--exposure", "profile", "--walk", "profile", "--json")
+                "--exposure", "profile", "--walk", "profile", "--size", "eyes", "--json")
     assert plain.code == 0, plain.err
     rows = pd.read_parquet(tmp_path / "plain" / "probes.parquet")
     simulated = rows[rows["simulated"]]
     assert (simulated["sim_exposure_scale"] == 1.0).all() and (simulated["sim_subject_direction_deg"] == 40.0).all()
-    assert "the profile's light on the face" in (tmp_path / "plain" / "validation.html").read_text(encoding="utf-8")
+    # The distance now comes from the landmarks' eye distance: the blur by hand at 40 degrees.
+    assert simulated["sim_motion_blur_px"].to_numpy() == pytest.approx(
+        1.4 * 0.02 * np.sin(np.radians(40.0)) * simulated["real_ied_px"].to_numpy() / 0.063)
+    page = (tmp_path / "plain" / "validation.html").read_text(encoding="utf-8")
+    assert "the profile's light on the face" in page and "the landmarks' inter-eye distance matched" in page
     wrong = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "wrong", "--exposure", "auto")
     assert wrong.code == 2 and "--exposure 'auto': choose face or profile" in wrong.err_lines[-1]
+    wrong = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "wrong", "--size", "face")
+    assert wrong.code == 2 and "--size 'face': choose head or eyes" in wrong.err_lines[-1]

@@ -99,3 +99,19 @@ def test_motion_blur_script_on_real_probes(frmdb_paired, tmp_path: Path) -> None
     summary = script.summarize(table, factors, resamples=50, seed=0).iloc[0]
     assert summary["camera"] == "cctv-352x288" and summary["n"] == len(table)
     assert summary["factor_ci_low"] <= summary["factor"] <= summary["factor_ci_high"]
+
+
+def test_a_turned_source_s_eyes_are_spread_to_its_fitted_face() -> None:
+    """--size head: the eye pair the camera places is spread about its midpoint from the
+    landmarks' distance to the fitted face's, so the camera scales the head; --size eyes keeps it."""
+    from evalharness.evaluation.validation import _face
+    from evalharness.quality.pose import project_landmarks
+
+    points = (project_landmarks(yaw_deg=45.0, pitch_deg=0.0, roll_deg=0.0, ied_px=40.0) + [100.0, 90.0]).astype(np.float32)
+    face = _face(np.array([60.0, 50.0, 140.0, 150.0], np.float32), points, True)
+    assert face.ied_px == pytest.approx(40.0 * np.cos(np.radians(45.0)), rel=1e-3)
+    assert face.head_ied_px == pytest.approx(40.0, rel=1e-3)
+    eyes = face.placed_eyes_px("head")
+    assert np.hypot(*(eyes[1] - eyes[0])) == pytest.approx(40.0, rel=1e-3)
+    assert eyes.mean(axis=0) == pytest.approx(points[:2].mean(axis=0), abs=1e-4)
+    assert np.array_equal(face.placed_eyes_px("eyes"), points[:2])

@@ -1,0 +1,55 @@
+"""How a face's size is measured when it turns: the landmarks' eye distance against the fitted face's.
+
+FRMDB's studio photographs of one person are taken from one distance by cameras on a rotating
+arm, so a measure of the face's size should not change with the view. For each person and view,
+prints the median (and quartiles) over people of each measure divided by the frontal view's
+(`Img_33`): the landmarks' inter-eye distance (`Face.ied_px`, which shrinks about as cos(yaw)) and
+the fitted generic face's (`Face.head_ied_px`, `HeadPose.ied_px`), which `validate --size head`
+uses.
+
+Usage: python scripts/studio_head_scale.py $FRMDB_DEV
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from evalharness.data.images import load_image
+from evalharness.evaluation.validation import find_face
+from evalharness.models import get_detector
+
+VIEWS = ("23", "43", "22", "42", "32")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("frmdb", type=Path, help="FRMDB folder holding mugshots/<subject>/Img_XY.png")
+    args = parser.parse_args()
+    detector = get_detector("mtcnn", "cpu")
+    ratios: dict[str, dict[str, list[float]]] = {view: {"landmarks": [], "fitted": [], "yaw": []} for view in VIEWS}
+    for subject in sorted(p for p in (args.frmdb / "mugshots").iterdir() if p.is_dir()):
+        faces = {view: find_face(load_image(subject / f"Img_{view}.png"), detector)
+                 for view in ("33", *VIEWS) if (subject / f"Img_{view}.png").is_file()}
+        frontal = faces.get("33")
+        if frontal is None or not frontal.found:
+            continue
+        for view in VIEWS:
+            if view in faces and faces[view].found:
+                ratios[view]["landmarks"].append(faces[view].ied_px / frontal.ied_px)
+                ratios[view]["fitted"].append(faces[view].head_ied_px / frontal.head_ied_px)
+                ratios[view]["yaw"].append(faces[view].yaw_deg)
+    print("| view | people | fitted yaw (median, deg) | landmarks / frontal | fitted face / frontal |")
+    print("| --- | --- | --- | --- | --- |")
+    for view, values in ratios.items():
+        def spread(name: str) -> str:
+            q1, q2, q3 = np.percentile(values[name], [25, 50, 75])
+            return f"{q2:.2f} ({q1:.2f}-{q3:.2f})"
+        print(f"| Img_{view} | {len(values['yaw'])} | {np.median(values['yaw']):+.1f} | {spread('landmarks')} | "
+              f"{spread('fitted')} |")
+
+
+if __name__ == "__main__":
+    main()
