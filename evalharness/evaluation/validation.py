@@ -14,7 +14,9 @@ For each real probe of a paired dataset (:mod:`evalharness.data.paired`):
    with no detected face gets the view nearest the median pose of its camera group, and an
    inter-eye distance from its image width (the median ratio of detected probes of its group).
 3. *Simulated*: the camera profile moved to the distance that gives the real inter-eye distance
-   (:func:`~evalharness.camera.geometry.at_resolution`), the source through
+   (:func:`~evalharness.camera.geometry.at_resolution`; with ``size="head"``, the default, the
+   fitted face's, and the source's eyes spread to its own fitted distance, so that the simulated
+   head is as large as the real one however each is turned), the source through
    :func:`~evalharness.camera.simulate.simulate`; the detection counts only where it overlaps the
    source face's own box carried through the camera (IoU >= 0.5), then the same recognizer and
    gallery as the real probe. Two more things a profile cannot know are taken from the real
@@ -30,8 +32,9 @@ For each real probe of a paired dataset (:mod:`evalharness.data.paired`):
      across the image), one seen in profile walks across it.
 
 Rows (``probes.parquet``), one per real probe: ``identity``, ``relpath``, ``camera``;
-``real_detected``, ``real_ied_px``, ``ied_estimated`` (true where the IED came from the image
-width), ``yaw_deg``, ``pitch_deg``, ``real_mate_rank``, ``real_mate_score``,
+``real_detected``, ``real_ied_px`` (the landmarks' inter-eye distance; the bins'),
+``real_head_ied_px`` (the fitted face's, which does not shrink with yaw), ``ied_estimated`` (true
+where both came from the image width), ``yaw_deg``, ``pitch_deg``, ``real_mate_rank``, ``real_mate_score``,
 ``real_best_nonmate_score``; ``camera_yaw_deg``, ``camera_pitch_deg`` (the camera's view of the
 face from its profile's geometry at the solved distance); ``source``, ``source_yaw_deg``, ``source_pitch_deg``, ``profile``
 (the camera group's), ``distance_m``
@@ -112,10 +115,10 @@ class Face:
         """The eye pair ``(2, 2)`` the camera places at its inter-eye distance: the landmarks'
         (``"eyes"``), or (``"head"``) spread about their midpoint to :attr:`head_ied_px`, so that
         the camera scales the head, not the foreshortened eye distance."""
-        eyes = self.landmarks[:2].astype(np.float64)
+        eyes = self.landmarks[:2].astype(np.float32)
         if size == "eyes" or not np.isfinite(self.head_ied_px):
             return eyes
-        middle = eyes.mean(axis=0)
+        middle = eyes.mean(axis=0, dtype=np.float64)
         return (middle + (eyes - middle) * self.head_ied_px / max(self.ied_px, 1e-6)).astype(np.float32)
 
 

@@ -150,3 +150,23 @@ def test_a_face_beyond_the_bounds_is_fitted_within_them() -> None:
     assert [poses[0].yaw_deg, poses[0].pitch_deg, poses[0].roll_deg] == np.degrees(params[:3]).tolist()
     assert abs(poses[0].yaw_deg) <= 89.0
     assert abs(poses[1].yaw_deg) < 1e-6
+
+
+def test_studio_head_scale_script_on_two_people(frmdb_dev, capsys) -> None:
+    """``scripts/studio_head_scale.py``: one row per view with both people; in the two 45-degree
+    views the fitted face's ratio to the frontal view lies nearer 1 than the landmarks'."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "studio_head_scale.py"
+    spec = importlib.util.spec_from_file_location("studio_head_scale", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    ratios = script.measure(frmdb_dev, ["002", "041"])
+    for view in ("23", "43"):
+        assert len(ratios[view]["fitted"]) == 2
+        assert abs(np.median(ratios[view]["fitted"]) - 1) < abs(np.median(ratios[view]["landmarks"]) - 1)
+    script.main([str(frmdb_dev), "--subjects", "002", "041"])
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0].startswith("| view | people") and len(rows) == 2 + len(script.VIEWS)
+    assert all(row.split(" | ")[1] in {"1", "2"} for row in rows[2:])
