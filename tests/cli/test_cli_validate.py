@@ -71,10 +71,12 @@ def test_validate_refusals_name_the_problem(cli, frmdb_paired, tmp_path: Path) -
 @pytest.mark.slow
 def test_validate_chooses_the_view_the_camera_geometry_gives(cli, frmdb_paired, tmp_path: Path) -> None:
     """--view camera: each source is the studio view nearest the camera's view of the face at the
-    solved distance (here a camera 0.6 m above the eyes, on the walking line)."""
+    solved distance (here a camera 0.6 m above the eyes, on the walking line). With the landmarks'
+    eye distances (--size eyes) the solved distances are longer than with the fitted faces', so more
+    probes lie within the camera's reach, steep ones among them."""
     real = frmdb_paired(["002", "003"])
     done = cli("validate", real, "--profile", CCTV, "--set", "mounting_height_m=2.2", "--view", "camera",
-               "--out", tmp_path / "camera", "--device", "cpu", "--json")
+               "--size", "eyes", "--out", tmp_path / "camera", "--device", "cpu", "--json")
     assert done.code == 0, done.err
     rows = pd.read_parquet(tmp_path / "camera" / "probes.parquet")
     reached = rows[rows["simulated"]]
