@@ -70,6 +70,7 @@ def measure(run: Path, factors: Sequence[float]) -> pd.DataFrame:
     """One row per real-detected, simulated probe: ``camera``, ``identity``, ``relpath``,
     ``real`` and ``sim_<factor>`` (directional power, log2)."""
     meta = json.loads((run / "manifest.json").read_text())
+    size = meta.get("size", "eyes")  # validations from before --size matched the landmarks' eye distances
     rows = pd.read_parquet(run / "probes.parquet")
     rows = rows[rows["real_detected"] & rows["simulated"]]
     dataset = open_paired(meta["dataset"]["root"])
@@ -87,8 +88,6 @@ def measure(run: Path, factors: Sequence[float]) -> pd.DataFrame:
         camera = profiles.get(row.camera) or profiles["*"]
         source_image = load_image(sources[row.source].path)
         source = find_face(source_image, detector)
-        # Validations from before --size matched the landmarks' eye distances.
-        size = meta.get("size", "eyes")
         ied_px = row.real_head_ied_px if size == "head" else row.real_ied_px
         base = lit(with_overrides(at_resolution(camera, ied_px=ied_px),
                                   {"subject_direction_deg": row.sim_subject_direction_deg}), row.sim_exposure_scale)
