@@ -40,7 +40,7 @@ from evalharness.config.profile import with_overrides
 from evalharness.data.images import load_image
 from evalharness.data.paired import open_paired
 from evalharness.evaluation.validate_run import camera_profiles
-from evalharness.evaluation.validation import find_face, lit, simulate_source
+from evalharness.evaluation.validation import find_face, ied_column, lit, simulate_source
 from evalharness.models.registry import get_detector
 from evalharness.quality.measures import directional_power_log2, face_region, to_grey
 
@@ -88,8 +88,7 @@ def measure(run: Path, factors: Sequence[float]) -> pd.DataFrame:
         camera = profiles.get(row.camera) or profiles["*"]
         source_image = load_image(sources[row.source].path)
         source = find_face(source_image, detector)
-        ied_px = row.real_head_ied_px if size == "head" else row.real_ied_px
-        base = lit(with_overrides(at_resolution(camera, ied_px=ied_px),
+        base = lit(with_overrides(at_resolution(camera, ied_px=getattr(row, ied_column(size))),
                                   {"subject_direction_deg": row.sim_subject_direction_deg}), row.sim_exposure_scale)
         for factor in factors:
             profile = with_overrides(base, {"subject_speed_mps": base.subject_speed_mps * factor})

@@ -202,6 +202,12 @@ def lit(profile: CameraProfile, scale: float) -> CameraProfile:
         with_overrides(profile, {"face_irradiance_w_m2": profile.face_irradiance_w_m2 * scale})
 
 
+def ied_column(size: Literal["head", "eyes"]) -> str:
+    """The row (``probes.parquet``) column whose inter-eye distance places the simulations of a
+    validation made with ``size``: the fitted face's, or the landmarks'."""
+    return "real_head_ied_px" if size == "head" else "real_ied_px"
+
+
 def simulate_source(image: torch.Tensor, source: Face, profile: CameraProfile, *, seed: int, camera: str,
                     key: str, size: Literal["head", "eyes"]) -> Capture:
     """A source photograph ``image (3, H, W)`` with its detected face through ``profile``, as
@@ -209,7 +215,7 @@ def simulate_source(image: torch.Tensor, source: Face, profile: CameraProfile, *
     the generator of (``seed``, camera, probe), its true box the source face's own, its eyes
     placed as ``size`` says (:meth:`Face.placed_eyes_px`)."""
     generator = probe_generator(seed, f"validate\x1f{camera}", key)
-    eyes = torch.from_numpy(np.ascontiguousarray(source.placed_eyes_px(size), dtype=np.float32)[None])
+    eyes = torch.from_numpy(source.placed_eyes_px(size)[None])
     return simulate(image[None], eyes, profile, [generator], source_boxes_px=torch.from_numpy(source.box[None].copy()))
 
 
@@ -267,7 +273,7 @@ class Validation:
     @property
     def ied_column(self) -> str:
         """The row's inter-eye distance that sets each simulation's (and camera view's) distance."""
-        return "real_head_ied_px" if self.size == "head" else "real_ied_px"
+        return ied_column(self.size)
 
     def run(self, progress: Callable[[str], None] = lambda message: None
             ) -> tuple[pd.DataFrame, dict[str, bytes]]:
