@@ -58,6 +58,11 @@ CHART_IED_PX = 128.0
 #: Closed-loop iterations: bisection steps for sharpness, scalings for noise.
 SHARPNESS_STEPS = 10
 NOISE_STEPS = 4
+#: Frequencies, cycles per pixel, at which the calibrated chart's mean MTF is checked against
+#: the real one beside MTF50, since one lens-blur value may match MTF50 and miss the curve. A
+#: face 12-30 px between the eyes is 27-67 px wide (2.22 IED): 0.1 cycles/px is 3-7 cycles
+#: across it, 0.25 is 7-17.
+SHAPE_CHECK_CYC_PER_PX = (0.1, 0.25)
 #: Chart: patches per side and their side in source pixels; edges slanted 5 deg.
 CHART_PATCHES = 14
 CHART_PATCH_PX = 48
@@ -78,6 +83,16 @@ STATIC_MAX_NOISE_RATIO = 3.0
 #: about +-50% (interquartile range over the median, FRMDB CCTV); 10 windows bring the standard
 #: error of their mean under the 15% goal of a calibration (0.5 / 1.35 / sqrt(10) = 12%).
 MIN_STATIC_EDGES = 10
+
+#: Edge contrast classes, DN (stored luma step between the flat sides), in which sharpness is
+#: also reported. A camera whose chain is linear renders every step alike, whatever its
+#: contrast (the simulated chart's MTF50 varies by under 10% across these classes); natural
+#: edges need not (on the FRMDB CCTV frames, 1.4 times: docs/VALIDATION.md).
+CONTRAST_CLASSES_DN = (20.0, 60.0, 100.0, 150.0, 200.0, 256.0)
+#: Sharpness "depends on contrast" when the classes' MTF50 (those of at least
+#: :data:`MIN_STATIC_EDGES` windows) span more than this ratio: twice the 15% goal of a
+#: calibration, so that one lens blur matching their middle would miss both ends.
+CONTRAST_DEPENDENCE_RATIO = 1.3
 
 #: Pillow's ``get_sampling`` codes to the profile's names.
 _SUBSAMPLING_NAMES = {code: name for name, code in SUBSAMPLING.items()}
@@ -129,6 +144,32 @@ def measure_image(image: Image.Image) -> FrameMeasures:
 
 
 @dataclass(frozen=True)
+class ContrastClass:
+    """Static edge windows whose contrast lies in ``[low_dn, high_dn)``: how many, and the
+    MTF50 of their mean MTF (cycles per pixel; NaN when fewer than :data:`MIN_STATIC_EDGES`)."""
+
+    low_dn: float
+    high_dn: float
+    windows: int
+    mtf50_cyc_per_px: float
+
+    @property
+    def key(self) -> str:
+        """Name of its closed-loop check, e.g. ``mtf50_contrast_20_60_dn``."""
+        return f"mtf50_contrast_{self.low_dn:.0f}_{self.high_dn:.0f}_dn"
+
+
+def by_contrast(windows: Sequence[measure.EdgeWindow]) -> tuple[ContrastClass, ...]:
+    """``windows`` sorted into :data:`CONTRAST_CLASSES_DN`, each class's pooled MTF50."""
+    classes = []
+    for low, high in zip(CONTRAST_CLASSES_DN[:-1], CONTRAST_CLASSES_DN[1:], strict=True):
+        inside = [w for w in windows if low <= w.contrast_dn < high]
+        mtf50 = measure.pooled_mtf50(inside) if len(inside) >= MIN_STATIC_EDGES else math.nan
+        classes.append(ContrastClass(low, high, len(inside), mtf50))
+    return tuple(classes)
+
+
+@dataclass(frozen=True)
 class Sharpness:
     """Sharpness of one camera from the edge windows of its static scene: ``mtf50_cyc_per_px``
     of their mean MTF (NaN when fewer than :data:`MIN_STATIC_EDGES`), the 25th, 50th and 75th
@@ -139,6 +180,29 @@ class Sharpness:
     window_mtf50_cyc_per_px: tuple[float, float, float]
     static_windows: int
     edge_windows: int
+    #: Mean MTF of the static windows on :data:`measure.MTF_GRID_CYC_PER_PX` (NaN when too few).
+    mean_mtf: np.ndarray = field(
+        default_factory=lambda: np.full(measure.MTF_GRID_CYC_PER_PX.size, math.nan))
+    #: The static windows by contrast (:func:`by_contrast`).
+    contrast_classes: tuple[ContrastClass, ...] = ()
+
+    def contrast_dependence(self) -> str | None:
+        """A sentence when the classes' MTF50 span more than :data:`CONTRAST_DEPENDENCE_RATIO`
+        (a chain that is not linear: one lens blur cannot reproduce it), else None."""
+        measured = [c for c in self.contrast_classes if math.isfinite(c.mtf50_cyc_per_px)]
+        values = [c.mtf50_cyc_per_px for c in measured]
+        if len(values) < 2 or max(values) <= CONTRAST_DEPENDENCE_RATIO * min(values):
+            return None
+        listed = ", ".join(f"{c.low_dn:.0f}-{c.high_dn:.0f} DN: {c.mtf50_cyc_per_px:.3f} "
+                           f"({c.windows})" for c in measured)
+        return (f"sharpness depends on edge contrast (MTF50 of the static windows by contrast, "
+                f"windows in brackets: {listed}); a linear camera renders every step alike, so one "
+                "lens blur cannot reproduce this camera: aberration_blur_um matches all static "
+                "edges pooled")
+
+    def mtf_at(self, cyc_per_px: float) -> float:
+        """The mean MTF at ``cyc_per_px`` (cycles per pixel), interpolated on the grid."""
+        return float(np.interp(cyc_per_px, measure.MTF_GRID_CYC_PER_PX, self.mean_mtf))
 
     @property
     def measured(self) -> bool:
@@ -185,7 +249,12 @@ class CameraMeasures:
                           "window_mtf50_cyc_per_px": list(self.sharpness.window_mtf50_cyc_per_px),
                           "static_windows": self.sharpness.static_windows,
                           "edge_windows": self.sharpness.edge_windows,
-                          "measured": self.sharpness.measured},
+                          "measured": self.sharpness.measured,
+                          "by_contrast": [
+                              {"low_dn": c.low_dn, "high_dn": c.high_dn, "windows": c.windows,
+                               "mtf50_cyc_per_px": c.mtf50_cyc_per_px}
+                              for c in self.sharpness.contrast_classes],
+                          "contrast_dependence": self.sharpness.contrast_dependence()},
             "white_dn": list(self.white_dn),
             "black_dn": list(self.black_dn),
             "jpeg_quality": None if self.jpeg_quality is None else list(self.jpeg_quality),
@@ -224,12 +293,16 @@ def summarise(frames: Sequence[FrameMeasures], names: Sequence[str]) -> CameraMe
     )
 
 
-def static_sharpness(frames: Sequence[FrameMeasures], noise: measure.NoiseCurve) -> Sharpness:
+def static_sharpness(
+    frames: Sequence[FrameMeasures], noise: measure.NoiseCurve, *,
+    shift_px: int = STATIC_SHIFT_PX, max_noise_ratio: float = STATIC_MAX_NOISE_RATIO,
+) -> Sharpness:
     """Sharpness from the edge windows of the static scene only (see :data:`STATIC_SHIFT_PX`).
 
-    A window is static when it recurs in another frame of the same camera within
-    :data:`STATIC_SHIFT_PX` pixels and with an RMS difference of at most
-    :data:`STATIC_MAX_NOISE_RATIO` times what the measured noise makes between two frames
+    A window is static when it recurs in another frame of the same camera within ``shift_px``
+    pixels (default :data:`STATIC_SHIFT_PX`) and with an RMS difference of at most
+    ``max_noise_ratio`` (:data:`STATIC_MAX_NOISE_RATIO`) times what the measured noise makes
+    between two frames
     (:func:`measure.static_difference_dn`). An edge on a moving subject - hair, arms, a walking
     person's outline - holds its motion blur and does not recur; the lens's MTF is the static
     scene's.
@@ -241,17 +314,18 @@ def static_sharpness(frames: Sequence[FrameMeasures], noise: measure.NoiseCurve)
         if not others or noise.level_dn.size == 0:
             continue
         for window in frame.edges:
-            limit_dn = STATIC_MAX_NOISE_RATIO * measure.static_difference_dn(
-                frame.luma_dn, window, noise)
+            limit_dn = max_noise_ratio * measure.static_difference_dn(frame.luma_dn, window, noise)
             if any(measure.recurrence_rms_dn(frame.luma_dn, window, other,
-                                             shift_px=STATIC_SHIFT_PX) <= limit_dn
+                                             shift_px=shift_px) <= limit_dn
                    for other in others):
                 static.append(window)
     singles = np.array([window.mtf50_cyc_per_px for window in static])
     spread = (tuple(float(v) for v in np.percentile(singles, [25, 50, 75])) if static
               else (math.nan,) * 3)
-    pooled = measure.pooled_mtf50(static) if len(static) >= MIN_STATIC_EDGES else math.nan
-    return Sharpness(pooled, spread, len(static), found)
+    if len(static) < MIN_STATIC_EDGES:
+        return Sharpness(math.nan, spread, len(static), found, contrast_classes=by_contrast(static))
+    return Sharpness(measure.pooled_mtf50(static), spread, len(static), found,
+                     np.mean([w.mtf for w in static], axis=0), by_contrast(static))
 
 
 def _pooled_noise(frames: Sequence[FrameMeasures]) -> measure.NoiseCurve:
@@ -305,7 +379,8 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
         put("aberration_blur_um", round(sigma_px * profile.pixel_pitch_um, 3),
             f"closed loop: chart MTF50 {mtf_sim:.3f} cycles/px = measured {sharpness.describe()}; "
             f"static: recurring in another frame within {STATIC_SHIFT_PX} px and "
-            f"{STATIC_MAX_NOISE_RATIO:g}x the noise-expected difference")
+            f"{STATIC_MAX_NOISE_RATIO:g}x the noise-expected difference; natural edges are at "
+            "best steps, so the lens is at least this sharp (a chart would measure it)")
     else:
         put("aberration_blur_um", base.aberration_blur_um, sharpness_not_measured(sharpness))
     profile = with_overrides(base, values)
@@ -320,12 +395,22 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
     checks = {"noise_sigma_ratio": (1.0, _noise_ratio(final.noise, measured.noise))}
     if sharpness.measured:
         checks["mtf50_cyc_per_px"] = (sharpness.mtf50_cyc_per_px, final.sharpness.mtf50_cyc_per_px)
+        # One blur value matches MTF50, not necessarily the curve's shape: shown, not fitted.
+        for cyc_per_px in SHAPE_CHECK_CYC_PER_PX:
+            checks[f"mtf_at_{cyc_per_px:g}_cyc_per_px"] = (sharpness.mtf_at(cyc_per_px),
+                                                         final.sharpness.mtf_at(cyc_per_px))
+        for real, simulated in zip(sharpness.contrast_classes, final.sharpness.contrast_classes,
+                                   strict=True):
+            if math.isfinite(real.mtf50_cyc_per_px) and math.isfinite(simulated.mtf50_cyc_per_px):
+                checks[real.key] = (real.mtf50_cyc_per_px, simulated.mtf50_cyc_per_px)
     contrast = _linear(measured.black_dn[0]) / max(_linear(measured.white_dn[0]), 1e-9)
     remarks = [f"black level {measured.black_dn[0]:.0f} DN (luma percentile {BLACK_PERCENTILE:g} of "
                f"each frame, median; range {measured.black_dn[1]:.0f}-{measured.black_dn[2]:.0f}): "
                f"black/white {contrast:.3f} linear, an upper bound of veiling_glare_ratio (not "
                "applied: dark objects are not perfectly black); the tone curve stays the base's, "
                "as frames alone cannot separate gamma from scene reflectance"]
+    if sharpness.contrast_dependence():
+        remarks.append(sharpness.contrast_dependence())
     return Calibrated(values, notes, checks, remarks)
 
 
@@ -385,6 +470,7 @@ def chart_frames(
     still = with_overrides(profile, {
         "distance_m": slant_m, "focus_distance_m": slant_m, "lateral_offset_m": 0.0,
         "mounting_height_m": height_m, "aim_height_m": min(height_m, 5.0), "speed_kmh": 0.0,
+        "subject_speed_mps": 0.0,
         "face_irradiance_w_m2": profile.face_irradiance_w_m2 * full_scale,
         "veiling_glare_ratio": 0.0,
     })

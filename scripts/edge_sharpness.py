@@ -1,0 +1,104 @@
+"""How `calibrate`'s sharpness of a camera depends on its choices: the static-scene bounds and the
+edges' contrast.
+
+    python scripts/edge_sharpness.py FRAME... [--profile PROFILE ...] [--set KEY=VALUE ...]
+        [--clip-margin DN] [--no-bounds]
+
+Measures the frames as `evalharness calibrate` does (`evalharness/camera/calibration.py`), then
+prints (1) the MTF50 of the mean MTF of the static edge windows (and how many) for other bounds
+of the static test (how far a window may shift between frames, and how many times the
+noise-expected difference it may differ by), and (2) the static windows' MTF50 by edge contrast,
+beside the same for the test chart filmed through each PROFILE (the camera model, whose chain is
+linear), with the ``--set`` values applied to each (e.g. ``video_qp=40``). ``--clip-margin 0``
+keeps the clipped edges that `calibrate` refuses. Docs: docs/VALIDATION.md, "Calibrated profile".
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+from dataclasses import replace
+from pathlib import Path
+
+from PIL import Image
+
+from evalharness.camera import calibration, measure
+from evalharness.config.profile import load_profile
+
+SHIFTS_PX = (2, 4, 6)
+NOISE_RATIOS = (2.0, 3.0, 4.0, 6.0)
+
+
+def measure_files(paths: list[Path], clip_margin_dn: float) -> list[calibration.FrameMeasures]:
+    """Each frame measured as `calibrate` measures it, edges with ``clip_margin_dn``."""
+    frames = []
+    for path in paths:
+        with Image.open(path) as image:
+            frame = calibration.measure_image(image)
+        if clip_margin_dn != measure.EDGE_CLIP_MARGIN_DN:
+            frame = replace(frame, edges=tuple(
+                measure.edge_windows(frame.luma_dn, clip_margin_dn=clip_margin_dn)))
+        frames.append(frame)
+    return frames
+
+
+def print_bounds(frames: list[calibration.FrameMeasures], noise: measure.NoiseCurve) -> None:
+    """The static test's MTF50 (windows) for other shift and noise bounds."""
+    print("| shift bound | " + " | ".join(f"{r:g} x noise" for r in NOISE_RATIOS) + " |")
+    print("| --- " * (len(NOISE_RATIOS) + 1) + "|")
+    for shift in SHIFTS_PX:
+        cells = []
+        for ratio in NOISE_RATIOS:
+            s = calibration.static_sharpness(frames, noise, shift_px=shift, max_noise_ratio=ratio)
+            cells.append(f"{s.mtf50_cyc_per_px:.3f} ({s.static_windows})")
+        print(f"| {shift} px | " + " | ".join(cells) + " |")
+
+
+def contrast_row(name: str, sharpness: calibration.Sharpness) -> str:
+    """One table row: MTF50 (windows) per contrast class."""
+    cells = [f"{c.mtf50_cyc_per_px:.3f} ({c.windows})" for c in sharpness.contrast_classes]
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("frames", nargs="+", type=Path)
+    parser.add_argument("--profile", action="append", default=[],
+                        help="also film the chart through this profile (name or .toml)")
+    parser.add_argument("--clip-margin", type=float, default=measure.EDGE_CLIP_MARGIN_DN,
+                        help="edges within this many DN of 0 or 255 are refused (0: keep them)")
+    parser.add_argument("--no-bounds", action="store_true", help="skip the bounds table")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a profile value (numbers only) for every --profile")
+    args = parser.parse_args()
+    overrides = {key: float(value) if "." in value else int(value)
+                 for key, value in (item.split("=", 1) for item in args.set)}
+    frames = measure_files(args.frames, args.clip_margin)
+    measured = calibration.summarise(frames, [str(p) for p in args.frames])
+    every = [window for frame in frames for window in frame.edges]
+    print(f"{len(frames)} frames, {len(every)} edge windows, all pooled: MTF50 "
+          f"{measure.pooled_mtf50(every):.3f}\n")
+    if not args.no_bounds:
+        print_bounds(frames, measured.noise)
+    classes = measured.sharpness.contrast_classes
+    print("\n| static edge windows | " + " | ".join(
+        f"{c.low_dn:.0f}-{c.high_dn:.0f} DN" for c in classes) + " |")
+    print("| --- " * (len(classes) + 1) + "|")
+    print(contrast_row("real frames", measured.sharpness))
+
+    for name in args.profile:
+        chart = []
+        for data in calibration.chart_frames(load_profile(name, overrides), count=4):
+            with Image.open(io.BytesIO(data)) as image:
+                chart.append(calibration.measure_image(image))
+        summary = calibration.summarise(chart, [f"chart {k}" for k in range(len(chart))])
+        settings = "".join(f", {item}" for item in args.set)
+        print(contrast_row(f"chart through {name}{settings}", summary.sharpness))
+    q25, median, q75 = measured.sharpness.window_mtf50_cyc_per_px
+    print(f"\nstatic: {measured.sharpness.static_windows} windows, MTF50 "
+          f"{measured.sharpness.mtf50_cyc_per_px:.3f} of their mean MTF (single windows median "
+          f"{median:.3f}, IQR {q25:.3f}-{q75:.3f})")
+
+
+if __name__ == "__main__":
+    main()
