@@ -23,13 +23,16 @@ They are fitted on one validation run (the development subjects) and applied to 
   what changes with size that the camera model misses); the raw simulated rate is always
   reported beside it, so the reader sees how much the correction carries;
 - *detection ratio*: real detection rate / simulated detection rate, multiplying the simulated
-  detection rate.
+  detection rate; one per camera group (``probes.csv``), as what a camera model misses in
+  detection (sunglasses, hoods, bowed heads, dim scenes) differs with where each camera films
+  (on the FRMDB development subjects: CCTV real/simulated 0.73, HD 1.00). A group that the
+  fitting run lacks takes the ratio of all its probes.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -46,14 +49,20 @@ class Corrections:
     """Corrections fitted on one validation run (see the module docstring).
 
     ``session_logit``: (a, b, c, e) of the session calibration; ``detection_ratio``: real /
-    simulated detection rate; ``n_probes``: real-detected probes fitted; ``fitted_on``: the run
-    directory and dataset fingerprint they come from.
+    simulated detection rate of all probes, and ``camera_detection_ratios`` of each camera group;
+    ``n_probes``: real-detected probes fitted; ``fitted_on``: the run directory and dataset
+    fingerprint they come from.
     """
 
     session_logit: tuple[float, float, float, float]
     detection_ratio: float
     n_probes: int
     fitted_on: dict[str, str]
+    camera_detection_ratios: dict[str, float] = field(default_factory=dict)
+
+    def detection_ratio_of(self, camera: str) -> float:
+        """The camera group's detection ratio, or that of all probes for a group not fitted."""
+        return self.camera_detection_ratios.get(camera, self.detection_ratio)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -61,8 +70,10 @@ class Corrections:
     @staticmethod
     def from_dict(data: dict[str, object]) -> Corrections:
         a, b, c, e = (float(x) for x in data["session_logit"])  # type: ignore[union-attr]
+        # Runs before per-camera ratios (session 8) have none: all groups take the pooled one.
+        cameras = {str(k): float(v) for k, v in dict(data.get("camera_detection_ratios", {})).items()}  # type: ignore[arg-type]
         return Corrections((a, b, c, e), float(data["detection_ratio"]), int(data["n_probes"]),  # type: ignore[arg-type]
-                           dict(data["fitted_on"]))  # type: ignore[arg-type]
+                           dict(data["fitted_on"]), cameras)  # type: ignore[arg-type]
 
 
 def _features(rows: pd.DataFrame) -> np.ndarray:
@@ -84,10 +95,23 @@ def fit_corrections(rows: pd.DataFrame, fitted_on: dict[str, str]) -> Correction
         model = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000).fit(_features(detected), success)
         logit = (float(model.intercept_[0]), *(float(x) for x in model.coef_[0]))
     simulated = rows[rows["simulated"]]
+    cameras = {str(camera): _detection_ratio(group) for camera, group in simulated.groupby("camera")}
+    return Corrections(logit, _detection_ratio(simulated), len(detected), fitted_on,
+                       {camera: ratio for camera, ratio in cameras.items() if math.isfinite(ratio)})
+
+
+def _detection_ratio(simulated: pd.DataFrame) -> float:
+    """Real / simulated detection rate of simulated probes (NaN when none was detected)."""
     sim_rate = float(simulated["sim_detected"].mean()) if len(simulated) else math.nan
     real_rate = float(simulated["real_detected"].mean()) if len(simulated) else math.nan
-    ratio = real_rate / sim_rate if sim_rate > 0 else math.nan
-    return Corrections(logit, ratio, len(detected), fitted_on)
+    return real_rate / sim_rate if sim_rate > 0 else math.nan
+
+
+def predicted_detection(rows: pd.DataFrame, corrections: Corrections) -> np.ndarray:
+    """Probability ``(P,)`` that each probe's real face is detected: its simulation's detection
+    (0 or 1) times its camera group's detection ratio, at most 1."""
+    ratios = rows["camera"].map(corrections.detection_ratio_of).to_numpy(np.float64)
+    return np.minimum(1.0, rows["sim_detected"].to_numpy(np.float64) * ratios)
 
 
 def predicted_success(rows: pd.DataFrame, corrections: Corrections) -> np.ndarray:
@@ -149,8 +173,8 @@ def summarize(rows: pd.DataFrame, corrections: Corrections | None = None, seed: 
         figures: dict[str, object] = dict(_compare(subset, corrections, rng, n_resamples))
         figures["real_detection"] = float(everything["real_detected"].mean()) if len(everything) else None
         figures["sim_detection"] = float(simulated["sim_detected"].mean()) if len(simulated) else None
-        if corrections is not None and figures["sim_detection"] is not None:
-            figures["pred_detection"] = min(1.0, figures["sim_detection"] * corrections.detection_ratio)  # type: ignore[operator]
+        if corrections is not None and len(simulated):
+            figures["pred_detection"] = float(predicted_detection(simulated, corrections).mean())
         return figures
 
     bins = []

@@ -9,6 +9,7 @@ import pytest
 from evalharness.evaluation.validation_summary import (
     Corrections,
     fit_corrections,
+    predicted_detection,
     predicted_success,
     summarize,
 )
@@ -71,6 +72,26 @@ def test_corrections_by_hand() -> None:
     fitted = predicted_success(ROWS[ROWS["real_detected"]], corrections)
     assert fitted.mean() == pytest.approx(0.5, abs=1e-3)
     assert Corrections.from_dict(corrections.as_dict()) == corrections
+
+
+def test_detection_is_corrected_per_camera_group() -> None:
+    # Camera "c": 4 of 5 real faces found, 4 of 5 simulations (ratio 1). Camera "d": 1 real face
+    # of 4, every simulation (ratio 0.25). Pooled: 5 of 9 against 8 of 9 (0.625).
+    other = _rows([(f"p{k}", 20.0, 1 if k == 0 else None, 1, (0.6, 0.3), (0.8, 0.3)) for k in range(4)])
+    rows = pd.concat([ROWS, other.assign(camera="d")], ignore_index=True)
+    corrections = fit_corrections(rows, {"run_dir": "x"})
+    assert corrections.detection_ratio == pytest.approx(0.625)
+    assert corrections.camera_detection_ratios == pytest.approx({"c": 1.0, "d": 0.25})
+    assert predicted_detection(rows, corrections).sum() == pytest.approx(4 * 1.0 + 4 * 0.25)
+    figures = summarize(rows, corrections, n_resamples=50)
+    cameras = {row["camera"]: row for row in figures["cameras"]}
+    assert cameras["d"]["pred_detection"] == pytest.approx(cameras["d"]["real_detection"])
+    assert figures["overall"]["pred_detection"] == pytest.approx(5 / 9)
+    # A group the corrections were not fitted on, and corrections written before per-camera
+    # ratios existed, take the pooled ratio.
+    assert corrections.detection_ratio_of("e") == pytest.approx(0.625)
+    old = {key: value for key, value in corrections.as_dict().items() if key != "camera_detection_ratios"}
+    assert Corrections.from_dict(old).detection_ratio_of("d") == pytest.approx(0.625)
 
 
 def test_prediction_by_hand() -> None:
