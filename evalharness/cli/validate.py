@@ -81,10 +81,12 @@ def validate_command(
                    f"simulated {_percent(group['sim_rank1'])}" +
                    (f", predicted {_percent(group.get('pred_rank1'))}" if has_pred else "") +
                    f"; detection real {_percent(group['real_detection'])}, simulated "
-                   f"{_percent(group['sim_detection'])}")
+                   f"{_percent(group['sim_detection'])}" +
+                   (f", predicted {_percent(group.get('pred_detection'))}" if has_pred else ""))
     overall = figures["overall"]
     typer.echo(f"detection: real {_percent(overall['real_detection'])}%, simulated "
                f"{_percent(overall['sim_detection'])}%" +
                (f", predicted {_percent(overall.get('pred_detection'))}%" if has_pred else "") +
                f"; {figures['undetected_real']} real probes undetected")
+    typer.echo(f"corrections fitted here: {result.corrections.describe()}")
     typer.echo(str(html))

@@ -38,11 +38,12 @@ ROWS, SUMMARY, CORRECTIONS, MANIFEST = ("probes.parquet", "summary.json", "corre
 
 @dataclass(frozen=True)
 class ValidationResult:
-    """What a validation wrote: its directory, rows and figures."""
+    """What a validation wrote: its directory, rows, figures and the corrections fitted on it."""
 
     run_dir: Path
     rows: pd.DataFrame
     summary: dict[str, Any]
+    corrections: Corrections
 
 
 def read_corrections(run_dir: Path) -> Corrections:
@@ -149,7 +150,8 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
         "overrides": overrides, "view_choice": view_choice, "exposure": exposure, "walk": walk, "size": size,
         "models": {"detector": {"name": models[0].name, "weights_sha256": models[0].weights_sha256},
                    "recognizer": {"name": models[1].name, "weights_sha256": models[1].weights_sha256}},
-        "calibration": None if corrections is None else {"dir": str(calibration), **corrections.fitted_on},
+        "calibration": None if corrections is None else {"dir": str(calibration), **corrections.fitted_on,
+                                                         "corrections": corrections.as_dict()},
         "device": str(resolved), "seed": seed, "command": command or [],
         "started": started, "finished": manifest.now_utc(), **manifest.environment()})
-    return ValidationResult(out, rows, summary)
+    return ValidationResult(out, rows, summary, fitted)

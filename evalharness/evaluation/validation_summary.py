@@ -60,6 +60,14 @@ class Corrections:
     fitted_on: dict[str, str]
     camera_detection_ratios: dict[str, float] = field(default_factory=dict)
 
+    def describe(self) -> str:
+        """One line: the session calibration's formula and the detection ratios."""
+        a, b, c, e = self.session_logit
+        ratios = ", ".join(f"{camera} {ratio:.3f}" for camera, ratio in sorted(self.camera_detection_ratios.items()))
+        return (f"session calibration P = 1 / (1 + exp(-({a:.2f} {b:+.2f} d {c:+.2f} d m {e:+.2f} log2 ied))) "
+                f"on {self.n_probes} real-detected probes; detection ratio "
+                + (f"{ratios} (pooled {self.detection_ratio:.3f})" if ratios else f"{self.detection_ratio:.3f}"))
+
     def detection_ratio_of(self, camera: str) -> float:
         """The camera group's detection ratio, or that of all probes for a group not fitted."""
         return self.camera_detection_ratios.get(camera, self.detection_ratio)

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402  the backend must be chosen first
 import pandas as pd  # noqa: E402
 
 from evalharness.evaluation import store  # noqa: E402
-from evalharness.evaluation.validation_summary import BINS_PX  # noqa: E402
+from evalharness.evaluation.validation_summary import BINS_PX, Corrections  # noqa: E402
 from evalharness.report.plots import OKABE_ITO  # noqa: E402
 from evalharness.report.render import data_uri  # noqa: E402
 
@@ -137,6 +137,9 @@ def write_validation_report(run_dir: Path) -> Path:
     calibration = meta.get("calibration")
     status = ("corrections fitted on " + html.escape(str(calibration.get("run_dir")))
               if calibration else "raw simulation, no corrections applied")
+    fitted = Corrections.from_dict(store.read_json(run_dir / "corrections.json")).describe()
+    applied = ("" if not calibration or "corrections" not in calibration else
+               "<br>Applied here: " + html.escape(Corrections.from_dict(calibration["corrections"]).describe()) + ".")
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Validation of {html.escape(names)}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:auto}}td,th{{padding:2px 8px;text-align:right}}
 figure{{display:inline-block;width:14em;vertical-align:top;margin:4px}}figure img{{width:6.5em;image-rendering:pixelated}}
@@ -152,6 +155,8 @@ size: {SIZE_CHOICES[meta.get('size', 'eyes')]}; with {EXPOSURE_CHOICES[meta.get(
 <p>Detection: real {_percent(figures['overall']['real_detection'])}, simulated {_percent(figures['overall']['sim_detection'])}
 {'' if 'pred_detection' not in figures['overall'] else ', predicted ' + _percent(figures['overall']['pred_detection'])};
 {figures['undetected_real']} real probes had no detected face.</p>
+<p>Corrections fitted on this run (<code>corrections.json</code>, for <code>--calibration</code> elsewhere):
+{html.escape(fitted)}.{applied}</p>
 <h2>Real | simulated</h2>{_sheet(run_dir, rows)}
 <p>Command: <code>{html.escape(' '.join(meta.get('command', [])))}</code></p></body></html>"""
     return store.write_text(run_dir / "validation.html", page)

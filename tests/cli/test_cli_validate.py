@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from evalharness.evaluation.validation_summary import Corrections
 
 CCTV = "configs/profiles/validation/frmdb-cctv.toml"
 BIN_KEYS = {"ied_px_low", "ied_px_high", "n", "real_rank1", "sim_rank1", "gap", "gap_ci_low", "gap_ci_high"}
@@ -44,7 +47,13 @@ def test_validate_then_apply_its_corrections(cli, frmdb_paired, tmp_path: Path) 
     assert "pred_rank1" in corrected["overall"] and "pred_detection" in corrected["overall"]
     assert corrected["overall"]["gap"] == pytest.approx(
         corrected["overall"]["pred_rank1"] - corrected["overall"]["real_rank1"])
-    assert "corrections fitted on" in (tmp_path / "held" / "validation.html").read_text(encoding="utf-8")
+    page = (tmp_path / "held" / "validation.html").read_text(encoding="utf-8")
+    assert "corrections fitted on" in page
+    # The page states the corrections it applied and those fitted on its own probes.
+    applied = Corrections.from_dict(json.loads((tmp_path / "dev" / "corrections.json").read_text()))
+    assert f"Applied here: {html.escape(applied.describe())}" in page
+    own = Corrections.from_dict(json.loads((tmp_path / "held" / "corrections.json").read_text()))
+    assert html.escape(own.describe()) in page and "detection ratio cctv" in own.describe()
 
 
 def test_validate_refusals_name_the_problem(cli, frmdb_paired, tmp_path: Path) -> None:
@@ -130,8 +139,10 @@ def test_validate_matches_each_simulation_to_its_real_probe(cli, frmdb_paired, t
     assert (meta["exposure"], meta["walk"], meta["size"]) == ("face", "facing", "head")
 
     plain = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "plain", "--device", "cpu",
-                "--exposure", "profile", "--walk", "profile", "--size", "eyes", "--json")
+                "--exposure", "profile", "--walk", "profile", "--size", "eyes")
     assert plain.code == 0, plain.err
+    fitted = Corrections.from_dict(json.loads((tmp_path / "plain" / "corrections.json").read_text()))
+    assert f"corrections fitted here: {fitted.describe()}" in plain.out  # the table's run prints them
     rows = pd.read_parquet(tmp_path / "plain" / "probes.parquet")
     simulated = rows[rows["simulated"]]
     assert (simulated["sim_exposure_scale"] == 1.0).all() and (simulated["sim_subject_direction_deg"] == 40.0).all()

@@ -92,6 +92,10 @@ def test_detection_is_corrected_per_camera_group() -> None:
     assert corrections.detection_ratio_of("e") == pytest.approx(0.625)
     old = {key: value for key, value in corrections.as_dict().items() if key != "camera_detection_ratios"}
     assert Corrections.from_dict(old).detection_ratio_of("d") == pytest.approx(0.625)
+    assert corrections.describe().endswith("detection ratio c 1.000, d 0.250 (pooled 0.625)")
+    assert Corrections((-4.8, 0.05, 5.0, 1.1), 0.8, 7, {}).describe() == (
+        "session calibration P = 1 / (1 + exp(-(-4.80 +0.05 d +5.00 d m +1.10 log2 ied))) on 7 "
+        "real-detected probes; detection ratio 0.800")
 
 
 def test_prediction_by_hand() -> None:
