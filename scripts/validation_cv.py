@@ -54,8 +54,8 @@ def held_out_errors(rows: pd.DataFrame, splits: int, seed: int) -> dict[str, pd.
         corrected = predicted_success(used, corrections)
         found = {"raw": sim_found, "corrected": predicted_detection(simulated, corrections)}
         for name, predicted in (("raw", raw), ("corrected", corrected)):
-            errors[name].append(
-                _errors(predicted, real, ~fitted, groups) | _errors(found[name], real_found, held, found_groups))
+            errors[name].append(_errors(predicted, real, ~fitted, groups)
+                                | _errors(found[name], real_found, held, found_groups))
     return {name: pd.DataFrame(values) for name, values in errors.items()}
 
 

@@ -63,10 +63,12 @@ class Corrections:
     def describe(self) -> str:
         """One line: the session calibration's formula and the detection ratios."""
         a, b, c, e = self.session_logit
-        ratios = ", ".join(f"{camera} {ratio:.3f}" for camera, ratio in sorted(self.camera_detection_ratios.items()))
-        return (f"session calibration P = 1 / (1 + exp(-({a:.2f} {b:+.2f} d {c:+.2f} d m {e:+.2f} log2 ied))) "
-                f"on {self.n_probes} real-detected probes; detection ratio "
-                + (f"{ratios} (pooled {self.detection_ratio:.3f})" if ratios else f"{self.detection_ratio:.3f}"))
+        ratios = ", ".join(f"{camera} {ratio:.3f}"
+                           for camera, ratio in sorted(self.camera_detection_ratios.items()))
+        pooled = f"{self.detection_ratio:.3f}"
+        return (f"session calibration P = 1 / (1 + exp(-({a:.2f} {b:+.2f} d {c:+.2f} d m {e:+.2f} "
+                f"log2 ied))) on {self.n_probes} real-detected probes; detection ratio "
+                + (f"{ratios} (pooled {pooled})" if ratios else pooled))
 
     def detection_ratio_of(self, camera: str) -> float:
         """The camera group's detection ratio, or that of all probes for a group not fitted."""
@@ -79,7 +81,8 @@ class Corrections:
     def from_dict(data: dict[str, object]) -> Corrections:
         a, b, c, e = (float(x) for x in data["session_logit"])  # type: ignore[union-attr]
         # Runs before per-camera ratios (session 8) have none: all groups take the pooled one.
-        cameras = {str(k): float(v) for k, v in dict(data.get("camera_detection_ratios", {})).items()}  # type: ignore[arg-type]
+        saved = dict(data.get("camera_detection_ratios", {}))  # type: ignore[call-overload]
+        cameras = {str(camera): float(ratio) for camera, ratio in saved.items()}
         return Corrections((a, b, c, e), float(data["detection_ratio"]), int(data["n_probes"]),  # type: ignore[arg-type]
                            dict(data["fitted_on"]), cameras)  # type: ignore[arg-type]
 

@@ -138,8 +138,10 @@ def write_validation_report(run_dir: Path) -> Path:
     status = ("corrections fitted on " + html.escape(str(calibration.get("run_dir")))
               if calibration else "raw simulation, no corrections applied")
     fitted = Corrections.from_dict(store.read_json(run_dir / "corrections.json")).describe()
-    applied = ("" if not calibration or "corrections" not in calibration else
-               "<br>Applied here: " + html.escape(Corrections.from_dict(calibration["corrections"]).describe()) + ".")
+    applied = ""
+    if calibration and "corrections" in calibration:  # runs before session 8 did not keep them
+        used = Corrections.from_dict(calibration["corrections"])
+        applied = f"<br>Applied here: {html.escape(used.describe())}."
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Validation of {html.escape(names)}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:auto}}td,th{{padding:2px 8px;text-align:right}}
 figure{{display:inline-block;width:14em;vertical-align:top;margin:4px}}figure img{{width:6.5em;image-rendering:pixelated}}
