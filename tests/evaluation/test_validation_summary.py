@@ -154,3 +154,27 @@ def test_measures_script_by_hand() -> None:
     assert table.loc["50-inf", "log2_noise"] == -1.0
     assert table.loc["12-20", "real_rank1"] == 0.0 and table.loc["12-20", "sim_rank1"] == 100.0
     assert table.loc["50-inf", "sim_rank1"] == 0.0  # the simulated face was not detected: a miss
+
+
+def test_goal_script_by_hand() -> None:
+    """``scripts/validation_goal.py``: the issue's criteria from a corrected summary, by hand."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "validation_goal.py"
+    spec = importlib.util.spec_from_file_location("validation_goal", path)
+    script = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = script  # its dataclass looks its module up there
+    spec.loader.exec_module(script)
+    corrections = Corrections((0.0, 0.0, 0.0, 0.0), 0.5, 3, {"run_dir": "x"})  # every probe: p = 0.5
+    summary = {"raw": summarize(ROWS, n_resamples=20), "corrected": summarize(ROWS, corrections, n_resamples=20)}
+    listed, corrected = script.criteria(summary)
+    assert corrected
+    # No bin holds 15 probes: overall rank-1 (0.5 predicted, 0.5 real) and detection (0.4
+    # predicted, 0.8 real), overall and for camera "c".
+    assert [item.name for item in listed] == ["rank-1, all (n 4)", "detection", "detection, c"]
+    assert [item.met for item in listed] == [True, False, False]
+    assert listed[1].predicted - listed[1].real == pytest.approx(-40.0) and listed[1].simulated == 80.0
+    raw, corrected = script.criteria({"raw": summary["raw"]})
+    assert not corrected and raw[0].predicted == pytest.approx(75.0)  # the raw simulation's rank-1
