@@ -409,8 +409,8 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
                f"black/white {contrast:.3f} linear, an upper bound of veiling_glare_ratio (not "
                "applied: dark objects are not perfectly black); the tone curve stays the base's, "
                "as frames alone cannot separate gamma from scene reflectance"]
-    if sharpness.contrast_dependence():
-        remarks.append(sharpness.contrast_dependence())
+    if dependence := sharpness.contrast_dependence():
+        remarks.append(dependence)
     return Calibrated(values, notes, checks, remarks)
 
 

@@ -229,7 +229,7 @@ def _window_mtf(window: np.ndarray, clip_margin_dn: float) -> tuple[np.ndarray, 
     contrast = abs(sides[1].mean() - sides[0].mean())
     if contrast < EDGE_MIN_CONTRAST_DN:
         return None
-    if window.min() < clip_margin_dn or window.max() > 255.0 - clip_margin_dn:
+    if window.min() < clip_margin_dn or window.max() > sensor.FULL_SCALE_DN - clip_margin_dn:
         return None
     side_spread_dn = max(side.std() for side in sides)
     if side_spread_dn > EDGE_MAX_SIDE_SPREAD * contrast:

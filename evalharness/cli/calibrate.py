@@ -56,8 +56,8 @@ def calibrate_command(
     if not measured.sharpness.measured:
         typer.echo(f"warning: aberration_blur_um is {sharpness_not_measured(measured.sharpness)}",
                    err=True)
-    if measured.sharpness.contrast_dependence():
-        typer.echo(f"warning: {measured.sharpness.contrast_dependence()}", err=True)
+    if dependence := measured.sharpness.contrast_dependence():
+        typer.echo(f"warning: {dependence}", err=True)
     say(f"measured {measured.frames} frames; matching noise and sharpness through the simulated camera")
     result = calibrate(measured, base_profile, seed=seed)
     text = _profile_text(base, out, measured, result, names)
