@@ -10,16 +10,21 @@ of the static test (how far a window may shift between frames, and how many time
 noise-expected difference it may differ by), and (2) the static windows' MTF50 by edge contrast,
 beside the same for the test chart filmed through each PROFILE (the camera model, whose chain is
 linear), with the ``--set`` values applied to each (e.g. ``video_qp=40``). ``--clip-margin 0``
-keeps the clipped edges that `calibrate` refuses. Docs: docs/VALIDATION.md, "Calibrated profile".
+keeps the clipped edges that `calibrate` refuses. ``--curve`` adds (3) the mean MTF itself at
+:data:`CURVE_CYC_PER_PX`, of all static windows and of each contrast class, real and chart: where
+it stops falling with frequency, what remains is the windows' floor of noise and texture, not
+the lens. Docs: docs/VALIDATION.md, "Calibrated profile".
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import math
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from evalharness.camera import calibration, measure
@@ -27,6 +32,8 @@ from evalharness.config.profile import load_profile
 
 SHIFTS_PX = (2, 4, 6)
 NOISE_RATIOS = (2.0, 3.0, 4.0, 6.0)
+#: Frequencies of the ``--curve`` table, cycles per pixel (0.5: Nyquist).
+CURVE_CYC_PER_PX = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 
 
 def measure_files(paths: list[Path], clip_margin_dn: float) -> list[calibration.FrameMeasures]:
@@ -60,6 +67,17 @@ def contrast_row(name: str, sharpness: calibration.Sharpness) -> str:
     return f"| {name} | " + " | ".join(cells) + " |"
 
 
+def curve_rows(name: str, sharpness: calibration.Sharpness) -> list[str]:
+    """Table rows of the mean MTF at :data:`CURVE_CYC_PER_PX`: all static windows, then each
+    contrast class with enough windows."""
+    curves = [(f"{name}, all ({sharpness.static_windows})", sharpness.mean_mtf)]
+    curves += [(f"{name}, {c.low_dn:.0f}-{c.high_dn:.0f} DN ({c.windows})", c.mean_mtf)
+               for c in sharpness.contrast_classes if math.isfinite(c.mtf50_cyc_per_px)]
+    return [f"| {label} | " + " | ".join(
+        f"{np.interp(f, measure.MTF_GRID_CYC_PER_PX, mtf):.3f}" for f in CURVE_CYC_PER_PX) + " |"
+        for label, mtf in curves]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("frames", nargs="+", type=Path)
@@ -68,6 +86,8 @@ def main() -> None:
     parser.add_argument("--clip-margin", type=float, default=measure.EDGE_CLIP_MARGIN_DN,
                         help="edges within this many DN of 0 or 255 are refused (0: keep them)")
     parser.add_argument("--no-bounds", action="store_true", help="skip the bounds table")
+    parser.add_argument("--curve", action="store_true",
+                        help="also print the mean MTF curves, real and chart, by contrast class")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a profile value (numbers only) for every --profile")
     args = parser.parse_args()
@@ -85,7 +105,7 @@ def main() -> None:
         f"{c.low_dn:.0f}-{c.high_dn:.0f} DN" for c in classes) + " |")
     print("| --- " * (len(classes) + 1) + "|")
     print(contrast_row("real frames", measured.sharpness))
-
+    curves = curve_rows("real frames", measured.sharpness)
     for name in args.profile:
         chart = []
         for data in calibration.chart_frames(load_profile(name, overrides), count=4):
@@ -94,6 +114,12 @@ def main() -> None:
         summary = calibration.summarise(chart, [f"chart {k}" for k in range(len(chart))])
         settings = "".join(f", {item}" for item in args.set)
         print(contrast_row(f"chart through {name}{settings}", summary.sharpness))
+        curves += curve_rows(f"chart through {name}{settings}", summary.sharpness)
+    if args.curve:
+        print("\nmean MTF of the static windows at cycles/px:\n| windows | " + " | ".join(
+            f"{f:g}" for f in CURVE_CYC_PER_PX) + " |")
+        print("| --- " * (len(CURVE_CYC_PER_PX) + 1) + "|")
+        print("\n".join(curves))
     q25, median, q75 = measured.sharpness.window_mtf50_cyc_per_px
     print(f"\nstatic: {measured.sharpness.static_windows} windows, MTF50 "
           f"{measured.sharpness.mtf50_cyc_per_px:.3f} of their mean MTF (single windows median "

@@ -61,7 +61,8 @@ NOISE_STEPS = 4
 #: Frequencies, cycles per pixel, at which the calibrated chart's mean MTF is checked against
 #: the real one beside MTF50, since one lens-blur value may match MTF50 and miss the curve. A
 #: face 12-30 px between the eyes is 27-67 px wide (2.22 IED): 0.1 cycles/px is 3-7 cycles
-#: across it, 0.25 is 7-17.
+#: across it, 0.25 is 7-17. Where a curve has fallen to its floor (noise, and texture beside
+#: natural edges, higher at lower edge contrast) the check compares floors, not sharpness.
 SHAPE_CHECK_CYC_PER_PX = (0.1, 0.25)
 #: Chart: patches per side and their side in source pixels; edges slanted 5 deg.
 CHART_PATCHES = 14
@@ -145,13 +146,16 @@ def measure_image(image: Image.Image) -> FrameMeasures:
 
 @dataclass(frozen=True)
 class ContrastClass:
-    """Static edge windows whose contrast lies in ``[low_dn, high_dn)``: how many, and the
-    MTF50 of their mean MTF (cycles per pixel; NaN when fewer than :data:`MIN_STATIC_EDGES`)."""
+    """Static edge windows whose contrast lies in ``[low_dn, high_dn)``: how many, their mean MTF
+    on :data:`measure.MTF_GRID_CYC_PER_PX` and its MTF50 (cycles per pixel; both NaN when fewer
+    than :data:`MIN_STATIC_EDGES`)."""
 
     low_dn: float
     high_dn: float
     windows: int
     mtf50_cyc_per_px: float
+    mean_mtf: np.ndarray = field(
+        default_factory=lambda: np.full(measure.MTF_GRID_CYC_PER_PX.size, math.nan))
 
     @property
     def key(self) -> str:
@@ -164,8 +168,11 @@ def by_contrast(windows: Sequence[measure.EdgeWindow]) -> tuple[ContrastClass, .
     classes = []
     for low, high in zip(CONTRAST_CLASSES_DN[:-1], CONTRAST_CLASSES_DN[1:], strict=True):
         inside = [w for w in windows if low <= w.contrast_dn < high]
-        mtf50 = measure.pooled_mtf50(inside) if len(inside) >= MIN_STATIC_EDGES else math.nan
-        classes.append(ContrastClass(low, high, len(inside), mtf50))
+        if len(inside) < MIN_STATIC_EDGES:
+            classes.append(ContrastClass(low, high, len(inside), math.nan))
+        else:
+            classes.append(ContrastClass(low, high, len(inside), measure.pooled_mtf50(inside),
+                                         np.mean([w.mtf for w in inside], axis=0)))
     return tuple(classes)
 
 
