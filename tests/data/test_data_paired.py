@@ -63,3 +63,39 @@ def test_missing_or_empty_part(paired: Path, tmp_path: Path) -> None:
     with pytest.raises(DataError, match="not found"):
         open_paired(tmp_path / "nowhere")
 
+
+
+def test_layout_of_full_frmdb_views_keeps_the_development_views_unless_asked(
+        frmdb_dev: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The held-out part of FRMDB may hold all its views (X 0-6, Y 1-4): by default the sources
+    are the development views the corrections were fitted with; --all-views adds those showing
+    the face, never the back of the head."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_frmdb_paired", Path(__file__).resolve().parents[2] / "scripts" / "make_frmdb_paired.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    full = tmp_path / "frmdb"
+    shutil.copytree(frmdb_dev / "mugshots" / "002", full / "mugshots" / "002")
+    shutil.copytree(frmdb_dev / "surveillance" / "002", full / "surveillance" / "002")
+    shutil.copy(frmdb_dev / "subjects.csv", full / "subjects.csv")
+    for extra in ("Img_03", "Img_13", "Img_34", "Img_53"):  # -135, -90 deg; 30 below; +90 deg
+        shutil.copy(full / "mugshots" / "002" / "Img_33.png", full / "mugshots" / "002" / f"{extra}.png")
+
+    def sources(out: Path) -> set[tuple[str, float, float]]:
+        lines = (out / "sources.csv").read_text().splitlines()[1:]
+        return {(path.split("/")[1], float(yaw), float(pitch))
+                for path, yaw, pitch in (line.split(",") for line in lines)}
+
+    development = sources(script.make_paired(full, tmp_path / "dev"))
+    assert "4 of the studio photographs left out" in capsys.readouterr().err
+    assert development == sources(script.make_paired(frmdb_dev, tmp_path / "ref", subjects=["002"]))
+    assert len(development) == 8 and ("Img_22.png", -45.0, 30.0) in development
+    every = sources(script.make_paired(full, tmp_path / "all", all_views=True))
+    assert every - development == {("Img_13.png", -90.0, 0.0), ("Img_34.png", 0.0, -30.0),
+                                   ("Img_53.png", 90.0, 0.0)}
+    assert "1 of the studio photographs left out" in capsys.readouterr().err
+    (full / "mugshots" / "002" / "Img_93.png").write_bytes(b"")
+    with pytest.raises(ValueError, match="Img_93.png: not a studio view"):
+        script.make_paired(full, tmp_path / "bad")
