@@ -13,7 +13,9 @@ linear), with the ``--set`` values applied to each (e.g. ``video_qp=40``). ``--c
 keeps the clipped edges that `calibrate` refuses. ``--curve`` adds (3) the mean MTF itself at
 :data:`CURVE_CYC_PER_PX`, of all static windows and of each contrast class, real and chart: where
 it stops falling with frequency, what remains is the windows' floor of noise and texture, not
-the lens. Docs: docs/VALIDATION.md, "Calibrated profile".
+the lens. The last line also gives the MTF50 of the narrower windows that `calibrate` measures
+beside the standard ones (`calibration.NARROW_WINDOW_PX`). Docs: docs/VALIDATION.md,
+"Calibrated profile".
 """
 
 from __future__ import annotations
@@ -44,7 +46,10 @@ def measure_files(paths: list[Path], clip_margin_dn: float) -> list[calibration.
             frame = calibration.measure_image(image)
         if clip_margin_dn != measure.EDGE_CLIP_MARGIN_DN:
             frame = replace(frame, edges=tuple(
-                measure.edge_windows(frame.luma_dn, clip_margin_dn=clip_margin_dn)))
+                measure.edge_windows(frame.luma_dn, clip_margin_dn=clip_margin_dn)),
+                narrow_edges=tuple(measure.edge_windows(
+                    frame.luma_dn, clip_margin_dn=clip_margin_dn,
+                    window_px=calibration.NARROW_WINDOW_PX, step_px=calibration.NARROW_STEP_PX)))
         frames.append(frame)
     return frames
 
@@ -120,10 +125,13 @@ def main() -> None:
             f"{f:g}" for f in CURVE_CYC_PER_PX) + " |")
         print("| --- " * (len(CURVE_CYC_PER_PX) + 1) + "|")
         print("\n".join(curves))
-    q25, median, q75 = measured.sharpness.window_mtf50_cyc_per_px
-    print(f"\nstatic: {measured.sharpness.static_windows} windows, MTF50 "
-          f"{measured.sharpness.mtf50_cyc_per_px:.3f} of their mean MTF (single windows median "
-          f"{median:.3f}, IQR {q25:.3f}-{q75:.3f})")
+    sharpness = measured.sharpness
+    q25, median, q75 = sharpness.window_mtf50_cyc_per_px
+    rows, cols = calibration.NARROW_WINDOW_PX
+    print(f"\nstatic: {sharpness.static_windows} windows, MTF50 "
+          f"{sharpness.mtf50_cyc_per_px:.3f} of their mean MTF (single windows median "
+          f"{median:.3f}, IQR {q25:.3f}-{q75:.3f}); {sharpness.narrow_static_windows} windows of "
+          f"{rows}x{cols} px, MTF50 {sharpness.narrow_mtf50_cyc_per_px:.3f}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ alike, so that both are measured the same way.
   curve sigma(mean), fitted to the Poisson-Gaussian model of :mod:`evalharness.camera.sensor`
   after undoing the tone curve.
 - Sharpness: MTF of natural near-vertical edge windows found automatically (straight, high
-  contrast, flat on both sides), measured by the slanted-edge method of
+  contrast, flat on both sides, the whole transition inside), measured by the slanted-edge method of
   :mod:`evalharness.camera.sfr`; the horizontal MTF only (a one-field camera halves the vertical
   resolution). Whether a window shows the static scene is told by its recurrence in another
   frame (:func:`recurrence_rms_dn` against :func:`static_difference_dn`); the windows kept are
@@ -34,7 +34,7 @@ from PIL import Image
 from scipy.optimize import nnls
 
 from evalharness.camera import sensor
-from evalharness.camera.sfr import edge_centroids, edge_mtf, mtf50
+from evalharness.camera.sfr import OVERSAMPLING, edge_centroids, edge_spread, mtf50, spread_mtf
 
 #: Side of the square blocks in which noise is measured, pixels (two JPEG blocks).
 NOISE_BLOCK_PX = 16
@@ -48,6 +48,12 @@ MIN_BLOCKS_PER_BIN = 5
 #: Edge windows: rows x columns, pixels, and the step between windows.
 EDGE_WINDOW_PX = (24, 24)
 EDGE_STEP_PX = 8
+#: The whole transition inside the window (ISO 12233 asks for flat regions on both sides): the
+#: edge spread function's mean slope over the outer 2 px of each side is at most this fraction of
+#: its steepest slope over 1 px. A Gaussian line spread function holds 3% of its area beyond
+#: where it has fallen to 10% of its peak. Without it a window across a gradual ramp (shading on
+#: a wall), whose flat-looking sides are only the ramp's ends, is measured as a very soft edge.
+EDGE_MAX_TAIL_SLOPE = 0.1
 #: An edge's step between its flat sides, DN, at least.
 EDGE_MIN_CONTRAST_DN = 20.0
 #: Slope of the edge, columns per row: some slant for the oversampling (ISO 12233: ~5 deg), at
@@ -191,34 +197,38 @@ def fit_poisson_gaussian(curve: NoiseCurve, *, tone_curve: str) -> PoissonGaussi
 
 @dataclass(frozen=True)
 class EdgeWindow:
-    """One usable near-vertical edge window of a luma image: its top-left corner (pixels), its
-    MTF sampled at :data:`MTF_GRID_CYC_PER_PX` (1 at zero frequency), its MTF50 (cycles per
-    pixel, horizontal) and its step between the flat sides (DN)."""
+    """One usable near-vertical edge window of a luma image: its top-left corner and size
+    (pixels), its MTF sampled at :data:`MTF_GRID_CYC_PER_PX` (1 at zero frequency), its MTF50
+    (cycles per pixel, horizontal) and its step between the flat sides (DN)."""
 
     top_px: int
     left_px: int
+    height_px: int
+    width_px: int
     mtf: np.ndarray
     mtf50_cyc_per_px: float
     contrast_dn: float
 
 
 def edge_windows(
-    y_dn: np.ndarray, *, clip_margin_dn: float = EDGE_CLIP_MARGIN_DN
+    y_dn: np.ndarray, *, clip_margin_dn: float = EDGE_CLIP_MARGIN_DN,
+    window_px: tuple[int, int] = EDGE_WINDOW_PX, step_px: int = EDGE_STEP_PX,
 ) -> list[EdgeWindow]:
     """Every usable near-vertical edge window in a luma image ``(H, W)``, DN.
 
-    Windows of :data:`EDGE_WINDOW_PX` are kept when they hold one straight, slanted,
-    high-contrast, unclipped edge with flat sides (see the module constants; ``clip_margin_dn``
+    Windows of ``window_px`` (rows, columns; default :data:`EDGE_WINDOW_PX`), every ``step_px``
+    pixels, are kept when they hold one straight, slanted, high-contrast, unclipped edge with
+    its whole transition and flat sides (see the module constants; ``clip_margin_dn``
     :data:`EDGE_CLIP_MARGIN_DN`, 0 to keep clipped edges); overlapping windows of the same edge
     each count, so a spread is of windows, not of independent edges.
     """
-    height, width = EDGE_WINDOW_PX
+    height, width = window_px
     found = []
-    for top in range(0, y_dn.shape[0] - height + 1, EDGE_STEP_PX):
-        for left in range(0, y_dn.shape[1] - width + 1, EDGE_STEP_PX):
+    for top in range(0, y_dn.shape[0] - height + 1, step_px):
+        for left in range(0, y_dn.shape[1] - width + 1, step_px):
             curve = _window_mtf(y_dn[top : top + height, left : left + width], clip_margin_dn)
             if curve is not None:
-                found.append(EdgeWindow(top, left, *curve))
+                found.append(EdgeWindow(top, left, height, width, *curve))
     return found
 
 
@@ -251,12 +261,25 @@ def _window_mtf(window: np.ndarray, clip_margin_dn: float) -> tuple[np.ndarray, 
         return None
     if edge_cols.min() < 5 or edge_cols.max() > window.shape[1] - 5:
         return None
-    freq, mtf = edge_mtf(window)
+    esf = edge_spread(window)
+    if not _contained(esf * direction):
+        return None  # the transition runs past the window: a ramp, or a blur too wide for it
+    freq, mtf = spread_mtf(esf)
     try:
         value = mtf50(freq, mtf)
     except ValueError:
         return None
     return np.interp(MTF_GRID_CYC_PER_PX, freq, mtf), value, float(contrast)
+
+
+def _contained(esf: np.ndarray) -> bool:
+    """Whether a rising edge spread function (:func:`sfr.edge_spread`) is flat at both ends: its
+    mean slope over the outer 2 px of each side at most :data:`EDGE_MAX_TAIL_SLOPE` of its
+    steepest slope over 1 px."""
+    per_px = OVERSAMPLING
+    steepest = float(np.max(esf[per_px:] - esf[:-per_px]))
+    ends = ((esf[2 * per_px] - esf[0]) / 2.0, (esf[-1] - esf[-1 - 2 * per_px]) / 2.0)
+    return steepest > 0 and max(ends) <= EDGE_MAX_TAIL_SLOPE * steepest
 
 
 def _one_way(differences: np.ndarray, noise_dn: float, min_fraction: float) -> bool:
@@ -286,7 +309,7 @@ def recurrence_rms_dn(
     (exposure) and, to first order, a sub-pixel displacement (the gradients' least-squares
     share). A static scene recurs to within its noise; a moving subject does not.
     """
-    height, width = EDGE_WINDOW_PX
+    height, width = window.height_px, window.width_px
     top, left = window.top_px, window.left_px
     patch = y_dn[top : top + height, left : left + width].astype(np.float32)
     row0, col0 = max(top - shift_px, 0), max(left - shift_px, 0)
@@ -314,7 +337,7 @@ def static_difference_dn(y_dn: np.ndarray, window: EdgeWindow, curve: NoiseCurve
     """RMS difference, DN, that noise alone makes between two frames of ``window``'s scene:
     ``sqrt(2) sigma(level)`` per pixel (two independent noise draws), ``sigma`` the noise curve
     at each pixel's level (its end values beyond its range), averaged in quadrature."""
-    height, width = EDGE_WINDOW_PX
+    height, width = window.height_px, window.width_px
     patch = y_dn[window.top_px : window.top_px + height, window.left_px : window.left_px + width]
     sigma = np.interp(patch, curve.level_dn, curve.sigma_dn)
     return float(np.sqrt(2.0 * np.mean(sigma**2)))

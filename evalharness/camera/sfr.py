@@ -14,7 +14,7 @@ import numpy as np
 
 from evalharness.camera.optics import mtf50
 
-__all__ = ["edge_centroids", "edge_mtf", "mtf50"]
+__all__ = ["edge_centroids", "edge_mtf", "edge_spread", "mtf50", "spread_mtf"]
 
 #: ESF bins per pixel (ISO 12233 uses 4).
 OVERSAMPLING = 4
@@ -36,8 +36,10 @@ def edge_centroids(image: np.ndarray) -> np.ndarray:
     return (weighted * centres).sum(1) / np.maximum(weighted.sum(1), 1e-9)
 
 
-def edge_mtf(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """MTF of a near-vertical edge in a 2-D ``image``; returns (cycles per pixel, MTF)."""
+def edge_spread(image: np.ndarray) -> np.ndarray:
+    """Oversampled edge spread function of a near-vertical edge in a 2-D ``image``: the pixel
+    values averaged in bins of ``1 / OVERSAMPLING`` pixel of distance along the edge's normal,
+    from the left of the window to its right (same units as ``image``)."""
     image = np.asarray(image, dtype=np.float64)
     rows, cols = np.indices(image.shape)
     centroids = edge_centroids(image)
@@ -49,7 +51,17 @@ def edge_mtf(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     counts = np.bincount(bins.ravel())
     sums = np.bincount(bins.ravel(), weights=image.ravel())
     filled = counts > 0
-    esf = np.interp(np.arange(counts.size), np.flatnonzero(filled), sums[filled] / counts[filled])
+    return np.interp(np.arange(counts.size), np.flatnonzero(filled), sums[filled] / counts[filled])
+
+
+def edge_mtf(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MTF of a near-vertical edge in a 2-D ``image``; returns (cycles per pixel, MTF)."""
+    return spread_mtf(edge_spread(image))
+
+
+def spread_mtf(esf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MTF of an oversampled edge spread function (:func:`edge_spread`); returns (cycles per
+    pixel, MTF)."""
     lsf = np.gradient(esf) * np.hamming(esf.size)
     mtf = np.abs(np.fft.rfft(lsf))
     freq = np.fft.rfftfreq(lsf.size, d=1.0 / OVERSAMPLING)

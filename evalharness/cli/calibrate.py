@@ -30,7 +30,9 @@ def calibrate_command(
     Measures frame size, colour or monochrome, JPEG quality and chroma subsampling (from the
     files' tables), noise against signal level (flat areas) and sharpness (MTF50 of the natural
     edges of the static scene: those recurring in another frame), and matches the last two in
-    closed loop through the simulated camera. What frames cannot tell (field of view,
+    closed loop through the simulated camera. When the edges cannot be one lens's (their MTF50
+    differs with the window's width or the edges' contrast), the base's lens blur is kept and
+    the warning says why. What frames cannot tell (field of view,
     distances, speed) is the base's. Unreadable frames are reported
     and skipped. Each value in NEW.toml is commented with what it was measured from, how, and
     its spread.
@@ -53,11 +55,9 @@ def calibrate_command(
     if not measured_frames:
         raise DataError(f"none of the {len(frames)} frames could be read")
     measured = summarise(measured_frames, names)
-    if not measured.sharpness.measured:
+    if not measured.sharpness.lens_measured:
         typer.echo(f"warning: aberration_blur_um is {sharpness_not_measured(measured.sharpness)}",
                    err=True)
-    if dependence := measured.sharpness.contrast_dependence():
-        typer.echo(f"warning: {dependence}", err=True)
     say(f"measured {measured.frames} frames; matching noise and sharpness through the simulated camera")
     result = calibrate(measured, base_profile, seed=seed)
     text = _profile_text(base, out, measured, result, names)

@@ -18,8 +18,9 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from evalharness.camera import measure
-from evalharness.camera.calibration import (CHART_IED_PX, chart_frames, chart_image,
-                                            measure_image)
+from evalharness.camera.calibration import (CHART_IED_PX, MIN_STATIC_EDGES,
+                                            WINDOW_AGREEMENT_RATIO, chart_frames, chart_image,
+                                            measure_image, summarise)
 from evalharness.cli import main
 from evalharness.config.profile import load_profile, resolve_profile
 from evalharness.paths import PROFILES_DIR
@@ -91,6 +92,30 @@ def test_a_clipped_edge_is_refused_as_it_would_read_too_sharp():
     assert measure.pooled_mtf50(kept) > 1.3 * measure.pooled_mtf50(unclipped)
 
 
+def test_a_ramp_is_no_edge_and_a_blur_wider_than_the_window_is_not_measured(monkeypatch):
+    # Shading on a wall: a straight, slanted ramp of 60 DN across the whole window. Its
+    # ends look flat enough (spread under 12% of its contrast) but its transition runs past the
+    # window; measured, it would read as a very soft edge. A step blurred by 5 px is refused by
+    # 24-px windows too; by 1 px it is found in both the 24-px and the narrow 16-px windows.
+    rows, cols = np.indices((96, 96), dtype=np.float64)
+    across = cols - 48 - 0.09 * (rows - 48)
+    ramp = 100.0 + 60.0 * np.clip(across / 30.0 + 0.5, 0.0, 1.0)
+    supersample = 8
+    fine_rows, fine_cols = np.indices((96 * supersample, 96 * supersample)) / supersample
+    fine = (fine_cols - 48 - 0.09 * (fine_rows - 48) > 0).astype(np.float64)
+    edge = fine.reshape(96, supersample, 96, supersample).mean(axis=(1, 3))
+    wide = 60.0 + 120.0 * gaussian_filter(edge, 5.0)
+    assert measure.edge_windows(ramp) == [] and measure.edge_windows(wide) == []
+    sharp = 60.0 + 120.0 * gaussian_filter(edge, 1.0)
+    assert measure.edge_windows(sharp) and measure.edge_windows(sharp, window_px=(16, 16), step_px=4)
+    # Without the rule, the ramp reads as soft as FRMDB's room did, and the wide blur sharper
+    # than it is (truncated by the window).
+    monkeypatch.setattr(measure, "EDGE_MAX_TAIL_SLOPE", math.inf)
+    assert measure.pooled_mtf50(measure.edge_windows(ramp)) < 0.08
+    true_mtf50 = math.sqrt(math.log(2.0) / (2.0 * math.pi**2)) / 5.0
+    assert measure.pooled_mtf50(measure.edge_windows(wide)) > 1.3 * true_mtf50
+
+
 def test_the_chart_is_held_still_when_the_profiles_subjects_walk():
     walking = load_profile(PROFILES_DIR / "validation" / "frmdb-cctv.toml")
     assert walking.subject_speed_mps > 0
@@ -146,14 +171,15 @@ def test_calibrate_recovers_the_settings_of_simulated_frames(tmp_path, capsys):
         frames.append(tmp_path / f"frame{index}.jpg")
         frames[-1].write_bytes(jpeg)
     # The walker's edges are found, and would soften the estimate if they counted: every
-    # window's MTF50 pooled is below the static chart's by more than the tolerance.
+    # window's MTF50 pooled is below the static chart's by more than the static estimate's 10%
+    # tolerance (the widest of its blur run past the window and are refused as not contained).
     with Image.open(io.BytesIO(chart_frames(truth, seed=11, count=1)[0])) as image:
         still = measure.pooled_mtf50(measure_image(image).edges)
     windows = []
     for jpeg in data:
         with Image.open(io.BytesIO(jpeg)) as image:
             windows += measure_image(image).edges
-    assert measure.pooled_mtf50(windows) < 0.85 * still
+    assert measure.pooled_mtf50(windows) < 0.9 * still
     out = tmp_path / "calibrated.toml"
     result = _calibrate_json(capsys, frames, out)
     sharpness = result["measured"]["sharpness"]
@@ -172,8 +198,8 @@ def test_calibrate_recovers_the_settings_of_simulated_frames(tmp_path, capsys):
     for frequency in ("0.1", "0.25"):
         real, simulated = result["checks"][f"mtf_at_{frequency}_cyc_per_px"].values()
         assert simulated == pytest.approx(real, abs=0.05)
-    # ... and it renders a step alike at every contrast.
-    assert sharpness["contrast_dependence"] is None
+    # ... and it renders a step alike at every contrast and in either window.
+    assert sharpness["contrast_dependence"] is None and sharpness["window_dependence"] is None
     assert sum(c["mtf50_cyc_per_px"] is not None for c in sharpness["by_contrast"]) >= 2
     assert result["checks"]["noise_sigma_ratio"]["simulated"] == pytest.approx(1.0, abs=0.15)
     assert profile.gain_dn_per_e == pytest.approx(0.5, rel=0.25)
@@ -221,17 +247,19 @@ def test_calibrate_on_real_cctv_frames(tmp_path, capsys):
     sharpness = measured["sharpness"]
     # Of the natural edges found, those on people do not recur; enough static ones do.
     assert sharpness["measured"] and sharpness["static_windows"] < sharpness["edge_windows"] / 2
+    # The natural edges do not measure a lens here: narrow windows find edges far sharper than
+    # the standard ones, where on the model's own chart they agree (the recovery test above).
+    # So the base's lens blur is kept, said so, and the chart through it is sharper than the
+    # room's edges (docs/VALIDATION.md, "Measured profile").
+    assert sharpness["narrow_mtf50_cyc_per_px"] > 1.5 * sharpness["mtf50_cyc_per_px"]
+    assert sharpness["window_dependence"] in captured.err
+    layers = resolve_profile(out)
+    blur = layers.values["aberration_blur_um"]
+    assert blur.value == load_profile("legacy-interlaced").aberration_blur_um
+    assert "do not measure this camera's lens" in blur.comment and blur.file == out
     real_mtf, simulated_mtf = result["checks"]["mtf50_cyc_per_px"].values()
-    assert simulated_mtf == pytest.approx(real_mtf, rel=0.15)
-    # One blur value matched to the real MTF50 misses the curve's shape: the real edges keep
-    # more at 0.1 cycles/px (a long tail), and at 0.25 their floor of noise and texture is
-    # higher than the chart's (docs/VALIDATION.md, "Measured profile").
-    for frequency in ("0.1", "0.25"):
-        real_fine, simulated_fine = result["checks"][f"mtf_at_{frequency}_cyc_per_px"].values()
-        assert real_fine > 2 * simulated_fine
+    assert simulated_mtf > 2 * real_mtf
     assert sum(c["windows"] for c in sharpness["by_contrast"]) == sharpness["static_windows"]
-    dependence = sharpness["contrast_dependence"]
-    assert dependence is None or (dependence in captured.err and dependence in out.read_text())
     assert result["checks"]["noise_sigma_ratio"]["simulated"] == pytest.approx(1.0, abs=0.15)
     assert load_profile(out).spectral_mode == "colour"
 
@@ -304,3 +332,18 @@ def test_the_real_edges_high_frequencies_are_a_floor_where_the_models_fall(capsy
     # a floor of noise and texture, not sharpness (docs/VALIDATION.md, "Measured profile").
     assert chart[-1] < 0.5 * chart[tail]
     assert max(real[tail:]) < 1.15 * min(real[tail:]) and real[0] > 3 * real[tail]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("blur_um", [5.0, 20.0, 95.0])  # sigma 0.27, 1.07 and 5.1 px
+def test_a_lens_reads_alike_in_narrow_and_standard_windows(blur_um):
+    profile = load_profile("legacy-interlaced", KNOWN | {"aberration_blur_um": blur_um})
+    frames = []
+    for jpeg in chart_frames(profile, count=2):
+        with Image.open(io.BytesIO(jpeg)) as image:
+            frames.append(measure_image(image))
+    sharpness = summarise(frames, ["chart 0", "chart 1"]).sharpness
+    assert sharpness.measured and sharpness.lens_inconsistency() is None
+    if sharpness.narrow_static_windows >= MIN_STATIC_EDGES:  # a wide blur leaves none
+        ratio = sharpness.narrow_mtf50_cyc_per_px / sharpness.mtf50_cyc_per_px
+        assert 1 / WINDOW_AGREEMENT_RATIO < ratio < WINDOW_AGREEMENT_RATIO
