@@ -290,13 +290,19 @@ def test_frames_of_two_sizes_or_none_readable_are_one_clear_error(tmp_path, caps
     assert "c.jpg" in err and "none of the 1 frames" in err and "Traceback" not in err
 
 
-def test_the_edge_sharpness_script_keeps_clipped_edges_only_when_asked(capsys, monkeypatch):
+def _edge_sharpness_script():
+    """scripts/edge_sharpness.py as a module (skips without the FRMDB frames)."""
     if not FRMDB_FRAMES.is_dir():
         pytest.skip(f"FRMDB frames not at {FRMDB_FRAMES}")
     spec = importlib.util.spec_from_file_location(
         "edge_sharpness", Path(__file__).resolve().parents[2] / "scripts" / "edge_sharpness.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    return script
+
+
+def test_the_edge_sharpness_script_keeps_clipped_edges_only_when_asked(capsys, monkeypatch):
+    script = _edge_sharpness_script()
     frames = [str(p) for p in sorted(FRMDB_FRAMES.glob("00[3-5]/*.jpg"))]
     found = {}
     for margin in ("5", "0"):
@@ -311,12 +317,7 @@ def test_the_edge_sharpness_script_keeps_clipped_edges_only_when_asked(capsys, m
 
 @pytest.mark.slow
 def test_the_real_edges_high_frequencies_are_a_floor_where_the_models_fall(capsys, monkeypatch):
-    if not FRMDB_FRAMES.is_dir():
-        pytest.skip(f"FRMDB frames not at {FRMDB_FRAMES}")
-    spec = importlib.util.spec_from_file_location(
-        "edge_sharpness", Path(__file__).resolve().parents[2] / "scripts" / "edge_sharpness.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = _edge_sharpness_script()
     frames = [str(p) for p in sorted(FRMDB_FRAMES.glob("*/Img_0*.jpg"))]
     monkeypatch.setattr("sys.argv", ["edge_sharpness.py", *frames, "--no-bounds", "--curve",
                                      "--profile", "legacy-interlaced"])
