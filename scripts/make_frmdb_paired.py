@@ -63,6 +63,9 @@ def make_paired(frmdb: Path, out: Path, gallery_view: str = "33",
         chosen = [s for s in chosen if s in set(subjects)]
     views, probes, left_out = [], [], 0
     for subject in chosen:
+        if subject not in cameras:
+            raise ValueError(f"{frmdb / 'subjects.csv'}: no row for subject {subject}, whose "
+                             "probes need its camera group")
         for photo in sorted((frmdb / "mugshots" / subject).glob("Img_*.png")):
             gallery = photo.stem[-2:] == gallery_view
             view = None if gallery else source_view(photo, all_views)
@@ -78,7 +81,7 @@ def make_paired(frmdb: Path, out: Path, gallery_view: str = "33",
             target = out / "probes" / subject / crop.name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(crop, target)
-            probes.append((f"{subject}/{crop.name}", cameras.get(subject, "")))
+            probes.append((f"{subject}/{crop.name}", cameras[subject]))
     with (out / "sources.csv").open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows([("path", "yaw_deg", "pitch_deg"), *views])
     with (out / "probes.csv").open("w", newline="", encoding="utf-8") as handle:

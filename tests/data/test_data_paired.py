@@ -99,3 +99,6 @@ def test_layout_of_full_frmdb_views_keeps_the_development_views_unless_asked(
     (full / "mugshots" / "002" / "Img_93.png").write_bytes(b"")
     with pytest.raises(ValueError, match="Img_93.png: not a studio view"):
         script.make_paired(full, tmp_path / "bad")
+    (full / "subjects.csv").write_text("subject,sex,age,camera,notes\n001,F,25,cctv-352x288,\n")
+    with pytest.raises(ValueError, match="subjects.csv: no row for subject 002"):
+        script.make_paired(full, tmp_path / "unknown")
