@@ -46,12 +46,14 @@ def validate_command(
     """Simulate each real probe of REAL with PROFILE at its real inter-eye distance and compare.
 
     Prints real and simulated rank-1 per inter-eye-distance bin with the gap's 95% interval
-    (paired bootstrap over people); with --calibration, also the corrected prediction. The run
+    (paired bootstrap over people); with --calibration, also the corrected prediction; then
+    whether the validation goal is met (evalharness/evaluation/validation_goal.py). The run
     directory holds per-probe rows, the corrections fitted here, and validation.html.
 
     Example: evalharness validate REAL --profile configs/profiles/validation/frmdb-cctv.toml --out reports/val
     """
     from evalharness.evaluation.validate_run import validate
+    from evalharness.evaluation.validation_goal import criteria, verdict
     from evalharness.report.validation import write_validation_report
 
     result = validate(real, profile, parse_overrides(set_), out, detector=detector,
@@ -89,4 +91,5 @@ def validate_command(
                (f", predicted {_percent(overall.get('pred_detection'))}%" if has_pred else "") +
                f"; {figures['undetected_real']} real probes undetected")
     typer.echo(f"corrections fitted here: {result.corrections.describe()}")
+    typer.echo(verdict(criteria(result.summary)[0]))
     typer.echo(str(html))

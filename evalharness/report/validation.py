@@ -2,7 +2,8 @@
 
 Reads only that directory (``summary.json``, ``probes.parquet``, ``manifest.json``,
 ``samples/``): real and simulated rank-1 by inter-eye distance on one plot with intervals, the
-gap table, and a real | simulated contact sheet.
+gap table, the validation goal criterion by criterion (met or not), and a real | simulated
+contact sheet.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402  the backend must be chosen first
 import pandas as pd  # noqa: E402
 
 from evalharness.evaluation import store  # noqa: E402
+from evalharness.evaluation.validation_goal import Criterion, criteria, verdict  # noqa: E402
 from evalharness.evaluation.validation_summary import BINS_PX, Corrections  # noqa: E402
 from evalharness.report.plots import OKABE_ITO  # noqa: E402
 from evalharness.report.render import data_uri  # noqa: E402
@@ -81,6 +83,20 @@ def _table(figures: dict[str, Any]) -> str:
         cells += [_percent(row.get("pred_rank1"))] if predicted else []
         body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in [*cells, gap]) + "</tr>")
     return f"<table>{head}{''.join(body)}</table>"
+
+
+def _goal(listed: list[Criterion], corrected: bool) -> str:
+    """The validation goal's criteria as a table, and the verdict."""
+    model = "predicted" if corrected else "simulated (no corrections applied)"
+    head = (f"<tr><th>criterion</th><th>{model}</th><th>real</th><th>error</th><th>allowed</th>"
+            "<th>raw simulation</th><th>goal</th></tr>")
+    body = [f"<tr><td>{html.escape(item.name)}</td><td>{item.predicted:.1f}%</td><td>{item.real:.1f}%</td>"
+            f"<td>{item.predicted - item.real:+.1f}</td><td>+-{item.tolerance_pts:g}</td>"
+            f"<td>{item.simulated:.1f}%</td><td>{'met' if item.met else '<b>not met</b>'}</td></tr>"
+            for item in listed]
+    return (f"<h2>Goal</h2><p>{html.escape(verdict(listed))}. The goal is judged on people whose "
+            "images fitted none of the corrections applied (a held-out check).</p>"
+            f"<table>{head}{''.join(body)}</table>")
 
 
 def _sheet(run_dir: Path, rows: pd.DataFrame) -> str:
@@ -159,6 +175,7 @@ size: {SIZE_CHOICES[meta.get('size', 'eyes')]}; with {EXPOSURE_CHOICES[meta.get(
 {figures['undetected_real']} real probes had no detected face.</p>
 <p>Corrections fitted on this run (<code>corrections.json</code>, for <code>--calibration</code> elsewhere):
 {html.escape(fitted)}.{applied}</p>
+{_goal(*criteria(summary))}
 <h2>Real | simulated</h2>{_sheet(run_dir, rows)}
 <p>Command: <code>{html.escape(' '.join(meta.get('command', [])))}</code></p></body></html>"""
     return store.write_text(run_dir / "validation.html", page)

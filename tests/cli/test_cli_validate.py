@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evalharness.evaluation.validation_goal import criteria, verdict
 from evalharness.evaluation.validation_summary import Corrections
 
 CCTV = "configs/profiles/validation/frmdb-cctv.toml"
@@ -54,6 +55,9 @@ def test_validate_then_apply_its_corrections(cli, frmdb_paired, tmp_path: Path) 
     assert f"Applied here: {html.escape(applied.describe())}" in page
     own = Corrections.from_dict(json.loads((tmp_path / "held" / "corrections.json").read_text()))
     assert html.escape(own.describe()) in page and "detection ratio cctv" in own.describe()
+    # ... and whether the validation goal is met, judged on the corrected prediction.
+    listed, judged_corrected = criteria(json.loads((tmp_path / "held" / "summary.json").read_text()))
+    assert judged_corrected and "<h2>Goal</h2>" in page and html.escape(verdict(listed)) in page
 
 
 def test_validate_refusals_name_the_problem(cli, frmdb_paired, tmp_path: Path) -> None:
@@ -143,6 +147,9 @@ def test_validate_matches_each_simulation_to_its_real_probe(cli, frmdb_paired, t
     assert plain.code == 0, plain.err
     fitted = Corrections.from_dict(json.loads((tmp_path / "plain" / "corrections.json").read_text()))
     assert f"corrections fitted here: {fitted.describe()}" in plain.out  # the table's run prints them
+    # ... and the goal's verdict, here on the raw simulation (no corrections applied).
+    listed, judged_corrected = criteria(json.loads((tmp_path / "plain" / "summary.json").read_text()))
+    assert not judged_corrected and verdict(listed) in plain.out
     rows = pd.read_parquet(tmp_path / "plain" / "probes.parquet")
     simulated = rows[rows["simulated"]]
     assert (simulated["sim_exposure_scale"] == 1.0).all() and (simulated["sim_subject_direction_deg"] == 40.0).all()

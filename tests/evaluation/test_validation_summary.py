@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evalharness.evaluation.validation_goal import criteria, verdict
 from evalharness.evaluation.validation_summary import (
     Corrections,
     fit_corrections,
@@ -156,25 +157,39 @@ def test_measures_script_by_hand() -> None:
     assert table.loc["50-inf", "sim_rank1"] == 0.0  # the simulated face was not detected: a miss
 
 
-def test_goal_script_by_hand() -> None:
-    """``scripts/validation_goal.py``: the issue's criteria from a corrected summary, by hand."""
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "scripts" / "validation_goal.py"
-    spec = importlib.util.spec_from_file_location("validation_goal", path)
-    script = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = script  # its dataclass looks its module up there
-    spec.loader.exec_module(script)
+def test_goal_criteria_by_hand() -> None:
+    """The issue's criteria from a corrected summary, by hand (``validation_goal``)."""
     corrections = Corrections((0.0, 0.0, 0.0, 0.0), 0.5, 3, {"run_dir": "x"})  # every probe: p = 0.5
     summary = {"raw": summarize(ROWS, n_resamples=20), "corrected": summarize(ROWS, corrections, n_resamples=20)}
-    listed, corrected = script.criteria(summary)
+    listed, corrected = criteria(summary)
     assert corrected
     # No bin holds 15 probes: overall rank-1 (0.5 predicted, 0.5 real) and detection (0.4
     # predicted, 0.8 real), overall and for camera "c".
     assert [item.name for item in listed] == ["rank-1, all (n 4)", "detection", "detection, c"]
     assert [item.met for item in listed] == [True, False, False]
     assert listed[1].predicted - listed[1].real == pytest.approx(-40.0) and listed[1].simulated == 80.0
-    raw, corrected = script.criteria({"raw": summary["raw"]})
+    assert verdict(listed) == ("goal not met: 1 of 3 criteria; not met: detection -40.0 points "
+                               "(allowed +-10); detection, c -40.0 points (allowed +-10)")
+    raw, corrected = criteria({"raw": summary["raw"]})
     assert not corrected and raw[0].predicted == pytest.approx(75.0)  # the raw simulation's rank-1
+    assert verdict(listed[:1]) == "goal met: all 1 criteria"
+
+
+def test_goal_script_exits_1_unless_met(tmp_path, capsys, monkeypatch) -> None:
+    """``scripts/validation_goal.py`` prints each criterion and exits 1 when one is not met."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "validation_goal.py"
+    spec = importlib.util.spec_from_file_location("validation_goal_script", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    corrections = Corrections((0.0, 0.0, 0.0, 0.0), 0.5, 3, {"run_dir": "x"})
+    summary = {"raw": summarize(ROWS, n_resamples=20), "corrected": summarize(ROWS, corrections, n_resamples=20)}
+    (tmp_path / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    monkeypatch.setattr("sys.argv", ["validation_goal.py", str(tmp_path)])
+    with pytest.raises(SystemExit) as stopped:
+        script.main()
+    out = capsys.readouterr().out
+    assert stopped.value.code == 1 and out.count("NOT MET") == 2 and "goal not met: 1 of 3" in out
