@@ -49,11 +49,15 @@ MIN_BLOCKS_PER_BIN = 5
 EDGE_WINDOW_PX = (24, 24)
 EDGE_STEP_PX = 8
 #: The whole transition inside the window (ISO 12233 asks for flat regions on both sides): the
-#: edge spread function's mean slope over the outer 2 px of each side is at most this fraction of
-#: its steepest slope over 1 px. A Gaussian line spread function holds 3% of its area beyond
-#: where it has fallen to 10% of its peak. Without it a window across a gradual ramp (shading on
-#: a wall), whose flat-looking sides are only the ramp's ends, is measured as a very soft edge.
+#: edge spread function's mean slope over the outer :data:`EDGE_TAIL_PX` of each side is at most
+#: this fraction of its steepest slope over 1 px. A Gaussian line spread function holds 3% of its
+#: area beyond where it has fallen to 10% of its peak. Without it a window across a gradual ramp
+#: (shading on a wall), whose flat-looking sides are only the ramp's ends, is measured as a very
+#: soft edge.
 EDGE_MAX_TAIL_SLOPE = 0.1
+#: Pixels at each end of the edge spread function over which its tail slope is taken: within
+#: the 5 px that separate a kept edge from the window's sides, and 8 bins to average their noise.
+EDGE_TAIL_PX = 2
 #: An edge's step between its flat sides, DN, at least.
 EDGE_MIN_CONTRAST_DN = 20.0
 #: Slope of the edge, columns per row: some slant for the oversampling (ISO 12233: ~5 deg), at
@@ -274,11 +278,11 @@ def _window_mtf(window: np.ndarray, clip_margin_dn: float) -> tuple[np.ndarray, 
 
 def _contained(esf: np.ndarray) -> bool:
     """Whether a rising edge spread function (:func:`sfr.edge_spread`) is flat at both ends: its
-    mean slope over the outer 2 px of each side at most :data:`EDGE_MAX_TAIL_SLOPE` of its
-    steepest slope over 1 px."""
-    per_px = OVERSAMPLING
+    mean slope over the outer :data:`EDGE_TAIL_PX` of each side at most
+    :data:`EDGE_MAX_TAIL_SLOPE` of its steepest slope over 1 px."""
+    per_px, tail = OVERSAMPLING, EDGE_TAIL_PX * OVERSAMPLING
     steepest = float(np.max(esf[per_px:] - esf[:-per_px]))
-    ends = ((esf[2 * per_px] - esf[0]) / 2.0, (esf[-1] - esf[-1 - 2 * per_px]) / 2.0)
+    ends = ((esf[tail] - esf[0]) / EDGE_TAIL_PX, (esf[-1] - esf[-1 - tail]) / EDGE_TAIL_PX)
     return steepest > 0 and max(ends) <= EDGE_MAX_TAIL_SLOPE * steepest
 
 
