@@ -8,7 +8,7 @@ Measures the frames as `evalharness calibrate` does (`evalharness/camera/calibra
 prints (1) the MTF50 of the mean MTF of the static edge windows (and how many) for other bounds
 of the static test (how far a window may shift between frames, and how many times the
 noise-expected difference it may differ by), and (2) the static windows' MTF50 by edge contrast,
-beside the same for the test chart filmed through each PROFILE (the camera model, whose chain is
+of the standard and of the narrow windows, beside the same for the test chart filmed through each PROFILE (the camera model, whose chain is
 linear), with the ``--set`` values applied to each (e.g. ``video_qp=40``). ``--clip-margin 0``
 keeps the clipped edges that `calibrate` refuses. ``--curve`` adds (3) the mean MTF itself at
 :data:`CURVE_CYC_PER_PX`, of all static windows and of each contrast class, real and chart: where
@@ -66,10 +66,16 @@ def print_bounds(frames: list[calibration.FrameMeasures], noise: measure.NoiseCu
         print(f"| {shift} px | " + " | ".join(cells) + " |")
 
 
-def contrast_row(name: str, sharpness: calibration.Sharpness) -> str:
-    """One table row: MTF50 (windows) per contrast class."""
-    cells = [f"{c.mtf50_cyc_per_px:.3f} ({c.windows})" for c in sharpness.contrast_classes]
-    return f"| {name} | " + " | ".join(cells) + " |"
+def contrast_rows(name: str, sharpness: calibration.Sharpness) -> str:
+    """Two table rows: MTF50 (windows) per contrast class, of the standard and the narrow
+    windows."""
+    rows, cols = calibration.NARROW_WINDOW_PX
+    lines = []
+    for label, classes in ((name, sharpness.contrast_classes),
+                           (f"{name}, {rows}x{cols} px windows", sharpness.narrow_contrast_classes)):
+        cells = [f"{c.mtf50_cyc_per_px:.3f} ({c.windows})" for c in classes]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def curve_rows(name: str, sharpness: calibration.Sharpness) -> list[str]:
@@ -109,7 +115,7 @@ def main() -> None:
     print("\n| static edge windows | " + " | ".join(
         f"{c.low_dn:.0f}-{c.high_dn:.0f} DN" for c in classes) + " |")
     print("| --- " * (len(classes) + 1) + "|")
-    print(contrast_row("real frames", measured.sharpness))
+    print(contrast_rows("real frames", measured.sharpness))
     curves = curve_rows("real frames", measured.sharpness)
     for name in args.profile:
         chart = []
@@ -118,7 +124,7 @@ def main() -> None:
                 chart.append(calibration.measure_image(image))
         summary = calibration.summarise(chart, [f"chart {k}" for k in range(len(chart))])
         settings = "".join(f", {item}" for item in args.set)
-        print(contrast_row(f"chart through {name}{settings}", summary.sharpness))
+        print(contrast_rows(f"chart through {name}{settings}", summary.sharpness))
         curves += curve_rows(f"chart through {name}{settings}", summary.sharpness)
     if args.curve:
         print("\nmean MTF of the static windows at cycles/px:\n| windows | " + " | ".join(

@@ -211,9 +211,11 @@ class Sharpness:
         default_factory=lambda: np.full(measure.MTF_GRID_CYC_PER_PX.size, math.nan))
     #: The static windows by contrast (:func:`by_contrast`).
     contrast_classes: tuple[ContrastClass, ...] = ()
-    #: MTF50 of the static windows of :data:`NARROW_WINDOW_PX` (NaN when too few), how many.
+    #: MTF50 of the static windows of :data:`NARROW_WINDOW_PX` (NaN when too few), how many,
+    #: and by contrast.
     narrow_mtf50_cyc_per_px: float = math.nan
     narrow_static_windows: int = 0
+    narrow_contrast_classes: tuple[ContrastClass, ...] = ()
 
     def window_dependence(self) -> str | None:
         """A sentence when the narrow windows' MTF50 differs from the standard windows' by more
@@ -237,16 +239,21 @@ class Sharpness:
         return "; ".join(found) or None
 
     def contrast_dependence(self) -> str | None:
-        """A sentence when the classes' MTF50 span more than :data:`CONTRAST_DEPENDENCE_RATIO`
-        (a chain that is not linear: one lens blur cannot reproduce it), else None."""
-        measured = [c for c in self.contrast_classes if math.isfinite(c.mtf50_cyc_per_px)]
-        values = [c.mtf50_cyc_per_px for c in measured]
-        if len(values) < 2 or max(values) <= CONTRAST_DEPENDENCE_RATIO * min(values):
-            return None
-        listed = ", ".join(f"{c.low_dn:.0f}-{c.high_dn:.0f} DN: {c.mtf50_cyc_per_px:.3f} "
-                           f"({c.windows})" for c in measured)
-        return (f"sharpness depends on edge contrast (MTF50 of the static windows by contrast, "
-                f"windows in brackets: {listed}); a linear camera renders every step alike")
+        """A sentence when the classes' MTF50 span more than :data:`CONTRAST_DEPENDENCE_RATIO`,
+        in the standard or in the narrow windows (a chain that is not linear: one lens blur
+        cannot reproduce it), else None."""
+        found = []
+        rows, cols = NARROW_WINDOW_PX
+        for label, classes in (("windows", self.contrast_classes),
+                               (f"{rows}x{cols} px windows", self.narrow_contrast_classes)):
+            measured = [c for c in classes if math.isfinite(c.mtf50_cyc_per_px)]
+            values = [c.mtf50_cyc_per_px for c in measured]
+            if len(values) >= 2 and max(values) > CONTRAST_DEPENDENCE_RATIO * min(values):
+                listed = ", ".join(f"{c.low_dn:.0f}-{c.high_dn:.0f} DN: {c.mtf50_cyc_per_px:.3f} "
+                                   f"({c.windows})" for c in measured)
+                found.append(f"sharpness depends on edge contrast (MTF50 of the static {label} "
+                             f"by contrast, windows in brackets: {listed})")
+        return "; ".join(found) + "; a linear camera renders every step alike" if found else None
 
     def mtf_at(self, cyc_per_px: float) -> float:
         """The mean MTF at ``cyc_per_px`` (cycles per pixel), interpolated on the grid."""
@@ -311,6 +318,10 @@ class CameraMeasures:
                               {"low_dn": c.low_dn, "high_dn": c.high_dn, "windows": c.windows,
                                "mtf50_cyc_per_px": c.mtf50_cyc_per_px}
                               for c in self.sharpness.contrast_classes],
+                          "narrow_by_contrast": [
+                              {"low_dn": c.low_dn, "high_dn": c.high_dn, "windows": c.windows,
+                               "mtf50_cyc_per_px": c.mtf50_cyc_per_px}
+                              for c in self.sharpness.narrow_contrast_classes],
                           "contrast_dependence": self.sharpness.contrast_dependence()},
             "white_dn": list(self.white_dn),
             "black_dn": list(self.black_dn),
@@ -386,10 +397,11 @@ def static_sharpness(
     narrow_mtf50 = measure.pooled_mtf50(narrow) if len(narrow) >= MIN_STATIC_EDGES else math.nan
     if len(wide) < MIN_STATIC_EDGES:
         return Sharpness(math.nan, spread, len(wide), found, contrast_classes=by_contrast(wide),
-                         narrow_mtf50_cyc_per_px=narrow_mtf50, narrow_static_windows=len(narrow))
+                         narrow_mtf50_cyc_per_px=narrow_mtf50, narrow_static_windows=len(narrow),
+                         narrow_contrast_classes=by_contrast(narrow))
     return Sharpness(measure.pooled_mtf50(wide), spread, len(wide), found,
                      np.mean([w.mtf for w in wide], axis=0), by_contrast(wide),
-                     narrow_mtf50, len(narrow))
+                     narrow_mtf50, len(narrow), by_contrast(narrow))
 
 
 def _pooled_noise(frames: Sequence[FrameMeasures]) -> measure.NoiseCurve:
