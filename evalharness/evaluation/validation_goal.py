@@ -35,7 +35,8 @@ class Criterion:
 
 
 def criteria(summary: dict[str, Any]) -> tuple[list[Criterion], bool]:
-    """The criteria of a validation's ``summary.json`` and whether it was corrected."""
+    """The criteria of a validation's ``summary.json`` and whether it was corrected (a rate
+    without probes, None there, gives no criterion)."""
     corrected = "corrected" in summary
     figures = summary.get("corrected", summary["raw"])
     rank1 = "pred_rank1" if corrected else "sim_rank1"
@@ -49,9 +50,13 @@ def criteria(summary: dict[str, Any]) -> tuple[list[Criterion], bool]:
                                     100 * row[rank1], 100 * row["real_rank1"], 100 * row["sim_rank1"],
                                     BIN_TOLERANCE_PTS))
     overall = figures["overall"]
-    listed.append(Criterion(f"rank-1, all (n {overall['n']})", 100 * overall[rank1],
-                            100 * overall["real_rank1"], 100 * overall["sim_rank1"], OVERALL_TOLERANCE_PTS))
+    if overall["n"]:
+        listed.append(Criterion(f"rank-1, all (n {overall['n']})", 100 * overall[rank1],
+                                100 * overall["real_rank1"], 100 * overall["sim_rank1"],
+                                OVERALL_TOLERANCE_PTS))
     for group in [overall, *figures["cameras"]]:
+        if group.get(found) is None or group["real_detection"] is None:
+            continue  # no simulated probe in the group
         name = "detection" + (f", {group['camera']}" if "camera" in group else "")
         listed.append(Criterion(name, 100 * group[found], 100 * group["real_detection"],
                                 100 * group["sim_detection"], DETECTION_TOLERANCE_PTS))
@@ -61,6 +66,8 @@ def criteria(summary: dict[str, Any]) -> tuple[list[Criterion], bool]:
 def verdict(listed: list[Criterion]) -> str:
     """One sentence: met or not, how many criteria, and which are not met."""
     missed = [item for item in listed if not item.met]
+    if not listed:
+        return "goal not judged: no criterion has probes"
     if not missed:
         return f"goal met: all {len(listed)} criteria"
     return (f"goal not met: {len(listed) - len(missed)} of {len(listed)} criteria; not met: "

@@ -173,6 +173,11 @@ def test_goal_criteria_by_hand() -> None:
     raw, corrected = criteria({"raw": summary["raw"]})
     assert not corrected and raw[0].predicted == pytest.approx(75.0)  # the raw simulation's rank-1
     assert verdict(listed[:1]) == "goal met: all 1 criteria"
+    # No real face detected: no rank-1 criterion, detection still judged.
+    blind = ROWS.assign(real_detected=False, real_mate_rank=None)
+    listed, _ = criteria({"raw": summarize(blind, n_resamples=20)})
+    assert [item.name for item in listed] == ["detection", "detection, c"]
+    assert verdict([]) == "goal not judged: no criterion has probes"
 
 
 def test_goal_script_exits_1_unless_met(tmp_path, capsys, monkeypatch) -> None:
