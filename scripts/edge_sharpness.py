@@ -8,8 +8,9 @@ Measures the frames as `evalharness calibrate` does (`evalharness/camera/calibra
 prints (1) the MTF50 of the mean MTF of the static edge windows (and how many) for other bounds
 of the static test (how far a window may shift between frames, and how many times the
 noise-expected difference it may differ by), and (2) the static windows' MTF50 by edge contrast,
-of the standard and of the narrow windows, beside the same for the test chart filmed through each PROFILE (the camera model, whose chain is
-linear), with the ``--set`` values applied to each (e.g. ``video_qp=40``). ``--clip-margin 0``
+of the standard and of the narrow windows, beside the same for the test chart filmed through each
+PROFILE (the camera model, whose chain is linear), with the ``--set`` values applied to each
+(e.g. ``video_qp=40``). ``--clip-margin 0``
 keeps the clipped edges that `calibrate` refuses. ``--curve`` adds (3) the mean MTF itself at
 :data:`CURVE_CYC_PER_PX`, of all static windows and of each contrast class, real and chart: where
 it stops falling with frequency, what remains is the windows' floor of noise and texture, not

@@ -61,11 +61,15 @@ def make_paired(frmdb: Path, out: Path, gallery_view: str = "33",
     chosen = sorted(p.name for p in (frmdb / "surveillance").iterdir() if p.is_dir())
     if subjects:
         chosen = [s for s in chosen if s in set(subjects)]
+    # Refused before anything is written: a half-written layout would pass for a whole one.
+    if missing := [subject for subject in chosen if subject not in cameras]:
+        raise ValueError(f"{frmdb / 'subjects.csv'}: no row for subject {', '.join(missing)}, "
+                         "whose probes need a camera group")
+    for photo in sorted((frmdb / "mugshots").glob("*/Img_*.png")):
+        if photo.parent.name in chosen and photo.stem[-2:] != gallery_view:
+            source_view(photo, all_views)  # raises for a name that is not a view
     views, probes, left_out = [], [], 0
     for subject in chosen:
-        if subject not in cameras:
-            raise ValueError(f"{frmdb / 'subjects.csv'}: no row for subject {subject}, whose "
-                             "probes need its camera group")
         for photo in sorted((frmdb / "mugshots" / subject).glob("Img_*.png")):
             gallery = photo.stem[-2:] == gallery_view
             view = None if gallery else source_view(photo, all_views)

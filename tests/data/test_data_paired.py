@@ -96,9 +96,11 @@ def test_layout_of_full_frmdb_views_keeps_the_development_views_unless_asked(
     assert every - development == {("Img_13.png", -90.0, 0.0), ("Img_34.png", 0.0, -30.0),
                                    ("Img_53.png", 90.0, 0.0)}
     assert "1 of the studio photographs left out" in capsys.readouterr().err
+    # Bad input is refused before anything is written.
     (full / "mugshots" / "002" / "Img_93.png").write_bytes(b"")
     with pytest.raises(ValueError, match="Img_93.png: not a studio view"):
         script.make_paired(full, tmp_path / "bad")
     (full / "subjects.csv").write_text("subject,sex,age,camera,notes\n001,F,25,cctv-352x288,\n")
     with pytest.raises(ValueError, match="subjects.csv: no row for subject 002"):
         script.make_paired(full, tmp_path / "unknown")
+    assert not (tmp_path / "bad").exists() and not (tmp_path / "unknown").exists()
