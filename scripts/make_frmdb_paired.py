@@ -61,14 +61,12 @@ def make_paired(frmdb: Path, out: Path, gallery_view: str = "33",
     chosen = sorted(p.name for p in (frmdb / "surveillance").iterdir() if p.is_dir())
     if subjects:
         chosen = [s for s in chosen if s in set(subjects)]
-    # Refused before anything is written: a half-written layout would pass for a whole one.
+    # Everything is planned, and bad input refused, before anything is written: a half-written
+    # layout would pass for a whole one.
     if missing := [subject for subject in chosen if subject not in cameras]:
         raise ValueError(f"{frmdb / 'subjects.csv'}: no row for subject {', '.join(missing)}, "
                          "whose probes need a camera group")
-    for photo in sorted((frmdb / "mugshots").glob("*/Img_*.png")):
-        if photo.parent.name in chosen and photo.stem[-2:] != gallery_view:
-            source_view(photo, all_views)  # raises for a name that is not a view
-    views, probes, left_out = [], [], 0
+    copies, views, probes, left_out = [], [], [], 0
     for subject in chosen:
         for photo in sorted((frmdb / "mugshots" / subject).glob("Img_*.png")):
             gallery = photo.stem[-2:] == gallery_view
@@ -76,16 +74,15 @@ def make_paired(frmdb: Path, out: Path, gallery_view: str = "33",
             if not gallery and view is None:
                 left_out += 1
                 continue
-            target = out / ("gallery" if gallery else "sources") / subject / photo.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(photo, target)
+            copies.append((photo, out / ("gallery" if gallery else "sources") / subject / photo.name))
             if view is not None:
                 views.append((f"{subject}/{photo.name}", *view))
         for crop in sorted((frmdb / "surveillance" / subject).glob("Img_*.png")):
-            target = out / "probes" / subject / crop.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(crop, target)
+            copies.append((crop, out / "probes" / subject / crop.name))
             probes.append((f"{subject}/{crop.name}", cameras[subject]))
+    for source, target in copies:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
     with (out / "sources.csv").open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows([("path", "yaw_deg", "pitch_deg"), *views])
     with (out / "probes.csv").open("w", newline="", encoding="utf-8") as handle:
