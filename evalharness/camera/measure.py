@@ -265,7 +265,7 @@ def _window_mtf(window: np.ndarray, clip_margin_dn: float) -> tuple[np.ndarray, 
         return None
     if edge_cols.min() < 5 or edge_cols.max() > window.shape[1] - 5:
         return None
-    esf = edge_spread(window)
+    esf = edge_spread(window, line=(slope, intercept))
     if not _contained(esf * direction):
         return None  # the transition runs past the window: a ramp, or a blur too wide for it
     freq, mtf = spread_mtf(esf)

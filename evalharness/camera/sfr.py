@@ -36,14 +36,16 @@ def edge_centroids(image: np.ndarray) -> np.ndarray:
     return (weighted * centres).sum(1) / np.maximum(weighted.sum(1), 1e-9)
 
 
-def edge_spread(image: np.ndarray) -> np.ndarray:
+def edge_spread(image: np.ndarray, *, line: tuple[float, float] | None = None) -> np.ndarray:
     """Oversampled edge spread function of a near-vertical edge in a 2-D ``image``: the pixel
     values averaged in bins of ``1 / OVERSAMPLING`` pixel of distance along the edge's normal,
-    from the left of the window to its right (same units as ``image``)."""
+    from the left of the window to its right (same units as ``image``). ``line``: the edge's
+    column as (slope, intercept) per row, when the caller has already fitted it to
+    :func:`edge_centroids`; otherwise fitted here."""
     image = np.asarray(image, dtype=np.float64)
     rows, cols = np.indices(image.shape)
-    centroids = edge_centroids(image)
-    slope, intercept = np.polyfit(np.arange(image.shape[0]), centroids, 1)
+    slope, intercept = line if line is not None else \
+        np.polyfit(np.arange(image.shape[0]), edge_centroids(image), 1)
     # Signed horizontal distance to the edge, scaled to distance along the normal.
     distance = (cols + 0.0 - (slope * rows + intercept)) / np.sqrt(1.0 + slope**2)
     bins = np.round(distance * OVERSAMPLING).astype(int)
