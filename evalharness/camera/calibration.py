@@ -176,6 +176,11 @@ class ContrastClass:
     mean_mtf: np.ndarray = field(
         default_factory=lambda: np.full(measure.MTF_GRID_CYC_PER_PX.size, math.nan))
 
+    def as_dict(self) -> dict[str, float | int]:
+        """The class as ``calibrate --json`` prints it (without the curve)."""
+        return {"low_dn": self.low_dn, "high_dn": self.high_dn, "windows": self.windows,
+                "mtf50_cyc_per_px": self.mtf50_cyc_per_px}
+
     @property
     def key(self) -> str:
         """Name of its closed-loop check, e.g. ``mtf50_contrast_20_60_dn``."""
@@ -314,14 +319,9 @@ class CameraMeasures:
                           "narrow_mtf50_cyc_per_px": self.sharpness.narrow_mtf50_cyc_per_px,
                           "narrow_static_windows": self.sharpness.narrow_static_windows,
                           "window_dependence": self.sharpness.window_dependence(),
-                          "by_contrast": [
-                              {"low_dn": c.low_dn, "high_dn": c.high_dn, "windows": c.windows,
-                               "mtf50_cyc_per_px": c.mtf50_cyc_per_px}
-                              for c in self.sharpness.contrast_classes],
-                          "narrow_by_contrast": [
-                              {"low_dn": c.low_dn, "high_dn": c.high_dn, "windows": c.windows,
-                               "mtf50_cyc_per_px": c.mtf50_cyc_per_px}
-                              for c in self.sharpness.narrow_contrast_classes],
+                          "by_contrast": [c.as_dict() for c in self.sharpness.contrast_classes],
+                          "narrow_by_contrast": [c.as_dict()
+                                                 for c in self.sharpness.narrow_contrast_classes],
                           "contrast_dependence": self.sharpness.contrast_dependence()},
             "white_dn": list(self.white_dn),
             "black_dn": list(self.black_dn),
