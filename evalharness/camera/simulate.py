@@ -10,7 +10,9 @@ Stages, in order (each a function of its own module):
 3. ``optics`` - diffraction, thin-lens defocus (lens focused on the plate) and aberrations.
 4. ``motion`` - the line kernel of the face's image motion during the exposure.
 5. ``sensor`` - colour: RGGB mosaic; then light, windscreen, glare, Poisson-Gaussian noise,
-   clipping, gain, tone curve and 8-bit quantisation; colour: bilinear demosaic.
+   clipping, gain, tone curve and 8-bit quantisation; colour: bilinear demosaic (with
+   ``colour_sampling = "full"`` no mosaic: every stored pixel keeps its three colours, each with
+   its own noise).
 6. ``interlace`` - legacy cameras keep one field (only when the profile says so).
 7. ``video`` - H.264 coding of a video camera's stream at the profile's quantiser (only when the
    profile gives ``video_qp``).
@@ -207,7 +209,8 @@ def simulate(
     linear = motion.motion_blur(linear, geo.motion_blur_px, geo.motion_angle_deg)
     _keep(stages, keep_stages, "motion", linear)
 
-    if profile.spectral_mode == "colour":
+    mosaic = profile.spectral_mode == "colour" and profile.colour_sampling == "mosaic"
+    if mosaic:
         linear = spectral.bayer_mosaic(linear)
     # The road scene carries the windscreen and its glare itself (on the glass only).
     glazed = scene_options is None
@@ -216,7 +219,7 @@ def simulate(
         profile.veiling_glare_ratio if glazed else 0.0, profile.full_well_e,
         profile.read_noise_e, profile.gain_dn_per_e, profile.tone_curve, generators,
     )
-    if profile.spectral_mode == "colour":
+    if mosaic:
         stored = spectral.demosaic_bilinear(stored)
     if keep_stages:
         stages["sensor"] = stored

@@ -49,6 +49,13 @@ class CameraProfile(StrictModel):
     spectral_mode: Literal["infrared", "colour"] = Field(
         description="'infrared': 850 nm monochrome; 'colour': Bayer mosaic and demosaic."
     )
+    colour_sampling: Literal["mosaic", "full"] = Field(
+        default="mosaic",
+        description="Colour mode: 'mosaic', one colour per stored pixel (RGGB Bayer, bilinear "
+        "demosaic at the stored resolution); 'full', all three colours at every stored pixel: a "
+        "frame scaled down by the recorder from a finer sensor (e.g. a CIF recording of a D1 "
+        "camera), whose demosaic blur lies below the stored pixel, or a three-chip camera."
+    )
 
     # Sensor and lens.
     sensor_width_px: int = Field(ge=16, le=16384, description="Sensor width, pixels.")

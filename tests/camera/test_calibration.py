@@ -350,3 +350,32 @@ def test_a_lens_reads_alike_in_narrow_and_standard_windows(blur_um):
     if sharpness.narrow_static_windows >= MIN_STATIC_EDGES:  # a wide blur leaves none
         ratio = sharpness.narrow_mtf50_cyc_per_px / sharpness.mtf50_cyc_per_px
         assert 1 / WINDOW_AGREEMENT_RATIO < ratio < WINDOW_AGREEMENT_RATIO
+
+
+@pytest.mark.slow
+def test_the_frmdb_frames_keep_near_nyquist_what_a_mosaic_at_their_resolution_loses():
+    """With one colour per stored pixel, bilinear demosaicking halves what a near-perfect lens
+    passes near the Nyquist frequency; with all three (``colour_sampling = "full"``: a frame
+    scaled down from a finer sensor) it stays. The FRMDB frames' strong edges keep more there
+    than the mosaic chain can (docs/VALIDATION.md, "Colour sampling")."""
+    if not FRMDB_FRAMES.is_dir():
+        pytest.skip(f"FRMDB frames not at {FRMDB_FRAMES}")
+    grid = measure.MTF_GRID_CYC_PER_PX
+    near_nyquist = (grid >= 0.4) & (grid <= 0.5)
+    chart = {}
+    for sampling in ("mosaic", "full"):
+        profile = load_profile("legacy-interlaced", KNOWN | {"aberration_blur_um": 3.0,
+                                                             "colour_sampling": sampling})
+        frames = []
+        for jpeg in chart_frames(profile, count=2):
+            with Image.open(io.BytesIO(jpeg)) as image:
+                frames.append(measure_image(image))
+        chart[sampling] = summarise(frames, ["chart 0", "chart 1"]).sharpness.mean_mtf[near_nyquist].mean()
+    assert chart["full"] > 2.0 * chart["mosaic"]
+    real = []
+    for path in sorted(FRMDB_FRAMES.glob("*/Img_0*.jpg")):
+        with Image.open(path) as image:
+            real.append(measure_image(image))
+    strong = [c for c in summarise(real, ["frame"] * len(real)).sharpness.narrow_contrast_classes
+              if c.low_dn >= 100.0 and c.windows >= MIN_STATIC_EDGES]
+    assert strong and all(c.mean_mtf[near_nyquist].mean() > 2.0 * chart["mosaic"] for c in strong)
