@@ -75,15 +75,17 @@ def held_out_errors(rows: pd.DataFrame, splits: int, seed: int) -> dict[str, pd.
 
 
 def leave_one_out(rows: pd.DataFrame, seed: int = 0, n_resamples: int = 2000) -> pd.DataFrame:
-    """One row per group with probes: ``n``, ``real``, ``raw`` and ``corrected`` rates (points) of every
-    person's probes predicted by corrections fitted on all other people, and each gap to the real
-    rate with its 95% interval (bootstrap over people, ``raw_low`` ... ``corrected_high``)."""
+    """One row per group with probes: ``n``, ``real``, ``raw`` and ``corrected`` rates (points)
+    of every person's probes predicted by corrections fitted on all other people, and each gap to
+    the real rate with its 95% interval (bootstrap over people, ``raw_low`` ...
+    ``corrected_high``)."""
     used, groups, simulated, found_groups = _probe_sets(rows)
     outcomes = probe_outcomes(used, None)
     corrected, corrected_found = np.zeros(len(used)), np.zeros(len(simulated))
     for person in used["identity"].unique():
         corrections = fit_corrections(rows[rows["identity"] != person], {})
-        mine, found_mine = (used["identity"] == person).to_numpy(), (simulated["identity"] == person).to_numpy()
+        mine = (used["identity"] == person).to_numpy()
+        found_mine = (simulated["identity"] == person).to_numpy()
         corrected[mine] = predicted_success(used[mine], corrections)
         corrected_found[found_mine] = predicted_detection(simulated[found_mine], corrections)
     rng = np.random.default_rng(seed)
