@@ -2,7 +2,7 @@
 edges' contrast.
 
     python scripts/edge_sharpness.py FRAME... [--profile PROFILE ...] [--set KEY=VALUE ...]
-        [--clip-margin DN] [--no-bounds]
+        [--clip-margin DN] [--no-bounds] [--curve] [--chart-windows {static,all}]
 
 Measures the frames as `evalharness calibrate` does (`evalharness/camera/calibration.py`), then
 prints (1) the MTF50 of the mean MTF of the static edge windows (and how many) for other bounds
@@ -11,7 +11,10 @@ noise-expected difference it may differ by), and (2) the static windows' MTF50 b
 of the standard and of the narrow windows, beside the same for the test chart filmed through each
 PROFILE (the camera model, whose chain is linear), with the ``--set`` values applied to each
 (e.g. ``video_qp=40``). ``--clip-margin 0``
-keeps the clipped edges that `calibrate` refuses. ``--curve`` adds (3) the mean MTF itself at
+keeps the clipped edges that `calibrate` refuses. ``--chart-windows all`` sorts every edge window
+of the chart frames by contrast, not only the static ones: frames coded by H.264 (``--set
+video_qp=...``) differ between frames at the edges by more than their flat blocks' noise
+predicts, so their windows fail the static test although the chart is still. ``--curve`` adds (3) the mean MTF itself at
 :data:`CURVE_CYC_PER_PX`, of all static windows and of each contrast class, real and chart: where
 it stops falling with frequency, what remains is the windows' floor of noise and texture, not
 the lens. The last line also gives the MTF50 of the narrower windows that `calibrate` measures
@@ -31,6 +34,7 @@ import numpy as np
 from PIL import Image
 
 from evalharness.camera import calibration, measure
+from evalharness.config.loading import parse_overrides
 from evalharness.config.profile import load_profile
 
 SHIFTS_PX = (2, 4, 6)
@@ -100,11 +104,12 @@ def main() -> None:
     parser.add_argument("--no-bounds", action="store_true", help="skip the bounds table")
     parser.add_argument("--curve", action="store_true",
                         help="also print the mean MTF curves, real and chart, by contrast class")
+    parser.add_argument("--chart-windows", choices=("static", "all"), default="static",
+                        help="the chart's contrast classes from its static windows or from all")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a profile value (numbers only) for every --profile")
+                        help="override a profile value for every --profile, as `evalharness run --set`")
     args = parser.parse_args()
-    overrides = {key: float(value) if "." in value else int(value)
-                 for key, value in (item.split("=", 1) for item in args.set)}
+    overrides = parse_overrides(args.set)
     frames = measure_files(args.frames, args.clip_margin)
     measured = calibration.summarise(frames, [str(p) for p in args.frames])
     every = [window for frame in frames for window in frame.edges]
@@ -125,7 +130,14 @@ def main() -> None:
                 chart.append(calibration.measure_image(image))
         summary = calibration.summarise(chart, [f"chart {k}" for k in range(len(chart))])
         settings = "".join(f", {item}" for item in args.set)
-        print(contrast_rows(f"chart through {name}{settings}", summary.sharpness))
+        sharpness = summary.sharpness
+        if args.chart_windows == "all":
+            settings += ", all windows"
+            sharpness = replace(sharpness, contrast_classes=calibration.by_contrast(
+                [w for frame in chart for w in frame.edges]),
+                narrow_contrast_classes=calibration.by_contrast(
+                    [w for frame in chart for w in frame.narrow_edges]))
+        print(contrast_rows(f"chart through {name}{settings}", sharpness))
         curves += curve_rows(f"chart through {name}{settings}", summary.sharpness)
     if args.curve:
         print("\nmean MTF of the static windows at cycles/px:\n| windows | " + " | ".join(

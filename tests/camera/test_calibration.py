@@ -379,3 +379,24 @@ def test_the_frmdb_frames_keep_near_nyquist_what_a_mosaic_at_their_resolution_lo
     strong = [c for c in summarise(real, ["frame"] * len(real)).sharpness.narrow_contrast_classes
               if c.low_dn >= 100.0 and c.windows >= MIN_STATIC_EDGES]
     assert strong and all(c.mean_mtf[near_nyquist].mean() > 2.0 * chart["mosaic"] for c in strong)
+
+
+@pytest.mark.slow
+def test_a_codec_softens_faint_edges_and_keeps_strong_ones(capsys, monkeypatch):
+    """``edge_sharpness.py --chart-windows all``: through H.264 at a coarse quantiser the chart's
+    faint edges read softer than its strong ones, as in the FRMDB frames; without the codec a
+    linear chain reads every contrast alike (docs/VALIDATION.md, "Colour sampling")."""
+    script = _edge_sharpness_script()
+    frames = [str(p) for p in sorted(FRMDB_FRAMES.glob("00[3-5]/*.jpg"))]
+    ratios = {}
+    for settings in ([], ["--set", "video_qp=40"]):
+        monkeypatch.setattr("sys.argv", ["edge_sharpness.py", *frames, "--no-bounds",
+                                         "--chart-windows", "all", "--profile", "legacy-interlaced",
+                                         *settings])
+        script.main()
+        row = next(line for line in capsys.readouterr().out.splitlines()
+                   if line.startswith("| chart through") and "16x16 px windows" in line)
+        mtf50 = [float(cell.split()[0]) for cell in row.strip("|").split("|")[1:]]
+        ratios[bool(settings)] = mtf50[0] / mtf50[3]  # 20-60 DN over 150-200 DN
+    assert 1 / 1.3 < ratios[False] < 1.3
+    assert ratios[True] < 0.7
