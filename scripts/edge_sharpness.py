@@ -11,11 +11,11 @@ noise-expected difference it may differ by), and (2) the static windows' MTF50 b
 of the standard and of the narrow windows, beside the same for the test chart filmed through each
 PROFILE (the camera model, whose chain is linear), with the ``--set`` values applied to each
 (e.g. ``video_qp=40``). ``--clip-margin 0``
-keeps the clipped edges that `calibrate` refuses. ``--chart-windows all`` sorts every edge window
-of the chart frames by contrast, not only the static ones: frames coded by H.264 (``--set
+keeps the clipped edges that `calibrate` refuses. ``--chart-windows all`` sorts every edge
+window of the chart frames by contrast, not only the static ones: frames coded by H.264 (``--set
 video_qp=...``) differ between frames at the edges by more than their flat blocks' noise
-predicts, so their windows fail the static test although the chart is still. ``--curve`` adds (3) the mean MTF itself at
-:data:`CURVE_CYC_PER_PX`, of all static windows and of each contrast class, real and chart: where
+predicts, so their windows fail the static test although the chart is still. ``--curve`` adds
+(3) the mean MTF itself at :data:`CURVE_CYC_PER_PX`, of all static windows and of each contrast class, real and chart: where
 it stops falling with frequency, what remains is the windows' floor of noise and texture, not
 the lens. The last line also gives the MTF50 of the narrower windows that `calibrate` measures
 beside the standard ones (`calibration.NARROW_WINDOW_PX`). Docs: docs/VALIDATION.md,

@@ -20,7 +20,7 @@ from scipy.ndimage import gaussian_filter
 from evalharness.camera import measure
 from evalharness.camera.calibration import (CHART_IED_PX, MIN_STATIC_EDGES,
                                             WINDOW_AGREEMENT_RATIO, chart_frames, chart_image,
-                                            measure_image, summarise)
+                                            measure_chart, measure_image, summarise)
 from evalharness.cli import main
 from evalharness.config.profile import load_profile, resolve_profile
 from evalharness.paths import PROFILES_DIR
@@ -341,11 +341,7 @@ def test_the_real_edges_high_frequencies_are_a_floor_where_the_models_fall(capsy
 @pytest.mark.parametrize("blur_um", [5.0, 20.0, 95.0])  # sigma 0.27, 1.07 and 5.1 px
 def test_a_lens_reads_alike_in_narrow_and_standard_windows(blur_um):
     profile = load_profile("legacy-interlaced", KNOWN | {"aberration_blur_um": blur_um})
-    frames = []
-    for jpeg in chart_frames(profile, count=2):
-        with Image.open(io.BytesIO(jpeg)) as image:
-            frames.append(measure_image(image))
-    sharpness = summarise(frames, ["chart 0", "chart 1"]).sharpness
+    sharpness = measure_chart(profile).sharpness
     assert sharpness.measured and sharpness.lens_inconsistency() is None
     if sharpness.narrow_static_windows >= MIN_STATIC_EDGES:  # a wide blur leaves none
         ratio = sharpness.narrow_mtf50_cyc_per_px / sharpness.mtf50_cyc_per_px
@@ -366,11 +362,7 @@ def test_the_frmdb_frames_keep_near_nyquist_what_a_mosaic_at_their_resolution_lo
     for sampling in ("mosaic", "full"):
         profile = load_profile("legacy-interlaced", KNOWN | {"aberration_blur_um": 3.0,
                                                              "colour_sampling": sampling})
-        frames = []
-        for jpeg in chart_frames(profile, count=2):
-            with Image.open(io.BytesIO(jpeg)) as image:
-                frames.append(measure_image(image))
-        chart[sampling] = summarise(frames, ["chart 0", "chart 1"]).sharpness.mean_mtf[near_nyquist].mean()
+        chart[sampling] = measure_chart(profile).sharpness.mean_mtf[near_nyquist].mean()
     assert chart["full"] > 2.0 * chart["mosaic"]
     real = []
     for path in sorted(FRMDB_FRAMES.glob("*/Img_0*.jpg")):

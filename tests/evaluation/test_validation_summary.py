@@ -118,12 +118,13 @@ def test_corrected_summary_reports_prediction_and_its_gap() -> None:
     assert by_bin[12.0]["gap"] == pytest.approx(0.5 - 0.0)   # one probe, real rank 2
 
 
-def _cv_script():
+def _script(name: str):
+    """The module ``scripts/<name>.py``, loaded from its file (scripts are not a package)."""
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[2] / "scripts" / "validation_cv.py"
-    spec = importlib.util.spec_from_file_location("validation_cv", path)
+    path = Path(__file__).resolve().parents[2] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_script", path)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     return script
@@ -132,7 +133,7 @@ def _cv_script():
 def test_cross_validation_script_scores_a_perfect_simulation_as_exact() -> None:
     """``scripts/validation_cv.py``: where every simulation's outcome is the real one, the raw
     simulation's held-out error is zero in every group and every split."""
-    script = _cv_script()
+    script = _script("validation_cv")
     rng = np.random.default_rng(3)
     records = [(f"p{k}", float(ied), rank, rank, (0.6, 0.3), (0.5 + 0.01 * ied, 0.4))
                for k in range(12) for ied, rank in zip(rng.uniform(8, 80, 3), rng.choice([1, 2], 3))]
@@ -146,7 +147,7 @@ def test_leave_one_out_predicts_each_person_from_the_others() -> None:
     """``validation_cv.py --leave-one-out``: a perfect simulation has no gap; where the real
     camera misses a quarter of the faces that the simulation finds, the raw detection is 25 points
     high, and the ratio fitted on the other people brings each person's prediction to the real rate."""
-    script = _cv_script()
+    script = _script("validation_cv")
     records = [(f"p{k}", ied, 1 if k % 2 else 2, 1 if k % 2 else 2, (0.6, 0.3), (0.7, 0.3))
                for k in range(10) for ied in (15.0, 40.0)]
     records += [(f"p{k}", 25.0, None, 1, (np.nan, np.nan), (0.7, 0.3)) for k in range(10)]
@@ -161,13 +162,7 @@ def test_leave_one_out_predicts_each_person_from_the_others() -> None:
 
 def test_measures_script_by_hand() -> None:
     """``scripts/validation_measures.py``: medians of log2 real/simulated per camera and bin."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "scripts" / "validation_measures.py"
-    spec = importlib.util.spec_from_file_location("validation_measures", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = _script("validation_measures")
     rows = ROWS.assign(real_sharpness_dn2=[8.0, 2.0, 4.0, 1.0, 1.0], sim_sharpness_dn2=[2.0, 2.0, 1.0, 1.0, 1.0],
                        real_noise_dn=[1.0, 1.0, 2.0, 1.0, 1.0], sim_noise_dn=[1.0, 1.0, 1.0, 2.0, 1.0])
     table = script.measure_table(rows).set_index("ied_bin")
@@ -204,14 +199,9 @@ def test_goal_criteria_by_hand() -> None:
 
 def test_goal_script_exits_1_unless_met(tmp_path, capsys, monkeypatch) -> None:
     """``scripts/validation_goal.py`` prints each criterion and exits 1 when one is not met."""
-    import importlib.util
     import json
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[2] / "scripts" / "validation_goal.py"
-    spec = importlib.util.spec_from_file_location("validation_goal_script", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = _script("validation_goal")
     corrections = Corrections((0.0, 0.0, 0.0, 0.0), 0.5, 3, {"run_dir": "x"})
     summary = {"raw": summarize(ROWS, n_resamples=20), "corrected": summarize(ROWS, corrections, n_resamples=20)}
     (tmp_path / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
