@@ -3,6 +3,7 @@
     evalharness quality REAL/probes/*/* --run RUN --validation DEV_VALIDATION --json > quality.json
     evalharness validate REAL --profile ... --out REAL_VALIDATION      (the real outcomes)
     python scripts/quality_vs_real.py quality.json REAL_VALIDATION [quality2.json VALIDATION2 ...]
+    python scripts/quality_vs_real.py --leave-one-out DEV_VALIDATION
 
 For each real probe detected both by `quality` and by the validation, the first face's expected
 rank-1 (and its 95% interval) is set against its real rank-1 outcome (`real_mate_rank` of the
@@ -10,6 +11,13 @@ validation's rows, in that validation's gallery). Prints a Markdown table per ca
 IED bin (the bins of `validate`): faces, mean expected (mean interval), real rate, their
 difference, and whether the mean interval covers the real rate; faces given no number are counted.
 Several pairs are pooled (for example the two folds of a split by subject).
+
+`--leave-one-out` rehearses the held-out check of `quality --validation` on one validation: each
+person's real-detected probes are rated by the model that `quality --validation` fits
+(`expected_rate.fit_validated_model`) on all the other people's rows, at the IED (landmarks) and
+head pose that the validation measured on the real image, the measures `quality` takes with the
+same detector, against their real outcome in that validation's gallery. It needs no `quality`
+run: about 4 s a person on 2 CPU cores.
 """
 
 from __future__ import annotations
@@ -20,7 +28,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from evalharness.evaluation.expected_rate import expected_rank1, fit_validated_model
+from evalharness.evaluation.validate_run import read_validation
 from evalharness.evaluation.validation_summary import BINS_PX
+
+
+def _real_hit(row: pd.Series) -> float:
+    """1.0 when the real probe's mate ranked first in the validation's gallery, else 0.0."""
+    return float(row["real_mate_rank"] == 1) if pd.notna(row["real_mate_rank"]) else 0.0
 
 
 def paired_outcomes(quality_json: Path, validation_dir: Path) -> pd.DataFrame:
@@ -35,7 +50,23 @@ def paired_outcomes(quality_json: Path, validation_dir: Path) -> pd.DataFrame:
         face = result["faces"][0]
         records.append({"camera": real["camera"], "ied_px": face["ied_px"], "expected": face["expected_rank1"],
                         "low": face["expected_rank1_ci_low"], "high": face["expected_rank1_ci_high"],
-                        "real": float(real["real_mate_rank"] == 1) if pd.notna(real["real_mate_rank"]) else 0.0})
+                        "real": _real_hit(real)})
+    return pd.DataFrame.from_records(records)
+
+
+def leave_one_out(validation_dir: Path) -> pd.DataFrame:
+    """As :func:`paired_outcomes`, each person's real-detected probes rated by the validated
+    model fitted on every other person's rows of the validation in ``validation_dir``."""
+    past = read_validation(validation_dir)
+    rows, records = past.rows, []
+    for person in sorted(rows["identity"].unique()):
+        model = fit_validated_model(rows[rows["identity"] != person], past.gallery_identities)
+        for _, real in rows[(rows["identity"] == person) & rows["real_detected"]].iterrows():
+            face = expected_rank1(model, ied_px=float(real["real_ied_px"]), yaw_deg=float(real["yaw_deg"]),
+                                  pitch_deg=float(real["pitch_deg"]))
+            records.append({"camera": real["camera"], "ied_px": face["ied_px"],
+                            "expected": face["expected_rank1"], "low": face["expected_rank1_ci_low"],
+                            "high": face["expected_rank1_ci_high"], "real": _real_hit(real)})
     return pd.DataFrame.from_records(records)
 
 
@@ -62,9 +93,16 @@ def table(outcomes: pd.DataFrame) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("pairs", nargs="+", type=Path, help="QUALITY_JSON VALIDATION_DIR, repeated")
+    parser.add_argument("pairs", nargs="*", type=Path, help="QUALITY_JSON VALIDATION_DIR, repeated")
+    parser.add_argument("--leave-one-out", type=Path, metavar="VALIDATION_DIR",
+                        help="rate each person of this validation by a model fitted on the others")
     args = parser.parse_args()
-    if len(args.pairs) % 2:
+    if args.leave_one_out is not None:
+        if args.pairs:
+            parser.error("--leave-one-out takes no QUALITY_JSON VALIDATION_DIR pairs")
+        print(table(leave_one_out(args.leave_one_out)))
+        return
+    if not args.pairs or len(args.pairs) % 2:
         parser.error("give QUALITY_JSON VALIDATION_DIR pairs")
     print(table(pd.concat([paired_outcomes(q, v) for q, v in zip(args.pairs[::2], args.pairs[1::2])],
                           ignore_index=True)))

@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
+
+from evalharness.evaluation import expected_rate
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,3 +44,40 @@ def test_pairs_faces_with_real_outcomes_and_tabulates_by_camera_and_bin(tmp_path
     # cctv: expected (50 + 30) / 2 = 40 (30-50), real 1 of 2 = 50, on the interval's edge: covered.
     assert "| cctv | 2 | 40.0 (30.0-50.0) | 50.0 | -10.0 | yes |" in text
     assert "| IED 0-12 px | 1 | 50.0 (40.0-60.0) | 100.0 | -50.0 | no |" in text
+
+
+def test_leave_one_out_rates_each_person_by_a_model_fitted_on_the_others(tmp_path: Path, monkeypatch) -> None:
+    """``--leave-one-out``: every real-detected probe is rated, each person by a model that never
+    saw them. Ten people are identified where their simulation is (large faces), and one more,
+    filmed by camera "x", never is although their simulation always is: the others' model rates
+    that person high, so their group comes out far above their real rate."""
+    rows = []
+    for k in range(11):
+        odd = k == 10
+        for j, ied in enumerate((10.0, 14.0, 20.0, 30.0, 45.0, 70.0)):
+            sim_hit = ied >= 20.0 if not odd else True
+            real_hit = (sim_hit if j != k % 6 else not sim_hit) if not odd else False
+            rows.append({"identity": f"p{k:02d}", "relpath": f"p{k:02d}/{j}.png", "camera": "x" if odd else "c",
+                         "real_detected": True, "simulated": True, "real_ied_px": ied,
+                         "yaw_deg": 5.0 * (j - 2), "pitch_deg": 2.0 * (k % 3),
+                         "real_mate_rank": 1 if real_hit else 3, "sim_detected": True,
+                         "sim_mate_rank": 1 if sim_hit else 2,
+                         "sim_mate_score": 0.7 if sim_hit else 0.3, "sim_best_nonmate_score": 0.4})
+    rows.append(rows[0] | {"relpath": "p00/undetected.png", "real_detected": False, "real_mate_rank": None})
+    pd.DataFrame(rows).astype({"real_mate_rank": "Int64"}).to_parquet(tmp_path / "probes.parquet")
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {"gallery_identities": 11, "models": {"recognizer": {"name": "facenet-casia"}}}))
+    monkeypatch.setattr(expected_rate, "RESAMPLES", 20)  # the intervals are not tested here
+    outcomes = _script().leave_one_out(tmp_path)
+    assert len(outcomes) == 66 and outcomes["expected"].notna().all()  # the undetected probe is not rated
+    others = outcomes[outcomes["camera"] == "c"]
+    assert others.loc[others["ied_px"] >= 45.0, "expected"].min() > 0.5
+    assert others.loc[others["ied_px"] <= 14.0, "expected"].max() < 0.5
+    odd = outcomes[outcomes["camera"] == "x"]
+    assert odd["real"].sum() == 0.0 and odd.loc[odd["ied_px"] >= 45.0, "expected"].min() > 0.5
+    # The rate is that of the model without the person, not of the model with everyone.
+    table = pd.read_parquet(tmp_path / "probes.parquet")
+    face = {"ied_px": 70.0, "yaw_deg": 15.0, "pitch_deg": 2.0}
+    without, with_all = (expected_rate.fit_validated_model(part, 11).predict(**face)[0]
+                         for part in (table[table["identity"] != "p10"], table))
+    assert odd["expected"].iloc[-1] == pytest.approx(without) and abs(without - with_all) > 0.01
