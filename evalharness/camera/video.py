@@ -27,8 +27,10 @@ def _code_one(rgb: np.ndarray, qp: int) -> np.ndarray:
     height, width = rgb.shape[:2]
     encoder = av.CodecContext.create("libx264", "w")
     encoder.width, encoder.height, encoder.pix_fmt = width, height, PIXEL_FORMAT
-    # One intra frame at a constant quantiser; no psycho-visual tuning that would move bits.
-    encoder.options = {"qp": str(qp), "preset": "medium", "tune": "psnr"}
+    # One intra frame at a constant quantiser; no psycho-visual tuning that would move bits. One
+    # thread: libx264 otherwise picks its thread count from the CPUs the process may use, and a
+    # frame of more than a few macroblock rows then codes differently on another machine.
+    encoder.options = {"qp": str(qp), "preset": "medium", "tune": "psnr", "threads": "1"}
     frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=PIXEL_FORMAT)
     packets = [*encoder.encode(frame), *encoder.encode(None)]
     decoder = av.CodecContext.create("h264", "r")

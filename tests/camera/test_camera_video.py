@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -36,3 +38,18 @@ def test_monochrome_and_bounds(face: torch.Tensor) -> None:
     assert h264_intra(grey, qp=28).shape == grey.shape
     with pytest.raises(ValueError, match="0-51"):
         h264_intra(face, qp=60)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to compare with one")
+def test_same_frame_whatever_cpus_the_process_may_use(face: torch.Tensor) -> None:
+    """libx264 left to choose its threads codes a frame of 16 macroblock rows differently with
+    one CPU than with two (a random 256-px frame: 1,056 DN apart in all); the stage must not."""
+    large = F.interpolate(face, size=(256, 256), mode="bilinear", align_corners=False)
+    cpus = os.sched_getaffinity(0)
+    every = h264_intra(large, qp=28)
+    os.sched_setaffinity(0, {min(cpus)})
+    try:
+        one = h264_intra(large, qp=28)
+    finally:
+        os.sched_setaffinity(0, cpus)
+    assert torch.equal(every, one)
