@@ -210,3 +210,20 @@ def test_goal_script_exits_1_unless_met(tmp_path, capsys, monkeypatch) -> None:
         script.main()
     out = capsys.readouterr().out
     assert stopped.value.code == 1 and out.count("NOT MET") == 2 and "goal not met: 1 of 3" in out
+
+
+def test_pose_script_splits_faces_turned_beyond_the_sources() -> None:
+    """``validation_by_pose.py``: faces turned further than any source view (45 deg here) are
+    grouped apart, with their own rates, gap and probes per IED bin."""
+    script = _script("validation_by_pose")
+    rows = _rows([(f"p{k}", ied, real, sim, (0.6, 0.3), (0.7, 0.3))
+                  for k in range(4) for ied, real, sim in ((10.0, 2, 1), (15.0, 2, 2), (40.0, 1, 1), (60.0, 1, 2))])
+    rows["yaw_deg"] = np.tile([60.0, -70.0, 10.0, -30.0], 4)
+    rows["source_yaw_deg"] = np.tile([45.0, -45.0, 0.0, -45.0], 4)
+    table = script.pose_table(rows, n_resamples=50).set_index("group")
+    beyond = table.loc["turned more than 45 deg"]
+    assert (beyond["n"], beyond["real"], beyond["sim"], beyond["gap"]) == (8, 0.0, 50.0, 50.0)
+    assert beyond["per_bin"] == [4, 4, 0, 0, 0]
+    within = table.loc["turned at most 45 deg, as the sources"]
+    assert (within["n"], within["real"], within["sim"], within["gap"]) == (8, 100.0, 50.0, -50.0)
+    assert table.loc["turned 67.5-90 deg", "n"] == 4 and table.loc["turned 22.5-45 deg", "per_bin"] == [0, 0, 0, 0, 4]

@@ -1,0 +1,80 @@
+"""Real against simulated rank-1 of a validation by the real face's head yaw: inside or beyond
+the yaws of the studio views it was simulated from.
+
+    python scripts/validation_by_pose.py VALIDATION_DIR
+
+`validate --view pose` simulates each real probe from the studio view nearest its measured head
+pose, but no view is turned further than the sources' largest yaw (FRMDB's development copy:
+45 degrees). A real face turned further is simulated from a face turned less, which is easier to
+identify. For the real-detected, simulated probes of the run, prints real and simulated rank-1
+(percent) and the gap with its 95% interval (bootstrap over people), for the faces whose |yaw| lies
+within the sources' largest |yaw| and those beyond it, then by band of |yaw| in halves of the
+views' spacing, with each group's probes per IED bin of `validate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from evalharness.evaluation.intervals import subject_bootstrap
+from evalharness.evaluation.validation_summary import BINS_PX, in_ied_bin, probe_outcomes
+
+#: Half the spacing of FRMDB's horizontal views (45 degrees apart): the |yaw| bands' width.
+BAND_DEG = 22.5
+
+
+def pose_groups(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Masks over ``rows`` (real-detected, simulated probes): within and beyond the sources'
+    largest |yaw| (of the views the run chose from, ``source_yaw_deg``), and by |yaw| band."""
+    yaw = rows["yaw_deg"].abs().to_numpy(np.float64)
+    widest = float(rows["source_yaw_deg"].abs().max())
+    groups = {f"turned at most {widest:g} deg, as the sources": yaw <= widest,
+              f"turned more than {widest:g} deg": yaw > widest}
+    edges = np.arange(0.0, max(float(yaw.max()), widest) + BAND_DEG, BAND_DEG)
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        groups[f"turned {low:g}-{high:g} deg"] = (yaw >= low) & (yaw < high)
+    return groups
+
+
+def pose_table(rows: pd.DataFrame, seed: int = 0, n_resamples: int = 2000) -> pd.DataFrame:
+    """One row per non-empty group of :func:`pose_groups`: ``group``, ``n``, ``real``, ``sim``,
+    ``gap``, ``gap_low``, ``gap_high`` (points) and ``per_bin`` (probes per IED bin)."""
+    used = rows[rows["real_detected"] & rows["simulated"]].reset_index(drop=True)
+    outcomes = probe_outcomes(used, None)
+    real, sim = outcomes["real"], outcomes["sim"]
+    rng = np.random.default_rng(seed)
+    table = []
+    for group, inside in pose_groups(used).items():
+        if not inside.any():
+            continue
+        index = np.flatnonzero(inside)
+        low, high = subject_bootstrap(
+            {"gap": lambda sub: 100.0 * float(sim[index[sub]].mean() - real[index[sub]].mean())},
+            used["identity"].to_numpy()[inside], rng, n_resamples=n_resamples)["gap"]
+        table.append({"group": group, "n": int(inside.sum()), "real": 100.0 * real[inside].mean(),
+                      "sim": 100.0 * sim[inside].mean(),
+                      "gap": 100.0 * (sim[inside].mean() - real[inside].mean()), "gap_low": low, "gap_high": high,
+                      "per_bin": [int((inside & in_ied_bin(used, a, b)).sum()) for a, b in BINS_PX]})
+    return pd.DataFrame(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("validation", type=Path, help="an `evalharness validate` run directory")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    table = pose_table(pd.read_parquet(args.validation / "probes.parquet"), args.seed)
+    bins = " / ".join(f"{low:g}-{high:g}" for low, high in BINS_PX)
+    print(f"| real face | n | real | simulated | simulated - real (95% CI) | n per IED bin ({bins} px) |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for row in table.itertuples():
+        print(f"| {row.group} | {row.n} | {row.real:.1f} | {row.sim:.1f} | {row.gap:+.1f} "
+              f"({row.gap_low:+.1f} to {row.gap_high:+.1f}) | {' / '.join(map(str, row.per_bin))} |")
+
+
+if __name__ == "__main__":
+    main()
