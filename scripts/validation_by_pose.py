@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from evalharness.evaluation.intervals import subject_bootstrap
-from evalharness.evaluation.validation_summary import BINS_PX, in_ied_bin, probe_outcomes
+from evalharness.evaluation.validation_summary import BINS_PX, in_ied_bin, pose_coverage, probe_outcomes
 
 #: Half the spacing of FRMDB's horizontal views (45 degrees apart): the |yaw| bands' width.
 BAND_DEG = 22.5
@@ -29,12 +29,10 @@ BAND_DEG = 22.5
 
 def pose_groups(rows: pd.DataFrame) -> dict[str, np.ndarray]:
     """Masks over ``rows`` (real-detected, simulated probes): within and beyond the sources'
-    largest |yaw| (of the views the run chose from, ``source_yaw_deg``), and by |yaw| band."""
+    largest |yaw| (`validate`'s :func:`pose_coverage`), and by |yaw| band."""
+    groups = pose_coverage(rows)
     yaw = rows["yaw_deg"].abs().to_numpy(np.float64)
-    widest = float(rows["source_yaw_deg"].abs().max())
-    groups = {f"turned at most {widest:g} deg, as the sources": yaw <= widest,
-              f"turned more than {widest:g} deg": yaw > widest}
-    edges = np.arange(0.0, max(float(yaw.max()), widest) + BAND_DEG, BAND_DEG)
+    edges = np.arange(0.0, float(np.nanmax(yaw)) + BAND_DEG, BAND_DEG)
     for low, high in zip(edges[:-1], edges[1:], strict=True):
         groups[f"turned {low:g}-{high:g} deg"] = (yaw >= low) & (yaw < high)
     return groups

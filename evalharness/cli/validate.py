@@ -85,6 +85,11 @@ def validate_command(
                    f"; detection real {_percent(group['real_detection'])}, simulated "
                    f"{_percent(group['sim_detection'])}" +
                    (f", predicted {_percent(group.get('pred_detection'))}" if has_pred else ""))
+    for group in figures.get("poses", []):
+        typer.echo(f"real faces {group['pose']}: n {group['n']}, real {_percent(group['real_rank1'])}, "
+                   f"simulated {_percent(group['sim_rank1'])}" +
+                   (f", predicted {_percent(group.get('pred_rank1'))}" if has_pred else "") +
+                   f"; probes per IED bin {' / '.join(map(str, group['n_per_bin']))}")
     overall = figures["overall"]
     typer.echo(f"detection: real {_percent(overall['real_detection'])}%, simulated "
                f"{_percent(overall['sim_detection'])}%" +

@@ -131,6 +131,18 @@ def predicted_success(rows: pd.DataFrame, corrections: Corrections) -> np.ndarra
     return 1.0 / (1.0 + np.exp(-(intercept + _features(rows) @ np.array(slopes))))
 
 
+def pose_coverage(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Masks over ``rows``: real faces turned (``|yaw_deg|``) at most as far as the widest source
+    view the validation chose from (``|source_yaw_deg|``, e.g. 45 degrees for FRMDB's copy), and
+    further, which are simulated from a face turned less than theirs; empty without sources."""
+    widest = float(rows["source_yaw_deg"].abs().max()) if len(rows) else math.nan
+    if not math.isfinite(widest):
+        return {}
+    yaw = rows["yaw_deg"].abs().to_numpy(np.float64)
+    return {f"turned at most {widest:g} deg, as the sources": yaw <= widest,
+            f"turned more than {widest:g} deg": yaw > widest}
+
+
 def in_ied_bin(rows: pd.DataFrame, low: float, high: float) -> np.ndarray:
     """Whether each row's real inter-eye distance lies in the bin ``[low, high)`` px (of
     :data:`BINS_PX`)."""
@@ -175,7 +187,8 @@ def _compare(rows: pd.DataFrame, corrections: Corrections | None, rng: np.random
 def summarize(rows: pd.DataFrame, corrections: Corrections | None = None, seed: int = 0,
               n_resamples: int = 2000) -> dict[str, object]:
     """The ``validate --json`` figures: ``overall``, ``bins`` (of :data:`BINS_PX`, by the real
-    inter-eye distance), ``cameras`` (per camera group) and ``undetected_real``."""
+    inter-eye distance), ``cameras`` (per camera group), ``poses`` (:func:`pose_coverage`, each
+    with its probes per bin, ``n_per_bin``) and ``undetected_real``."""
     rng = np.random.default_rng(seed)
     detected = rows[rows["real_detected"]]
 
@@ -195,7 +208,12 @@ def summarize(rows: pd.DataFrame, corrections: Corrections | None = None, seed: 
                      **_compare(inside, corrections, rng, n_resamples)})
     cameras = [{"camera": camera, **block(detected[detected["camera"] == camera], group)}
                for camera, group in rows.groupby("camera", sort=True)]
-    return {"overall": block(detected, rows), "bins": bins, "cameras": cameras,
+    overall = block(detected, rows)  # after bins and cameras: their intervals' draws stay as they were
+    poses = [{"pose": name, "n_per_bin": [int((inside & in_ied_bin(detected, low, high)).sum())
+                                          for low, high in BINS_PX],
+              **_compare(detected[inside], corrections, rng, n_resamples)}
+             for name, inside in pose_coverage(detected).items()]
+    return {"overall": overall, "bins": bins, "cameras": cameras, "poses": poses,
             "undetected_real": int((~rows["real_detected"]).sum()),
             "not_simulated": int((~rows["simulated"]).sum()),
             "corrected": corrections is not None}

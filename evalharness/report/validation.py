@@ -71,12 +71,31 @@ def _plot(figures: dict[str, Any]) -> bytes:
 
 
 def _table(figures: dict[str, Any]) -> str:
-    predicted = "pred_rank1" in figures["overall"]
-    head = "<tr><th>IED</th><th>n</th><th>real</th><th>simulated</th>" + \
+    """Rank-1 per IED bin and overall."""
+    rows = [*figures["bins"], figures["overall"]]
+    return _rates("IED", [*map(_label, figures["bins"]), "all"], rows, "pred_rank1" in figures["overall"])
+
+
+def _poses(figures: dict[str, Any]) -> str:
+    """Rank-1 of the faces turned within and beyond the sources' widest view, with their bins."""
+    poses = figures.get("poses", [])  # runs before session 11 have none
+    if not poses:
+        return ""
+    bins = " / ".join(_label(row) for row in figures["bins"])
+    return ("<p>By head pose: a real face turned further than every source view is simulated from a "
+            "face turned less, which is easier to identify; the camera model cannot remove that "
+            f"difference. Probes per IED bin ({html.escape(bins)}): "
+            + "; ".join(f"{html.escape(row['pose'])} {' / '.join(map(str, row['n_per_bin']))}" for row in poses)
+            + ".</p>" + _rates("real face", [row["pose"] for row in poses], poses,
+                               "pred_rank1" in figures["overall"]))
+
+
+def _rates(first: str, labels: list[str], rows: list[dict[str, Any]], predicted: bool) -> str:
+    """A table of real, simulated (and predicted) rank-1 and the gap, one row per label."""
+    head = f"<tr><th>{html.escape(first)}</th><th>n</th><th>real</th><th>simulated</th>" + \
         ("<th>predicted</th>" if predicted else "") + "<th>gap (95% CI)</th></tr>"
     body = []
-    for row in [*figures["bins"], {**figures["overall"], "ied_px_low": None}]:
-        label = "all" if row["ied_px_low"] is None else _label(row)
+    for label, row in zip(labels, rows, strict=True):
         gap = "-" if row["gap"] is None else \
             f"{100 * row['gap']:+.1f} ({100 * row['gap_ci_low']:+.1f} to {100 * row['gap_ci_high']:+.1f})"
         cells = [label, str(row["n"]), _percent(row["real_rank1"]), _percent(row["sim_rank1"])]
@@ -170,6 +189,7 @@ size: {SIZE_CHOICES[meta.get('size', 'eyes')]}; with {EXPOSURE_CHOICES[meta.get(
 {WALK_CHOICES[meta.get('walk', 'profile')]}. Prediction: {status}. Intervals: 95%, paired bootstrap over people.</p>
 <img src="{plot}" alt="real and simulated rank-1 by inter-eye distance">
 {_table(figures)}
+{_poses(figures)}
 <p>Detection: real {_percent(figures['overall']['real_detection'])}, simulated {_percent(figures['overall']['sim_detection'])}
 {'' if 'pred_detection' not in figures['overall'] else ', predicted ' + _percent(figures['overall']['pred_detection'])};
 {figures['undetected_real']} real probes had no detected face.</p>

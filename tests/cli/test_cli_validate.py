@@ -35,11 +35,17 @@ def test_validate_then_apply_its_corrections(cli, frmdb_paired, tmp_path: Path) 
     detected = rows[rows["real_detected"]]
     assert figures["overall"]["n"] == len(detected)
     assert figures["overall"]["real_rank1"] == pytest.approx((detected["real_mate_rank"] == 1).mean())
+    # Every detected face with a measured pose is turned within or beyond the widest source view.
+    poses = {group["pose"]: group for group in figures["poses"]}
+    assert set(poses) == {"turned at most 45 deg, as the sources", "turned more than 45 deg"}
+    assert sum(group["n"] for group in poses.values()) == int(np.isfinite(detected["yaw_deg"]).sum())
+    assert all(sum(group["n_per_bin"]) == group["n"] for group in poses.values())
     # Each simulation comes from another photograph than the gallery's frontal one, chosen by pose.
     assert not rows["source"].str.endswith("Img_33.png").any()
     for name in ("corrections.json", "summary.json", "manifest.json", "profiles/all.toml", "validation.html"):
         assert (tmp_path / "dev" / name).is_file(), name
-    assert "source photograph nearest its head pose" in (tmp_path / "dev" / "validation.html").read_text(encoding="utf-8")
+    page = (tmp_path / "dev" / "validation.html").read_text(encoding="utf-8")
+    assert "source photograph nearest its head pose" in page and "By head pose" in page
 
     second = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "held", "--device", "cpu",
                  "--calibration", tmp_path / "dev", "--json")

@@ -25,7 +25,8 @@ def _rows(records: list[tuple]) -> pd.DataFrame:
             "real_detected": real_rank is not None, "real_ied_px": ied, "simulated": True,
             "real_mate_rank": real_rank, "sim_detected": sim_rank is not None, "sim_mate_rank": sim_rank,
             "real_mate_score": real_scores[0], "real_best_nonmate_score": real_scores[1],
-            "sim_mate_score": sim_scores[0], "sim_best_nonmate_score": sim_scores[1]})
+            "sim_mate_score": sim_scores[0], "sim_best_nonmate_score": sim_scores[1],
+            "yaw_deg": np.nan, "source_yaw_deg": np.nan})  # poses: set by the tests that need them
     return pd.DataFrame(rows).astype({"real_mate_rank": "Int64", "sim_mate_rank": "Int64"})
 
 
@@ -227,3 +228,18 @@ def test_pose_script_splits_faces_turned_beyond_the_sources() -> None:
     within = table.loc["turned at most 45 deg, as the sources"]
     assert (within["n"], within["real"], within["sim"], within["gap"]) == (8, 100.0, 50.0, -50.0)
     assert table.loc["turned 67.5-90 deg", "n"] == 4 and table.loc["turned 22.5-45 deg", "per_bin"] == [0, 0, 0, 0, 4]
+
+
+def test_summary_splits_faces_turned_beyond_the_sources() -> None:
+    """``summarize``'s ``poses``: the faces turned at most as far as the widest source view and
+    those turned further, each with its rates and its probes per IED bin; none without sources."""
+    rows = ROWS.copy()
+    rows["yaw_deg"] = [10.0, -60.0, 30.0, 50.0, 0.0]
+    rows["source_yaw_deg"] = [0.0, -45.0, 45.0, 45.0, 0.0]
+    poses = {group["pose"]: group for group in summarize(rows, n_resamples=20)["poses"]}
+    # Detected: a (10 px, yaw 10: hit, hit), a (15 px, yaw -60: miss, hit), b (25 px, yaw 30: hit,
+    # hit), b (60 px, yaw 50: miss, undetected simulation).
+    within, beyond = poses["turned at most 45 deg, as the sources"], poses["turned more than 45 deg"]
+    assert (within["n"], within["real_rank1"], within["sim_rank1"], within["n_per_bin"]) == (2, 1.0, 1.0, [1, 0, 1, 0, 0])
+    assert (beyond["n"], beyond["real_rank1"], beyond["sim_rank1"], beyond["n_per_bin"]) == (2, 0.0, 0.5, [0, 1, 0, 0, 1])
+    assert summarize(ROWS, n_resamples=20)["poses"] == []
