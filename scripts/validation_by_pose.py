@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evalharness.evaluation.intervals import subject_bootstrap
-from evalharness.evaluation.validation_summary import BINS_PX, in_ied_bin, pose_coverage, probe_outcomes
+from evalharness.evaluation.validation_summary import BINS_PX, group_figures, pose_coverage
 
 #: Half the spacing of FRMDB's horizontal views (45 degrees apart): the |yaw| bands' width.
 BAND_DEG = 22.5
@@ -42,21 +41,16 @@ def pose_table(rows: pd.DataFrame, seed: int = 0, n_resamples: int = 2000) -> pd
     """One row per non-empty group of :func:`pose_groups`: ``group``, ``n``, ``real``, ``sim``,
     ``gap``, ``gap_low``, ``gap_high`` (points) and ``per_bin`` (probes per IED bin)."""
     used = rows[rows["real_detected"] & rows["simulated"]].reset_index(drop=True)
-    outcomes = probe_outcomes(used, None)
-    real, sim = outcomes["real"], outcomes["sim"]
     rng = np.random.default_rng(seed)
     table = []
     for group, inside in pose_groups(used).items():
         if not inside.any():
             continue
-        index = np.flatnonzero(inside)
-        low, high = subject_bootstrap(
-            {"gap": lambda sub: 100.0 * float(sim[index[sub]].mean() - real[index[sub]].mean())},
-            used["identity"].to_numpy()[inside], rng, n_resamples=n_resamples)["gap"]
-        table.append({"group": group, "n": int(inside.sum()), "real": 100.0 * real[inside].mean(),
-                      "sim": 100.0 * sim[inside].mean(),
-                      "gap": 100.0 * (sim[inside].mean() - real[inside].mean()), "gap_low": low, "gap_high": high,
-                      "per_bin": [int((inside & in_ied_bin(used, a, b)).sum()) for a, b in BINS_PX]})
+        figures = group_figures(used, inside, None, rng, n_resamples)  # as `validate` has its poses
+        table.append({"group": group, "n": figures["n"], "per_bin": figures["n_per_bin"]}
+                     | {name: 100.0 * figures[key] for name, key in (
+                         ("real", "real_rank1"), ("sim", "sim_rank1"), ("gap", "gap"),
+                         ("gap_low", "gap_ci_low"), ("gap_high", "gap_ci_high"))})
     return pd.DataFrame(table)
 
 

@@ -184,6 +184,14 @@ def _compare(rows: pd.DataFrame, corrections: Corrections | None, rng: np.random
     return result
 
 
+def group_figures(rows: pd.DataFrame, inside: np.ndarray, corrections: Corrections | None,
+                  rng: np.random.Generator, n_resamples: int) -> dict[str, object]:
+    """The rank-1 figures of the real-detected ``rows`` where ``inside`` (as each IED bin has
+    them), with the group's probes per IED bin, ``n_per_bin``."""
+    return {"n_per_bin": [int((inside & in_ied_bin(rows, low, high)).sum()) for low, high in BINS_PX],
+            **_compare(rows[inside], corrections, rng, n_resamples)}
+
+
 def summarize(rows: pd.DataFrame, corrections: Corrections | None = None, seed: int = 0,
               n_resamples: int = 2000) -> dict[str, object]:
     """The ``validate --json`` figures: ``overall``, ``bins`` (of :data:`BINS_PX`, by the real
@@ -209,9 +217,7 @@ def summarize(rows: pd.DataFrame, corrections: Corrections | None = None, seed: 
     cameras = [{"camera": camera, **block(detected[detected["camera"] == camera], group)}
                for camera, group in rows.groupby("camera", sort=True)]
     overall = block(detected, rows)  # after bins and cameras: their intervals' draws stay as they were
-    poses = [{"pose": name, "n_per_bin": [int((inside & in_ied_bin(detected, low, high)).sum())
-                                          for low, high in BINS_PX],
-              **_compare(detected[inside], corrections, rng, n_resamples)}
+    poses = [{"pose": name, **group_figures(detected, inside, corrections, rng, n_resamples)}
              for name, inside in pose_coverage(detected).items()]
     return {"overall": overall, "bins": bins, "cameras": cameras, "poses": poses,
             "undetected_real": int((~rows["real_detected"]).sum()),
