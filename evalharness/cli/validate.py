@@ -31,9 +31,10 @@ def validate_command(
     view: str = typer.Option("pose", "--view",
                              help="Source view: pose (nearest each real probe's head pose), frontal, or camera "
                                   "(nearest the camera's view from the profile's geometry)."),
-    exposure: str = typer.Option("face", "--exposure",
+    exposure: str = typer.Option("skin", "--exposure",
                                  help="face (light scaled until each simulated face is as bright as its real "
-                                      "probe's) or profile (the profile's light)."),
+                                      "probe's, on the centre of the face box), skin (the same on the face's "
+                                      "skin, located by its landmarks) or profile (the profile's light)."),
     walk: str = typer.Option("facing", "--walk",
                              help="facing (each subject walks where the head faces: walking direction from "
                                   "the real probe's head yaw) or profile (the profile's direction)."),

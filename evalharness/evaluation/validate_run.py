@@ -89,7 +89,7 @@ def camera_profiles(specs: list[str], overrides: dict[str, Any]) -> dict[str, Ca
 
 def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], out: Path, *,
              detector: str = "mtcnn", recognizer: str = "facenet-casia", device: str = "auto",
-             calibration: Path | None = None, view_choice: str = "pose", exposure: str = "face",
+             calibration: Path | None = None, view_choice: str = "pose", exposure: str = "skin",
              walk: str = "facing", size: str = "head", seed: int = 20261130,
              command: list[str] | None = None,
              progress: Any = lambda message: None) -> ValidationResult:
@@ -104,7 +104,7 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
         The paired dataset or the calibration directory.
     """
     for option, value, choices in (("--view", view_choice, ("pose", "frontal", "camera")),
-                                   ("--exposure", exposure, ("face", "profile")),
+                                   ("--exposure", exposure, ("face", "skin", "profile")),
                                    ("--walk", walk, ("facing", "profile")),
                                    ("--size", size, ("head", "eyes"))):
         if value not in choices:

@@ -21,11 +21,14 @@ For each real probe of a paired dataset (:mod:`evalharness.data.paired`):
    source face's own box carried through the camera (IoU >= 0.5), then the same recognizer and
    gallery as the real probe. Two more things a profile cannot know are taken from the real
    image, as the distance is (each can be switched off to measure what it is worth):
-   - *exposure* (``exposure="face"``): the light on the face is scaled until the simulated face
-     is stored as bright as the real one (:func:`matched_exposure`). A camera's exposure is set
+   - *exposure* (``exposure="skin"``): the light on the face is scaled until the simulated face's
+     skin is stored as bright as the real one's (:func:`matched_exposure`). A camera's exposure is set
      by its whole scene (windows, lit walls), not by the face, so real faces are often far darker
      than a studio photograph: the development probes' faces have a median level of 74 DN (CCTV)
-     and 104 DN (HD), the studio photographs through the profiles about 200;
+     and 104 DN (HD), the studio photographs through the profiles about 200. The skin is read at
+     the landmarks; ``exposure="face"`` (the default until session 12) reads the box's centre,
+     which holds hair and background that differ between studio and scene (docs/VALIDATION.md,
+     "Exposure on the skin");
    - *walking direction* (``walk="facing"``): people walk where their head faces (Grasso et al.
      1998, ``grasso-1998`` in ``docs/references.toml``), so ``subject_direction_deg`` is the real
      probe's |head yaw| from the camera: a face seen frontally walks towards the camera (no motion
@@ -42,9 +45,10 @@ face from its profile's geometry at the solved distance); ``source``, ``source_y
 the IED), ``sim_subject_direction_deg`` and ``sim_motion_blur_px`` (the walking direction used
 and the motion blur it gives), ``sim_exposure_scale`` (the factor on the profile's light on the
 face), ``sim_detected``, ``sim_mate_rank``, ``sim_mate_score``, ``sim_best_nonmate_score``;
-``real_sharpness_dn2``, ``real_noise_dn``, ``real_level_dn`` and their ``sim_`` twins: Laplacian
-energy, noise and the face's level on the face box (:mod:`evalharness.quality.measures`), real on
-the detected box, simulated on the true one. Scores are cosine similarities to the best gallery photograph of each person.
+``real_sharpness_dn2``, ``real_noise_dn``, ``real_level_dn``, ``real_skin_dn`` and their ``sim_``
+twins: Laplacian energy, noise and the face's level on the face box, and the level of its skin at
+its landmarks (:mod:`evalharness.quality.measures`), real on the detected box and landmarks,
+simulated on the true box and the source's landmarks carried through the camera. Scores are cosine similarities to the best gallery photograph of each person.
 """
 
 from __future__ import annotations
@@ -77,7 +81,7 @@ from evalharness.evaluation.evaluator import (
 from evalharness.evaluation.metrics import mate_ranks
 from evalharness.models import Detector, Recognizer
 from evalharness.models.photos import subject_face
-from evalharness.quality.measures import face_level_dn, face_measures
+from evalharness.quality.measures import face_level_dn, face_measures, skin_level_dn
 from evalharness.quality.pose import head_pose, nearest_view
 from evalharness.seeding import probe_generator
 
@@ -85,8 +89,8 @@ from evalharness.seeding import probe_generator
 THUMBNAIL_PX = 96
 #: The image measures stored for every real and simulated probe (``real_<name>``, ``sim_<name>``);
 #: part of the cache key of the real probes' measures.
-IMAGE_MEASURES = ("sharpness_dn2", "noise_dn", "level_dn")
-#: Exposure matching (``exposure="face"``): at most this many simulations of one probe, stopping
+IMAGE_MEASURES = ("sharpness_dn2", "noise_dn", "level_dn", "skin_dn")
+#: Exposure matching (``exposure="skin"`` or ``"face"``): at most this many simulations of one probe, stopping
 #: when its face level is within :data:`LEVEL_TOLERANCE_DN` of the real one's.
 EXPOSURE_ITERATIONS = 5
 LEVEL_TOLERANCE_DN = 2.0
@@ -186,14 +190,16 @@ def _outcome(vector: np.ndarray, gallery: np.ndarray, columns: np.ndarray, mate:
     return Outcome(True, int(mate_ranks(scores[None], [mate])[0]), float(scores[mate]), float(others.max()))
 
 
-def _image_measures(image: torch.Tensor, box: np.ndarray) -> dict[str, float]:
-    """:data:`IMAGE_MEASURES` on the face box: sharpness (Laplacian energy, DN^2), noise (DN) and
-    the face's level (median luma of its centre, DN), the camera-side measures that real and
-    simulated probes at one inter-eye distance are compared by."""
+def _image_measures(image: torch.Tensor, box: np.ndarray, landmarks: np.ndarray | None) -> dict[str, float]:
+    """:data:`IMAGE_MEASURES` of a face: on its box, sharpness (Laplacian energy, DN^2), noise (DN)
+    and level (median luma of its centre, DN); at its landmarks ``(5, 2)``, the level of its skin
+    (DN; NaN without landmarks); the camera-side measures that real and simulated probes at one
+    inter-eye distance are compared by."""
     pixels = image.cpu().numpy()
     measures = face_measures(pixels, box)
     return {"sharpness_dn2": measures["sharpness_laplacian_dn2"], "noise_dn": measures["noise_sigma_dn"],
-            "level_dn": face_level_dn(pixels, box)}
+            "level_dn": face_level_dn(pixels, box),
+            "skin_dn": skin_level_dn(pixels, landmarks) if landmarks is not None else float("nan")}
 
 
 def lit(profile: CameraProfile, scale: float) -> CameraProfile:
@@ -219,12 +225,23 @@ def simulate_source(image: torch.Tensor, source: Face, profile: CameraProfile, *
     return simulate(image[None], eyes, profile, [generator], source_boxes_px=torch.from_numpy(source.box[None].copy()))
 
 
-def matched_exposure(simulate_at: Callable[[float], Capture], target_dn: float, tone_curve: str
-                     ) -> tuple[Capture, float, float]:
+def capture_landmarks(source: Face, size: Literal["head", "eyes"], capture: Capture) -> np.ndarray:
+    """The source face's five landmarks ``(5, 2)`` where the camera put them in ``capture``
+    (pixels): the simulation only scales and shifts its source, so the map that takes the placed
+    eyes (:meth:`Face.placed_eyes_px`) to the capture's eyes takes every landmark."""
+    placed = source.placed_eyes_px(size).astype(np.float64)
+    stored = capture.eyes_px[0].cpu().numpy().astype(np.float64)
+    scale = np.hypot(*(stored[1] - stored[0])) / max(np.hypot(*(placed[1] - placed[0])), 1e-9)
+    return stored.mean(axis=0) + (source.landmarks.astype(np.float64) - placed.mean(axis=0)) * scale
+
+
+def matched_exposure(simulate_at: Callable[[float], Capture], target_dn: float, tone_curve: str,
+                     level_of: Callable[[Capture], float] | None = None) -> tuple[Capture, float, float]:
     """The capture whose face is as bright as a real one's: ``(capture, scale, level_dn)``.
 
     ``simulate_at(scale)`` simulates with the light on the face multiplied by ``scale``;
-    ``target_dn`` is the real face's level (:func:`~evalharness.quality.measures.face_level_dn`).
+    ``target_dn`` is the real face's level as ``level_of(capture)`` measures a capture's (by
+    default :func:`~evalharness.quality.measures.face_level_dn` on its true box).
     Below full well the stored signal is proportional to the light, so each step multiplies the
     scale by the ratio of the target's and the capture's linear levels (through the profile's
     ``tone_curve``); clipping makes one step fall short, hence up to :data:`EXPOSURE_ITERATIONS`.
@@ -236,7 +253,8 @@ def matched_exposure(simulate_at: Callable[[float], Capture], target_dn: float, 
     scale = 1.0
     for attempt in range(EXPOSURE_ITERATIONS):
         capture = simulate_at(scale)
-        level_dn = face_level_dn(capture.images[0].cpu().numpy(), capture.face_boxes[0].numpy())
+        level_dn = level_of(capture) if level_of is not None else \
+            face_level_dn(capture.images[0].cpu().numpy(), capture.face_boxes[0].numpy())
         if abs(level_dn - target_dn) <= LEVEL_TOLERANCE_DN or attempt == EXPOSURE_ITERATIONS - 1:
             break
         scale *= linear(target_dn) / linear(level_dn)
@@ -258,8 +276,10 @@ class Validation:
     #: "camera": the view nearest the camera's own, from its profile's geometry.
     view_choice: Literal["pose", "frontal", "camera"] = "pose"
     #: "face": the light on each simulated face is scaled until the face is stored as bright as
-    #: its real probe's (:func:`matched_exposure`); "profile": the profile's light as it is.
-    exposure: Literal["face", "profile"] = "face"
+    #: its real probe's (:func:`matched_exposure`), measured on the centre of the face box;
+    #: "skin": the same, measured on the face's skin (:func:`~evalharness.quality.measures.skin_level_dn`);
+    #: "profile": the profile's light as it is.
+    exposure: Literal["face", "skin", "profile"] = "skin"
     #: "facing": each subject walks where the head faces (``grasso-1998``), so the walking
     #: direction is the real probe's measured head yaw from the camera
     #: (``subject_direction_deg = |yaw|``); "profile": the profile's ``subject_direction_deg``.
@@ -269,6 +289,11 @@ class Validation:
     #: its own (:meth:`Face.placed_eyes_px`); "eyes": the landmarks' eye distances are matched,
     #: which makes a source turned less than its real probe too small by the ratio of the cosines.
     size: Literal["head", "eyes"] = "head"
+
+    @property
+    def level_column(self) -> str:
+        """The row's real face level that the exposure is matched to."""
+        return "real_skin_dn" if self.exposure == "skin" else "real_level_dn"
 
     @property
     def ied_column(self) -> str:
@@ -307,11 +332,11 @@ class Validation:
         for record, _, face, _, measured in real:
             if face.found:
                 poses.setdefault(self.dataset.camera_of(record.relpath), []).append(
-                    (face.yaw_deg, face.pitch_deg, abs(face.yaw_deg), measured["real_level_dn"]))
+                    (face.yaw_deg, face.pitch_deg, abs(face.yaw_deg), measured[self.level_column]))
         # What a probe without a detected face borrows: its camera group's median pose (for the
         # view), |yaw| (for the walking direction: faces turned left and right both walk across)
-        # and level.
-        camera_median = {camera: tuple(np.median(values, axis=0)) for camera, values in poses.items()}
+        # and level (also for a detected face whose level could not be read).
+        camera_median = {camera: tuple(np.nanmedian(values, axis=0)) for camera, values in poses.items()}
         camera_pose = {camera: values[:2] for camera, values in camera_median.items()}
         rows, samples = [], {}
         for record, width_px, face, outcome, measured in real:
@@ -321,8 +346,10 @@ class Validation:
             chosen = self._source(record.identity, row, sources, camera_pose)
             source_record, source_face = sources[chosen]
             row |= {"source": source_record.relpath, **self._view(source_record.relpath, source_face)}
-            yaw_deg, level_dn = (row["yaw_deg"], row["real_level_dn"]) if face.found else \
-                camera_median.get(row["camera"], (np.nan,) * 4)[2:]
+            median = camera_median.get(row["camera"], (np.nan,) * 4)
+            yaw_deg, level_dn = (row["yaw_deg"], row[self.level_column]) if face.found else median[2:]
+            if not np.isfinite(level_dn):  # a face whose skin lies off the image: its camera's median
+                level_dn = median[3]
             row |= self._simulated(record.relpath, self.profile_of(row["camera"]), source_record, source_face,
                                    Match(row[self.ied_column], yaw_deg, level_dn),
                                    gallery, columns, column[record.identity], samples)
@@ -340,7 +367,7 @@ class Validation:
         """The central face (or the centre box) embedded, as for a gallery photograph."""
         image = load_image(record.path)
         found = self._detected(record, image) | {"width_px": np.int64(image.shape[-1])}
-        found |= {name: np.float64(value) for name, value in _image_measures(image, found["box"]).items()}
+        found |= {name: np.float64(value) for name, value in _image_measures(image, found["box"], found["landmarks"] if found["found"] else None).items()}
         embedding = self.recognizer.embed([image], found["box"][None], found["landmarks"][None])
         return found | {"embedding": embedding.numpy()[0]}
 
@@ -422,8 +449,11 @@ class Validation:
             return simulate_source(image, source, lit(profile, scale), seed=self.seed, camera=camera.name, key=key,
                                    size=self.size)
 
-        if self.exposure == "face" and np.isfinite(match.level_dn):
-            capture, scale, _ = matched_exposure(simulate_at, match.level_dn, profile.tone_curve)
+        if self.exposure != "profile" and np.isfinite(match.level_dn):
+            level_of = (lambda capture: skin_level_dn(capture.images[0].cpu().numpy(),
+                                                      capture_landmarks(source, self.size, capture))) \
+                if self.exposure == "skin" else None
+            capture, scale, _ = matched_exposure(simulate_at, match.level_dn, profile.tone_curve, level_of)
         else:
             capture, scale = simulate_at(1.0), 1.0
         stored = capture.images.expand(-1, 3, -1, -1)
@@ -433,7 +463,8 @@ class Validation:
                        "sim_detected": hit["detected"], "sim_subject_direction_deg": profile.subject_direction_deg,
                        "sim_motion_blur_px": derive_geometry(profile).motion_blur_px, "sim_exposure_scale": scale,
                        **{f"sim_{name}": value for name, value in
-                          _image_measures(stored[0], capture.face_boxes[0].numpy()).items()}}
+                          _image_measures(stored[0], capture.face_boxes[0].numpy(),
+                                          capture_landmarks(source, self.size, capture)).items()}}
         if hit["detected"]:
             vector = self.recognizer.embed(stored, hit["box"][None], hit["landmarks"][None]).numpy()[0]
             outcome = _outcome(vector, gallery, columns, mate)

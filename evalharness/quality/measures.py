@@ -19,6 +19,8 @@ Measures (the keys of :func:`face_measures`; units in the names):
   fine detail (and, less, with noise).
 - ``face_level_dn`` (:func:`face_level_dn`, read by ``evalharness validate``, not a run column):
   median stored luma of the face's centre in 8-bit DN, how brightly the camera rendered the face.
+- ``skin_level_dn`` (:func:`skin_level_dn`, read by ``evalharness validate``, not a run column):
+  the same of the face's own skin only, located by the landmarks instead of the box.
 - ``directional_power_log2`` (:func:`directional_power_log2`, read by
   ``scripts/face_motion_blur.py``, not a run column): log2 of the face's spectral power along the
   image rows over that along the columns; a horizontal motion blur lowers it.
@@ -52,6 +54,10 @@ MIN_REGION_PX = 16
 #: Share of the face box, about its centre, that :func:`face_level_dn` reads in each direction: the
 #: middle half holds the skin between the eyes and the mouth, little hair or background.
 LEVEL_REGION_SHARE = 0.5
+#: Radius of each disc that :func:`skin_level_dn` reads, as a share of the distance from the eye
+#: midpoint to the nose tip (about 0.6 IED frontally): small enough that the discs stay on the
+#: nose and inner cheeks of a face turned as far as the landmarks are still found.
+SKIN_DISC_SHARE = 0.25
 #: Frequency band of :func:`directional_power_log2`, cycles per inter-eye distance. Its top lies at
 #: the first zero of a motion blur 0.4 IED long (1 / 0.4), so up to that length a longer blur always
 #: means less power; at the smallest face measured (10 px between the eyes) it is 0.25 cycles/px,
@@ -135,6 +141,32 @@ def face_level_dn(image: ArrayLike, box: ArrayLike) -> float:
     if region.size == 0:
         return math.nan
     return float(np.median(to_grey(region))) * DN_PER_UNIT
+
+
+def skin_level_dn(image: ArrayLike, landmarks_px: ArrayLike) -> float:
+    """Median luma of the face's own skin in 8-bit DN, as stored (tone curve included).
+
+    ``image`` is ``(C, H, W)`` in [0, 1]; ``landmarks_px`` the five landmarks ``(5, 2)`` (left
+    eye, right eye, nose tip, mouth corners; x, y pixels). The region is three discs, at the nose
+    tip and halfway from each eye to it (the nose bridge and inner cheeks), each of radius
+    :data:`SKIN_DISC_SHARE` of the eye-midpoint-to-nose distance and at least the nearest pixel.
+    Unlike the box's centre (:func:`face_level_dn`) it holds no hair or background, which differ
+    between a studio photograph and a scene. NaN when no disc lies in the image.
+    """
+    image = np.asarray(image)
+    points = np.asarray(landmarks_px, dtype=np.float64)
+    eyes_mid = points[:2].mean(axis=0)
+    radius = max(SKIN_DISC_SHARE * float(np.hypot(*(points[2] - eyes_mid))), 0.5)
+    centres = np.stack([points[2], (points[0] + points[2]) / 2.0, (points[1] + points[2]) / 2.0])
+    rows, cols = np.mgrid[:image.shape[-2], :image.shape[-1]]
+    inside = np.zeros(image.shape[-2:], dtype=bool)
+    for x, y in centres:
+        inside |= (cols - x) ** 2 + (rows - y) ** 2 <= radius ** 2
+        if 0 <= round(y) < image.shape[-2] and 0 <= round(x) < image.shape[-1]:
+            inside[round(y), round(x)] = True
+    if not inside.any():
+        return math.nan
+    return float(np.median(to_grey(image)[inside])) * DN_PER_UNIT
 
 
 def directional_power_log2(region: np.ndarray, *, ied_px: float) -> float:

@@ -146,6 +146,7 @@ VIEW_CHOICES = {
 #: How ``--exposure`` and ``--walk`` matched each simulation to its real probe (old runs: "profile").
 EXPOSURE_CHOICES = {
     "face": "the light on the face scaled until the simulated face was stored as bright as the real one",
+    "skin": "the light on the face scaled until the simulated face's skin was stored as bright as the real one's",
     "profile": "the profile's light on the face",
 }
 WALK_CHOICES = {

@@ -13,8 +13,16 @@ from evalharness.camera.geometry import at_resolution
 from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, Capture, simulate
 from evalharness.config.profile import load_profile, with_overrides
 from evalharness.data.images import load_image
-from evalharness.evaluation.validation import EXPOSURE_ITERATIONS, LEVEL_TOLERANCE_DN, matched_exposure
-from evalharness.quality.measures import face_level_dn
+from evalharness.evaluation.validation import (
+    EXPOSURE_ITERATIONS,
+    LEVEL_TOLERANCE_DN,
+    Face,
+    capture_landmarks,
+    find_face,
+    matched_exposure,
+)
+from evalharness.models import get_detector
+from evalharness.quality.measures import face_level_dn, skin_level_dn
 from evalharness.seeding import probe_generator
 
 CCTV = Path(__file__).resolve().parents[2] / "configs" / "profiles" / "validation" / "frmdb-cctv.toml"
@@ -57,6 +65,40 @@ def test_exposure_stops_after_its_iterations_when_the_target_cannot_be_reached(l
 
     _, scale, level_dn = matched_exposure(simulate_at, 300.0, "srgb")
     assert len(calls) == EXPOSURE_ITERATIONS and scale == calls[-1] and level_dn < 300.0 - LEVEL_TOLERANCE_DN
+
+
+def test_capture_landmarks_follow_the_source_through_the_camera() -> None:
+    """By hand: placed eyes (40, 50) and (60, 50) stored at (10, 20) and (15, 20) (scale 0.25
+    about the midpoints), so the nose at (50, 62) is stored at (12.5, 23); with ``size="head"``
+    the eyes are first spread to the fitted 40 px, the scale halves and the nose lands at
+    (12.5, 21.5)."""
+    landmarks = np.array([[40, 50], [60, 50], [50, 62], [42, 70], [58, 70]], dtype=np.float32)
+    eyes_face = Face(np.zeros(4, np.float32), landmarks, True, 0.0, 0.0, 40.0)
+    capture = Capture(torch.zeros(1, 3, 32, 32), [b""], torch.zeros(1, 4), torch.tensor([[[10.0, 20.0], [15.0, 20.0]]]), 5.0)
+    stored = capture_landmarks(eyes_face, "eyes", capture)
+    np.testing.assert_allclose(stored[:2], [[10, 20], [15, 20]])
+    np.testing.assert_allclose(stored[2], [12.5, 23.0])
+    np.testing.assert_allclose(capture_landmarks(eyes_face, "head", capture)[2], [12.5, 21.5])
+
+
+def test_skin_exposure_brings_the_skin_of_a_real_face_to_the_target(lfw_mini: Path) -> None:
+    """Matched on the skin (validate ``--exposure skin``), a real LFW face through the FRMDB CCTV
+    profile reaches the target on the skin at its landmarks carried through the camera."""
+    image = load_image(sorted(lfw_mini.glob("*/*_0001.jpg"))[0])
+    source = find_face(image, get_detector("mtcnn", "cpu"))
+    profile = at_resolution(load_profile(CCTV), ied_px=30.0)
+
+    def simulate_at(scale: float) -> Capture:
+        lit = with_overrides(profile, {"face_irradiance_w_m2": profile.face_irradiance_w_m2 * scale})
+        return simulate(image[None], torch.from_numpy(source.placed_eyes_px("eyes")[None]), lit,
+                        [probe_generator(1, "t", "x")])
+
+    def skin(capture: Capture) -> float:
+        return skin_level_dn(capture.images[0].numpy(), capture_landmarks(source, "eyes", capture))
+
+    capture, _, level_dn = matched_exposure(simulate_at, 60.0, "srgb", skin)
+    assert abs(level_dn - 60.0) <= LEVEL_TOLERANCE_DN and level_dn == skin(capture)
+    assert abs(face_level_dn(capture.images[0].numpy(), capture.face_boxes[0].numpy()) - level_dn) > 0.1
 
 
 def _script():

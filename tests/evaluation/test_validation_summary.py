@@ -243,3 +243,60 @@ def test_summary_splits_faces_turned_beyond_the_sources() -> None:
     assert (within["n"], within["real_rank1"], within["sim_rank1"], within["n_per_bin"]) == (2, 1.0, 1.0, [1, 0, 1, 0, 0])
     assert (beyond["n"], beyond["real_rank1"], beyond["sim_rank1"], beyond["n_per_bin"]) == (2, 0.0, 0.5, [0, 1, 0, 0, 1])
     assert summarize(ROWS, n_resamples=20)["poses"] == []
+
+
+def _level_rows(seed: int = 0) -> pd.DataFrame:
+    """40 people with 4 probes each, whose real success does not depend on the skin level and
+    whose simulated success rises steeply with it; the box level is the skin's times 1.5 in the
+    simulation and 1.0 in reality, so the box-matched ratio is 0 and the skin ratio log2(1/1.5)."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for person in range(40):
+        for probe in range(4):
+            skin = float(rng.uniform(20, 200))
+            real_hit, sim_hit = rng.random() < 0.6, rng.random() < (0.1 if skin < 80 else 0.9)
+            records.append({"identity": f"p{person}", "camera": "cctv" if person % 2 else "hd",
+                            "real_detected": True, "sim_detected": True,
+                            "real_ied_px": float(rng.uniform(10, 60)), "yaw_deg": float(rng.uniform(-60, 60)),
+                            "real_mate_rank": 1 if real_hit else 5, "sim_mate_rank": 1 if sim_hit else 5,
+                            "real_skin_dn": skin, "real_level_dn": skin,
+                            "sim_skin_dn": skin / 1.5, "sim_level_dn": skin})
+    return pd.DataFrame(records).astype({"real_mate_rank": "Int64", "sim_mate_rank": "Int64"})
+
+
+def test_level_script_ratios_and_slopes_by_construction(monkeypatch) -> None:
+    """The ratios are those built in; the simulation's slope on the skin level is far above the
+    real one's, and the difference's interval lies above zero; without the dependence the
+    interval holds zero."""
+    script = _script("validation_levels")
+    monkeypatch.setattr(script, "RESAMPLES", 200)
+    rows = _level_rows()
+    ratios = script.level_ratios(rows)
+    assert list(ratios["n"]) == [80, 80]
+    assert ratios["box"].tolist() == pytest.approx([0.0, 0.0])
+    assert ratios["skin"].tolist() == pytest.approx([np.log2(1 / 1.5)] * 2)
+    real, sim, difference, low, high = script.level_slopes(rows, "real_skin_dn")
+    assert abs(real) < 1.0 < sim and difference == pytest.approx(sim - real) and 0.0 < low < difference < high
+    rows["sim_mate_rank"] = rows["real_mate_rank"]  # a simulation that acts as reality does
+    _, _, difference, low, high = script.level_slopes(rows, "real_skin_dn")
+    assert difference == pytest.approx(0.0, abs=1e-6) and low <= 0.0 <= high
+
+
+def test_level_script_noise_follows_the_gain(frmdb_dev, tmp_path) -> None:
+    """Flat fields through the measured CCTV profile, and through the same with four times the
+    gain (read noise 0: shot noise only), have noise in the ratio 2 at every level both show; the
+    real frames' row comes first, measured as calibrate measures them."""
+    from pathlib import Path
+
+    script = _script("validation_levels")
+    measured = Path(__file__).resolve().parents[2] / "configs" / "profiles" / "validation" / "frmdb-cctv-measured.toml"
+    louder = tmp_path / "louder.toml"
+    louder.write_text(f'base = "{measured}"\ngain_dn_per_e = 1.128\n', encoding="utf-8")
+    lines = script.noise_by_level(sorted((frmdb_dev / "frames").glob("00[12]/*.jpg")), [str(measured), str(louder)])
+    levels = [int(v) for v in lines[0].strip("| ").split(" | ")[1:]]
+    rows = {line.split(" | ")[0].strip("| "): line.strip("| ").split(" | ")[1:] for line in lines[2:]}
+    assert list(rows) == ["real frames", "frmdb-cctv-measured.toml", "louder.toml"]
+    both = [(float(a), float(b)) for a, b in zip(rows["frmdb-cctv-measured.toml"], rows["louder.toml"], strict=True)
+            if a != "-" and b != "-"]
+    assert len(both) >= 4 and len(levels) == len(rows["real frames"])
+    assert all(1.7 < b / a < 2.3 for a, b in both)

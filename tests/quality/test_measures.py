@@ -23,6 +23,7 @@ from evalharness.quality.measures import (
     face_measures,
     directional_power_log2,
     face_level_dn,
+    skin_level_dn,
     face_region,
     noise_sigma_dn,
     reference_similarity,
@@ -118,6 +119,22 @@ def test_face_level_is_the_median_of_the_box_centre() -> None:
     assert face_level_dn(image, (0, 0, 40, 40)) == pytest.approx(0.2 * 255)
     assert face_level_dn(image, (0, 0, 20, 20)) == pytest.approx(0.9 * 255)  # centre 5-15: mostly 0.9
     assert math.isnan(face_level_dn(image, (100, 100, 120, 120)))
+
+
+def test_skin_level_reads_the_discs_at_the_nose_and_between_eyes_and_nose() -> None:
+    """Eyes at (10, 10) and (30, 10), nose at (20, 22): discs of radius 0.25 x 12 = 3 px at the
+    nose and at (15, 16), (25, 16); the skin there is 0.5, the hair and background around it 0.9
+    and 0.1, which the box's centre would mix in; landmarks off the image: NaN."""
+    image = np.full((3, 40, 40), 0.1)
+    image[:, :6, :] = 0.9                   # hair
+    image[:, 12:26, 12:29] = 0.5            # the skin around the three discs (rows 12-25, cols 12-28)
+    landmarks = np.array([[10, 10], [30, 10], [20, 22], [14, 30], [26, 30]], dtype=float)
+    assert skin_level_dn(image, landmarks) == pytest.approx(0.5 * 255)
+    image[:, 22, 20] = 1.0                  # a specular pixel on the nose does not move the median
+    assert skin_level_dn(image, landmarks) == pytest.approx(0.5 * 255)
+    assert math.isnan(skin_level_dn(image, landmarks + 100.0))
+    tiny = landmarks / 6.0                  # eye-to-nose 2 px: radius 0.5, the nearest pixel each
+    assert math.isfinite(skin_level_dn(image, tiny))
 
 
 def test_directional_power_falls_with_a_blur_along_the_rows(lfw_mini: Path) -> None:
