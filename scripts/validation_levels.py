@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ from sklearn.linear_model import LogisticRegression
 
 from evalharness.camera import calibration
 from evalharness.config.profile import load_profile
+from evalharness.evaluation.intervals import subject_bootstrap
 
 #: Bootstrap resamples of people behind the slope difference's interval.
 RESAMPLES = 1000
@@ -46,11 +48,9 @@ def level_ratios(rows: pd.DataFrame) -> pd.DataFrame:
     """Per camera group: probes detected in both, and the median log2 of simulated over real
     level on the box's centre and on the skin."""
     both = rows[rows["real_detected"] & rows["sim_detected"].astype(bool)]
-    return pd.DataFrame({
-        "n": both.groupby("camera").size(),
-        "box": both.groupby("camera").apply(lambda g: np.log2(g["sim_level_dn"] / g["real_level_dn"]).median()),
-        "skin": both.groupby("camera").apply(lambda g: np.log2(g["sim_skin_dn"] / g["real_skin_dn"]).median()),
-    })
+    by_camera = both.assign(box=np.log2(both["sim_level_dn"] / both["real_level_dn"]),
+                            skin=np.log2(both["sim_skin_dn"] / both["real_skin_dn"])).groupby("camera")
+    return pd.DataFrame({"n": by_camera.size(), "box": by_camera["box"].median(), "skin": by_camera["skin"].median()})
 
 
 def _design(rows: pd.DataFrame, level: str) -> np.ndarray:
@@ -71,20 +71,16 @@ def level_slopes(rows: pd.DataFrame, level: str, seed: int = 0) -> tuple[float, 
     outcomes = [(used[column] == 1).fillna(False).to_numpy(int) for column in ("real_mate_rank", "sim_mate_rank")]
 
     def slopes(index: np.ndarray) -> tuple[float, float]:
+        """Real and simulated slopes on the probes ``index`` (NaN where one outcome is missing)."""
+        if any(len(np.unique(y[index])) < 2 for y in outcomes):
+            return math.nan, math.nan
         fitted = [LogisticRegression(C=np.inf, max_iter=1000).fit(x[index], y[index]).coef_[0][0] for y in outcomes]
         return float(fitted[0]), float(fitted[1])
 
     real, sim = slopes(np.arange(len(used)))
-    people = used["identity"].to_numpy()
-    members = [np.flatnonzero(people == person) for person in np.unique(people)]
-    rng = np.random.default_rng(seed)
-    differences = []
-    for _ in range(RESAMPLES):
-        index = np.concatenate([members[k] for k in rng.integers(0, len(members), len(members))])
-        if all(len(np.unique(y[index])) == 2 for y in outcomes):
-            resampled = slopes(index)
-            differences.append(resampled[1] - resampled[0])
-    low, high = np.percentile(differences, [2.5, 97.5])
+    low, high = subject_bootstrap({"difference": lambda index: float(np.subtract(*slopes(index)[::-1]))},
+                                  used["identity"].to_numpy(), np.random.default_rng(seed),
+                                  n_resamples=RESAMPLES)["difference"]
     return real, sim, sim - real, float(low), float(high)
 
 

@@ -367,7 +367,8 @@ class Validation:
         """The central face (or the centre box) embedded, as for a gallery photograph."""
         image = load_image(record.path)
         found = self._detected(record, image) | {"width_px": np.int64(image.shape[-1])}
-        found |= {name: np.float64(value) for name, value in _image_measures(image, found["box"], found["landmarks"] if found["found"] else None).items()}
+        landmarks = found["landmarks"] if found["found"] else None
+        found |= {name: np.float64(value) for name, value in _image_measures(image, found["box"], landmarks).items()}
         embedding = self.recognizer.embed([image], found["box"][None], found["landmarks"][None])
         return found | {"embedding": embedding.numpy()[0]}
 
