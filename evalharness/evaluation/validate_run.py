@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+import tomllib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,40 @@ class ValidationResult:
     rows: pd.DataFrame
     summary: dict[str, Any]
     corrections: Corrections
+
+
+#: What a validation's simulation depends on besides its data and profiles (manifest keys):
+#: corrections fitted on a run that differs in any of them describe another simulation.
+SIMULATION_SETTINGS = ("view_choice", "exposure", "walk", "size", "overrides")
+#: Profile fields that describe a profile without changing its simulation.
+PROFILE_METADATA = ("description", "validation")
+
+
+def calibration_mismatches(calibration: Path, here: dict[str, Any], run_dir: Path) -> list[str]:
+    """How the simulation of the validation run ``run_dir`` (its manifest entries ``here`` and its
+    ``profiles/<group>.toml``) differs from that of ``calibration``, whose corrections it applies:
+    one phrase per setting (:data:`SIMULATION_SETTINGS`), model and camera group's profile value
+    (metadata aside) that differs; empty when both simulated alike. A setting the calibration's
+    manifest lacks (an older evalharness) counts as differing."""
+    there = store.read_json(Path(calibration) / MANIFEST,
+                            missing=f"is {calibration} an `evalharness validate` run directory?")
+    found = [f"{key} {there.get(key, 'not recorded')!r} there, {here[key]!r} here"
+             for key in SIMULATION_SETTINGS if there.get(key) != here[key]]
+    found += [f"{role} {there['models'][role]['name']} there, {model['name']} here"
+              for role, model in here["models"].items() if there["models"].get(role) != model]
+    for group in here["profiles"]:
+        name = f"{'all' if group == '*' else group}.toml"
+        theirs_path = Path(calibration) / "profiles" / name
+        if not theirs_path.is_file():
+            found.append(f"no profile for camera group {group!r} there")
+            continue
+        theirs, ours = (tomllib.loads(path.read_text(encoding="utf-8"))
+                        for path in (theirs_path, Path(run_dir) / "profiles" / name))
+        changed = sorted(key for key in theirs.keys() | ours.keys()
+                         if key not in PROFILE_METADATA and theirs.get(key) != ours.get(key))
+        found += [f"camera group {group!r}: {key} {theirs.get(key)!r} there, {ours.get(key)!r} here"
+                  for key in changed]
+    return found
 
 
 def read_corrections(run_dir: Path) -> Corrections:
@@ -142,7 +178,7 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
     if corrections is not None:
         summary["corrected"] = summarize(rows, corrections, seed=seed)
     store.write_json(out / SUMMARY, summary)
-    store.write_json(out / MANIFEST, {
+    meta: dict[str, Any] = {
         "kind": "validation", "dataset": {"root": str(dataset.root), "fingerprint": dataset.fingerprint},
         "gallery_identities": len(dataset.gallery.identities()),
         "profiles": {group: {"spec": spec, "name": profile.name, "validation": profile.validation}
@@ -153,5 +189,11 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
         "calibration": None if corrections is None else {"dir": str(calibration), **corrections.fitted_on,
                                                          "corrections": corrections.as_dict()},
         "device": str(resolved), "seed": seed, "command": command or [],
-        "started": started, "finished": manifest.now_utc(), **manifest.environment()})
+        "started": started, "finished": manifest.now_utc(), **manifest.environment()}
+    if calibration is not None:
+        meta["calibration"]["mismatches"] = calibration_mismatches(calibration, meta, out)
+        for mismatch in meta["calibration"]["mismatches"]:
+            warnings.warn(f"--calibration {calibration} was fitted on another simulation: {mismatch}",
+                          stacklevel=2)
+    store.write_json(out / MANIFEST, meta)
     return ValidationResult(out, rows, summary, fitted)

@@ -173,6 +173,9 @@ def write_validation_report(run_dir: Path) -> Path:
     calibration = meta.get("calibration")
     status = ("corrections fitted on " + html.escape(str(calibration.get("run_dir")))
               if calibration else "raw simulation, no corrections applied")
+    if calibration and calibration.get("mismatches"):
+        status += (" <strong>by a simulation that differs from this one</strong> ("
+                   + html.escape("; ".join(calibration["mismatches"])) + ")")
     fitted = Corrections.from_dict(store.read_json(run_dir / "corrections.json")).describe()
     applied = ""
     if calibration and "corrections" in calibration:  # runs before session 8 did not keep them

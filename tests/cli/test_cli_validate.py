@@ -64,6 +64,23 @@ def test_validate_then_apply_its_corrections(cli, frmdb_paired, tmp_path: Path) 
     # ... and whether the validation goal is met, judged on the corrected prediction.
     listed, judged_corrected = criteria(json.loads((tmp_path / "held" / "summary.json").read_text()))
     assert judged_corrected and "<h2>Goal</h2>" in page and html.escape(verdict(listed)) in page
+    # Corrections fitted on the same simulation apply silently ...
+    assert json.loads((tmp_path / "held" / "manifest.json").read_text())["calibration"]["mismatches"] == []
+    assert "warning" not in second.err
+    # ... those of another simulation (another exposure match, profile and override) with a warning
+    # naming each difference, kept in the manifest and on the page.
+    other = cli("validate", real, "--profile", CCTV.replace("frmdb-cctv", "frmdb-cctv-measured"), "--out",
+                tmp_path / "other", "--device", "cpu", "--calibration", tmp_path / "dev", "--exposure", "face",
+                "--set", "subject_speed_mps=1.0")
+    assert other.code == 0, other.err
+    warned = [line for line in other.err_lines if line.startswith("warning: --calibration")]
+    mismatches = json.loads((tmp_path / "other" / "manifest.json").read_text())["calibration"]["mismatches"]
+    assert len(warned) == len(mismatches) >= 4
+    assert "exposure 'skin' there, 'face' here" in mismatches
+    assert "overrides {} there, {'subject_speed_mps': 1.0} here" in mismatches
+    assert "camera group '*': gain_dn_per_e 0.015 there, 0.282 here" in mismatches
+    assert "by a simulation that differs from this one" in (tmp_path / "other" / "validation.html").read_text(
+        encoding="utf-8")
 
 
 def test_validate_refusals_name_the_problem(cli, frmdb_paired, tmp_path: Path) -> None:
