@@ -65,8 +65,11 @@ def calibration_mismatches(calibration: Path, here: dict[str, Any], run_dir: Pat
                             missing=f"is {calibration} an `evalharness validate` run directory?")
     found = [f"{key} {there.get(key, 'not recorded')!r} there, {here[key]!r} here"
              for key in SIMULATION_SETTINGS if there.get(key) != here[key]]
-    found += [f"{role} {there['models'][role]['name']} there, {model['name']} here"
-              for role, model in here["models"].items() if there["models"].get(role) != model]
+    def model(entry: dict[str, str] | None) -> str:
+        return "not recorded" if entry is None else f"{entry['name']} (weights {entry['weights_sha256'][:12]})"
+
+    found += [f"{role} {model(there.get('models', {}).get(role))} there, {model(entry)} here"
+              for role, entry in here["models"].items() if there.get("models", {}).get(role) != entry]
     for group in here["profiles"]:
         name = f"{'all' if group == '*' else group}.toml"
         theirs_path = Path(calibration) / "profiles" / name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -157,3 +158,24 @@ def test_a_turned_source_s_eyes_are_spread_to_its_fitted_face() -> None:
     assert np.hypot(*(eyes[1] - eyes[0])) == pytest.approx(40.0, rel=1e-3)
     assert eyes.mean(axis=0) == pytest.approx(points[:2].mean(axis=0), abs=1e-4)
     assert np.array_equal(face.placed_eyes_px("eyes"), points[:2])
+
+
+def test_calibration_mismatches_by_hand(tmp_path: Path) -> None:
+    """A calibration run made alike: nothing; one from an older evalharness without the exposure
+    or models recorded, with another profile value: each named; the description does not count."""
+    from evalharness.evaluation.validate_run import calibration_mismatches
+
+    here = {"view_choice": "pose", "exposure": "skin", "walk": "facing", "size": "head", "overrides": {},
+            "models": {"detector": {"name": "mtcnn", "weights_sha256": "a" * 64}}, "profiles": {"*": {}}}
+    for run, manifest, toml in ((tmp_path / "same", here, 'gain_dn_per_e = 0.1\ndescription = "x"\n'),
+                                (tmp_path / "old", {k: v for k, v in here.items() if k not in ("exposure", "models")},
+                                 'gain_dn_per_e = 0.2\ndescription = "x"\n'),
+                                (tmp_path / "run", here, 'gain_dn_per_e = 0.1\ndescription = "y"\n')):
+        (run / "profiles").mkdir(parents=True)
+        (run / "manifest.json").write_text(json.dumps(manifest))
+        (run / "profiles" / "all.toml").write_text(toml)
+    assert calibration_mismatches(tmp_path / "same", here, tmp_path / "run") == []
+    assert calibration_mismatches(tmp_path / "old", here, tmp_path / "run") == [
+        "exposure 'not recorded' there, 'skin' here",
+        "detector not recorded there, mtcnn (weights aaaaaaaaaaaa) here",
+        "camera group '*': gain_dn_per_e 0.2 there, 0.1 here"]
