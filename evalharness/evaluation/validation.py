@@ -236,12 +236,12 @@ def capture_landmarks(source: Face, size: Literal["head", "eyes"], capture: Capt
 
 
 def matched_exposure(simulate_at: Callable[[float], Capture], target_dn: float, tone_curve: str,
-                     level_of: Callable[[Capture], float] | None = None) -> tuple[Capture, float, float]:
+                     level_of: Callable[[Capture], float]) -> tuple[Capture, float, float]:
     """The capture whose face is as bright as a real one's: ``(capture, scale, level_dn)``.
 
     ``simulate_at(scale)`` simulates with the light on the face multiplied by ``scale``;
-    ``target_dn`` is the real face's level as ``level_of(capture)`` measures a capture's (by
-    default :func:`~evalharness.quality.measures.face_level_dn` on its true box).
+    ``target_dn`` is the real face's level as ``level_of(capture)`` measures a capture's
+    (:meth:`Validation.level_of`).
     Below full well the stored signal is proportional to the light, so each step multiplies the
     scale by the ratio of the target's and the capture's linear levels (through the profile's
     ``tone_curve``); clipping makes one step fall short, hence up to :data:`EXPOSURE_ITERATIONS`.
@@ -253,8 +253,7 @@ def matched_exposure(simulate_at: Callable[[float], Capture], target_dn: float, 
     scale = 1.0
     for attempt in range(EXPOSURE_ITERATIONS):
         capture = simulate_at(scale)
-        level_dn = level_of(capture) if level_of is not None else \
-            face_level_dn(capture.images[0].cpu().numpy(), capture.face_boxes[0].numpy())
+        level_dn = level_of(capture)
         if abs(level_dn - target_dn) <= LEVEL_TOLERANCE_DN or attempt == EXPOSURE_ITERATIONS - 1:
             break
         scale *= linear(target_dn) / linear(level_dn)
@@ -294,6 +293,14 @@ class Validation:
     def level_column(self) -> str:
         """The row's real face level that the exposure is matched to."""
         return "real_skin_dn" if self.exposure == "skin" else "real_level_dn"
+
+    def level_of(self, capture: Capture, source: Face) -> float:
+        """A capture's face level as :attr:`level_column`'s real one is read (DN): on the skin at
+        the source's landmarks carried through the camera, or on the centre of the true box."""
+        pixels = capture.images[0].cpu().numpy()
+        if self.exposure == "skin":
+            return skin_level_dn(pixels, capture_landmarks(source, self.size, capture))
+        return face_level_dn(pixels, capture.face_boxes[0].numpy())
 
     @property
     def ied_column(self) -> str:
@@ -451,10 +458,8 @@ class Validation:
                                    size=self.size)
 
         if self.exposure != "profile" and np.isfinite(match.level_dn):
-            level_of = (lambda capture: skin_level_dn(capture.images[0].cpu().numpy(),
-                                                      capture_landmarks(source, self.size, capture))) \
-                if self.exposure == "skin" else None
-            capture, scale, _ = matched_exposure(simulate_at, match.level_dn, profile.tone_curve, level_of)
+            capture, scale, _ = matched_exposure(simulate_at, match.level_dn, profile.tone_curve,
+                                                 lambda capture: self.level_of(capture, source))
         else:
             capture, scale = simulate_at(1.0), 1.0
         stored = capture.images.expand(-1, 3, -1, -1)

@@ -29,6 +29,11 @@ from evalharness.seeding import probe_generator
 CCTV = Path(__file__).resolve().parents[2] / "configs" / "profiles" / "validation" / "frmdb-cctv.toml"
 
 
+def _box_level(capture: Capture) -> float:
+    """The level ``--exposure face`` matches: the centre of the true box."""
+    return face_level_dn(capture.images[0].numpy(), capture.face_boxes[0].numpy())
+
+
 @pytest.mark.parametrize(("target_dn", "tone_curve"), [(70.0, "srgb"), (180.0, "srgb"), (60.0, "linear")])
 def test_exposure_brings_a_real_face_to_the_target_level(lfw_mini: Path, target_dn: float, tone_curve: str) -> None:
     """A real LFW face through the FRMDB CCTV profile at 20 px between the eyes reaches the
@@ -46,7 +51,7 @@ def test_exposure_brings_a_real_face_to_the_target_level(lfw_mini: Path, target_
     plain = simulate_at(1.0)
     unscaled = face_level_dn(plain.images[0].numpy(), plain.face_boxes[0].numpy())
     calls.clear()
-    capture, scale, level_dn = matched_exposure(simulate_at, target_dn, tone_curve)
+    capture, scale, level_dn = matched_exposure(simulate_at, target_dn, tone_curve, _box_level)
     assert abs(level_dn - target_dn) <= LEVEL_TOLERANCE_DN and len(calls) <= EXPOSURE_ITERATIONS
     assert scale == calls[-1] and level_dn == face_level_dn(capture.images[0].numpy(), capture.face_boxes[0].numpy())
     assert (scale < 1.0) == (target_dn < unscaled)
@@ -64,7 +69,7 @@ def test_exposure_stops_after_its_iterations_when_the_target_cannot_be_reached(l
         lit = with_overrides(profile, {"face_irradiance_w_m2": profile.face_irradiance_w_m2 * scale})
         return simulate(image[None], torch.tensor(LFW_DEEPFUNNELED_EYES_PX)[None], lit, [probe_generator(1, "t", "x")])
 
-    _, scale, level_dn = matched_exposure(simulate_at, 300.0, "srgb")
+    _, scale, level_dn = matched_exposure(simulate_at, 300.0, "srgb", _box_level)
     assert len(calls) == EXPOSURE_ITERATIONS and scale == calls[-1] and level_dn < 300.0 - LEVEL_TOLERANCE_DN
 
 
