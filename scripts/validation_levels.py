@@ -5,7 +5,8 @@
 
 For each `evalharness validate` run (its ``probes.parquet``), per camera group, over the probes
 detected in both: the median log2 of simulated over real level, on the centre of the face box
-(``*_level_dn``) and on the skin at the landmarks (``*_skin_dn``; runs since session 12); then,
+(``*_level_dn``) and on the skin at the landmarks (``*_skin_dn``; runs since session 12), and of
+simulated over real noise on the face box (``*_noise_dn``); then,
 for each of the two real levels, the slope of rank-1 success on its log2, given log2 of the real
 inter-eye distance, the camera group and |yaw| / 45 deg (logistic regression, scikit-learn, no
 penalty), in reality and in simulation, and the simulation's minus reality's with its 95% interval
@@ -13,10 +14,10 @@ penalty), in reality and in simulation, and the simulation's minus reality's wit
 difference near zero.
 
 ``--noise`` compares the cameras' noise where the faces lie: the noise of the flattest 16-px
-blocks by level (`evalharness calibrate`'s measure) of the real FRAMEs, beside the same of flat
+blocks with no clipped channel by level (`evalharness calibrate`'s measure) of the real FRAMEs, beside the same of flat
 grey fields at 16-232 DN filmed through each PROFILE (`calibration.chart_frames`, white at full
 scale; the noise at a stored level depends on the gain and read noise only, not on the light).
-Docs: docs/VALIDATION.md, "Exposure on the skin".
+Docs: docs/VALIDATION.md, "Exposure on the skin" and "Noise on unclipped blocks".
 """
 
 from __future__ import annotations
@@ -46,11 +47,13 @@ FIELD_PATCH_PX = 48
 
 def level_ratios(rows: pd.DataFrame) -> pd.DataFrame:
     """Per camera group: probes detected in both, and the median log2 of simulated over real
-    level on the box's centre and on the skin."""
+    level on the box's centre and on the skin, and of simulated over real noise on the face box
+    (``*_noise_dn``: the finest wavelet band's estimate, `quality.measures.noise_sigma_dn`)."""
     both = rows[rows["real_detected"] & rows["sim_detected"].astype(bool)]
     by_camera = both.assign(box=np.log2(both["sim_level_dn"] / both["real_level_dn"]),
-                            skin=np.log2(both["sim_skin_dn"] / both["real_skin_dn"])).groupby("camera")
-    return pd.DataFrame({"n": by_camera.size(), "box": by_camera["box"].median(), "skin": by_camera["skin"].median()})
+                            skin=np.log2(both["sim_skin_dn"] / both["real_skin_dn"]),
+                            noise=np.log2(both["sim_noise_dn"] / both["real_noise_dn"])).groupby("camera")
+    return pd.DataFrame({"n": by_camera.size(), **{name: by_camera[name].median() for name in ("box", "skin", "noise")}})
 
 
 def _design(rows: pd.DataFrame, level: str) -> np.ndarray:
@@ -127,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     for run in args.paths:
         rows = pd.read_parquet(run / "probes.parquet")
-        print(f"{run}: log2 simulated / real level (median; probes detected in both)")
+        print(f"{run}: log2 simulated / real level and face noise (median; probes detected in both)")
         print(level_ratios(rows).round(2).to_string())
         for level, name in (("real_level_dn", "box"), ("real_skin_dn", "skin")):
             real, sim, difference, low, high = level_slopes(rows, level)

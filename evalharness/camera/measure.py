@@ -6,9 +6,10 @@ numbers (DN) 0-255) and of JPEG quantisation tables, used by ``evalharness calib
 alike, so that both are measured the same way.
 
 - Noise: in blocks of :data:`NOISE_BLOCK_PX` pixels, the block mean and the standard deviation
-  about the block's best-fitting plane; the flattest blocks of each signal level give the noise
-  curve sigma(mean), fitted to the Poisson-Gaussian model of :mod:`evalharness.camera.sensor`
-  after undoing the tone curve.
+  about the block's best-fitting plane, in blocks where no colour channel is clipped
+  (:func:`clipped`); the flattest blocks of each signal level give the noise curve sigma(mean),
+  fitted to the Poisson-Gaussian model of :mod:`evalharness.camera.sensor` after undoing the tone
+  curve.
 - Sharpness: MTF of natural near-vertical edge windows found automatically (straight, high
   contrast, flat on both sides, the whole transition inside), measured by the slanted-edge method of
   :mod:`evalharness.camera.sfr`; the horizontal MTF only (a one-field camera halves the vertical
@@ -108,23 +109,43 @@ def chroma_dn(image: np.ndarray) -> float:
     return float((np.abs(red - green) + np.abs(blue - green)).mean() / 2.0)
 
 
-def block_noise(y_dn: np.ndarray, block_px: int = NOISE_BLOCK_PX) -> tuple[np.ndarray, np.ndarray]:
+def clipped(image: np.ndarray) -> np.ndarray:
+    """``(H, W)`` bool: pixels of 8-bit ``(H, W)`` or ``(H, W, 3)`` DN where any channel is at 0
+    or 255, whose noise clipping hides. In colour a saturated channel clips long before the luma
+    does: in the FRMDB CCTV frames half of the 16-px blocks hold such a pixel at every luma level
+    (over-exposed walls, dark clothes, a mesh against bright windows; docs/VALIDATION.md, "Noise
+    on unclipped blocks")."""
+    image = np.asarray(image, dtype=np.float64)
+    at_limit = (image < 0.5) | (image > 254.5)
+    return at_limit if image.ndim == 2 else at_limit.any(axis=-1)
+
+
+def _blocks(values: np.ndarray, block_px: int) -> np.ndarray:
+    """``(blocks, block_px**2)``: the whole ``block_px`` squares of ``values (H, W)``, row by row."""
+    rows, cols = values.shape[0] // block_px, values.shape[1] // block_px
+    blocks = values[: rows * block_px, : cols * block_px].reshape(rows, block_px, cols, block_px)
+    return blocks.transpose(0, 2, 1, 3).reshape(rows * cols, block_px * block_px)
+
+
+def block_noise(y_dn: np.ndarray, block_px: int = NOISE_BLOCK_PX, *,
+                clipped_px: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-block mean and noise sigma of a luma image ``(H, W)`` in DN.
 
     Sigma is the standard deviation of the block's residual from its least-squares plane, so
     that gentle shading does not count and the low-frequency noise that JPEG keeps does (a
     high-pass estimator such as Immerkaer's sees almost none after compression). Returns
-    ``(mean_dn, sigma_dn)``, one entry per whole block; blocks touching clipping (0 or 255) are
-    left out, as clipping hides noise.
+    ``(mean_dn, sigma_dn)``, one entry per whole block; blocks touching clipping are left out, as
+    clipping hides noise: luma at 0 or 255, or any pixel of ``clipped_px`` (``(H, W)`` bool, from
+    :func:`clipped` of a colour image).
     """
-    rows, cols = y_dn.shape[0] // block_px, y_dn.shape[1] // block_px
-    blocks = y_dn[: rows * block_px, : cols * block_px].reshape(rows, block_px, cols, block_px)
-    blocks = blocks.transpose(0, 2, 1, 3).reshape(rows * cols, block_px * block_px)
+    blocks = _blocks(y_dn, block_px)
     ys, xs = np.indices((block_px, block_px)).reshape(2, -1)
     design = np.stack([np.ones_like(xs), xs, ys], axis=1).astype(np.float64)
     coef, *_ = np.linalg.lstsq(design, blocks.T, rcond=None)
     residual = blocks - (design @ coef).T
     unclipped = (blocks.min(axis=1) > 0.5) & (blocks.max(axis=1) < 254.5)
+    if clipped_px is not None:
+        unclipped &= ~_blocks(clipped_px, block_px).any(axis=1)
     sigma = np.sqrt((residual**2).sum(axis=1) / (block_px * block_px - 3))
     return blocks.mean(axis=1)[unclipped], sigma[unclipped]
 

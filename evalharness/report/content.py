@@ -58,7 +58,7 @@ STATISTICS = (
 POSE_EFFECT = (
     "The size of that mismatch was measured on real CCTV and HD images (docs/VALIDATION.md, section "
     "Pose): simulating each real probe from the near-frontal studio view instead of the view nearest "
-    "its own head pose changed simulated rank-1 by -28.3 points overall, -33.3 at 20-30 px between "
+    "its own head pose changed simulated rank-1 by -35.8 points overall, -33.3 at 20-30 px between "
     "the eyes and -6.9 above 50 px."
 )
 POSE_ONE_VIEW = (

@@ -20,7 +20,8 @@ from scipy.ndimage import gaussian_filter
 from evalharness.camera import measure
 from evalharness.camera.calibration import (CHART_IED_PX, MIN_STATIC_EDGES,
                                             WINDOW_AGREEMENT_RATIO, chart_frames, chart_image,
-                                            measure_chart, measure_image, summarise)
+                                            measure_chart, measure_frame, measure_image,
+                                            summarise)
 from evalharness.cli import main
 from evalharness.config.profile import load_profile, resolve_profile
 from evalharness.paths import PROFILES_DIR
@@ -121,6 +122,24 @@ def test_the_chart_is_held_still_when_the_profiles_subjects_walk():
     assert walking.subject_speed_mps > 0
     still = load_profile(PROFILES_DIR / "validation" / "frmdb-cctv.toml", {"subject_speed_mps": 0.0})
     assert chart_frames(walking, count=1) == chart_frames(still, count=1)
+
+
+def test_blocks_with_a_clipped_colour_channel_measure_no_noise():
+    """A colour block whose red channel touches 255 in one pixel is left out of the noise measure,
+    although its luma stays far from clipping; the frame's other blocks are kept, and the whole
+    frame's measure (``measure_frame``) leaves it out too."""
+    rng = np.random.default_rng(5)
+    frame = np.clip(rng.normal(120.0, 2.0, (32, 48, 3)), 1, 254)  # six 16-px blocks
+    frame[3, 20, 0] = 255.0  # second block of the top row: red clipped, that pixel's luma about 160
+    luma = measure.luma_dn(frame)
+    assert luma.max() < 254.5
+    means, _ = measure.block_noise(luma)
+    kept, sigmas = measure.block_noise(luma, clipped_px=measure.clipped(frame))
+    assert (len(means), len(kept)) == (6, 5)
+    assert kept.tolist() == np.delete(means, 1).tolist()
+    assert measure.clipped(frame).sum() == 1 and measure.clipped(luma).sum() == 0
+    assert len(measure_frame(frame.round().astype(np.uint8)).block_mean_dn) == 5
+    assert np.all(sigmas > 1.0)  # the kept blocks' noise is measured as before
 
 
 def test_poisson_gaussian_fit_recovers_gain_and_read_noise():
@@ -332,9 +351,11 @@ def test_the_real_edges_high_frequencies_are_a_floor_where_the_models_fall(capsy
     real, chart = rows["real frames, all"], rows["chart through legacy-interlaced, all"]
     # A lens passes less at every higher frequency: the chart's curve falls to the Nyquist
     # frequency. The real natural edges' curve stops falling by 0.25 cycles/px: what remains is
-    # a floor of noise and texture, not sharpness (docs/VALIDATION.md, "Measured profile").
+    # a floor of noise and texture, not sharpness (docs/VALIDATION.md, "Measured profile"), after
+    # falling to under half of its value at the lowest frequency (a third of it with session 12's
+    # static windows, 2.9 times with the 31 that the unclipped blocks' noise keeps).
     assert chart[-1] < 0.5 * chart[tail]
-    assert max(real[tail:]) < 1.15 * min(real[tail:]) and real[0] > 3 * real[tail]
+    assert max(real[tail:]) < 1.15 * min(real[tail:]) and real[0] > 2 * real[tail]
 
 
 @pytest.mark.slow

@@ -260,7 +260,8 @@ def _level_rows(seed: int = 0) -> pd.DataFrame:
                             "real_ied_px": float(rng.uniform(10, 60)), "yaw_deg": float(rng.uniform(-60, 60)),
                             "real_mate_rank": 1 if real_hit else 5, "sim_mate_rank": 1 if sim_hit else 5,
                             "real_skin_dn": skin, "real_level_dn": skin,
-                            "sim_skin_dn": skin / 1.5, "sim_level_dn": skin})
+                            "sim_skin_dn": skin / 1.5, "sim_level_dn": skin,
+                            "real_noise_dn": 2.0, "sim_noise_dn": 0.5})
     return pd.DataFrame(records).astype({"real_mate_rank": "Int64", "sim_mate_rank": "Int64"})
 
 
@@ -275,6 +276,7 @@ def test_level_script_ratios_and_slopes_by_construction(monkeypatch) -> None:
     assert list(ratios["n"]) == [80, 80]
     assert ratios["box"].tolist() == pytest.approx([0.0, 0.0])
     assert ratios["skin"].tolist() == pytest.approx([np.log2(1 / 1.5)] * 2)
+    assert ratios["noise"].tolist() == pytest.approx([-2.0, -2.0])
     real, sim, difference, low, high = script.level_slopes(rows, "real_skin_dn")
     assert abs(real) < 1.0 < sim and difference == pytest.approx(sim - real) and 0.0 < low < difference < high
     rows["sim_mate_rank"] = rows["real_mate_rank"]  # a simulation that acts as reality does
@@ -291,7 +293,7 @@ def test_level_script_noise_follows_the_gain(frmdb_dev, tmp_path) -> None:
     script = _script("validation_levels")
     measured = Path(__file__).resolve().parents[2] / "configs" / "profiles" / "validation" / "frmdb-cctv-measured.toml"
     louder = tmp_path / "louder.toml"
-    louder.write_text(f'base = "{measured}"\ngain_dn_per_e = 1.128\n', encoding="utf-8")
+    louder.write_text(f'base = "{measured}"\ngain_dn_per_e = 0.5472\n', encoding="utf-8")
     lines = script.noise_by_level(sorted((frmdb_dev / "frames").glob("00[12]/*.jpg")), [str(measured), str(louder)])
     levels = [int(v) for v in lines[0].strip("| ").split(" | ")[1:]]
     rows = {line.split(" | ")[0].strip("| "): line.strip("| ").split(" | ")[1:] for line in lines[2:]}
