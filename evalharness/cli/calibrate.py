@@ -60,6 +60,8 @@ def calibrate_command(
                    err=True)
     say(f"measured {measured.frames} frames; matching noise and sharpness through the simulated camera")
     result = calibrate(measured, base_profile, seed=seed)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     text = _profile_text(base, out, measured, result, names)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -70,7 +72,7 @@ def calibrate_command(
     if as_json:
         print_json({"out": str(out), "base": base, "frames": names, "skipped": bad,
                     "measured": measured.as_dict(), "values": result.values,
-                    "comments": result.comments, "remarks": result.remarks,
+                    "comments": result.comments, "remarks": result.remarks, "warnings": result.warnings,
                     "checks": {key: {"real": real, "simulated": sim}
                                for key, (real, sim) in result.checks.items()}})
     else:

@@ -222,6 +222,10 @@ def test_calibrate_recovers_the_settings_of_simulated_frames(tmp_path, capsys):
     assert sum(c["mtf50_cyc_per_px"] is not None for c in sharpness["by_contrast"]) >= 2
     assert result["checks"]["noise_sigma_ratio"]["simulated"] == pytest.approx(1.0, abs=0.15)
     assert profile.gain_dn_per_e == pytest.approx(0.5, rel=0.25)
+    # Its noise curve has the model's own shape: matched at every level, so nothing is warned.
+    levels = [check for key, check in result["checks"].items() if key.startswith("noise_sigma_") and key.endswith("_dn")]
+    assert len(levels) >= 3 and result["warnings"] == []
+    assert all(check["simulated"] == pytest.approx(check["real"], rel=0.15) for check in levels)
     # Written on its base: what frames cannot tell stays the base's.
     layers = resolve_profile(out)
     assert layers.values["hfov_deg"].file.name == "legacy-interlaced.toml"
@@ -282,6 +286,13 @@ def test_calibrate_on_real_cctv_frames(tmp_path, capsys):
     assert simulated_mtf > 2 * real_mtf
     assert sum(c["windows"] for c in sharpness["by_contrast"]) == sharpness["static_windows"]
     assert result["checks"]["noise_sigma_ratio"]["simulated"] == pytest.approx(1.0, abs=0.15)
+    # Matched in its median ratio, the one Poisson-Gaussian curve misses the frames' by more than
+    # 15% at some levels (their noise peaks at mid grey), which calibrate warns about, level by level.
+    levels = {key: check for key, check in result["checks"].items()
+              if key.startswith("noise_sigma_") and key.endswith("_dn")}
+    off = [key for key, check in levels.items() if abs(check["simulated"] / check["real"] - 1) > 0.15]
+    assert off and len(result["warnings"]) == 1 and "cannot follow this camera's noise curve" in captured.err
+    assert all(key.split("_")[2] + ": x" in result["warnings"][0] for key in off)
     assert load_profile(out).spectral_mode == "colour"
 
 
