@@ -52,6 +52,11 @@ from evalharness.errors import DataError
 #: `calibrate` lets pass without a warning: the 15% within which a calibrated profile is to
 #: reproduce its camera's measures.
 NOISE_TOLERANCE = 0.15
+#: Why the noise was not measured, when no level has enough flat blocks free of clipping.
+NOISE_NOT_MEASURED = (
+    f"noise not measured: no signal level has {measure.MIN_BLOCKS_PER_BIN} flat "
+    f"{measure.NOISE_BLOCK_PX}-px blocks free of clipping (a channel at 0 or 255) above the "
+    "8-bit quantisation's noise; frames with unclipped flat areas (walls, road, sky) measure it")
 #: A frame is monochrome when its mean colour difference is below this, DN.
 MONOCHROME_MAX_CHROMA_DN = 1.0
 #: Percentile of luma taken as the scene's white level.
@@ -473,15 +478,16 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
     profile = with_overrides(base, values)
     noise_values, note = _match_noise(profile, measured, seed)
     put("gain_dn_per_e", noise_values["gain_dn_per_e"], note)
-    put("read_noise_e", noise_values["read_noise_e"], "closed loop with gain_dn_per_e (see there)")
+    put("read_noise_e", noise_values["read_noise_e"], "set with gain_dn_per_e (see there)")
     put("face_irradiance_w_m2", noise_values["face_irradiance_w_m2"],
         f"sets the white level: {measured.white_dn[0]:.0f} DN = median {WHITE_PERCENTILE:g}th "
         f"percentile of luma (range {measured.white_dn[1]:.0f}-{measured.white_dn[2]:.0f})")
     profile = with_overrides(base, values)
     final = measure_chart(profile, seed)
     levels = noise_by_level(final.noise, measured.noise)
-    checks = {"noise_sigma_ratio": (1.0, _noise_ratio(final.noise, measured.noise)),
-              **{f"noise_sigma_{level:.0f}_dn": (real, sim) for level, real, sim in levels}}
+    checks = ({"noise_sigma_ratio": (1.0, _noise_ratio(final.noise, measured.noise)),
+               **{f"noise_sigma_{level:.0f}_dn": (real, sim) for level, real, sim in levels}}
+              if levels else {})
     if sharpness.measured:
         checks["mtf50_cyc_per_px"] = (sharpness.mtf50_cyc_per_px, final.sharpness.mtf50_cyc_per_px)
         # One blur value matches MTF50, not necessarily the curve's shape: shown, not fitted.
@@ -498,7 +504,8 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
                f"black/white {contrast:.3f} linear, an upper bound of veiling_glare_ratio (not "
                "applied: dark objects are not perfectly black); the tone curve stays the base's, "
                "as frames alone cannot separate gamma from scene reflectance"]
-    shape = noise_shape_warning(levels, profile.tone_curve)
+    shape = (noise_shape_warning(levels, profile.tone_curve) if levels
+             else f"gain_dn_per_e and read_noise_e are the base's: {NOISE_NOT_MEASURED}")
     return Calibrated(values, notes, checks, remarks, [shape] if shape else [])
 
 
@@ -612,6 +619,9 @@ def _match_noise(
     real = measured.noise
     usable = real.sigma_dn >= QUANTISATION_SIGMA_DN
     gain, read_e = profile.gain_dn_per_e, profile.read_noise_e
+    if not usable.any():
+        return (_noise_values(profile, gain, read_e, measured.white_dn[0]),
+                f"the base's value: {NOISE_NOT_MEASURED}")
     fit_note = "started from the base's values (the noise curve is too flat to fit)"
     if usable.sum() >= 2:
         curve = measure.NoiseCurve(real.level_dn[usable], real.sigma_dn[usable],

@@ -108,8 +108,9 @@ def _profile_text(
     lines = [
         f"# Calibrated by `evalharness calibrate` from {measured.frames} frames under {folder}.",
         "# Values not below are the base's (not measurable from frames).",
-        "# Closed-loop checks (real -> simulated with this profile): " + "; ".join(
-            f"{key} {real:.3g} -> {sim:.3g}" for key, (real, sim) in result.checks.items()),
+        *(["# Closed-loop checks (real -> simulated with this profile): " + "; ".join(
+            f"{key} {real:.3g} -> {sim:.3g}" for key, (real, sim) in result.checks.items())]
+          if result.checks else []),
         *(f"# Measured, not applied: {remark}" for remark in result.remarks),
         tomli_w.dumps({"base": base_ref}).strip(),
         tomli_w.dumps({"description": f"Calibrated from {measured.frames} frames of one camera "

@@ -307,6 +307,27 @@ def test_the_committed_frmdb_profile_inherits_what_frames_cannot_tell():
     assert (profile.sensor_width_px, profile.sensor_height_px, profile.spectral_mode) == (352, 288, "colour")
 
 
+def test_frames_without_a_block_free_of_clipping_keep_the_base_noise_and_say_so(tmp_path, capsys):
+    """Every 16-px block holds a red pixel at 255: no block can measure noise, so the base's gain
+    and read noise are kept, the comment and a warning say why, and no noise check is printed."""
+    rng = np.random.default_rng(2)
+    frames = []
+    for index in range(2):
+        frame = np.clip(rng.normal(120.0, 3.0, (288, 352, 3)), 1, 254).astype(np.uint8)
+        frame[::16, ::16, 0] = 255
+        frames.append(tmp_path / f"f{index}.png")
+        Image.fromarray(frame).save(frames[-1])
+    out = tmp_path / "new.toml"
+    assert main(["calibrate", *map(str, frames), "--base", "legacy-interlaced", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: gain_dn_per_e and read_noise_e are the base's: noise not measured" in err
+    base, layers = load_profile("legacy-interlaced"), resolve_profile(out)
+    assert layers.values["gain_dn_per_e"].value == base.gain_dn_per_e
+    assert layers.values["read_noise_e"].value == base.read_noise_e
+    assert "free of clipping" in layers.values["gain_dn_per_e"].comment
+    assert "noise_sigma" not in out.read_text(encoding="utf-8")
+
+
 def test_frames_of_two_sizes_or_none_readable_are_one_clear_error(tmp_path, capsys):
     for name, size in (("a.jpg", (352, 288)), ("b.jpg", (320, 240))):
         Image.fromarray(np.full(size[::-1], 100, np.uint8)).save(tmp_path / name, quality=80)
