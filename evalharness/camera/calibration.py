@@ -504,8 +504,15 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
                f"black/white {contrast:.3f} linear, an upper bound of veiling_glare_ratio (not "
                "applied: dark objects are not perfectly black); the tone curve stays the base's, "
                "as frames alone cannot separate gamma from scene reflectance"]
-    shape = (noise_shape_warning(levels, profile.tone_curve) if levels
-             else f"gain_dn_per_e and read_noise_e are the base's: {NOISE_NOT_MEASURED}")
+    if levels:
+        shape = noise_shape_warning(levels, profile.tone_curve)
+    elif (measured.noise.sigma_dn >= QUANTISATION_SIGMA_DN).any():
+        shape = (f"gain_dn_per_e and read_noise_e are not matched to the frames' noise: the chart "
+                 f"through the profile shows none of the frames' levels "
+                 f"({', '.join(f'{level:.0f}' for level in measured.noise.level_dn)} DN); their "
+                 "comment says where they come from")
+    else:
+        shape = f"gain_dn_per_e and read_noise_e are the base's: {NOISE_NOT_MEASURED}"
     return Calibrated(values, notes, checks, remarks, [shape] if shape else [])
 
 
@@ -631,6 +638,7 @@ def _match_noise(
             gain, read_e = fit.gain_dn_per_e, fit.read_noise_e
             fit_note = (f"Poisson-Gaussian fit gain {fit.gain_dn_per_e:.3g} DN/e-, read noise "
                         f"{fit.read_noise_e:.3g} e- (RMS relative residual {fit.rms_rel:.2f})")
+    steps = 0
     for _ in range(NOISE_STEPS):
         values = _noise_values(profile, gain, read_e, measured.white_dn[0])
         simulated = measure_chart(with_overrides(profile, values), seed).noise
@@ -638,10 +646,12 @@ def _match_noise(
         if not (math.isfinite(ratio) and ratio > 0):
             break  # no level in common above quantisation: keep the fit
         gain, read_e = gain / ratio**2, read_e * ratio
+        steps += 1
+    how = "closed loop on" if steps else "not matched in closed loop (the chart shows none of its levels) to"
     values = _noise_values(profile, gain, read_e, measured.white_dn[0])
     levels = ", ".join(f"{level:.0f}:{sigma:.2f}" for level, sigma in
                        zip(real.level_dn[usable], real.sigma_dn[usable], strict=True))
-    note = (f"closed loop on the noise of the flattest {measure.FLAT_FRACTION:.0%} of "
+    note = (f"{how} the noise of the flattest {measure.FLAT_FRACTION:.0%} of "
             f"{measure.NOISE_BLOCK_PX}-px blocks with no channel clipped (level DN: sigma DN {levels}); "
             f"{fit_note}")
     return values, note

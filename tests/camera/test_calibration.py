@@ -328,6 +328,23 @@ def test_frames_without_a_block_free_of_clipping_keep_the_base_noise_and_say_so(
     assert "noise_sigma" not in out.read_text(encoding="utf-8")
 
 
+def test_dark_frames_that_the_chart_cannot_match_are_said_to_be_unmatched(tmp_path, capsys):
+    """Frames whose only flat level (24 DN) the test chart does not show: the noise is measured
+    but cannot be matched in closed loop, and the comment and a warning say so (no check)."""
+    rng = np.random.default_rng(4)
+    frames = []
+    for index in range(2):
+        frames.append(tmp_path / f"d{index}.png")
+        Image.fromarray(np.clip(rng.normal(30.0, 3.0, (288, 352, 3)), 1, 254).astype(np.uint8)).save(frames[-1])
+    out = tmp_path / "dark.toml"
+    assert main(["calibrate", *map(str, frames), "--base", "legacy-interlaced", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "are not matched to the frames' noise: the chart through the profile shows none of the frames' levels (24 DN)" in err
+    comment = resolve_profile(out).values["gain_dn_per_e"].comment
+    assert comment.startswith("not matched in closed loop") and "24:" in comment
+    assert "noise_sigma" not in out.read_text(encoding="utf-8")
+
+
 def test_frames_of_two_sizes_or_none_readable_are_one_clear_error(tmp_path, capsys):
     for name, size in (("a.jpg", (352, 288)), ("b.jpg", (320, 240))):
         Image.fromarray(np.full(size[::-1], 100, np.uint8)).save(tmp_path / name, quality=80)
