@@ -14,9 +14,10 @@ penalty), in reality and in simulation, and the simulation's minus reality's wit
 difference near zero.
 
 ``--noise`` compares the cameras' noise where the faces lie: the noise of the flattest 16-px
-blocks with no clipped channel by level (`evalharness calibrate`'s measure) of the real FRAMEs, beside the same of flat
-grey fields at 16-232 DN filmed through each PROFILE (`calibration.chart_frames`, white at full
-scale; the noise at a stored level depends on the gain and read noise only, not on the light).
+blocks with no clipped channel by level (`evalharness calibrate`'s measure) of the real FRAMEs,
+beside the same of flat grey fields at 16-232 DN filmed through each PROFILE
+(`calibration.chart_frames`, white at full scale; the noise at a stored level depends on the gain
+and read noise only, not on the light).
 Docs: docs/VALIDATION.md, "Exposure on the skin" and "Noise on unclipped blocks".
 """
 
