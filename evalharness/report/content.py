@@ -82,9 +82,10 @@ LIMITATIONS = (
     "352x288 CCTV and 1920x1080 HD cameras, each real image simulated from a studio photograph of "
     "the same person at the real face's size and head pose; docs/VALIDATION.md). With the CCTV "
     "camera's noise measured from its own frames, the simulation identified 22.7 points more of "
-    "the faces than the real camera did (25.7 more at 12-20 px between the eyes, 53.8 more below "
-    "12 px); on the HD camera it was 1.5 points above. Where faces are small, the simulated rates "
-    "here may overstate what a real camera allows.",
+    "the faces than the real camera did (25.7 more at 12-20 px between the eyes; 53.8 more below "
+    "12 px, where every real face was turned further than any studio photograph); on the HD camera "
+    "it was 1.5 points above. Where faces are small, the simulated rates here may overstate what a "
+    "real camera allows.",
     "The gallery in this run is small compared with a police database of millions: rank-1 "
     "identification becomes harder as the gallery grows, so the run's own rank-1 rates overstate "
     "what a search of a national database would achieve. The database scenarios project to 10^3-10^7 "
