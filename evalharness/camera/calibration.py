@@ -476,7 +476,7 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
     else:
         put("aberration_blur_um", base.aberration_blur_um, sharpness_not_measured(sharpness))
     profile = with_overrides(base, values)
-    noise_values, note = _match_noise(profile, measured, seed)
+    noise_values, note, unmatched = _match_noise(profile, measured, seed)
     put("gain_dn_per_e", noise_values["gain_dn_per_e"], note)
     put("read_noise_e", noise_values["read_noise_e"], "set with gain_dn_per_e (see there)")
     put("face_irradiance_w_m2", noise_values["face_irradiance_w_m2"],
@@ -504,16 +504,8 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
                f"black/white {contrast:.3f} linear, an upper bound of veiling_glare_ratio (not "
                "applied: dark objects are not perfectly black); the tone curve stays the base's, "
                "as frames alone cannot separate gamma from scene reflectance"]
-    if levels:
-        shape = noise_shape_warning(levels, profile.tone_curve)
-    elif (measured.noise.sigma_dn >= QUANTISATION_SIGMA_DN).any():
-        shape = (f"gain_dn_per_e and read_noise_e are not matched to the frames' noise: the chart "
-                 f"through the profile shows none of the frames' levels "
-                 f"({', '.join(f'{level:.0f}' for level in measured.noise.level_dn)} DN); their "
-                 "comment says where they come from")
-    else:
-        shape = f"gain_dn_per_e and read_noise_e are the base's: {NOISE_NOT_MEASURED}"
-    return Calibrated(values, notes, checks, remarks, [shape] if shape else [])
+    noise = unmatched or noise_shape_warning(levels, profile.tone_curve)
+    return Calibrated(values, notes, checks, remarks, [noise] if noise else [])
 
 
 def sharpness_not_measured(sharpness: Sharpness) -> str:
@@ -620,15 +612,16 @@ def _match_sharpness(profile: CameraProfile, measured: CameraMeasures, seed: int
 
 def _match_noise(
     profile: CameraProfile, measured: CameraMeasures, seed: int
-) -> tuple[dict[str, float], str]:
+) -> tuple[dict[str, float], str, str | None]:
     """Gain, read noise and irradiance reproducing the measured noise curve (module docstring),
-    and the comment saying how."""
+    the comment saying how, and the warning when they could not be matched (else None)."""
     real = measured.noise
     usable = real.sigma_dn >= QUANTISATION_SIGMA_DN
     gain, read_e = profile.gain_dn_per_e, profile.read_noise_e
     if not usable.any():
         return (_noise_values(profile, gain, read_e, measured.white_dn[0]),
-                f"the base's value: {NOISE_NOT_MEASURED}")
+                f"the base's value: {NOISE_NOT_MEASURED}",
+                f"gain_dn_per_e and read_noise_e are the base's: {NOISE_NOT_MEASURED}")
     fit_note = "started from the base's values (the noise curve is too flat to fit)"
     if usable.sum() >= 2:
         curve = measure.NoiseCurve(real.level_dn[usable], real.sigma_dn[usable],
@@ -654,7 +647,11 @@ def _match_noise(
     note = (f"{how} the noise of the flattest {measure.FLAT_FRACTION:.0%} of "
             f"{measure.NOISE_BLOCK_PX}-px blocks with no channel clipped (level DN: sigma DN {levels}); "
             f"{fit_note}")
-    return values, note
+    unmatched = None if steps else (
+        "gain_dn_per_e and read_noise_e are not matched to the frames' noise: the chart through the "
+        f"profile shows none of the frames' levels ({', '.join(f'{level:.0f}' for level in real.level_dn)} "
+        "DN); their comment says where they come from")
+    return values, note, unmatched
 
 
 def _noise_values(profile: CameraProfile, gain: float, read_e: float, white_dn: float) -> dict[str, float]:
@@ -671,10 +668,10 @@ def _noise_values(profile: CameraProfile, gain: float, read_e: float, white_dn: 
 def noise_by_level(simulated: measure.NoiseCurve, real: measure.NoiseCurve) -> list[tuple[float, float, float]]:
     """``(level_dn, real_sigma_dn, simulated_sigma_dn)`` at each level both curves have, the real
     noise above quantisation."""
-    return [(float(level), float(real.sigma_dn[real.level_dn == level][0]),
-             float(simulated.sigma_dn[simulated.level_dn == level][0]))
-            for level in np.intersect1d(simulated.level_dn, real.level_dn)
-            if real.sigma_dn[real.level_dn == level][0] >= QUANTISATION_SIGMA_DN]
+    real_at, simulated_at = (dict(zip(curve.level_dn.tolist(), curve.sigma_dn.tolist()))
+                             for curve in (real, simulated))
+    return [(level, real_at[level], simulated_at[level]) for level in sorted(real_at.keys() & simulated_at.keys())
+            if real_at[level] >= QUANTISATION_SIGMA_DN]
 
 
 def _noise_ratio(simulated: measure.NoiseCurve, real: measure.NoiseCurve) -> float:

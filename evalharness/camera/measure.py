@@ -135,17 +135,15 @@ def block_noise(y_dn: np.ndarray, block_px: int = NOISE_BLOCK_PX, *,
     that gentle shading does not count and the low-frequency noise that JPEG keeps does (a
     high-pass estimator such as Immerkaer's sees almost none after compression). Returns
     ``(mean_dn, sigma_dn)``, one entry per whole block; blocks touching clipping are left out, as
-    clipping hides noise: luma at 0 or 255, or any pixel of ``clipped_px`` (``(H, W)`` bool, from
-    :func:`clipped` of a colour image).
+    clipping hides noise: any pixel of ``clipped_px`` (``(H, W)`` bool, :func:`clipped` of the
+    colour image the luma comes from; by default of the luma itself).
     """
     blocks = _blocks(y_dn, block_px)
     ys, xs = np.indices((block_px, block_px)).reshape(2, -1)
     design = np.stack([np.ones_like(xs), xs, ys], axis=1).astype(np.float64)
     coef, *_ = np.linalg.lstsq(design, blocks.T, rcond=None)
     residual = blocks - (design @ coef).T
-    unclipped = (blocks.min(axis=1) > 0.5) & (blocks.max(axis=1) < 254.5)
-    if clipped_px is not None:
-        unclipped &= ~_blocks(clipped_px, block_px).any(axis=1)
+    unclipped = ~_blocks(clipped(y_dn) if clipped_px is None else clipped_px, block_px).any(axis=1)
     sigma = np.sqrt((residual**2).sum(axis=1) / (block_px * block_px - 3))
     return blocks.mean(axis=1)[unclipped], sigma[unclipped]
 
