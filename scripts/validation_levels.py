@@ -15,35 +15,41 @@ difference near zero.
 
 ``--noise`` compares the cameras' noise where the faces lie: the noise of the flattest 16-px
 blocks with no clipped channel by level (`evalharness calibrate`'s measure) of the real FRAMEs,
-beside the same of flat grey fields at 16-232 DN filmed through each PROFILE
-(`calibration.chart_frames`, white at full scale; the noise at a stored level depends on the gain
-and read noise only, not on the light).
-Docs: docs/VALIDATION.md, "Exposure on the skin" and "Noise on unclipped blocks".
+the same of the differences between real frames of one view (:func:`between_frames`: no static
+texture), and the same of flat grey fields at 8-248 DN filmed through each PROFILE
+(`calibration.flat_field_noise`, as `calibrate` films them; the noise at a stored level depends
+on the gain and read noise, or on the profile's measured ``stored_noise_dn``, not on the light),
+each with its correlation 1 and 2 px apart.
+Docs: docs/VALIDATION.md, "Exposure on the skin", "Noise on unclipped blocks" and "Noise measured
+in stored values".
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import itertools
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from PIL import Image
 from sklearn.linear_model import LogisticRegression
 
-from evalharness.camera import calibration
+from evalharness.camera import calibration, measure
 from evalharness.config.profile import load_profile
 from evalharness.evaluation.intervals import subject_bootstrap
 
 #: Bootstrap resamples of people behind the slope difference's interval.
 RESAMPLES = 1000
-#: Grey levels (DN, as stored) of the flat fields ``--noise`` films through a profile.
-FIELD_LEVELS_DN = np.arange(16.0, 240.0, 16.0)
-#: Side of each flat patch, pixels: three of the measure's 16-px blocks.
-FIELD_PATCH_PX = 48
+#: Largest difference of a block's mean between two frames for ``between_frames`` to take it as
+#: one surface under one exposure, DN: about twice the noise of a 16-px block's mean at the
+#: noisiest level (3.4 DN / 16 per pixel, correlated over 4 px: under 1 DN), so that only a
+#: change of scene or exposure is refused.
+SAME_SURFACE_DN = 2.0
+#: Grey levels (DN, as stored) of the flat fields ``--noise`` films through a profile: the
+#: centres of the noise curve's bins.
+FIELD_LEVELS_DN = np.arange(8.0, 256.0, 16.0)
 
 
 def level_ratios(rows: pd.DataFrame) -> pd.DataFrame:
@@ -88,35 +94,51 @@ def level_slopes(rows: pd.DataFrame, level: str, seed: int = 0) -> tuple[float, 
     return real, sim, sim - real, float(low), float(high)
 
 
-def _fields(height_px: int, width_px: int) -> torch.Tensor:
-    """``(CHART_FRAMES, 3, S, S)`` scenes of flat grey patches of :data:`FIELD_PATCH_PX`, cycling
-    through :data:`FIELD_LEVELS_DN`, over the part of the chart scene that a frame of
-    ``height_px x width_px`` shows (the chart maps one to one onto the sensor, centred)."""
-    side = int(5 * calibration.CHART_IED_PX)
-    rows, cols = np.mgrid[:side, :side]
-    top, left = (side - height_px) // 2, (side - width_px) // 2
-    patch = ((rows - top) // FIELD_PATCH_PX) * (width_px // FIELD_PATCH_PX + 1) + (cols - left) // FIELD_PATCH_PX
-    grey = torch.from_numpy(FIELD_LEVELS_DN[patch % len(FIELD_LEVELS_DN)] / 255.0).float()
-    return grey.expand(calibration.CHART_FRAMES, 3, side, side)
+def between_frames(frames: list[Path]) -> measure.NoiseCurve:
+    """The noise curve of the differences between frames of one view (frames of one file name,
+    as FRMDB's ``<subject>/Img_NN.jpg``), which hold no static texture: per pair and 16-px block,
+    the residual of the difference about its plane (taking out a change of exposure) over
+    sqrt 2, at the level of the two frames' mean; only blocks whose mean is the same in both
+    frames within :data:`SAME_SURFACE_DN` (one surface under one exposure: FRMDB's ``Img_NN`` is
+    not always one view, people cross the room, and the exposure changes between sessions), and
+    none where either frame clips. The flattest 10% of each level are the blocks where nothing
+    moved."""
+    views: dict[str, list[np.ndarray]] = {}
+    for frame in frames:
+        with Image.open(frame) as image:
+            views.setdefault(frame.name, []).append(np.asarray(image.convert("RGB")))
+    parts = []
+    for images in views.values():
+        for first, second in itertools.combinations(images, 2):
+            if first.shape != second.shape:
+                continue
+            clip = measure.clipped(first) | measure.clipped(second)
+            level = measure.block_noise((measure.luma_dn(first) + measure.luma_dn(second)) / 2.0, clipped_px=clip)
+            change = measure.block_noise(measure.luma_dn(first) - measure.luma_dn(second), clipped_px=clip)
+            same = np.abs(change.mean_dn) <= SAME_SURFACE_DN
+            parts.append(measure.BlockNoise(level.mean_dn[same], change.sigma_dn[same] / math.sqrt(2.0),
+                                            change.correlation[same]))
+    return measure.noise_curve(measure.BlockNoise.concatenate(parts))
 
 
 def noise_by_level(frames: list[Path], profiles: list[str]) -> list[str]:
-    """Markdown rows: sigma (DN) of the flattest blocks by level, real frames and each profile."""
-    def curve(measures: list[calibration.FrameMeasures]) -> dict[int, float]:
-        noise = calibration.summarise(measures, [str(i) for i in range(len(measures))]).noise
-        return {int(round(level)): float(sigma) for level, sigma in zip(noise.level_dn, noise.sigma_dn, strict=True)}
+    """Markdown rows: sigma (DN) of the flattest blocks by level and their correlation 1 and 2 px
+    apart; the real frames within each frame, between frames of one view, and each profile's
+    flat fields."""
+    def row(curve: measure.NoiseCurve) -> tuple[dict[int, float], np.ndarray]:
+        return ({int(round(level)): float(sigma) for level, sigma in zip(curve.level_dn, curve.sigma_dn, strict=True)},
+                curve.mean_correlation())
 
-    real = curve([calibration.measure_image(Image.open(frame)) for frame in frames])
-    curves = {"real frames": real}
+    within = calibration.summarise([calibration.measure_image(Image.open(frame)) for frame in frames],
+                                   [str(frame) for frame in frames]).noise
+    curves = {"real frames": row(within), "real frames, between frames of one view": row(between_frames(frames))}
     for name in profiles:
-        profile = load_profile(name)
-        stored = calibration.chart_frames(profile, scenes=_fields(profile.sensor_height_px, profile.sensor_width_px))
-        curves[Path(name).name] = curve([calibration.measure_image(Image.open(io.BytesIO(data))) for data in stored])
-    levels = sorted(set().union(*curves.values()))
-    lines = ["| noise (DN) at level | " + " | ".join(f"{level}" for level in levels) + " |",
-             "| --- |" + " --- |" * len(levels)]
-    lines += [f"| {name} | " + " | ".join(f"{values[level]:.2f}" if level in values else "-" for level in levels) + " |"
-              for name, values in curves.items()]
+        curves[Path(name).name] = row(calibration.flat_field_noise(load_profile(name), FIELD_LEVELS_DN))
+    levels = sorted(set().union(*(values for values, _ in curves.values())))
+    lines = ["| noise (DN) at level | " + " | ".join(f"{level}" for level in levels) + " | correlation 1, 2 px |",
+             "| --- |" + " --- |" * (len(levels) + 1)]
+    lines += [f"| {name} | " + " | ".join(f"{values[level]:.2f}" if level in values else "-" for level in levels)
+              + f" | {rho[0]:.2f}, {rho[1]:.2f} |" for name, (values, rho) in curves.items()]
     return lines
 
 

@@ -19,13 +19,21 @@ so that JPEG, demosaicking and the tone curve act on the simulation as on the ca
   different cameras), or edges that no one lens can produce (their MTF50 differs with the
   window's width or the edge's contrast, :meth:`Sharpness.lens_inconsistency`): the base's lens
   blur is kept, and its comment says why;
-- noise: ``gain_dn_per_e`` and ``read_noise_e`` start from a Poisson-Gaussian fit of the real
-  noise curve and are scaled until the chart's noise equals the real noise at the levels both
-  have (scaling sigma by ``k`` at every level: gain times ``k^2``, read noise divided by ``k``);
-  ``face_irradiance_w_m2`` then keeps the measured white level (99th percentile of the frames'
-  luma) at the same digital number. Scaling changes the curve's level, not its shape: the noise
-  at each level is checked, and a level missed by more than :data:`NOISE_TOLERANCE` is warned
-  about (:func:`noise_shape_warning`).
+- noise: measured on flat fields (:func:`flat_fields`: uniform grey at each level the frames
+  show) rather than on the chart, whose frame shows 72-200 DN only. ``gain_dn_per_e`` and
+  ``read_noise_e`` start from a Poisson-Gaussian fit of the real noise curve and are scaled until
+  the flat fields' noise equals the real noise in median ratio (scaling sigma by ``k`` at every
+  level: gain times ``k^2``, read noise divided by ``k``); ``face_irradiance_w_m2`` then keeps the
+  measured white level (99th percentile of the frames' luma) at the same digital number. Scaling
+  changes the curve's level, not its shape: where that one curve misses the frames' noise by more
+  than :data:`NOISE_TOLERANCE` at a level, or in its correlation between neighbours, the noise is
+  written as measured in stored values instead (``stored_noise_dn`` and
+  ``stored_noise_correlation_px``, :mod:`evalharness.camera.noise`, matched level by level in
+  closed loop), and the gain then sets the signal scale only. What the final profile still
+  misses is warned about.
+
+Flat fields hold no scene: where a level's flattest blocks in real frames hold texture (blurred
+edges, fabric), that texture is read as noise and reproduced as noise.
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ from PIL import Image, JpegImagePlugin
 
 from evalharness.camera import measure
 from evalharness.camera.codec import SUBSAMPLING
-from evalharness.camera.sensor import FULL_SCALE_DN, srgb_to_linear
+from evalharness.camera.sensor import FULL_SCALE_DN, linear_to_srgb, srgb_to_linear
 from evalharness.camera.simulate import derive, simulate
 from evalharness.config.profile import CameraProfile, with_overrides
 from evalharness.errors import DataError
@@ -70,7 +78,17 @@ CHART_FRAMES = 2
 CHART_IED_PX = 128.0
 #: Closed-loop iterations: bisection steps for sharpness, scalings for noise.
 SHARPNESS_STEPS = 10
-NOISE_STEPS = 4
+NOISE_STEPS = 6
+#: Bisection steps for the stored noise's correlation length, and its upper end, pixels: a
+#: quarter of the noise block's side. Beyond it the block's plane absorbs the correlated noise,
+#: and the measured correlation one pixel apart stops growing (0.636 at 3 px, 0.651 at 5 px,
+#: 0.653 at 8 px on flat fields of 2 DN noise), so longer lengths cannot be told apart.
+CORRELATION_STEPS = 8
+MAX_CORRELATION_PX = measure.NOISE_BLOCK_PX / 4.0
+#: Bisection steps (in log sigma) for each level of the stored noise, and the range searched, DN
+#: (the profile field's upper bound): 11 steps resolve sigma to 1%.
+STORED_SIGMA_STEPS = 11
+STORED_SIGMA_RANGE_DN = (0.05, 64.0)
 #: Frequencies, cycles per pixel, at which the calibrated chart's mean MTF is checked against
 #: the real one beside MTF50, since one lens-blur value may match MTF50 and miss the curve. A
 #: face 12-30 px between the eyes is 27-67 px wide (2.22 IED): 0.1 cycles/px is 3-7 cycles
@@ -135,8 +153,7 @@ class FrameMeasures:
     width_px: int
     height_px: int
     chroma_dn: float
-    block_mean_dn: np.ndarray
-    block_sigma_dn: np.ndarray
+    blocks: measure.BlockNoise
     luma_dn: np.ndarray
     edges: tuple[measure.EdgeWindow, ...]
     #: Edge windows of :data:`NARROW_WINDOW_PX`.
@@ -154,11 +171,10 @@ def measure_frame(
     """Measure one frame: ``image (H, W)`` or ``(H, W, 3)`` 8-bit DN; the JPEG's luma table
     (natural order) and chroma subsampling when the frame is a JPEG file."""
     y_dn = measure.luma_dn(image)
-    means, sigmas = measure.block_noise(y_dn, clipped_px=measure.clipped(image))
     quality, mismatch = measure.jpeg_quality(luma_table) if luma_table is not None else (None, None)
     return FrameMeasures(
         width_px=int(y_dn.shape[1]), height_px=int(y_dn.shape[0]),
-        chroma_dn=measure.chroma_dn(image), block_mean_dn=means, block_sigma_dn=sigmas,
+        chroma_dn=measure.chroma_dn(image), blocks=measure.frame_noise(image),
         luma_dn=y_dn.astype(np.float32), edges=tuple(measure.edge_windows(y_dn)),
         narrow_edges=tuple(measure.edge_windows(y_dn, window_px=NARROW_WINDOW_PX,
                                                 step_px=NARROW_STEP_PX)),
@@ -419,8 +435,7 @@ def static_sharpness(
 
 
 def _pooled_noise(frames: Sequence[FrameMeasures]) -> measure.NoiseCurve:
-    return measure.noise_curve(np.concatenate([f.block_mean_dn for f in frames]),
-                               np.concatenate([f.block_sigma_dn for f in frames]))
+    return measure.noise_curve(measure.BlockNoise.concatenate([f.blocks for f in frames]))
 
 
 @dataclass(frozen=True)
@@ -476,18 +491,26 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
     else:
         put("aberration_blur_um", base.aberration_blur_um, sharpness_not_measured(sharpness))
     profile = with_overrides(base, values)
-    noise_values, note, unmatched = _match_noise(profile, measured, seed)
-    put("gain_dn_per_e", noise_values["gain_dn_per_e"], note)
-    put("read_noise_e", noise_values["read_noise_e"], "set with gain_dn_per_e (see there)")
-    put("face_irradiance_w_m2", noise_values["face_irradiance_w_m2"],
-        f"sets the white level: {measured.white_dn[0]:.0f} DN = median {WHITE_PERCENTILE:g}th "
-        f"percentile of luma (range {measured.white_dn[1]:.0f}-{measured.white_dn[2]:.0f})")
+    noise = _match_noise(profile, measured, seed)
+    for key, value in noise.values.items():
+        put(key, value, noise.comments[key])
     profile = with_overrides(base, values)
     final = measure_chart(profile, seed)
-    levels = noise_by_level(final.noise, measured.noise)
-    checks = ({"noise_sigma_ratio": (1.0, _noise_ratio(final.noise, measured.noise)),
-               **{f"noise_sigma_{level:.0f}_dn": (real, sim) for level, real, sim in levels}}
-              if levels else {})
+    checks: dict[str, tuple[float, float]] = {}
+    if noise.unmatched is None and measured.noise.level_dn.size:
+        real_noise = measured.noise
+        simulated_noise = flat_field_noise(profile, real_noise.level_dn, seed=seed)
+        checks["noise_sigma_ratio"] = (1.0, _noise_ratio(simulated_noise, real_noise))
+        checks.update({f"noise_sigma_{level:.0f}_dn": (real, sim)
+                       for level, real, sim in noise_by_level(simulated_noise, real_noise)})
+        checks.update({f"noise_correlation_{lag}_px": (float(real), float(sim)) for lag, real, sim in zip(
+            measure.CORRELATION_LAGS_PX, real_noise.mean_correlation(),
+            simulated_noise.mean_correlation(), strict=True)})
+        misses = _noise_misses(simulated_noise, real_noise)
+        warning = (f"the calibrated noise differs from the frames' by more than {NOISE_TOLERANCE:.0%} "
+                   f"({misses}); the closed-loop checks list every level") if misses else None
+    else:
+        warning = noise.unmatched
     if sharpness.measured:
         checks["mtf50_cyc_per_px"] = (sharpness.mtf50_cyc_per_px, final.sharpness.mtf50_cyc_per_px)
         # One blur value matches MTF50, not necessarily the curve's shape: shown, not fitted.
@@ -504,8 +527,7 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
                f"black/white {contrast:.3f} linear, an upper bound of veiling_glare_ratio (not "
                "applied: dark objects are not perfectly black); the tone curve stays the base's, "
                "as frames alone cannot separate gamma from scene reflectance"]
-    noise = unmatched or noise_shape_warning(levels, profile.tone_curve)
-    return Calibrated(values, notes, checks, remarks, [noise] if noise else [])
+    return Calibrated(values, notes, checks, remarks, [warning] if warning else [])
 
 
 def sharpness_not_measured(sharpness: Sharpness) -> str:
@@ -610,48 +632,166 @@ def _match_sharpness(profile: CameraProfile, measured: CameraMeasures, seed: int
     return sigma_px, chart_mtf50(sigma_px)
 
 
-def _match_noise(
-    profile: CameraProfile, measured: CameraMeasures, seed: int
-) -> tuple[dict[str, float], str, str | None]:
-    """Gain, read noise and irradiance reproducing the measured noise curve (module docstring),
-    the comment saying how, and the warning when they could not be matched (else None)."""
+def flat_fields(profile: CameraProfile, levels_dn: Sequence[float], *, seed: int = 0) -> list[bytes]:
+    """Stored frames (JPEG files) of uniform grey fields through ``profile``'s camera, one per
+    stored level in ``levels_dn`` (DN), exposed as :func:`chart_frames` exposes the chart (white
+    at full scale): the flat fields of a noise measurement (EMVA 1288's uniform illumination),
+    which show every level, where the chart's frame shows 72-200 DN only [REF: emva-1288]."""
+    level = torch.tensor(list(levels_dn), dtype=torch.float32) / FULL_SCALE_DN
+    if profile.tone_curve == "linear":  # the scene is sRGB; stored = linear value
+        level = linear_to_srgb(level)
+    side = int(5 * CHART_IED_PX)
+    scenes = level[:, None, None, None].expand(-1, 3, side, side)
+    return chart_frames(profile, seed=seed, count=len(level), scenes=scenes)
+
+
+def flat_field_noise(profile: CameraProfile, levels_dn: Sequence[float], *, seed: int = 0) -> measure.NoiseCurve:
+    """The noise curve of :func:`flat_fields`, measured as a real frame's is."""
+    blocks = []
+    for data in flat_fields(profile, levels_dn, seed=seed):
+        with Image.open(io.BytesIO(data)) as image:
+            blocks.append(measure.frame_noise(np.asarray(image.convert("RGB"))))
+    return measure.noise_curve(measure.BlockNoise.concatenate(blocks))
+
+
+@dataclass(frozen=True)
+class NoiseMatch:
+    """Profile values that reproduce a camera's noise, each with its comment, and the warning
+    when they could not be matched (else None)."""
+
+    values: dict[str, Any]
+    comments: dict[str, str]
+    unmatched: str | None = None
+
+
+def _match_noise(profile: CameraProfile, measured: CameraMeasures, seed: int) -> NoiseMatch:
+    """Noise values reproducing the measured noise (module docstring): the Poisson-Gaussian
+    sensor's gain, read noise and light, and, where its one curve misses the frames' noise by
+    more than :data:`NOISE_TOLERANCE` at a level or in its correlation, the noise measured in
+    stored values (:func:`_match_stored_noise`)."""
     real = measured.noise
     usable = real.sigma_dn >= QUANTISATION_SIGMA_DN
+    inherited = profile.stored_noise_dn is not None  # a base with a stored noise: not the sensor's
+    profile = with_overrides(profile, {"stored_noise_dn": None, "stored_noise_correlation_px": 0.0})
     gain, read_e = profile.gain_dn_per_e, profile.read_noise_e
+    white_dn = measured.white_dn[0]
+    comments = {"read_noise_e": "set with gain_dn_per_e (see there)", "face_irradiance_w_m2": (
+        f"sets the white level: {white_dn:.0f} DN = median {WHITE_PERCENTILE:g}th percentile of "
+        f"luma (range {measured.white_dn[1]:.0f}-{measured.white_dn[2]:.0f})")}
     if not usable.any():
-        return (_noise_values(profile, gain, read_e, measured.white_dn[0]),
-                f"the base's value: {NOISE_NOT_MEASURED}",
-                f"gain_dn_per_e and read_noise_e are the base's: {NOISE_NOT_MEASURED}")
+        return NoiseMatch(_noise_values(profile, gain, read_e, white_dn),
+                          {**comments, "gain_dn_per_e": f"the base's value: {NOISE_NOT_MEASURED}"},
+                          f"gain_dn_per_e and read_noise_e are the base's: {NOISE_NOT_MEASURED}")
+    levels = real.level_dn[usable]
     fit_note = "started from the base's values (the noise curve is too flat to fit)"
     if usable.sum() >= 2:
-        curve = measure.NoiseCurve(real.level_dn[usable], real.sigma_dn[usable],
-                                   real.spread_dn[usable], real.blocks[usable])
-        fit = measure.fit_poisson_gaussian(curve, tone_curve=profile.tone_curve)
+        fit = measure.fit_poisson_gaussian(real.select(usable), tone_curve=profile.tone_curve)
         if fit.gain_dn_per_e > 1e-3:
             gain, read_e = fit.gain_dn_per_e, fit.read_noise_e
             fit_note = (f"Poisson-Gaussian fit gain {fit.gain_dn_per_e:.3g} DN/e-, read noise "
                         f"{fit.read_noise_e:.3g} e- (RMS relative residual {fit.rms_rel:.2f})")
     steps = 0
     for _ in range(NOISE_STEPS):
-        values = _noise_values(profile, gain, read_e, measured.white_dn[0])
-        simulated = measure_chart(with_overrides(profile, values), seed).noise
+        values = _noise_values(profile, gain, read_e, white_dn)
+        simulated = flat_field_noise(with_overrides(profile, values), levels, seed=seed)
         ratio = _noise_ratio(simulated, real)
-        if not (math.isfinite(ratio) and ratio > 0):
+        if simulated.level_dn.size == 0:
+            ratio = 2.0  # so much noise that every block clips somewhere: halve it
+        elif not (math.isfinite(ratio) and ratio > 0):
             break  # no level in common above quantisation: keep the fit
         gain, read_e = gain / ratio**2, read_e * ratio
         steps += 1
-    how = "closed loop on" if steps else "not matched in closed loop (the chart shows none of its levels) to"
-    values = _noise_values(profile, gain, read_e, measured.white_dn[0])
-    levels = ", ".join(f"{level:.0f}:{sigma:.2f}" for level, sigma in
-                       zip(real.level_dn[usable], real.sigma_dn[usable], strict=True))
-    note = (f"{how} the noise of the flattest {measure.FLAT_FRACTION:.0%} of "
-            f"{measure.NOISE_BLOCK_PX}-px blocks with no channel clipped (level DN: sigma DN {levels}); "
-            f"{fit_note}")
-    unmatched = None if steps else (
-        "gain_dn_per_e and read_noise_e are not matched to the frames' noise: the chart through the "
-        f"profile shows none of the frames' levels ({', '.join(f'{level:.0f}' for level in real.level_dn)} "
-        "DN); their comment says where they come from")
-    return values, note, unmatched
+    values = _noise_values(profile, gain, read_e, white_dn)
+    listed = ", ".join(f"{level:.0f}:{sigma:.2f}" for level, sigma in
+                       zip(levels, real.sigma_dn[usable], strict=True))
+    how = "closed loop on" if steps else "not matched in closed loop (its flat fields show no noise above quantisation) to"
+    comments["gain_dn_per_e"] = (
+        f"{how} the noise of the flattest {measure.FLAT_FRACTION:.0%} of {measure.NOISE_BLOCK_PX}-px "
+        f"blocks with no channel clipped (level DN: sigma DN {listed}), on flat fields at those "
+        f"levels; {fit_note}")
+    if not steps:
+        return NoiseMatch(values, comments, "gain_dn_per_e and read_noise_e are not matched to the "
+                          "frames' noise: the simulated flat fields show none above quantisation")
+    sensor_curve = flat_field_noise(with_overrides(profile, values), levels, seed=seed)
+    misses = _noise_misses(sensor_curve, real)
+    if not misses and not inherited:
+        return NoiseMatch(values, comments)
+    stored = _match_stored_noise(with_overrides(profile, values), real.select(usable), seed)
+    why = (f"that one curve misses the frames' noise by more than {NOISE_TOLERANCE:.0%} ({misses})"
+           if misses else "the base gives a stored noise, which a profile on it cannot unset")
+    comments["gain_dn_per_e"] += (f"; {why}, so the noise is stored_noise_dn's and this gain sets "
+                                  "the signal scale only")
+    return NoiseMatch({**values, **stored.values}, {**comments, **stored.comments})
+
+
+def _match_stored_noise(profile: CameraProfile, real: measure.NoiseCurve, seed: int) -> NoiseMatch:
+    """``stored_noise_dn`` bisected level by level until the flat fields' noise equals the
+    frames' (:mod:`evalharness.camera.noise`), at a first length of 1 px; then
+    ``stored_noise_correlation_px`` bisected until their correlation one pixel apart equals the
+    frames' (the next lag is a check); then the levels matched again at that length. (The codec
+    removes more of a faint noise than of a strong one, and more of a white than of a correlated
+    one, so each depends on the other.)"""
+    levels = real.level_dn.tolist()
+    target = float(real.mean_correlation()[0])
+
+    def curve(length_px: float, rows: list[list[float]]) -> measure.NoiseCurve:
+        return flat_field_noise(with_overrides(profile, {
+            "stored_noise_dn": rows, "stored_noise_correlation_px": length_px}), levels, seed=seed)
+
+    def match_levels(length_px: float) -> list[list[float]]:
+        # Bisection in log sigma, every level at once (each flat field is one level): the codec
+        # removes a faint noise more than a strong one, so sigma out is not proportional to sigma in.
+        low = np.full(len(levels), math.log(STORED_SIGMA_RANGE_DN[0]))
+        high = np.full(len(levels), math.log(STORED_SIGMA_RANGE_DN[1]))
+        for _ in range(STORED_SIGMA_STEPS):
+            middle = (low + high) / 2.0
+            now = curve(length_px, [[level, math.exp(m)] for level, m in zip(levels, middle, strict=True)])
+            simulated = dict(zip(now.level_dn.tolist(), now.sigma_dn.tolist(), strict=True))
+            # A level missing is one whose noise clips every block: too much.
+            below = np.array([simulated.get(level, math.inf) < sigma
+                              for level, sigma in zip(levels, real.sigma_dn.tolist(), strict=True)])
+            low, high = np.where(below, middle, low), np.where(below, high, middle)
+        return [[level, math.exp(m)] for level, m in zip(levels, (low + high) / 2.0, strict=True)]
+
+    table = match_levels(1.0)
+    low, high = 0.0, MAX_CORRELATION_PX
+    if float(curve(low, table).mean_correlation()[0]) >= target:
+        high = low  # the chain alone correlates the noise as much: white noise
+    for _ in range(CORRELATION_STEPS if high > low else 0):
+        middle = (low + high) / 2.0
+        if float(curve(middle, table).mean_correlation()[0]) < target:
+            low = middle
+        else:
+            high = middle
+    at_limit = high >= MAX_CORRELATION_PX
+    length_px = MAX_CORRELATION_PX if at_limit else round((low + high) / 2.0, 2)
+    table = match_levels(length_px)
+    rows = [[float(f"{level:.4g}"), float(f"{sigma:.3g}")] for level, sigma in table]
+    lags = ", ".join(f"{lag} px {value:.2f}" for lag, value in
+                     zip(measure.CORRELATION_LAGS_PX, real.mean_correlation(), strict=True))
+    return NoiseMatch(
+        {"stored_noise_dn": rows, "stored_noise_correlation_px": length_px},
+        {"stored_noise_dn": "closed loop, level by level, on the frames' noise (see gain_dn_per_e) "
+                            "through flat fields at those levels",
+         "stored_noise_correlation_px": (
+             f"closed loop on the frames' noise correlation {lags} apart (median of the flattest "
+             "blocks, mean over levels), one pixel apart "
+             + (f"not reached: held at the measure's limit, {MAX_CORRELATION_PX:g} px (a quarter "
+                f"of the {measure.NOISE_BLOCK_PX}-px blocks), as longer lengths cannot be told apart"
+                if at_limit else "matched"))})
+
+
+def _noise_misses(simulated: measure.NoiseCurve, real: measure.NoiseCurve) -> str:
+    """Where ``simulated`` misses ``real`` by more than :data:`NOISE_TOLERANCE`, listed (empty
+    when nowhere): sigma relatively at each level, the correlation at each lag absolutely (a
+    share of its full scale, 1: a relative tolerance would fail two white noises on sampling
+    alone)."""
+    off = [f"{level:.0f} DN x{sim / real_sigma:.2f}" for level, real_sigma, sim in noise_by_level(simulated, real)
+           if abs(sim / real_sigma - 1.0) > NOISE_TOLERANCE]
+    off += [f"correlation {lag} px apart {sim_rho:.2f} for {real_rho:.2f}" for lag, real_rho, sim_rho in zip(
+        measure.CORRELATION_LAGS_PX, real.mean_correlation(), simulated.mean_correlation(), strict=True)
+        if abs(sim_rho - real_rho) > NOISE_TOLERANCE]
+    return ", ".join(off)
 
 
 def _noise_values(profile: CameraProfile, gain: float, read_e: float, white_dn: float) -> dict[str, float]:
@@ -678,18 +818,3 @@ def _noise_ratio(simulated: measure.NoiseCurve, real: measure.NoiseCurve) -> flo
     """Median ratio simulated / real sigma over the levels of :func:`noise_by_level`."""
     ratios = [sim / real_sigma for _, real_sigma, sim in noise_by_level(simulated, real)]
     return float(np.median(ratios)) if ratios else math.nan
-
-
-def noise_shape_warning(levels: Sequence[tuple[float, float, float]], tone_curve: str) -> str | None:
-    """What to say when the calibrated noise misses the frames' by more than
-    :data:`NOISE_TOLERANCE` at some level of :func:`noise_by_level` (None when it never does):
-    gain and read noise scale one Poisson-Gaussian curve, which matches a camera's in its median
-    ratio but cannot take another shape."""
-    off = [(level, sim / real) for level, real, sim in levels if abs(sim / real - 1.0) > NOISE_TOLERANCE]
-    if not off:
-        return None
-    listed = ", ".join(f"{level:.0f}: x{ratio:.2f}" for level, ratio in off)
-    return (f"the calibrated noise differs from the frames' by more than {NOISE_TOLERANCE:.0%} at "
-            f"{len(off)} of {len(levels)} levels (level DN: simulated / real sigma {listed}): a "
-            f"Poisson-Gaussian sensor behind the {tone_curve} tone curve cannot follow this camera's "
-            "noise curve; the closed-loop checks list every level")

@@ -127,16 +127,40 @@ def _blocks(values: np.ndarray, block_px: int) -> np.ndarray:
     return blocks.transpose(0, 2, 1, 3).reshape(rows * cols, block_px * block_px)
 
 
+#: Lags at which the noise's spatial correlation is measured, pixels.
+CORRELATION_LAGS_PX = (1, 2)
+
+
+@dataclass(frozen=True)
+class BlockNoise:
+    """Per-block noise measures of one or more luma images (:func:`block_noise`): ``mean_dn``
+    and ``sigma_dn`` ``(N,)``, DN; ``correlation`` ``(N, 2)``: the residual's correlation with
+    itself :data:`CORRELATION_LAGS_PX` pixels away (mean of across and down), in [-1, 1]."""
+
+    mean_dn: np.ndarray
+    sigma_dn: np.ndarray
+    correlation: np.ndarray
+
+    @staticmethod
+    def concatenate(parts: Sequence[BlockNoise]) -> BlockNoise:
+        """The blocks of several images as one set."""
+        return BlockNoise(*(np.concatenate([getattr(part, name) for part in parts])
+                            for name in ("mean_dn", "sigma_dn", "correlation")))
+
+
 def block_noise(y_dn: np.ndarray, block_px: int = NOISE_BLOCK_PX, *,
-                clipped_px: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per-block mean and noise sigma of a luma image ``(H, W)`` in DN.
+                clipped_px: np.ndarray | None = None) -> BlockNoise:
+    """Per-block mean, noise sigma and noise correlation of a luma image ``(H, W)`` in DN.
 
     Sigma is the standard deviation of the block's residual from its least-squares plane, so
     that gentle shading does not count and the low-frequency noise that JPEG keeps does (a
-    high-pass estimator such as Immerkaer's sees almost none after compression). Returns
-    ``(mean_dn, sigma_dn)``, one entry per whole block; blocks touching clipping are left out, as
-    clipping hides noise: any pixel of ``clipped_px`` (``(H, W)`` bool, :func:`clipped` of the
-    colour image the luma comes from; by default of the luma itself).
+    high-pass estimator such as Immerkaer's sees almost none after compression). The correlation
+    at each lag of :data:`CORRELATION_LAGS_PX` is the residual's lagged product over its square,
+    across and down, averaged: a camera's demosaicking, scaling and codec spread its noise over
+    neighbouring pixels, which white noise of the same sigma does not show. One entry per whole
+    block; blocks touching clipping are left out, as clipping hides noise: any pixel of
+    ``clipped_px`` (``(H, W)`` bool, :func:`clipped` of the colour image the luma comes from; by
+    default of the luma itself).
     """
     blocks = _blocks(y_dn, block_px)
     ys, xs = np.indices((block_px, block_px)).reshape(2, -1)
@@ -145,38 +169,66 @@ def block_noise(y_dn: np.ndarray, block_px: int = NOISE_BLOCK_PX, *,
     residual = blocks - (design @ coef).T
     unclipped = ~_blocks(clipped(y_dn) if clipped_px is None else clipped_px, block_px).any(axis=1)
     sigma = np.sqrt((residual**2).sum(axis=1) / (block_px * block_px - 3))
-    return blocks.mean(axis=1)[unclipped], sigma[unclipped]
+    square = residual.reshape(-1, block_px, block_px)
+    power = np.maximum((square**2).mean(axis=(1, 2)), 1e-12)
+    correlation = np.stack([
+        ((square[:, :, lag:] * square[:, :, :-lag]).mean(axis=(1, 2))
+         + (square[:, lag:, :] * square[:, :-lag, :]).mean(axis=(1, 2))) / (2.0 * power)
+        for lag in CORRELATION_LAGS_PX], axis=1)
+    return BlockNoise(blocks.mean(axis=1)[unclipped], sigma[unclipped], correlation[unclipped])
+
+
+def frame_noise(image: np.ndarray) -> BlockNoise:
+    """:func:`block_noise` of an 8-bit ``(H, W)`` or ``(H, W, 3)`` frame's luma, leaving out the
+    blocks where any of its channels clips."""
+    return block_noise(luma_dn(image), clipped_px=clipped(image))
 
 
 @dataclass(frozen=True)
 class NoiseCurve:
     """Noise of flat areas against signal: bin centres ``level_dn``, ``sigma_dn`` (the median of
-    the flattest blocks), ``spread_dn`` (their interquartile range) and
-    ``blocks`` (how many flat blocks), all per bin with at least :data:`MIN_BLOCKS_PER_BIN`."""
+    the flattest blocks), ``spread_dn`` (their interquartile range), ``blocks`` (how many flat
+    blocks) and ``correlation`` ``(levels, 2)`` (the flattest blocks' median correlation at
+    :data:`CORRELATION_LAGS_PX`), all per bin with at least :data:`MIN_BLOCKS_PER_BIN`."""
 
     level_dn: np.ndarray
     sigma_dn: np.ndarray
     spread_dn: np.ndarray
     blocks: np.ndarray
+    correlation: np.ndarray
+
+    def select(self, keep: np.ndarray) -> NoiseCurve:
+        """The levels where ``keep`` (bool, one per level) holds."""
+        return NoiseCurve(self.level_dn[keep], self.sigma_dn[keep], self.spread_dn[keep],
+                          self.blocks[keep], self.correlation[keep])
+
+    def mean_correlation(self) -> np.ndarray:
+        """``(2,)``: the correlation at each lag, averaged over the levels weighted by their
+        flat blocks (NaN without levels)."""
+        if self.blocks.size == 0:
+            return np.full(len(CORRELATION_LAGS_PX), math.nan)
+        return np.average(self.correlation, axis=0, weights=self.blocks)
 
 
-def noise_curve(
-    mean_dn: np.ndarray, sigma_dn: np.ndarray, *, flat_fraction: float = FLAT_FRACTION
-) -> NoiseCurve:
+def noise_curve(blocks: BlockNoise, *, flat_fraction: float = FLAT_FRACTION) -> NoiseCurve:
     """The noise curve from :func:`block_noise` results (of one or many frames, concatenated);
     ``flat_fraction``: the share of each level's blocks, lowest sigma first, taken as flat (1 for
     images of flat patches only)."""
     rows = []
     for low, high in zip(NOISE_BIN_EDGES_DN[:-1], NOISE_BIN_EDGES_DN[1:], strict=True):
-        inside = np.sort(sigma_dn[(mean_dn >= low) & (mean_dn < high)])
-        flat = inside[: int(len(inside) * flat_fraction)]
+        inside = np.flatnonzero((blocks.mean_dn >= low) & (blocks.mean_dn < high))
+        order = inside[np.argsort(blocks.sigma_dn[inside], kind="stable")]
+        flat = order[: int(len(order) * flat_fraction)]
         if len(flat) >= MIN_BLOCKS_PER_BIN:
-            q1, median, q3 = np.percentile(flat, [25, 50, 75])
-            rows.append(((low + high) / 2.0, median, q3 - q1, len(flat)))
+            q1, median, q3 = np.percentile(blocks.sigma_dn[flat], [25, 50, 75])
+            rows.append(((low + high) / 2.0, median, q3 - q1, len(flat),
+                         np.median(blocks.correlation[flat], axis=0)))
     if not rows:
-        return NoiseCurve(*(np.array([]) for _ in range(3)), np.array([], dtype=int))
-    level, sigma, spread, blocks = (np.array(column) for column in zip(*rows, strict=True))
-    return NoiseCurve(level, sigma, spread, blocks.astype(int))
+        return NoiseCurve(*(np.array([]) for _ in range(3)), np.array([], dtype=int),
+                          np.empty((0, len(CORRELATION_LAGS_PX))))
+    level, sigma, spread, count, correlation = zip(*rows, strict=True)
+    return NoiseCurve(np.array(level), np.array(sigma), np.array(spread),
+                      np.array(count, dtype=int), np.array(correlation))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ Signal chain for one pixel of (linear) reflectance ``r`` in [0, 1]:
 2. Windscreen reflection / veiling glare adds a uniform ``glare_ratio * white_e`` electrons,
    raising the black level and lowering contrast by ``1 / (1 + glare_ratio / r)``.
 3. Shot noise (Poisson) plus read noise (Gaussian): the Poisson-Gaussian model, variance
-   ``signal_e + read_noise_e^2``. Noise is drawn on the CPU from each image's generator and
+   ``signal_e + read_noise_e^2`` (not drawn for a profile that gives its camera's measured noise
+   in stored values, :mod:`evalharness.camera.noise`). Noise is drawn on the CPU from each image's generator and
    moved to the images' device, so CPU and GPU runs draw the same numbers.
 4. Clipping at full well, conversion gain to 8-bit digital numbers (DN), clipping at 255, the
    output tone curve (sRGB encoding or linear) and rounding to integers (8-bit quantisation).
@@ -71,6 +72,8 @@ def capture(
     gain_dn_per_e: float,
     tone_curve: str,
     generators: Sequence[torch.Generator],
+    *,
+    sensor_noise: bool = True,
 ) -> torch.Tensor:
     """Expose, add noise, clip and quantise; returns 8-bit values scaled to [0, 1].
 
@@ -84,6 +87,9 @@ def capture(
         Transfer from linear DN to the stored value.
     generators : sequence of torch.Generator
         One CPU generator per image, for the shot and read noise.
+    sensor_noise : bool
+        Draw the shot and read noise; False for a camera whose measured noise is drawn in the
+        stored values instead (:mod:`evalharness.camera.noise`).
 
     Returns
     -------
@@ -93,6 +99,9 @@ def capture(
     mean_e = expected_electrons(reflectance, white_e, glare_ratio).detach().to("cpu", torch.float64)
     noisy = []
     for image_mean, generator in zip(mean_e, generators, strict=True):
+        if not sensor_noise:
+            noisy.append(image_mean)
+            continue
         shot = torch.poisson(image_mean, generator=generator)
         read = torch.randn(image_mean.shape, generator=generator, dtype=torch.float64)
         noisy.append(shot + read_noise_e * read)

@@ -12,7 +12,9 @@ Stages, in order (each a function of its own module):
 5. ``sensor`` - colour: RGGB mosaic; then light, windscreen, glare, Poisson-Gaussian noise,
    clipping, gain, tone curve and 8-bit quantisation; colour: bilinear demosaic (with
    ``colour_sampling = "full"`` no mosaic: every stored pixel keeps its three colours, each with
-   its own noise).
+   its own noise). A profile that gives its camera's noise as measured from stored frames
+   (``stored_noise_dn``) has that noise drawn in the stored values, level by level and spatially
+   correlated, instead of the shot and read noise (:mod:`~evalharness.camera.noise`).
 6. ``interlace`` - legacy cameras keep one field (only when the profile says so).
 7. ``video`` - H.264 coding of a video camera's stream at the profile's quantiser (only when the
    profile gives ``video_qp``).
@@ -36,6 +38,7 @@ from evalharness.camera import (
     frame,
     geometry,
     motion,
+    noise,
     optics,
     resample,
     scene,
@@ -89,7 +92,8 @@ def derive(profile: CameraProfile) -> dict[str, float | str | bool]:
     blur = _lens_blur_px(profile, geo)
     white_e = _white_e(profile)
     face_e = _face_mean_reflectance(profile) * white_e
-    noise_e = math.sqrt(face_e + profile.veiling_glare_ratio * white_e + profile.read_noise_e**2)
+    noise_e = (_stored_noise_e(profile, face_e) if profile.stored_noise_dn is not None else
+               math.sqrt(face_e + profile.veiling_glare_ratio * white_e + profile.read_noise_e**2))
     return {
         "name": profile.name,
         "spectral_mode": profile.spectral_mode,
@@ -218,9 +222,14 @@ def simulate(
         linear.clamp(0.0, 1.0), _white_e(profile, glazed=glazed),
         profile.veiling_glare_ratio if glazed else 0.0, profile.full_well_e,
         profile.read_noise_e, profile.gain_dn_per_e, profile.tone_curve, generators,
+        sensor_noise=profile.stored_noise_dn is None,
     )
     if mosaic:
         stored = spectral.demosaic_bilinear(stored)
+    if profile.stored_noise_dn is not None:
+        stored = noise.add_stored_noise(stored, table_dn=profile.stored_noise_dn,
+                                        correlation_px=profile.stored_noise_correlation_px,
+                                        generators=generators)
     if keep_stages:
         stages["sensor"] = stored
     if profile.interlaced:
@@ -288,6 +297,18 @@ def _white_e(profile: CameraProfile, *, glazed: bool = True) -> float:
         profile.face_irradiance_w_m2, transmission, profile.f_number, profile.wavelength_nm,
         profile.pixel_pitch_um, profile.quantum_efficiency, profile.exposure_s,
     )
+
+
+def _stored_noise_e(profile: CameraProfile, face_e: float) -> float:
+    """The stored noise at the face's stored level referred back to electrons (through the
+    tone curve's slope and the gain), so that the SNR compares with a Poisson-Gaussian profile's."""
+    face_dn = min(face_e * profile.gain_dn_per_e, sensor.FULL_SCALE_DN - 1.0)  # below clipping
+    linear_dn = torch.tensor([face_dn, face_dn + 0.01], dtype=torch.float64)
+    stored_dn = (sensor.FULL_SCALE_DN * sensor.linear_to_srgb(linear_dn / sensor.FULL_SCALE_DN)
+                 if profile.tone_curve == "srgb" else linear_dn)
+    slope = float((stored_dn[1] - stored_dn[0]) / 0.01)
+    sigma_dn = float(noise.sigma_at(stored_dn[:1], profile.stored_noise_dn)[0])
+    return sigma_dn / slope / profile.gain_dn_per_e
 
 
 def _face_mean_reflectance(profile: CameraProfile) -> float:

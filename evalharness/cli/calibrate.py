@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -118,5 +119,8 @@ def _profile_text(
         + "  # calibrate",
     ]
     for key, value in result.values.items():
-        lines.append(f"{tomli_w.dumps({key: value}).strip()}  # {result.comments[key]}")
+        # A table (stored_noise_dn) on one line, as the hand-written profiles give theirs.
+        text = (f"{key} = {json.dumps(value)}" if isinstance(value, list)
+                else tomli_w.dumps({key: value}).strip())
+        lines.append(f"{text}  # {result.comments[key]}")
     return "\n".join(lines) + "\n"

@@ -132,6 +132,16 @@ class CameraProfile(StrictModel):
     tone_curve: Literal["srgb", "linear"] = Field(
         default="srgb", description="Output transfer: sRGB encoding, or linear."
     )
+    stored_noise_dn: list[tuple[float, float]] | None = Field(
+        default=None, min_length=1, description="The camera's noise measured from its stored "
+        "frames, as [level, sigma] pairs in DN (stored luma level increasing, 0-255; sigma "
+        "0-64): drawn in the stored values instead of the shot and read noise, which then do "
+        "not apply (evalharness/camera/noise.py); none: the Poisson-Gaussian sensor's."
+    )
+    stored_noise_correlation_px: float = Field(
+        default=0.0, ge=0.0, le=16.0, description="Correlation length of stored_noise_dn's "
+        "noise, pixels: neighbours d px apart correlate exp(-d / length); 0: white noise."
+    )
     ir_mix_red: float = Field(ge=0.0, le=1.0, description="Infrared approximation: red weight.")
     ir_mix_green: float = Field(ge=0.0, le=1.0, description="Infrared approximation: green weight.")
     ir_mix_blue: float = Field(ge=0.0, le=1.0, description="Infrared approximation: blue weight.")
@@ -158,6 +168,12 @@ class CameraProfile(StrictModel):
         mix = self.ir_mix_red + self.ir_mix_green + self.ir_mix_blue
         if not math.isclose(mix, 1.0, abs_tol=1e-6):
             raise ValueError(f"ir_mix_red + ir_mix_green + ir_mix_blue must be 1 (got {mix:g})")
+        if self.stored_noise_dn is not None:
+            levels = [level for level, _ in self.stored_noise_dn]
+            if any(not 0.0 <= level <= 255.0 for level in levels) or levels != sorted(set(levels)):
+                raise ValueError(f"stored_noise_dn levels must increase within 0-255 (got {levels})")
+            if any(not 0.0 <= sigma <= 64.0 for _, sigma in self.stored_noise_dn):
+                raise ValueError("stored_noise_dn sigmas must lie within 0-64 DN")
         if not 0.0 < self.field_of_view_deg < 179.0:
             raise ValueError(
                 f"derived field of view {self.field_of_view_deg:g} deg is outside 0-179"

@@ -22,7 +22,8 @@ from evalharness.errors import ConfigError
 
 #: Profile fields added after condition ids were first published: they enter the id only when set
 #: away from their default, so that every earlier condition keeps its id (and its results).
-LATER_PROFILE_FIELDS = ("subject_speed_mps", "subject_direction_deg", "video_qp", "colour_sampling")
+LATER_PROFILE_FIELDS = ("subject_speed_mps", "subject_direction_deg", "video_qp", "colour_sampling",
+                        "stored_noise_dn", "stored_noise_correlation_px")
 
 
 def profile_values(profile: CameraProfile) -> dict[str, Any]:

@@ -58,7 +58,7 @@ STATISTICS = (
 POSE_EFFECT = (
     "The size of that mismatch was measured on real CCTV and HD images (docs/VALIDATION.md, section "
     "Pose): simulating each real probe from the near-frontal studio view instead of the view nearest "
-    "its own head pose changed simulated rank-1 by -35.8 points overall, -33.3 at 20-30 px between "
+    "its own head pose changed simulated rank-1 by -30.6 points overall, -33.3 at 20-30 px between "
     "the eyes and -6.9 above 50 px."
 )
 POSE_ONE_VIEW = (
@@ -81,11 +81,11 @@ LIMITATIONS = (
     "The camera model was checked against real surveillance images (FRMDB: 33 people filmed by "
     "352x288 CCTV and 1920x1080 HD cameras, each real image simulated from a studio photograph of "
     "the same person at the real face's size and head pose; docs/VALIDATION.md). With the CCTV "
-    "camera's noise measured from its own frames, the simulation identified 22.7 points more of "
-    "the faces than the real camera did (25.7 more at 12-20 px between the eyes; 53.8 more below "
-    "12 px, where every real face was turned further than any studio photograph); on the HD camera "
-    "it was 1.5 points above. Where faces are small, the simulated rates here may overstate what a "
-    "real camera allows.",
+    "camera's noise measured from its own frames, level by level and in its grain, the simulation "
+    "identified 7.6 points more of the faces than the real camera did (17.1 more at 12-20 px "
+    "between the eyes; 38.5 more below 12 px, where every real face was turned further than any "
+    "studio photograph); on the HD camera, whose noise no frames measure, it was 1.5 points above. "
+    "Where faces are small, the simulated rates here may overstate what a real camera allows.",
     "The gallery in this run is small compared with a police database of millions: rank-1 "
     "identification becomes harder as the gallery grows, so the run's own rank-1 rates overstate "
     "what a search of a national database would achieve. The database scenarios project to 10^3-10^7 "

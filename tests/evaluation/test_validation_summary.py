@@ -284,21 +284,41 @@ def test_level_script_ratios_and_slopes_by_construction(monkeypatch) -> None:
     assert difference == pytest.approx(0.0, abs=1e-6) and low <= 0.0 <= high
 
 
+@pytest.mark.slow
 def test_level_script_noise_follows_the_gain(frmdb_dev, tmp_path) -> None:
-    """Flat fields through the measured CCTV profile, and through the same with four times the
-    gain (read noise 0: shot noise only), have noise in the ratio 2 at every level both show; the
-    real frames' row comes first, measured as calibrate measures them."""
+    """Flat fields through the hand-made CCTV profile without read noise (shot noise only), and
+    through the same with four times the gain, have noise in the ratio 2 at every level both
+    show; the real frames' rows come first, within frames as calibrate measures them and between
+    frames of one view; the measured profile (its noise measured in stored values) follows the
+    frames' level by level and in its correlation."""
     from pathlib import Path
 
     script = _script("validation_levels")
-    measured = Path(__file__).resolve().parents[2] / "configs" / "profiles" / "validation" / "frmdb-cctv-measured.toml"
-    louder = tmp_path / "louder.toml"
-    louder.write_text(f'base = "{measured}"\ngain_dn_per_e = 0.5472\n', encoding="utf-8")
-    lines = script.noise_by_level(sorted((frmdb_dev / "frames").glob("00[12]/*.jpg")), [str(measured), str(louder)])
-    levels = [int(v) for v in lines[0].strip("| ").split(" | ")[1:]]
-    rows = {line.split(" | ")[0].strip("| "): line.strip("| ").split(" | ")[1:] for line in lines[2:]}
-    assert list(rows) == ["real frames", "frmdb-cctv-measured.toml", "louder.toml"]
-    both = [(float(a), float(b)) for a, b in zip(rows["frmdb-cctv-measured.toml"], rows["louder.toml"], strict=True)
+    profiles = Path(__file__).resolve().parents[2] / "configs" / "profiles" / "validation"
+    quiet, louder = tmp_path / "quiet.toml", tmp_path / "louder.toml"
+    quiet.write_text(f'base = "{profiles / "frmdb-cctv.toml"}"\nread_noise_e = 0.0\n', encoding="utf-8")
+    louder.write_text(f'base = "{quiet}"\ngain_dn_per_e = 0.06\n', encoding="utf-8")
+    measured = profiles / "frmdb-cctv-measured.toml"
+    lines = script.noise_by_level(sorted((frmdb_dev / "frames").glob("*/*.jpg")), [str(quiet), str(louder), str(measured)])
+    levels = [int(v) for v in lines[0].strip("| ").split(" | ")[1:-1]]
+    cells = {line.split(" | ")[0].strip("| "): line.strip("| ").split(" | ")[1:] for line in lines[2:]}
+    rows = {name: values[:-1] for name, values in cells.items()}
+    correlation = {name: [float(v) for v in values[-1].split(", ")] for name, values in cells.items()}
+    assert list(rows) == ["real frames", "real frames, between frames of one view", "quiet.toml", "louder.toml",
+                          "frmdb-cctv-measured.toml"]
+    both = [(float(a), float(b)) for a, b in zip(rows["quiet.toml"], rows["louder.toml"], strict=True)
             if a != "-" and b != "-"]
     assert len(both) >= 4 and len(levels) == len(rows["real frames"])
     assert all(1.7 < b / a < 2.3 for a, b in both)
+    # The calibrated noise, through all 95 frames as calibrate read them: within 15% wherever the
+    # frames show a level whose noise is above quantisation (calibrate leaves the others out).
+    real = [(float(a), float(b)) for a, b in zip(rows["real frames"], rows["frmdb-cctv-measured.toml"], strict=True)
+            if a != "-" and b != "-" and float(a) >= 1.0 / 12**0.5]
+    assert len(real) >= 10 and all(abs(b / a - 1.0) < 0.15 for a, b in real)
+    assert abs(correlation["frmdb-cctv-measured.toml"][0] - correlation["real frames"][0]) < 0.15
+    # Between frames of one view (no static texture) the noise peaks at mid grey too, and is
+    # correlated with the next pixel as within a frame: it is the camera's noise, not the scene.
+    between = {level: float(v) for level, v in zip(levels, rows["real frames, between frames of one view"], strict=True)
+               if v != "-"}
+    assert max(between, key=between.get) in range(56, 137) and between[max(between, key=between.get)] > 2 * between[24]
+    assert abs(correlation["real frames, between frames of one view"][0] - correlation["real frames"][0]) < 0.15
