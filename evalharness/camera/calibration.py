@@ -704,7 +704,8 @@ def _match_noise(profile: CameraProfile, measured: CameraMeasures, seed: int) ->
     values = _noise_values(profile, gain, read_e, white_dn)
     listed = ", ".join(f"{level:.0f}:{sigma:.2f}" for level, sigma in
                        zip(levels, real.sigma_dn[usable], strict=True))
-    how = "closed loop on" if steps else "not matched in closed loop (its flat fields show no noise above quantisation) to"
+    how = ("closed loop on" if steps else
+           "not matched in closed loop (its flat fields show no noise above quantisation) to")
     comments["gain_dn_per_e"] = (
         f"{how} the noise of the flattest {measure.FLAT_FRACTION:.0%} of {measure.NOISE_BLOCK_PX}-px "
         f"blocks with no channel clipped (level DN: sigma DN {listed}), on flat fields at those "

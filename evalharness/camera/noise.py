@@ -4,16 +4,17 @@ a function of the level, spread over neighbouring pixels.
 A real camera's processing after the sensor (noise reduction, tone curve, scaling, codec) can
 leave noise that no Poisson-Gaussian sensor behind a tone curve produces. In the FRMDB CCTV
 frames it peaks at mid grey (3.4 DN at 88 DN, 0.7 DN at 24 DN, 1.0 DN at 168 DN) and is
-correlated 0.6 with the next pixel and 0.35 with the one after, where the model's demosaicked
-noise is 0.5 and 0 (docs/VALIDATION.md, "Measured noise"). For such a camera
-``evalharness calibrate`` writes the noise measured from its frames into the profile
+correlated 0.64 with the next pixel and 0.36 with the one after, where the model's demosaicked
+sensor noise reads 0.48 and 0.11 (docs/VALIDATION.md, "Noise measured in stored values"). For
+such a camera ``evalharness calibrate`` writes the noise measured from its frames into the profile
 (``stored_noise_dn``, ``stored_noise_correlation_px``), and the sensor stage draws it in the
 stored values instead of the shot and read noise (:func:`add_stored_noise`). It describes what
 the camera stores, not how: the model then reproduces the frames' noise, not its causes.
 
 Spatial correlation: exponential, ``rho(d) = exp(-d / L)`` for pixels ``d`` apart, ``L`` =
-``correlation_px``. One length gives both measured lags (exp(-1/2) = 0.61, exp(-1) = 0.37);
-a Gaussian correlation, as a blur of white noise makes, would fall to 0.14 at the second. The
+``correlation_px``: the frames' correlation falls with distance as an exponential's does, the
+second lag near the square of the first (0.36 against 0.64^2 = 0.41), where a Gaussian
+correlation, as a blur of white noise makes, falls to the fourth power (0.17). The
 field is white Gaussian noise filtered in the Fourier domain by the square root of the power
 spectrum of that covariance on the pixel grid (circulant embedding [REF: dietrich-newsam-1997]),
 scaled to unit variance.

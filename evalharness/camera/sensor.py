@@ -10,8 +10,8 @@ Signal chain for one pixel of (linear) reflectance ``r`` in [0, 1]:
    raising the black level and lowering contrast by ``1 / (1 + glare_ratio / r)``.
 3. Shot noise (Poisson) plus read noise (Gaussian): the Poisson-Gaussian model, variance
    ``signal_e + read_noise_e^2`` (not drawn for a profile that gives its camera's measured noise
-   in stored values, :mod:`evalharness.camera.noise`). Noise is drawn on the CPU from each image's generator and
-   moved to the images' device, so CPU and GPU runs draw the same numbers.
+   in stored values, :mod:`evalharness.camera.noise`). Noise is drawn on the CPU from each
+   image's generator and moved to the images' device, so CPU and GPU runs draw the same numbers.
 4. Clipping at full well, conversion gain to 8-bit digital numbers (DN), clipping at 255, the
    output tone curve (sRGB encoding or linear) and rounding to integers (8-bit quantisation).
 """

@@ -299,7 +299,8 @@ def test_level_script_noise_follows_the_gain(frmdb_dev, tmp_path) -> None:
     quiet.write_text(f'base = "{profiles / "frmdb-cctv.toml"}"\nread_noise_e = 0.0\n', encoding="utf-8")
     louder.write_text(f'base = "{quiet}"\ngain_dn_per_e = 0.06\n', encoding="utf-8")
     measured = profiles / "frmdb-cctv-measured.toml"
-    lines = script.noise_by_level(sorted((frmdb_dev / "frames").glob("*/*.jpg")), [str(quiet), str(louder), str(measured)])
+    lines = script.noise_by_level(sorted((frmdb_dev / "frames").glob("*/*.jpg")),
+                                  [str(quiet), str(louder), str(measured)])
     levels = [int(v) for v in lines[0].strip("| ").split(" | ")[1:-1]]
     cells = {line.split(" | ")[0].strip("| "): line.strip("| ").split(" | ")[1:] for line in lines[2:]}
     rows = {name: values[:-1] for name, values in cells.items()}
