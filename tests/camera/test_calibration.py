@@ -370,15 +370,22 @@ def test_frames_without_a_block_free_of_clipping_keep_the_base_noise_and_say_so(
     assert "noise_sigma" not in out.read_text(encoding="utf-8")
 
 
-def test_dark_frames_are_matched_on_flat_fields_at_their_level(tmp_path, capsys):
-    """JPEG frames whose only flat level is 24 DN, which the test chart's frame does not show:
-    the flat fields are filmed at the frames' own levels, so the noise there is matched."""
+def _dark_frames(tmp_path: Path) -> list[Path]:
+    """Two 352x288 JPEG frames (quality 95) of grey at 30 DN with 3 DN of white noise per
+    channel: one flat level, 24 DN, below what the chart's frame shows."""
     rng = np.random.default_rng(4)
     frames = []
     for index in range(2):
         frames.append(tmp_path / f"d{index}.jpg")
         Image.fromarray(np.clip(rng.normal(30.0, 3.0, (288, 352, 3)), 1, 254).astype(np.uint8)).save(
             frames[-1], quality=95)
+    return frames
+
+
+def test_dark_frames_are_matched_on_flat_fields_at_their_level(tmp_path, capsys):
+    """JPEG frames whose only flat level is 24 DN, which the test chart's frame does not show:
+    the flat fields are filmed at the frames' own levels, so the noise there is matched."""
+    frames = _dark_frames(tmp_path)
     out = tmp_path / "dark.toml"
     result = _calibrate_json(capsys, frames, out)
     real, simulated = result["checks"]["noise_sigma_24_dn"].values()
@@ -390,12 +397,7 @@ def test_a_base_with_a_stored_noise_gets_the_frames_noise_not_its_own(tmp_path, 
     """On a base that gives a stored noise (a calibrated camera), the sensor curve is matched
     without it, and the frames' noise is written as a stored noise of their own, as a profile on
     that base cannot unset the base's."""
-    rng = np.random.default_rng(4)
-    frames = []
-    for index in range(2):
-        frames.append(tmp_path / f"d{index}.jpg")
-        Image.fromarray(np.clip(rng.normal(30.0, 3.0, (288, 352, 3)), 1, 254).astype(np.uint8)).save(
-            frames[-1], quality=95)
+    frames = _dark_frames(tmp_path)
     base = tmp_path / "stored-base.toml"
     base.write_text('base = "legacy-interlaced"\nstored_noise_dn = [[0.0, 9.0], [255.0, 9.0]]\n', encoding="utf-8")
     out = tmp_path / "on-stored.toml"
