@@ -24,16 +24,18 @@ def calibrate_command(
     base: str = typer.Option(..., "--base", help="Profile to inherit from: name or .toml path."),
     out: Path = typer.Option(..., "--out", help="The calibrated profile to write (.toml)."),
     as_json: bool = typer.Option(False, "--json", help="Print the measures and values as JSON."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the simulated chart's noise."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the simulated chart's and flat fields' noise."),
 ) -> None:
     """Measure a camera from its frames and write a profile on --base with what was measured.
 
     Measures frame size, colour or monochrome, JPEG quality and chroma subsampling (from the
-    files' tables), noise against signal level (flat areas) and sharpness (MTF50 of the natural
-    edges of the static scene: those recurring in another frame), and matches the last two in
-    closed loop through the simulated camera. When the edges cannot be one lens's (their MTF50
-    differs with the window's width or the edges' contrast), the base's lens blur is kept and
-    the warning says why. What frames cannot tell (field of view,
+    files' tables), noise against signal level and its grain (flat areas) and sharpness (MTF50 of
+    the natural edges of the static scene: those recurring in another frame), and matches the
+    last two in closed loop through the simulated camera (noise on flat fields at every level the
+    frames show: by the sensor's Poisson-Gaussian curve where it follows the frames' noise within
+    15%, else as measured in stored values, stored_noise_dn). When the edges cannot be one
+    lens's (their MTF50 differs with the window's width or the edges' contrast), the base's lens
+    blur is kept and the warning says why. What frames cannot tell (field of view,
     distances, speed) is the base's. Unreadable frames are reported
     and skipped. Each value in NEW.toml is commented with what it was measured from, how, and
     its spread.
