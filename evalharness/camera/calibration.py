@@ -495,7 +495,6 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
     for key, value in noise.values.items():
         put(key, value, noise.comments[key])
     profile = with_overrides(base, values)
-    final = measure_chart(profile, seed)
     checks: dict[str, tuple[float, float]] = {}
     if noise.unmatched is None and measured.noise.level_dn.size:
         real_noise = measured.noise
@@ -512,6 +511,7 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
     else:
         warning = noise.unmatched
     if sharpness.measured:
+        final = measure_chart(profile, seed)
         checks["mtf50_cyc_per_px"] = (sharpness.mtf50_cyc_per_px, final.sharpness.mtf50_cyc_per_px)
         # One blur value matches MTF50, not necessarily the curve's shape: shown, not fitted.
         for cyc_per_px in SHAPE_CHECK_CYC_PER_PX:
@@ -622,14 +622,21 @@ def _match_sharpness(profile: CameraProfile, measured: CameraMeasures, seed: int
         blurred = with_overrides(profile, {"aberration_blur_um": sigma_px * pitch})
         return measure_chart(blurred, seed).sharpness.mtf50_cyc_per_px
 
-    for _ in range(SHARPNESS_STEPS):
-        middle = (low + high) / 2.0
-        if chart_mtf50(math.exp(middle)) > target:
-            low = middle
-        else:
-            high = middle
+    low, high = _bisect(lambda middle: chart_mtf50(math.exp(middle)) > target, low, high, SHARPNESS_STEPS)
     sigma_px = math.exp((low + high) / 2.0)
     return sigma_px, chart_mtf50(sigma_px)
+
+
+def _bisect(below: Callable[[np.ndarray], Any], low: Any, high: Any, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """The bracket ``(low, high)`` after ``steps`` bisections: where ``below(middle)`` holds, the
+    answer lies above the middle. ``low`` and ``high`` are numbers, or arrays bisected element
+    by element (``below`` then answers for each)."""
+    low, high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+    for _ in range(steps):
+        middle = (low + high) / 2.0
+        above = np.asarray(below(middle))
+        low, high = np.where(above, middle, low), np.where(above, high, middle)
+    return low, high
 
 
 def flat_fields(profile: CameraProfile, levels_dn: Sequence[float], *, seed: int = 0) -> list[bytes]:
@@ -742,30 +749,24 @@ def _match_stored_noise(profile: CameraProfile, real: measure.NoiseCurve, seed: 
     def match_levels(length_px: float) -> list[list[float]]:
         # Bisection in log sigma, every level at once (each flat field is one level): the codec
         # removes a faint noise more than a strong one, so sigma out is not proportional to sigma in.
-        low = np.full(len(levels), math.log(STORED_SIGMA_RANGE_DN[0]))
-        high = np.full(len(levels), math.log(STORED_SIGMA_RANGE_DN[1]))
-        for _ in range(STORED_SIGMA_STEPS):
-            middle = (low + high) / 2.0
+        def below(middle: np.ndarray) -> list[bool]:
             now = curve(length_px, [[level, math.exp(m)] for level, m in zip(levels, middle, strict=True)])
             simulated = dict(zip(now.level_dn.tolist(), now.sigma_dn.tolist(), strict=True))
             # A level missing is one whose noise clips every block: too much.
-            below = np.array([simulated.get(level, math.inf) < sigma
-                              for level, sigma in zip(levels, real.sigma_dn.tolist(), strict=True)])
-            low, high = np.where(below, middle, low), np.where(below, high, middle)
+            return [simulated.get(level, math.inf) < sigma
+                    for level, sigma in zip(levels, real.sigma_dn.tolist(), strict=True)]
+
+        low, high = _bisect(below, np.full(len(levels), math.log(STORED_SIGMA_RANGE_DN[0])),
+                            np.full(len(levels), math.log(STORED_SIGMA_RANGE_DN[1])), STORED_SIGMA_STEPS)
         return [[level, math.exp(m)] for level, m in zip(levels, (low + high) / 2.0, strict=True)]
 
     table = match_levels(1.0)
-    low, high = 0.0, MAX_CORRELATION_PX
-    if float(curve(low, table).mean_correlation()[0]) >= target:
-        high = low  # the chain alone correlates the noise as much: white noise
-    for _ in range(CORRELATION_STEPS if high > low else 0):
-        middle = (low + high) / 2.0
-        if float(curve(middle, table).mean_correlation()[0]) < target:
-            low = middle
-        else:
-            high = middle
-    at_limit = high >= MAX_CORRELATION_PX
-    length_px = MAX_CORRELATION_PX if at_limit else round((low + high) / 2.0, 2)
+    # Where the chain alone correlates the noise as much, white noise (no step taken).
+    white = float(curve(0.0, table).mean_correlation()[0]) >= target
+    low, high = _bisect(lambda middle: float(curve(float(middle), table).mean_correlation()[0]) < target,
+                        0.0, 0.0 if white else MAX_CORRELATION_PX, 0 if white else CORRELATION_STEPS)
+    at_limit = bool(high >= MAX_CORRELATION_PX)
+    length_px = MAX_CORRELATION_PX if at_limit else round(float((low + high) / 2.0), 2)
     table = match_levels(length_px)
     rows = [[float(f"{level:.4g}"), float(f"{sigma:.3g}")] for level, sigma in table]
     lags = ", ".join(f"{lag} px {value:.2f}" for lag, value in

@@ -16,6 +16,8 @@ from PIL import Image
 
 #: Pillow's ``subsampling`` codes.
 SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
+#: ITU-R BT.601 luma weights of red, green and blue: the luma JPEG codes.
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 def keep_one_field(images: torch.Tensor) -> torch.Tensor:

@@ -35,6 +35,7 @@ from PIL import Image
 from scipy.optimize import nnls
 
 from evalharness.camera import sensor
+from evalharness.camera.codec import LUMA_WEIGHTS
 from evalharness.camera.sfr import OVERSAMPLING, edge_centroids, edge_spread, mtf50, spread_mtf
 
 #: Side of the square blocks in which noise is measured, pixels (two JPEG blocks).
@@ -97,7 +98,7 @@ def luma_dn(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image, dtype=np.float64)
     if image.ndim == 2:
         return image
-    return image[..., :3] @ np.array([0.299, 0.587, 0.114])
+    return image[..., :3] @ np.array(LUMA_WEIGHTS)
 
 
 def chroma_dn(image: np.ndarray) -> float:

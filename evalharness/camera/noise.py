@@ -28,10 +28,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from evalharness.camera.codec import LUMA_WEIGHTS
 from evalharness.camera.sensor import FULL_SCALE_DN
-
-#: BT.601 luma weights (as JPEG codes the stored image), for the level that sets each pixel's sigma.
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 def correlated_field(
