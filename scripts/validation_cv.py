@@ -33,6 +33,7 @@ from evalharness.evaluation.validation_summary import (
     predicted_detection,
     predicted_success,
     probe_outcomes,
+    simulated_outcomes,
 )
 
 
@@ -57,7 +58,7 @@ def held_out_errors(rows: pd.DataFrame, splits: int, seed: int) -> dict[str, pd.
     outcomes = probe_outcomes(used, None)
     real, raw = outcomes["real"], outcomes["sim"]
     real_found = simulated["real_detected"].to_numpy(float)
-    sim_found = simulated["sim_detected"].to_numpy(float)
+    sim_found = simulated_outcomes(simulated)["sim_detected_share"].to_numpy(float)
     people = np.array(sorted(used["identity"].unique()))
     rng = np.random.default_rng(seed)
     errors: dict[str, list[dict[str, float]]] = {"raw": [], "corrected": []}
@@ -93,7 +94,7 @@ def leave_one_out(rows: pd.DataFrame, seed: int = 0, n_resamples: int = 2000) ->
     for frame, predictions, group_masks in (
             (used, {"real": outcomes["real"], "raw": outcomes["sim"], "corrected": corrected}, groups),
             (simulated, {"real": simulated["real_detected"].to_numpy(float),
-                         "raw": simulated["sim_detected"].to_numpy(float),
+                         "raw": simulated_outcomes(simulated)["sim_detected_share"].to_numpy(float),
                          "corrected": corrected_found}, found_groups)):
         for group, inside in group_masks.items():
             if not inside.any():

@@ -39,6 +39,7 @@ from sklearn.linear_model import LogisticRegression
 from evalharness.camera import calibration, measure
 from evalharness.config.profile import load_profile
 from evalharness.evaluation.intervals import subject_bootstrap
+from evalharness.evaluation.validation_summary import probe_outcomes
 
 #: Bootstrap resamples of people behind the slope difference's interval.
 RESAMPLES = 1000
@@ -78,13 +79,19 @@ def level_slopes(rows: pd.DataFrame, level: str, seed: int = 0) -> tuple[float, 
     ``(real, sim, difference, low, high)``."""
     used = rows[rows["real_detected"] & np.isfinite(rows["real_skin_dn"])].reset_index(drop=True)
     x = _design(used, level)
-    outcomes = [(used[column] == 1).fillna(False).to_numpy(int) for column in ("real_mate_rank", "sim_mate_rank")]
+    # Shares of success (the simulation's over its draws): each probe a success weighted by its
+    # share and a failure weighted by the rest.
+    outcomes = [probe_outcomes(used, None)[name] for name in ("real", "sim")]
 
     def slopes(index: np.ndarray) -> tuple[float, float]:
         """Real and simulated slopes on the probes ``index`` (NaN where one outcome is missing)."""
-        if any(len(np.unique(y[index])) < 2 for y in outcomes):
+        if any(y[index].min() == y[index].max() for y in outcomes):
             return math.nan, math.nan
-        fitted = [LogisticRegression(C=np.inf, max_iter=1000).fit(x[index], y[index]).coef_[0][0] for y in outcomes]
+        both = np.concatenate([x[index], x[index]])
+        labels = np.repeat([1, 0], len(index))
+        fitted = [LogisticRegression(C=np.inf, max_iter=1000).fit(
+                      both, labels, sample_weight=np.concatenate([y[index], 1.0 - y[index]])).coef_[0][0]
+                  for y in outcomes]
         return float(fitted[0]), float(fitted[1])
 
     real, sim = slopes(np.arange(len(used)))

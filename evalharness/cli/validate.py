@@ -8,7 +8,12 @@ from pathlib import Path
 import typer
 
 from evalharness.cli.app import app, print_json, say
-from evalharness.config.experiment import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER
+from evalharness.config.experiment import (
+    DEFAULT_DETECTOR,
+    DEFAULT_RECOGNIZER,
+    DEFAULT_VALIDATION_DRAWS,
+    DEFAULT_VALIDATION_SEED,
+)
 from evalharness.config.loading import parse_overrides
 
 
@@ -42,6 +47,11 @@ def validate_command(
                              help="head (each simulated head as large as its real probe's, from the fitted "
                                   "face) or eyes (the landmarks' eye distances matched)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    draws: int = typer.Option(DEFAULT_VALIDATION_DRAWS, "--draws",
+                              help="Simulations of each real probe, with independent noise; its simulated "
+                                   "outcome is the share identified."),
+    seed: int = typer.Option(DEFAULT_VALIDATION_SEED, "--seed",
+                             help="Seed of the simulated cameras' noise and of the bootstrap intervals."),
     json_output: bool = typer.Option(False, "--json", help="Print the figures as one JSON object."),
 ) -> None:
     """Simulate each real probe of REAL with PROFILE at its real inter-eye distance and compare.
@@ -59,7 +69,7 @@ def validate_command(
 
     result = validate(real, profile, parse_overrides(set_), out, detector=detector,
                       recognizer=recognizer, device=device, calibration=calibration, view_choice=view,
-                      exposure=exposure, walk=walk, size=size,
+                      exposure=exposure, walk=walk, size=size, seed=seed, draws=draws,
                       command=["evalharness", *sys.argv[1:]], progress=say)
     html = write_validation_report(out)
     figures = result.summary.get("corrected", result.summary["raw"])
@@ -96,6 +106,10 @@ def validate_command(
                f"{_percent(overall['sim_detection'])}%" +
                (f", predicted {_percent(overall.get('pred_detection'))}%" if has_pred else "") +
                f"; {figures['undetected_real']} real probes undetected")
+    error = overall.get("sim_rank1_mc_se")
+    typer.echo(f"simulated {draws} time(s) per probe" + (
+        "; another seed could move the simulated rates by several points (--draws)" if error is None else
+        f"; Monte Carlo standard error of the simulated rank-1: {100 * error:.1f} points overall"))
     typer.echo(f"corrections fitted here: {result.corrections.describe()}")
     typer.echo(verdict(criteria(result.summary)[0]))
     typer.echo(str(html))

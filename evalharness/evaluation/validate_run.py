@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from evalharness.camera.geometry import RESOLUTION_KEYS
+from evalharness.config.experiment import DEFAULT_VALIDATION_DRAWS, DEFAULT_VALIDATION_SEED
 from evalharness.config.profile import CameraProfile, load_profile, resolved_toml
 from evalharness.data.paired import open_paired
 from evalharness.evaluation import manifest, store
@@ -129,7 +130,8 @@ def camera_profiles(specs: list[str], overrides: dict[str, Any]) -> dict[str, Ca
 def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], out: Path, *,
              detector: str = "mtcnn", recognizer: str = "facenet-casia", device: str = "auto",
              calibration: Path | None = None, view_choice: str = "pose", exposure: str = "skin",
-             walk: str = "facing", size: str = "head", seed: int = 20261130,
+             walk: str = "facing", size: str = "head", seed: int = DEFAULT_VALIDATION_SEED,
+             draws: int = DEFAULT_VALIDATION_DRAWS,
              command: list[str] | None = None,
              progress: Any = lambda message: None) -> ValidationResult:
     """Compare the profiles' simulation with the real probes of ``real``; write ``out``.
@@ -148,6 +150,8 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
                                    ("--size", size, ("head", "eyes"))):
         if value not in choices:
             raise ConfigError(f"{option} {value!r}: choose {', '.join(choices[:-1])} or {choices[-1]}")
+    if draws < 1:
+        raise ConfigError(f"--draws {draws}: simulate each probe at least once")
     fixed = [key for key in RESOLUTION_KEYS if key in overrides]
     if fixed:
         raise ConfigError(f"--set {fixed[0]}: validate places each simulation at its real probe's "
@@ -167,7 +171,7 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
     models = (get_detector(detector, resolved), get_recognizer(recognizer, resolved))
     # The choices were checked above; the Literal fields cannot see that.
     rows, samples = Validation(dataset, profiles, *models, seed, view_choice,  # type: ignore[arg-type]
-                               exposure, walk, size).run(progress)
+                               exposure, walk, size, draws).run(progress)
     # Rows first: everything else is computed from them.
     store.write_parquet(out / ROWS, rows)
     for name, data in samples.items():
@@ -191,7 +195,7 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
                    "recognizer": {"name": models[1].name, "weights_sha256": models[1].weights_sha256}},
         "calibration": None if corrections is None else {"dir": str(calibration), **corrections.fitted_on,
                                                          "corrections": corrections.as_dict()},
-        "device": str(resolved), "seed": seed, "command": command or [],
+        "device": str(resolved), "seed": seed, "draws": draws, "command": command or [],
         "started": started, "finished": manifest.now_utc(), **manifest.environment()}
     if calibration is not None:
         meta["calibration"]["mismatches"] = calibration_mismatches(calibration, meta, out)

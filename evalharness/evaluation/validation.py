@@ -19,7 +19,10 @@ For each real probe of a paired dataset (:mod:`evalharness.data.paired`):
    head is as large as the real one however each is turned), the source through
    :func:`~evalharness.camera.simulate.simulate`; the detection counts only where it overlaps the
    source face's own box carried through the camera (IoU >= 0.5), then the same recognizer and
-   gallery as the real probe. Two more things a profile cannot know are taken from the real
+   gallery as the real probe. Each probe is simulated ``draws`` times with independent noise
+   (:func:`simulate_source`): one draw is one chance outcome, and on a few hundred probes the
+   chance of one draw each moves the simulated rates by several points; the share of the draws
+   identified is the probe's simulated outcome. Two more things a profile cannot know are taken from the real
    image, as the distance is (each can be switched off to measure what it is worth):
    - *exposure* (``exposure="skin"``): the light on the face is scaled until the simulated face's
      skin is stored as bright as the real one's (:func:`matched_exposure`). A camera's exposure is set
@@ -44,7 +47,9 @@ face from its profile's geometry at the solved distance); ``source``, ``source_y
 (the solved distance), ``simulated`` (false with ``problem`` when the geometry could not reach
 the IED), ``sim_subject_direction_deg`` and ``sim_motion_blur_px`` (the walking direction used
 and the motion blur it gives), ``sim_exposure_scale`` (the factor on the profile's light on the
-face), ``sim_detected``, ``sim_mate_rank``, ``sim_mate_score``, ``sim_best_nonmate_score``;
+face), ``sim_detected``, ``sim_mate_rank``, ``sim_mate_score``, ``sim_best_nonmate_score`` (of
+draw 0, whose image the contact sheet shows); ``sim_draws``, ``sim_detected_share``,
+``sim_rank1_share``, ``sim_margin_mean`` (over all draws, :func:`draw_shares`);
 ``real_sharpness_dn2``, ``real_noise_dn``, ``real_level_dn``, ``real_skin_dn`` and their ``sim_``
 twins: Laplacian energy, noise and the face's level on the face box, and the level of its skin at
 its landmarks (:mod:`evalharness.quality.measures`), real on the detected box and landmarks,
@@ -64,6 +69,7 @@ import torch
 from evalharness.camera.geometry import at_resolution, derive_geometry
 from evalharness.camera.sensor import srgb_to_linear
 from evalharness.camera.simulate import Capture, simulate
+from evalharness.config.experiment import DEFAULT_VALIDATION_DRAWS
 from evalharness.config.profile import CameraProfile, with_overrides
 from evalharness.data.folder import FaceRecord
 from evalharness.data.images import load_image
@@ -190,6 +196,18 @@ def _outcome(vector: np.ndarray, gallery: np.ndarray, columns: np.ndarray, mate:
     return Outcome(True, int(mate_ranks(scores[None], [mate])[0]), float(scores[mate]), float(others.max()))
 
 
+def draw_shares(outcomes: Sequence[Outcome]) -> dict[str, float | int]:
+    """The row's draw columns from the outcomes of a probe's simulations: ``sim_draws``,
+    ``sim_detected_share`` and ``sim_rank1_share`` (0-1), and ``sim_margin_mean``, the mean over
+    draws of the margin (mate minus best non-mate score) where the face was detected, 0 where not
+    (all 0 without a simulation)."""
+    count = max(len(outcomes), 1)  # no simulation: no draw detected or identified
+    return {"sim_draws": len(outcomes),
+            "sim_detected_share": sum(o.detected for o in outcomes) / count,
+            "sim_rank1_share": sum(o.mate_rank == 1 for o in outcomes) / count,
+            "sim_margin_mean": sum(o.mate_score - o.best_nonmate_score for o in outcomes if o.detected) / count}
+
+
 def _image_measures(image: torch.Tensor, box: np.ndarray, landmarks: np.ndarray | None) -> dict[str, float]:
     """:data:`IMAGE_MEASURES` of a face: on its box, sharpness (Laplacian energy, DN^2), noise (DN)
     and level (median luma of its centre, DN); at its landmarks ``(5, 2)``, the level of its skin
@@ -215,14 +233,19 @@ def ied_column(size: Literal["head", "eyes"]) -> str:
 
 
 def simulate_source(image: torch.Tensor, source: Face, profile: CameraProfile, *, seed: int, camera: str,
-                    key: str, size: Literal["head", "eyes"]) -> Capture:
+                    key: str, size: Literal["head", "eyes"], draws: Sequence[int] = (0,)) -> Capture:
     """A source photograph ``image (3, H, W)`` with its detected face through ``profile``, as
-    validate simulates the real probe ``key`` of camera group profile ``camera``: its noise from
-    the generator of (``seed``, camera, probe), its true box the source face's own, its eyes
-    placed as ``size`` says (:meth:`Face.placed_eyes_px`)."""
-    generator = probe_generator(seed, f"validate\x1f{camera}", key)
-    eyes = torch.from_numpy(source.placed_eyes_px(size)[None])
-    return simulate(image[None], eyes, profile, [generator], source_boxes_px=torch.from_numpy(source.box[None].copy()))
+    validate simulates the real probe ``key`` of camera group profile ``camera``, once per draw
+    (batch ``(len(draws), ...)``): each draw's noise from the generator of (``seed``, camera,
+    probe, draw), its true box the source face's own, its eyes placed as ``size`` says
+    (:meth:`Face.placed_eyes_px`). Draw 0 is keyed by the probe alone, as every run before
+    draws were added was."""
+    generators = [probe_generator(seed, f"validate\x1f{camera}", key if draw == 0 else f"{key}\x1fdraw {draw}")
+                  for draw in draws]
+    count = len(generators)
+    eyes = torch.from_numpy(source.placed_eyes_px(size)[None]).expand(count, -1, -1)
+    boxes = torch.from_numpy(source.box[None].copy()).expand(count, -1)
+    return simulate(image[None].expand(count, -1, -1, -1), eyes, profile, generators, source_boxes_px=boxes)
 
 
 def capture_landmarks(source: Face, size: Literal["head", "eyes"], capture: Capture) -> np.ndarray:
@@ -288,6 +311,10 @@ class Validation:
     #: its own (:meth:`Face.placed_eyes_px`); "eyes": the landmarks' eye distances are matched,
     #: which makes a source turned less than its real probe too small by the ratio of the cosines.
     size: Literal["head", "eyes"] = "head"
+    #: Simulations of each real probe, with independent noise (:func:`simulate_source`): its
+    #: simulated outcome is the share of them identified, so that the simulated rates do not
+    #: carry the chance of one noise draw per probe.
+    draws: int = DEFAULT_VALIDATION_DRAWS
 
     @property
     def level_column(self) -> str:
@@ -442,7 +469,8 @@ class Validation:
         empty = {"profile": camera.name, "distance_m": float("nan"), "simulated": False, "problem": None,
                  "sim_detected": False, "sim_subject_direction_deg": float("nan"), "sim_motion_blur_px": float("nan"),
                  "sim_exposure_scale": float("nan"), **{f"sim_{name}": float("nan") for name in IMAGE_MEASURES},
-                 "sim_mate_rank": None, "sim_mate_score": float("nan"), "sim_best_nonmate_score": float("nan")}
+                 "sim_mate_rank": None, "sim_mate_score": float("nan"), "sim_best_nonmate_score": float("nan"),
+                 **draw_shares([])}
         if not np.isfinite(match.ied_px):
             return empty | {"problem": "no inter-eye distance (no real probe of its camera detected)"}
         try:
@@ -453,27 +481,42 @@ class Validation:
             profile = with_overrides(profile, {"subject_direction_deg": min(abs(match.yaw_deg), 180.0)})
         image = load_image(source_record.path)
 
-        def simulate_at(scale: float) -> Capture:
+        def simulate_at(scale: float, draws: Sequence[int] = (0,)) -> Capture:
             return simulate_source(image, source, lit(profile, scale), seed=self.seed, camera=camera.name, key=key,
-                                   size=self.size)
+                                   size=self.size, draws=draws)
 
         if self.exposure != "profile" and np.isfinite(match.level_dn):
             capture, scale, _ = matched_exposure(simulate_at, match.level_dn, profile.tone_curve,
                                                  lambda capture: self.level_of(capture, source))
         else:
             capture, scale = simulate_at(1.0), 1.0
-        stored = capture.images.expand(-1, 3, -1, -1)
-        hit = match_detections(self.detector.detect(stored), capture.face_boxes.double())[0]
+        stored, boxes = capture.images.expand(-1, 3, -1, -1), capture.face_boxes
+        if self.draws > 1:  # the other draws at the light found for draw 0
+            more = simulate_at(scale, range(1, self.draws))
+            stored, boxes = torch.cat([stored, more.images.expand(-1, 3, -1, -1)]), torch.cat([boxes, more.face_boxes])
+        outcomes = self._identified(stored, boxes, gallery, columns, mate)
         samples[f"samples/simulated/{key}.png"] = png_bytes(capture.images[0], THUMBNAIL_PX)
-        row = empty | {"profile": camera.name, "distance_m": profile.distance_m, "simulated": True,
-                       "sim_detected": hit["detected"], "sim_subject_direction_deg": profile.subject_direction_deg,
-                       "sim_motion_blur_px": derive_geometry(profile).motion_blur_px, "sim_exposure_scale": scale,
-                       **{f"sim_{name}": value for name, value in
-                          _image_measures(stored[0], capture.face_boxes[0].numpy(),
-                                          capture_landmarks(source, self.size, capture)).items()}}
-        if hit["detected"]:
-            vector = self.recognizer.embed(stored, hit["box"][None], hit["landmarks"][None]).numpy()[0]
-            outcome = _outcome(vector, gallery, columns, mate)
-            row |= {"sim_mate_rank": outcome.mate_rank, "sim_mate_score": outcome.mate_score,
-                    "sim_best_nonmate_score": outcome.best_nonmate_score}
-        return row
+        first = outcomes[0]
+        return empty | {
+            "profile": camera.name, "distance_m": profile.distance_m, "simulated": True,
+            "sim_subject_direction_deg": profile.subject_direction_deg,
+            "sim_motion_blur_px": derive_geometry(profile).motion_blur_px, "sim_exposure_scale": scale,
+            **{f"sim_{name}": value for name, value in
+               _image_measures(stored[0], capture.face_boxes[0].numpy(),
+                               capture_landmarks(source, self.size, capture)).items()},
+            "sim_detected": first.detected, "sim_mate_rank": first.mate_rank, "sim_mate_score": first.mate_score,
+            "sim_best_nonmate_score": first.best_nonmate_score, **draw_shares(outcomes)}
+
+    def _identified(self, stored: torch.Tensor, boxes: torch.Tensor, gallery: np.ndarray, columns: np.ndarray,
+                    mate: int) -> list[Outcome]:
+        """The outcome of each simulated image ``stored (D, 3, S, S)`` whose true face box is
+        ``boxes (D, 4)``: detected where a detection overlaps it, then identified."""
+        hits = match_detections(self.detector.detect(stored), boxes.double())
+        found = [index for index, hit in enumerate(hits) if hit["detected"]]
+        outcomes = [Outcome(False)] * len(hits)
+        if found:
+            vectors = self.recognizer.embed(stored[found], np.stack([hits[i]["box"] for i in found]),
+                                            np.stack([hits[i]["landmarks"] for i in found])).numpy()
+            for index, vector in zip(found, vectors, strict=True):
+                outcomes[index] = _outcome(vector, gallery, columns, mate)
+        return outcomes

@@ -4,7 +4,9 @@ The figures of ``evalharness validate``, from its per-probe rows
 (:mod:`evalharness.evaluation.validation`):
 
 - *rank-1*: over the real probes whose face was detected, the share identified at rank 1, in
-  reality and in simulation (a simulated probe whose face was not detected counts as a miss);
+  reality and in simulation (each probe's simulated outcome is the share of its draws identified,
+  a draw whose face was not detected counting as a miss), with the simulated rate's Monte Carlo
+  standard error (:func:`monte_carlo_se`);
 - *detection*: the share of all real probes whose face was detected, against the share of their
   simulations;
 - *gap*: simulated (or predicted) minus real, with a paired bootstrap over people: each resample
@@ -17,7 +19,8 @@ They are fitted on one validation run (the development subjects) and applied to 
 - *session calibration*: a logistic model of the real probe's rank-1 success on what its
   simulation gave and its size, ``P(real success) = 1 / (1 + exp(-(a + b d + c d m + e log2 ied)))``
   with ``d`` = 1 when the simulated face was detected, ``m`` its margin (mate score minus best
-  non-mate score, cosine similarity) and ``ied`` the real inter-eye distance in pixels. Fitted by
+  non-mate score, cosine similarity) and ``ied`` the real inter-eye distance in pixels; with
+  several draws, ``d`` and ``d m`` are their means over the draws. Fitted by
   maximum likelihood on the real-detected probes, it maps the simulation's outcome to the real
   one (Platt's calibration, with a term for simulations whose face was not found, and one for
   what changes with size that the camera model misses); the raw simulated rate is always
@@ -87,12 +90,31 @@ class Corrections:
                            dict(data["fitted_on"]), cameras)  # type: ignore[arg-type]
 
 
-def _features(rows: pd.DataFrame) -> np.ndarray:
-    """``(P, 3)``: simulated face detected (0/1), that times its margin, log2 of the real IED."""
+#: The simulated outcome of each probe over its draws (``validation.draw_shares``).
+DRAW_COLUMNS = ("sim_detected_share", "sim_rank1_share", "sim_margin_mean")
+
+
+def simulated_outcomes(rows: pd.DataFrame) -> pd.DataFrame:
+    """:data:`DRAW_COLUMNS` of ``rows``, and ``sim_draws``. Runs made before ``validate --draws``
+    (session 15) simulated each probe once: their columns are that simulation's outcome."""
+    if "sim_draws" in rows:
+        return rows[["sim_draws", *DRAW_COLUMNS]]
     detected = rows["sim_detected"].to_numpy(bool)
     margin = (rows["sim_mate_score"] - rows["sim_best_nonmate_score"]).to_numpy(np.float64)
+    return pd.DataFrame({"sim_draws": rows["simulated"].to_numpy(int), "sim_detected_share": detected.astype(float),
+                         "sim_rank1_share": (detected & (rows["sim_mate_rank"] == 1).fillna(False).to_numpy(bool)
+                                             ).astype(float),
+                         "sim_margin_mean": np.where(detected, margin, 0.0)}, index=rows.index)
+
+
+def _features(rows: pd.DataFrame) -> np.ndarray:
+    """``(P, 3)``: share of the simulated draws whose face was detected, mean over draws of
+    detected times margin, log2 of the real IED (with one draw: detected 0/1, that times its
+    margin)."""
+    simulated = simulated_outcomes(rows)
     size = np.log2(np.maximum(rows["real_ied_px"].to_numpy(np.float64), 1.0))
-    return np.stack([detected, np.where(detected, margin, 0.0), size], axis=1).astype(np.float64)
+    return np.stack([simulated["sim_detected_share"].to_numpy(np.float64),
+                     simulated["sim_margin_mean"].to_numpy(np.float64), size], axis=1)
 
 
 def fit_corrections(rows: pd.DataFrame, fitted_on: dict[str, str]) -> Corrections:
@@ -113,16 +135,16 @@ def fit_corrections(rows: pd.DataFrame, fitted_on: dict[str, str]) -> Correction
 
 def _detection_ratio(simulated: pd.DataFrame) -> float:
     """Real / simulated detection rate of simulated probes (NaN when none was detected)."""
-    sim_rate = float(simulated["sim_detected"].mean()) if len(simulated) else math.nan
+    sim_rate = float(simulated_outcomes(simulated)["sim_detected_share"].mean()) if len(simulated) else math.nan
     real_rate = float(simulated["real_detected"].mean()) if len(simulated) else math.nan
     return real_rate / sim_rate if sim_rate > 0 else math.nan
 
 
 def predicted_detection(rows: pd.DataFrame, corrections: Corrections) -> np.ndarray:
-    """Probability ``(P,)`` that each probe's real face is detected: its simulation's detection
-    (0 or 1) times its camera group's detection ratio, at most 1."""
+    """Probability ``(P,)`` that each probe's real face is detected: the share of its simulated
+    draws detected times its camera group's detection ratio, at most 1."""
     ratios = rows["camera"].map(corrections.detection_ratio_of).to_numpy(np.float64)
-    return np.minimum(1.0, rows["sim_detected"].to_numpy(np.float64) * ratios)
+    return np.minimum(1.0, simulated_outcomes(rows)["sim_detected_share"].to_numpy(np.float64) * ratios)
 
 
 def predicted_success(rows: pd.DataFrame, corrections: Corrections) -> np.ndarray:
@@ -150,15 +172,28 @@ def in_ied_bin(rows: pd.DataFrame, low: float, high: float) -> np.ndarray:
 
 
 def probe_outcomes(rows: pd.DataFrame, corrections: Corrections | None) -> dict[str, np.ndarray]:
-    """Per-probe outcomes ``(P,)``: ``real`` and ``sim`` rank-1 success, 0 or 1 (a simulation
-    whose face was not detected is a miss), and ``pred`` (the prediction) with ``corrections``."""
+    """Per-probe outcomes ``(P,)``: ``real`` rank-1 success, 0 or 1; ``sim``, the share of its
+    simulated draws identified at rank 1 (a draw whose face was not detected is a miss); and
+    ``pred`` (the prediction) with ``corrections``."""
     outcomes = {
         "real": (rows["real_mate_rank"] == 1).fillna(False).to_numpy(float),
-        "sim": (rows["sim_detected"] & (rows["sim_mate_rank"] == 1).fillna(False)).to_numpy(float),
+        "sim": simulated_outcomes(rows)["sim_rank1_share"].to_numpy(np.float64),
     }
     if corrections is not None:
         outcomes["pred"] = predicted_success(rows, corrections)
     return outcomes
+
+
+def monte_carlo_se(shares: np.ndarray, draws: np.ndarray) -> float | None:
+    """Standard error of the mean of ``shares (P,)``, each the share of ``draws (P,)`` independent
+    simulations identified, from the draws' own spread (``s (1 - s) / (draws - 1)`` per probe, the
+    unbiased estimate of a share's variance): how far another seed could move the simulated
+    rate. None where a probe has one draw (its spread is unknown); a probe not simulated (0 draws)
+    adds nothing."""
+    if (draws == 1).any():
+        return None
+    variance = np.where(draws >= 2, shares * (1.0 - shares) / np.maximum(draws - 1, 1), 0.0)
+    return float(np.sqrt(variance.sum()) / len(shares))
 
 
 def _compare(rows: pd.DataFrame, corrections: Corrections | None, rng: np.random.Generator,
@@ -166,7 +201,7 @@ def _compare(rows: pd.DataFrame, corrections: Corrections | None, rng: np.random
     """Rank-1 of real, simulated (and predicted) and the paired-bootstrap interval of the gap."""
     n = len(rows)
     if n == 0:
-        return {"n": 0, "real_rank1": None, "sim_rank1": None, "gap": None,
+        return {"n": 0, "real_rank1": None, "sim_rank1": None, "sim_rank1_mc_se": None, "gap": None,
                 "gap_ci_low": None, "gap_ci_high": None}
     outcomes = probe_outcomes(rows, corrections)
     model = "pred" if corrections is not None else "sim"
@@ -178,6 +213,7 @@ def _compare(rows: pd.DataFrame, corrections: Corrections | None, rng: np.random
                                   n_resamples=n_resamples)["gap"]
     result: dict[str, float | int | None] = {
         "n": n, "real_rank1": float(outcomes["real"].mean()), "sim_rank1": float(outcomes["sim"].mean()),
+        "sim_rank1_mc_se": monte_carlo_se(outcomes["sim"], simulated_outcomes(rows)["sim_draws"].to_numpy()),
         "gap": gap(np.arange(n)), "gap_ci_low": low, "gap_ci_high": high}
     if corrections is not None:
         result["pred_rank1"] = float(outcomes["pred"].mean())
@@ -204,7 +240,8 @@ def summarize(rows: pd.DataFrame, corrections: Corrections | None = None, seed: 
         simulated = everything[everything["simulated"]]
         figures: dict[str, object] = dict(_compare(subset, corrections, rng, n_resamples))
         figures["real_detection"] = float(everything["real_detected"].mean()) if len(everything) else None
-        figures["sim_detection"] = float(simulated["sim_detected"].mean()) if len(simulated) else None
+        figures["sim_detection"] = float(simulated_outcomes(simulated)["sim_detected_share"].mean()) \
+            if len(simulated) else None
         if corrections is not None and len(simulated):
             figures["pred_detection"] = float(predicted_detection(simulated, corrections).mean())
         return figures

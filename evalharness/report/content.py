@@ -58,8 +58,8 @@ STATISTICS = (
 POSE_EFFECT = (
     "The size of that mismatch was measured on real CCTV and HD images (docs/VALIDATION.md, section "
     "Pose): simulating each real probe from the near-frontal studio view instead of the view nearest "
-    "its own head pose changed simulated rank-1 by -30.6 points overall, -33.3 at 20-30 px between "
-    "the eyes and -6.9 above 50 px."
+    "its own head pose changed simulated rank-1 by -32.9 points overall, -36.3 at 20-30 px between "
+    "the eyes and -3.9 above 50 px."
 )
 POSE_ONE_VIEW = (
     "Head pose from a high-mounted camera is not simulated in this run: the camera model is "
@@ -82,9 +82,10 @@ LIMITATIONS = (
     "352x288 CCTV and 1920x1080 HD cameras, each real image simulated from a studio photograph of "
     "the same person at the real face's size and head pose; docs/VALIDATION.md). With the CCTV "
     "camera's noise measured from its own frames, level by level and in its grain, the simulation "
-    "identified 7.6 points more of the faces than the real camera did (17.1 more at 12-20 px "
-    "between the eyes; 38.5 more below 12 px, where every real face was turned further than any "
-    "studio photograph); on the HD camera, whose noise no frames measure, it was 1.5 points above. "
+    "identified 13.3 points more of the faces than the real camera did (23.2 more at 12-20 px "
+    "between the eyes; 37.5 more below 12 px, where every real face was turned further than any "
+    "studio photograph); on the HD camera, whose noise no frames measure, it was 0.2 points below "
+    "(each real face simulated 8 times, Monte Carlo error under 2 points). "
     "Where faces are small, the simulated rates here may overstate what a real camera allows.",
     "The gallery in this run is small compared with a police database of millions: rank-1 "
     "identification becomes harder as the gallery grows, so the run's own rank-1 rates overstate "

@@ -118,6 +118,18 @@ def _goal(listed: list[Criterion], corrected: bool) -> str:
             f"<table>{head}{''.join(body)}</table>")
 
 
+def _draws(meta: dict[str, Any], figures: dict[str, Any]) -> str:
+    """How many simulations each probe had, and how far the seed could move the overall rate."""
+    draws = meta.get("draws", 1)  # runs before --draws (session 15) simulated each probe once
+    if draws == 1:
+        return ("Each probe was simulated once: its simulated outcome is one draw of the camera's noise, "
+                "and another seed could move the simulated rates by several points (<code>--draws</code>).")
+    error = figures["overall"].get("sim_rank1_mc_se")
+    return (f"Each probe was simulated {draws} times with independent noise; its simulated outcome is the "
+            f"share identified (Monte Carlo standard error of the overall simulated rank-1: "
+            f"{'-' if error is None else format(100 * error, '.1f')} points).")
+
+
 def _sheet(run_dir: Path, rows: pd.DataFrame) -> str:
     detected = rows[rows["real_detected"]].sort_values(["real_ied_px", "relpath"])
     cells = []
@@ -127,7 +139,9 @@ def _sheet(run_dir: Path, rows: pd.DataFrame) -> str:
             real = run_dir / "samples" / "real" / f"{probe['relpath']}.png"
             sim = run_dir / "samples" / "simulated" / f"{probe['relpath']}.png"
             outcome = (f"real rank {probe['real_mate_rank']}, sim "
-                       + (f"rank {probe['sim_mate_rank']}" if probe["sim_detected"] else "undetected"))
+                       + (f"rank {probe['sim_mate_rank']}" if probe["sim_detected"] else "undetected")
+                       + (f" (identified in {round(probe['sim_rank1_share'] * probe['sim_draws'])} of "
+                          f"{probe['sim_draws']} draws)" if probe.get("sim_draws", 1) > 1 else ""))
             images = "".join(f'<img src="{data_uri(p.read_bytes())}" alt="{html.escape(kind)}">' for kind, p in
                              (("real", real), ("simulated", sim)) if p.is_file())
             cells.append(f"<figure>{images}<figcaption>{html.escape(probe['relpath'])}: "
@@ -190,7 +204,8 @@ figcaption{{font-size:70%}}</style></head><body>
 Detector {html.escape(meta['models']['detector']['name'])}, recognizer {html.escape(meta['models']['recognizer']['name'])}.
 Each detected real probe was simulated from {VIEW_CHOICES[meta.get('view_choice', 'pose')]}, at its own
 size: {SIZE_CHOICES[meta.get('size', 'eyes')]}; with {EXPOSURE_CHOICES[meta.get('exposure', 'profile')]} and
-{WALK_CHOICES[meta.get('walk', 'profile')]}. Prediction: {status}. Intervals: 95%, paired bootstrap over people.</p>
+{WALK_CHOICES[meta.get('walk', 'profile')]}. {_draws(meta, figures)} Prediction: {status}. Intervals: 95%, paired
+bootstrap over people.</p>
 <img src="{plot}" alt="real and simulated rank-1 by inter-eye distance">
 {_table(figures)}
 {_poses(figures)}

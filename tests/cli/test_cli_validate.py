@@ -23,7 +23,8 @@ OVERALL_KEYS = {"n", "real_rank1", "sim_rank1", "gap", "gap_ci_low", "gap_ci_hig
 @pytest.mark.slow
 def test_validate_then_apply_its_corrections(cli, frmdb_paired, tmp_path: Path) -> None:
     real = frmdb_paired(["002", "003", "004"])
-    first = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "dev", "--device", "cpu", "--json")
+    first = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "dev", "--device", "cpu", "--draws", "2",
+                "--json")
     assert first.code == 0, first.err
     figures = json.loads(first.out)
     assert OVERALL_KEYS <= set(figures["overall"])
@@ -35,6 +36,12 @@ def test_validate_then_apply_its_corrections(cli, frmdb_paired, tmp_path: Path) 
     detected = rows[rows["real_detected"]]
     assert figures["overall"]["n"] == len(detected)
     assert figures["overall"]["real_rank1"] == pytest.approx((detected["real_mate_rank"] == 1).mean())
+    # Two simulations of each probe: its simulated outcome is the share of the two identified.
+    assert (rows.loc[rows["simulated"], "sim_draws"] == 2).all()
+    assert set(rows["sim_rank1_share"]) <= {0.0, 0.5, 1.0} and set(rows["sim_detected_share"]) <= {0.0, 0.5, 1.0}
+    assert figures["overall"]["sim_rank1"] == pytest.approx(detected["sim_rank1_share"].mean())
+    assert 0.0 <= figures["overall"]["sim_rank1_mc_se"] < 0.2
+    assert json.loads((tmp_path / "dev" / "manifest.json").read_text())["draws"] == 2
     # Every detected face with a measured pose is turned within or beyond the widest source view.
     poses = {group["pose"]: group for group in figures["poses"]}
     assert set(poses) == {"turned at most 45 deg, as the sources", "turned more than 45 deg"}
@@ -46,6 +53,7 @@ def test_validate_then_apply_its_corrections(cli, frmdb_paired, tmp_path: Path) 
         assert (tmp_path / "dev" / name).is_file(), name
     page = (tmp_path / "dev" / "validation.html").read_text(encoding="utf-8")
     assert "source photograph nearest its head pose" in page and "By head pose" in page
+    assert "simulated 2 times with independent noise" in page and " of 2 draws)" in page
 
     second = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "held", "--device", "cpu",
                  "--calibration", tmp_path / "dev", "--json")
@@ -87,6 +95,8 @@ def test_validate_refusals_name_the_problem(cli, frmdb_paired, tmp_path: Path) -
     real = frmdb_paired(["002", "003"])
     fixed = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "a", "--set", "ied_px=20")
     assert fixed.code == 2 and "leave the resolution out" in fixed.err_lines[-1]
+    never = cli("validate", real, "--profile", CCTV, "--out", tmp_path / "a", "--draws", "0")
+    assert never.code == 2 and "--draws 0: simulate each probe at least once" in never.err_lines[-1]
     broken = tmp_path / "broken"
     shutil.copytree(real, broken)
     shutil.rmtree(broken / "gallery" / "002")

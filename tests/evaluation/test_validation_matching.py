@@ -21,6 +21,7 @@ from evalharness.evaluation.validation import (
     capture_landmarks,
     find_face,
     matched_exposure,
+    simulate_source,
 )
 from evalharness.models import get_detector
 from evalharness.quality.measures import face_level_dn, skin_level_dn
@@ -105,6 +106,23 @@ def test_skin_exposure_brings_the_skin_of_a_real_face_to_the_target(lfw_mini: Pa
     capture, _, level_dn = matched_exposure(simulate_at, 60.0, "srgb", skin)
     assert abs(level_dn - 60.0) <= LEVEL_TOLERANCE_DN and level_dn == skin(capture)
     assert abs(face_level_dn(capture.images[0].numpy(), capture.face_boxes[0].numpy()) - level_dn) > 0.1
+
+
+def test_draws_differ_in_noise_alone_and_draw_0_is_the_single_simulation(lfw_mini: Path) -> None:
+    """``validate --draws``: each draw of a probe is the same face through the same camera with its
+    own noise; draw 0 is what a single simulation of that probe stores, so runs of one draw keep
+    the figures of runs made before draws."""
+    image = load_image(sorted(lfw_mini.glob("*/*_0001.jpg"))[0])
+    source = find_face(image, get_detector("mtcnn", "cpu"))
+    profile = at_resolution(load_profile(CCTV), ied_px=20.0)
+    one = simulate_source(image, source, profile, seed=3, camera="c", key="p/x.png", size="head")
+    three = simulate_source(image, source, profile, seed=3, camera="c", key="p/x.png", size="head", draws=range(3))
+    assert three.images.shape[0] == 3 and torch.equal(three.images[0], one.images[0])
+    assert torch.equal(three.face_boxes, one.face_boxes.expand(3, -1))
+    differences = [float((three.images[i] - three.images[j]).abs().mean() * 255) for i, j in ((0, 1), (0, 2), (1, 2))]
+    # Different noise (the profile's sensor noise, about 1 DN), the same face: the draws' means agree.
+    assert min(differences) > 0.1
+    assert float((three.images.mean(dim=(1, 2, 3)) - one.images.mean()).abs().max() * 255) < 0.5
 
 
 def _script():

@@ -6,12 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evalharness.evaluation.validation import Outcome, draw_shares
 from evalharness.evaluation.validation_goal import criteria, verdict
 from evalharness.evaluation.validation_summary import (
     Corrections,
     fit_corrections,
+    monte_carlo_se,
     predicted_detection,
     predicted_success,
+    simulated_outcomes,
     summarize,
 )
 
@@ -106,6 +109,45 @@ def test_prediction_by_hand() -> None:
     corrections = Corrections((-1.0, 2.0, 4.0, 0.5), 1.0, 2, {"run_dir": "x"})
     probe = _rows([("d", 16.0, 1, 1, (0.5, 0.1), (0.75, 0.5)), ("e", 16.0, 1, None, (0.5, 0.1), (np.nan, np.nan))])
     assert predicted_success(probe, corrections) == pytest.approx([1 / (1 + np.exp(-4.0)), 1 / (1 + np.exp(-1.0))])
+
+
+def _with_draws(rows: pd.DataFrame, outcomes: list[list[Outcome]]) -> pd.DataFrame:
+    """``rows`` with the draw columns of each probe's simulated ``outcomes``, as validate writes them."""
+    return rows.assign(**pd.DataFrame([draw_shares(drawn) for drawn in outcomes], index=rows.index))
+
+
+def test_draw_shares_and_monte_carlo_error_by_hand() -> None:
+    hit, miss, lost = Outcome(True, 1, 0.8, 0.3), Outcome(True, 2, 0.4, 0.6), Outcome(False)
+    # Four draws: two identified (margins 0.5), one detected at rank 2 (margin -0.2), one lost.
+    assert draw_shares([hit, hit, miss, lost]) == pytest.approx(
+        {"sim_draws": 4, "sim_detected_share": 0.75, "sim_rank1_share": 0.5, "sim_margin_mean": 0.8 / 4})
+    assert draw_shares([]) == {"sim_draws": 0, "sim_detected_share": 0.0, "sim_rank1_share": 0.0,
+                               "sim_margin_mean": 0.0}
+    # Shares 0.5 and 1.0 of 5 draws each: variances 0.25 / 4 and 0: SE sqrt(0.0625) / 2.
+    assert monte_carlo_se(np.array([0.5, 1.0]), np.array([5, 5])) == pytest.approx(0.125)
+    assert monte_carlo_se(np.array([0.5, 0.0]), np.array([5, 0])) == pytest.approx(0.125)  # not simulated
+    assert monte_carlo_se(np.array([0.5, 1.0]), np.array([5, 1])) is None  # one draw: spread unknown
+
+
+def test_the_simulated_outcome_is_the_share_of_draws_identified() -> None:
+    hit, miss, lost = Outcome(True, 1, 0.8, 0.3), Outcome(True, 2, 0.4, 0.6), Outcome(False)
+    rows = _with_draws(ROWS, [[hit, hit, miss, lost], [hit] * 4, [lost, lost, hit, hit], [lost] * 4, [hit, miss] * 2])
+    figures = summarize(rows, n_resamples=50)
+    # The four real-detected probes' shares 0.5, 1, 0.5, 0; detection 3/4, 1, 1/2, 0, 1 of 5 probes.
+    assert figures["overall"]["sim_rank1"] == pytest.approx(0.5)
+    assert figures["overall"]["sim_detection"] == pytest.approx((0.75 + 1 + 0.5 + 0 + 1) / 5)
+    assert figures["overall"]["sim_rank1_mc_se"] == pytest.approx(np.sqrt(2 * 0.25 / 3) / 4)
+    # The corrections' features are the draws' means: detected share and mean detected margin.
+    corrections = Corrections((0.0, 1.0, 2.0, 0.0), 1.0, 4, {})
+    assert predicted_success(rows.iloc[:1], corrections) == pytest.approx([1 / (1 + np.exp(-(0.75 + 2 * 0.2)))])
+    assert predicted_detection(rows.iloc[:1], corrections.__class__((0, 0, 0, 0), 1.2, 4, {})) == \
+        pytest.approx([0.9])
+    # A run written before draws (one simulation a probe) reads as one draw of that simulation.
+    assert simulated_outcomes(ROWS)["sim_rank1_share"].tolist() == [1.0, 1.0, 1.0, 0.0, 1.0]
+    single = _with_draws(ROWS, [[Outcome(True, 1, *scores)] for scores in ((0.8, 0.3), (0.7, 0.3), (0.9, 0.2))]
+                         + [[lost], [Outcome(True, 1, 0.6, 0.4)]])
+    assert simulated_outcomes(ROWS).to_numpy() == pytest.approx(simulated_outcomes(single).to_numpy())
+    assert summarize(ROWS, n_resamples=50)["overall"]["sim_rank1_mc_se"] is None
 
 
 def test_corrected_summary_reports_prediction_and_its_gap() -> None:
@@ -256,7 +298,8 @@ def _level_rows(seed: int = 0) -> pd.DataFrame:
             skin = float(rng.uniform(20, 200))
             real_hit, sim_hit = rng.random() < 0.6, rng.random() < (0.1 if skin < 80 else 0.9)
             records.append({"identity": f"p{person}", "camera": "cctv" if person % 2 else "hd",
-                            "real_detected": True, "sim_detected": True,
+                            "real_detected": True, "simulated": True, "sim_detected": True,
+                            "sim_mate_score": 0.5, "sim_best_nonmate_score": 0.4,
                             "real_ied_px": float(rng.uniform(10, 60)), "yaw_deg": float(rng.uniform(-60, 60)),
                             "real_mate_rank": 1 if real_hit else 5, "sim_mate_rank": 1 if sim_hit else 5,
                             "real_skin_dn": skin, "real_level_dn": skin,

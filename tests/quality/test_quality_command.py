@@ -181,7 +181,8 @@ def _validation_rows(people: int, seed: int) -> pd.DataFrame:
         "identity": np.repeat([f"p{k:02d}" for k in range(people)], 4), "camera": "cam",
         "real_detected": True, "simulated": True, "real_ied_px": ied_px, "yaw_deg": yaw_deg,
         "pitch_deg": rng.uniform(0, 30, n), "real_mate_rank": pd.array(np.where(real_hit, 1, 3), dtype="Int64"),
-        "sim_detected": True, "sim_mate_score": 0.5 + margin, "sim_best_nonmate_score": 0.5})
+        "sim_detected": True, "sim_mate_rank": pd.array(np.where(margin > 0, 1, 2), dtype="Int64"),
+        "sim_mate_score": 0.5 + margin, "sim_best_nonmate_score": 0.5})
 
 
 def test_validated_model_reproduces_the_real_rate_it_was_fitted_on() -> None:
