@@ -250,6 +250,16 @@ def match_detections(detections: Sequence[Detections], true_boxes: torch.Tensor)
     return found
 
 
+def detected_faces(found: Sequence[dict[str, Any]]) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """Of :func:`match_detections`' results, the indices of the images whose face was detected,
+    with their boxes ``(D, 4)`` and landmarks ``(D, 5, 2)``: what a recognizer embeds."""
+    indices = [i for i, hit in enumerate(found) if hit["detected"]]
+    if not indices:
+        return [], np.zeros((0, 4), np.float32), np.zeros((0, 5, 2), np.float32)
+    return (indices, np.stack([found[i]["box"] for i in indices]),
+            np.stack([found[i]["landmarks"] for i in indices]))
+
+
 def _probe_measures(capture: Capture, found: list[dict[str, Any]], upscale: float) -> list[dict[str, float]]:
     """Quality measures of each probe: image measures on the true face box, against the
     undegraded face at the same scale where the capture kept it (infrared: after the channel mix);
@@ -551,13 +561,11 @@ class Evaluator:
                 images, true_boxes = detector_input(capture, condition.upscale)
                 found = match_detections(split_on_oom(self.detectors[condition.detector].detect, images),
                                          true_boxes)
-            embedded = [i for i, hit in enumerate(found) if hit["detected"]]
+            embedded, boxes, landmarks = detected_faces(found)
             scores = np.zeros((len(batch), len(identities)))
             if embedded:
                 with clock.stage("embed"):
-                    vectors = split_on_oom(recognizer.embed, images[embedded],
-                                           np.stack([found[i]["box"] for i in embedded]),
-                                           np.stack([found[i]["landmarks"] for i in embedded])).numpy()
+                    vectors = split_on_oom(recognizer.embed, images[embedded], boxes, landmarks).numpy()
                 with clock.stage("match"):
                     scores[embedded] = identity_scores(vectors, gallery, gallery_columns, len(identities))
             with clock.stage("measures"):

@@ -78,6 +78,7 @@ from evalharness.errors import ConfigError
 from evalharness.evaluation.evaluator import (
     cache_path,
     cached_arrays,
+    detected_faces,
     identity_scores,
     match_detections,
     numerics,
@@ -512,11 +513,10 @@ class Validation:
         """The outcome of each simulated image ``stored (D, 3, S, S)`` whose true face box is
         ``boxes (D, 4)``: detected where a detection overlaps it, then identified."""
         hits = match_detections(self.detector.detect(stored), boxes.double())
-        found = [index for index, hit in enumerate(hits) if hit["detected"]]
+        found, face_boxes, landmarks = detected_faces(hits)
         outcomes = [Outcome(False)] * len(hits)
         if found:
-            vectors = self.recognizer.embed(stored[found], np.stack([hits[i]["box"] for i in found]),
-                                            np.stack([hits[i]["landmarks"] for i in found])).numpy()
+            vectors = self.recognizer.embed(stored[found], face_boxes, landmarks).numpy()
             for index, vector in zip(found, vectors, strict=True):
                 outcomes[index] = _outcome(vector, gallery, columns, mate)
         return outcomes

@@ -140,8 +140,8 @@ def test_the_simulated_outcome_is_the_share_of_draws_identified() -> None:
     # The corrections' features are the draws' means: detected share and mean detected margin.
     corrections = Corrections((0.0, 1.0, 2.0, 0.0), 1.0, 4, {})
     assert predicted_success(rows.iloc[:1], corrections) == pytest.approx([1 / (1 + np.exp(-(0.75 + 2 * 0.2)))])
-    assert predicted_detection(rows.iloc[:1], corrections.__class__((0, 0, 0, 0), 1.2, 4, {})) == \
-        pytest.approx([0.9])
+    # Detection: the detected share times the ratio, 0.75 x 1.2.
+    assert predicted_detection(rows.iloc[:1], Corrections((0, 0, 0, 0), 1.2, 4, {})) == pytest.approx([0.9])
     # A run written before draws (one simulation a probe) reads as one draw of that simulation.
     assert simulated_outcomes(ROWS)["sim_rank1_share"].tolist() == [1.0, 1.0, 1.0, 0.0, 1.0]
     single = _with_draws(ROWS, [[Outcome(True, 1, *scores)] for scores in ((0.8, 0.3), (0.7, 0.3), (0.9, 0.2))]
