@@ -10,7 +10,10 @@ rank-1 (and its 95% interval) is set against its real rank-1 outcome (`real_mate
 validation's rows, in that validation's gallery). Prints a Markdown table per camera group and per
 IED bin (the bins of `validate`): faces, mean expected (mean interval), real rate, their
 difference, and whether the mean interval covers the real rate; faces given no number are counted.
-Several pairs are pooled (for example the two folds of a split by subject).
+Several pairs are pooled (for example the two folds of a split by subject). Then the quality
+issue's goal, criterion by criterion: the mean expected rate within 5 points of the real rate in
+each camera group, and the mean interval covering the real rate in at least 4 of the 5 IED bins;
+exits 0 when it is met, 1 when not.
 
 `--leave-one-out` rehearses the held-out check of `quality --validation` on one validation: each
 person's real-detected probes are rated by the model that `quality --validation` fits
@@ -24,6 +27,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +37,11 @@ import pandas as pd
 from evalharness.evaluation.expected_rate import expected_rank1, fit_validated_model
 from evalharness.evaluation.validate_run import read_validation
 from evalharness.evaluation.validation_summary import BINS_PX
+
+#: The quality issue's goal: the mean expected rate within this many points of the real rate in
+#: each camera group, and the mean 95% interval covering the real rate in at least this many of
+#: the IED bins.
+CAMERA_TOLERANCE_PTS, BINS_COVERED = 5.0, 4
 
 
 def _real_hit(row: pd.Series) -> float:
@@ -70,25 +81,79 @@ def leave_one_out(validation_dir: Path) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
+@dataclass(frozen=True)
+class Group:
+    """The rated faces of one group: ``faces``, and the mean expected rate, the mean of its 95%
+    interval's bounds and the real rate, in percent (NaN without faces)."""
+
+    name: str
+    faces: int
+    expected: float
+    low: float
+    high: float
+    real: float
+
+    @property
+    def covers(self) -> bool:
+        """Whether the mean interval covers the real rate (never for a group without faces)."""
+        return self.faces > 0 and self.low <= self.real <= self.high
+
+
+def groups(outcomes: pd.DataFrame) -> tuple[list[Group], list[Group], Group]:
+    """The faces given a number, by camera group, by IED bin of `validate` (every bin, empty ones
+    too) and all together."""
+    rated = outcomes[outcomes["expected"].notna()]
+
+    def group(name: str, faces: pd.DataFrame) -> Group:
+        return Group(name, len(faces), *(100.0 * faces[c].mean() if len(faces) else math.nan
+                                         for c in ("expected", "low", "high", "real")))
+
+    return ([group(camera, faces) for camera, faces in rated.groupby("camera", sort=True)],
+            [group(f"IED {low:g}-{high:g} px", rated[(rated["ied_px"] >= low) & (rated["ied_px"] < high)])
+             for low, high in BINS_PX],
+            group("all", rated))
+
+
 def table(outcomes: pd.DataFrame) -> str:
     """The Markdown comparison (percent) of the faces that were given a number."""
-    rated = outcomes[outcomes["expected"].notna()]
-    lines = [f"{len(outcomes)} faces found by both, {len(rated)} given a number", "",
+    cameras, bins, everyone = groups(outcomes)
+    lines = [f"{len(outcomes)} faces found by both, {everyone.faces} given a number", "",
              "| group | faces | mean expected (mean 95% CI) | real rank-1 | expected - real | CI covers real |",
              "| --- | --- | --- | --- | --- | --- |"]
-
-    def line(name: str, group: pd.DataFrame) -> str:
-        expected, low, high, real = (100.0 * group[c].mean() for c in ("expected", "low", "high", "real"))
-        return (f"| {name} | {len(group)} | {expected:.1f} ({low:.1f}-{high:.1f}) | {real:.1f} | "
-                f"{expected - real:+.1f} | {'yes' if low <= real <= high else 'no'} |")
-
-    lines += [line(camera, group) for camera, group in rated.groupby("camera", sort=True)]
-    for low, high in BINS_PX:
-        inside = rated[(rated["ied_px"] >= low) & (rated["ied_px"] < high)]
-        if len(inside):
-            lines.append(line(f"IED {low:g}-{high:g} px", inside))
-    lines.append(line("all", rated))
+    lines += [f"| {g.name} | {g.faces} | {g.expected:.1f} ({g.low:.1f}-{g.high:.1f}) | {g.real:.1f} | "
+              f"{g.expected - g.real:+.1f} | {'yes' if g.covers else 'no'} |"
+              for g in [*cameras, *(b for b in bins if b.faces), everyone]]
     return "\n".join(lines)
+
+
+def goal(outcomes: pd.DataFrame) -> tuple[list[str], bool]:
+    """The quality issue's goal, criterion by criterion (Markdown rows: criterion, figure,
+    allowed, MET or NOT MET), and whether all are met: the mean expected rate within
+    :data:`CAMERA_TOLERANCE_PTS` of the real rate in each camera group, and the mean interval
+    covering the real rate in at least :data:`BINS_COVERED` of the IED bins (a bin without rated
+    faces is not covered)."""
+    cameras, bins, _ = groups(outcomes)
+    rows, met = [], []
+    for g in cameras:
+        met.append(abs(g.expected - g.real) <= CAMERA_TOLERANCE_PTS)
+        rows.append(f"| expected - real, {g.name} ({g.faces} faces) | {g.expected - g.real:+.1f} points | "
+                    f"+-{CAMERA_TOLERANCE_PTS:g} | {'MET' if met[-1] else 'NOT MET'} |")
+    covered = [b for b in bins if b.covers]
+    met.append(len(covered) >= BINS_COVERED)
+    rows.append(f"| intervals covering the real rate, by IED bin | {len(covered)} of {len(bins)} "
+                f"({', '.join(b.name for b in covered) or 'none'}) | at least {BINS_COVERED} | "
+                f"{'MET' if met[-1] else 'NOT MET'} |")
+    return rows, bool(met) and all(met)
+
+
+def report(outcomes: pd.DataFrame) -> int:
+    """Print the comparison and the goal; the exit status: 0 when the goal is met, else 1."""
+    print(table(outcomes))
+    rows, met = goal(outcomes)
+    print("\n| criterion | figure | allowed | goal |\n| --- | --- | --- | --- |")
+    print("\n".join(rows))
+    print(f"goal {'met' if met else 'not met'}")
+    return 0 if met else 1
 
 
 def main() -> None:
@@ -100,12 +165,11 @@ def main() -> None:
     if args.leave_one_out is not None:
         if args.pairs:
             parser.error("--leave-one-out takes no QUALITY_JSON VALIDATION_DIR pairs")
-        print(table(leave_one_out(args.leave_one_out)))
-        return
+        sys.exit(report(leave_one_out(args.leave_one_out)))
     if not args.pairs or len(args.pairs) % 2:
         parser.error("give QUALITY_JSON VALIDATION_DIR pairs")
-    print(table(pd.concat([paired_outcomes(q, v) for q, v in zip(args.pairs[::2], args.pairs[1::2])],
-                          ignore_index=True)))
+    sys.exit(report(pd.concat([paired_outcomes(q, v) for q, v in zip(args.pairs[::2], args.pairs[1::2])],
+                              ignore_index=True)))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,13 @@ identify. For the real-detected, simulated probes of the run, prints real and si
 (percent) and the gap with its 95% interval (bootstrap over people), for the faces whose |yaw| lies
 within the sources' largest |yaw| and those beyond it, then by band of |yaw| in halves of the
 views' spacing, with each group's probes per IED bin of `validate`.
+
+The first split sets an estimated yaw (the real face's, read by the pose fit) against a nominal one
+(the studio view's), so it carries the pose fit's bias by view: on FRMDB's studio photographs the
+fit reads the -45 degree view at a median -58 (docs/VALIDATION.md, "Head size"). So the script
+also splits the faces by whether each is turned further than its own source photograph, both read
+by the pose fit (`source_fitted_yaw_deg`, in validations since session 16): one instrument on both
+sides, whose bias by view cancels, at the price of its error on each image.
 """
 
 from __future__ import annotations
@@ -28,9 +35,14 @@ BAND_DEG = 22.5
 
 def pose_groups(rows: pd.DataFrame) -> dict[str, np.ndarray]:
     """Masks over ``rows`` (real-detected, simulated probes): within and beyond the sources'
-    largest |yaw| (`validate`'s :func:`pose_coverage`), and by |yaw| band."""
+    largest |yaw| (`validate`'s :func:`pose_coverage`); turned no further, and further, than
+    their own source, both read by the pose fit (where the rows have it); and by |yaw| band."""
     groups = pose_coverage(rows)
     yaw = rows["yaw_deg"].abs().to_numpy(np.float64)
+    if "source_fitted_yaw_deg" in rows:
+        source_yaw = rows["source_fitted_yaw_deg"].abs().to_numpy(np.float64)
+        groups["turned no further than its source, both read by the pose fit"] = yaw <= source_yaw
+        groups["turned further than its source, both read by the pose fit"] = yaw > source_yaw
     edges = np.arange(0.0, float(np.nanmax(yaw)) + BAND_DEG, BAND_DEG)
     for low, high in zip(edges[:-1], edges[1:], strict=True):
         groups[f"turned {low:g}-{high:g} deg"] = (yaw >= low) & (yaw < high)

@@ -42,8 +42,10 @@ Rows (``probes.parquet``), one per real probe: ``identity``, ``relpath``, ``came
 ``real_head_ied_px`` (the fitted face's, which does not shrink with yaw), ``ied_estimated`` (true
 where both came from the image width), ``yaw_deg``, ``pitch_deg``, ``real_mate_rank``, ``real_mate_score``,
 ``real_best_nonmate_score``; ``camera_yaw_deg``, ``camera_pitch_deg`` (the camera's view of the
-face from its profile's geometry at the solved distance); ``source``, ``source_yaw_deg``, ``source_pitch_deg``, ``profile``
-(the camera group's), ``distance_m``
+face from its profile's geometry at the solved distance); ``source``, ``source_yaw_deg``, ``source_pitch_deg``
+(its view: ``sources.csv``'s, else the pose fit's), ``source_fitted_yaw_deg``, ``source_fitted_pitch_deg``
+(the pose fit's reading of the source's landmarks, the instrument that reads ``yaw_deg`` on the
+real probe, so that the two can be compared free of its bias), ``profile`` (the camera group's), ``distance_m``
 (the solved distance), ``simulated`` (false with ``problem`` when the geometry could not reach
 the IED), ``sim_subject_direction_deg`` and ``sim_motion_blur_px`` (the walking direction used
 and the motion blur it gives), ``sim_exposure_scale`` (the factor on the profile's light on the
@@ -380,7 +382,8 @@ class Validation:
                             self._camera_view(row["camera"], row[self.ied_column]), strict=True))
             chosen = self._source(record.identity, row, sources, camera_pose)
             source_record, source_face = sources[chosen]
-            row |= {"source": source_record.relpath, **self._view(source_record.relpath, source_face)}
+            row |= {"source": source_record.relpath, **self._view(source_record.relpath, source_face),
+                    "source_fitted_yaw_deg": source_face.yaw_deg, "source_fitted_pitch_deg": source_face.pitch_deg}
             median = camera_median.get(row["camera"], (np.nan,) * 4)
             yaw_deg, level_dn = (row["yaw_deg"], row[self.level_column]) if face.found else median[2:]
             if not np.isfinite(level_dn):  # a face whose skin lies off the image: its camera's median

@@ -257,7 +257,8 @@ def test_goal_script_exits_1_unless_met(tmp_path, capsys, monkeypatch) -> None:
 
 def test_pose_script_splits_faces_turned_beyond_the_sources() -> None:
     """``validation_by_pose.py``: faces turned further than any source view (45 deg here) are
-    grouped apart, with their own rates, gap and probes per IED bin."""
+    grouped apart, with their own rates, gap and probes per IED bin; and, where the rows have the
+    sources' fitted yaw, faces turned further than their own source as the pose fit reads both."""
     script = _script("validation_by_pose")
     rows = _rows([(f"p{k}", ied, real, sim, (0.6, 0.3), (0.7, 0.3))
                   for k in range(4) for ied, real, sim in ((10.0, 2, 1), (15.0, 2, 2), (40.0, 1, 1), (60.0, 1, 2))])
@@ -270,6 +271,17 @@ def test_pose_script_splits_faces_turned_beyond_the_sources() -> None:
     within = table.loc["turned at most 45 deg, as the sources"]
     assert (within["n"], within["real"], within["sim"], within["gap"]) == (8, 100.0, 50.0, -50.0)
     assert table.loc["turned 67.5-90 deg", "n"] == 4 and table.loc["turned 22.5-45 deg", "per_bin"] == [0, 0, 0, 0, 4]
+    assert not table.index.str.contains("both read by the pose fit").any()  # a run without the sources' fit
+
+    # Against its own source as the pose fit reads it: the 70-degree face's source reads 75 (no
+    # further), the 10-degree face's reads 5 (further), the others as the nominal split has them.
+    rows["source_fitted_yaw_deg"] = np.tile([44.0, -75.0, 5.0, -40.0], 4)
+    table = script.pose_table(rows, n_resamples=50).set_index("group")
+    further = table.loc["turned further than its source, both read by the pose fit"]
+    assert (further["n"], further["real"], further["sim"], further["per_bin"]) == (8, 50.0, 100.0, [4, 0, 0, 4, 0])
+    no_further = table.loc["turned no further than its source, both read by the pose fit"]
+    assert (no_further["n"], no_further["real"], no_further["sim"], no_further["per_bin"]) == \
+        (8, 50.0, 0.0, [0, 4, 0, 0, 4])
 
 
 def test_summary_splits_faces_turned_beyond_the_sources() -> None:
