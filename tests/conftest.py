@@ -64,14 +64,11 @@ def frmdb_dev() -> Path:
 def frmdb_paired(frmdb_dev: Path, tmp_path_factory: pytest.TempPathFactory):
     """A factory: ``frmdb_paired(subjects)`` lays those FRMDB subjects out as a paired
     real-camera dataset (scripts/make_frmdb_paired.py) in a temporary folder."""
-    import importlib.util
+    import make_frmdb_paired  # scripts/, on pytest's pythonpath (pyproject.toml)
 
-    spec = importlib.util.spec_from_file_location("make_frmdb_paired", REPO / "scripts" / "make_frmdb_paired.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
 
     def make(subjects: list[str]) -> Path:
-        return module.make_paired(frmdb_dev, tmp_path_factory.mktemp("paired"), subjects=subjects)
+        return make_frmdb_paired.make_paired(frmdb_dev, tmp_path_factory.mktemp("paired"), subjects=subjects)
 
     return make
 

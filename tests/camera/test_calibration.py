@@ -4,7 +4,6 @@ model, and on the real FRMDB CCTV frames."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import math
@@ -25,6 +24,9 @@ from evalharness.camera.calibration import (CHART_IED_PX, MIN_STATIC_EDGES,
 from evalharness.cli import main
 from evalharness.config.profile import load_profile, resolve_profile
 from evalharness.paths import PROFILES_DIR
+
+# scripts/, on pytest's pythonpath (pyproject.toml)
+import edge_sharpness
 
 FRMDB_FRAMES = Path(os.environ.get("EVALHARNESS_SHARED", Path(__file__).resolve().parents[2].parent / "shared")) \
     / "data" / "frmdb-dev" / "frames"
@@ -425,25 +427,20 @@ def test_frames_of_two_sizes_or_none_readable_are_one_clear_error(tmp_path, caps
     assert "c.jpg" in err and "none of the 1 frames" in err and "Traceback" not in err
 
 
-def _edge_sharpness_script():
-    """scripts/edge_sharpness.py as a module (skips without the FRMDB frames)."""
+def _needs_frames() -> None:
+    """Skip without the FRMDB frames that scripts/edge_sharpness.py is tested on."""
     if not FRMDB_FRAMES.is_dir():
         pytest.skip(f"FRMDB frames not at {FRMDB_FRAMES}")
-    spec = importlib.util.spec_from_file_location(
-        "edge_sharpness", Path(__file__).resolve().parents[2] / "scripts" / "edge_sharpness.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
 
 
 def test_the_edge_sharpness_script_keeps_clipped_edges_only_when_asked(capsys, monkeypatch):
-    script = _edge_sharpness_script()
+    _needs_frames()
     frames = [str(p) for p in sorted(FRMDB_FRAMES.glob("00[3-5]/*.jpg"))]
     found = {}
     for margin in ("5", "0"):
         monkeypatch.setattr("sys.argv", ["edge_sharpness.py", *frames, "--no-bounds",
                                          "--clip-margin", margin, "--profile", "legacy-interlaced"])
-        script.main()
+        edge_sharpness.main()
         text = capsys.readouterr().out
         assert "| real frames |" in text and "| chart through legacy-interlaced |" in text
         found[margin] = int(text.split(" edge windows")[0].split()[-1])
@@ -452,15 +449,15 @@ def test_the_edge_sharpness_script_keeps_clipped_edges_only_when_asked(capsys, m
 
 @pytest.mark.slow
 def test_the_real_edges_high_frequencies_are_a_floor_where_the_models_fall(capsys, monkeypatch):
-    script = _edge_sharpness_script()
+    _needs_frames()
     frames = [str(p) for p in sorted(FRMDB_FRAMES.glob("*/Img_0*.jpg"))]
     monkeypatch.setattr("sys.argv", ["edge_sharpness.py", *frames, "--no-bounds", "--curve",
                                      "--profile", "legacy-interlaced"])
-    script.main()
+    edge_sharpness.main()
     cells = [[cell.strip() for cell in line.strip("|").split("|")]
              for line in capsys.readouterr().out.splitlines() if ", all (" in line]
     rows = {row[0].split(" (")[0]: [float(value) for value in row[1:]] for row in cells}
-    frequencies = list(script.CURVE_CYC_PER_PX)
+    frequencies = list(edge_sharpness.CURVE_CYC_PER_PX)
     tail = frequencies.index(0.25)
     real, chart = rows["real frames, all"], rows["chart through legacy-interlaced, all"]
     # A lens passes less at every higher frequency: the chart's curve falls to the Nyquist
@@ -513,14 +510,14 @@ def test_a_codec_softens_faint_edges_and_keeps_strong_ones(capsys, monkeypatch):
     """``edge_sharpness.py --chart-windows all``: through H.264 at a coarse quantiser the chart's
     faint edges read softer than its strong ones, as in the FRMDB frames; without the codec a
     linear chain reads every contrast alike (docs/VALIDATION.md, "Colour sampling")."""
-    script = _edge_sharpness_script()
+    _needs_frames()
     frames = [str(p) for p in sorted(FRMDB_FRAMES.glob("00[3-5]/*.jpg"))]
     ratios = {}
     for settings in ([], ["--set", "video_qp=40"]):
         monkeypatch.setattr("sys.argv", ["edge_sharpness.py", *frames, "--no-bounds",
                                          "--chart-windows", "all", "--profile", "legacy-interlaced",
                                          *settings])
-        script.main()
+        edge_sharpness.main()
         row = next(line for line in capsys.readouterr().out.splitlines()
                    if line.startswith("| chart through") and "16x16 px windows" in line)
         mtf50 = [float(cell.split()[0]) for cell in row.strip("|").split("|")[1:]]

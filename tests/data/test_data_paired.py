@@ -70,12 +70,8 @@ def test_layout_of_full_frmdb_views_keeps_the_development_views_unless_asked(
     """The held-out part of FRMDB may hold all its views (X 0-6, Y 1-4): by default the sources
     are the development views the corrections were fitted with; --all-views adds those showing
     the face, never the back of the head."""
-    import importlib.util
+    import make_frmdb_paired as script  # scripts/, on pytest's pythonpath (pyproject.toml)
 
-    spec = importlib.util.spec_from_file_location(
-        "make_frmdb_paired", Path(__file__).resolve().parents[2] / "scripts" / "make_frmdb_paired.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
     full = tmp_path / "frmdb"
     shutil.copytree(frmdb_dev / "mugshots" / "002", full / "mugshots" / "002")
     shutil.copytree(frmdb_dev / "surveillance" / "002", full / "surveillance" / "002")

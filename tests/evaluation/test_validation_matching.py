@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -26,6 +25,9 @@ from evalharness.evaluation.validation import (
 from evalharness.models import get_detector
 from evalharness.quality.measures import face_level_dn, skin_level_dn
 from evalharness.seeding import probe_generator
+
+# scripts/, on pytest's pythonpath (pyproject.toml)
+import face_motion_blur
 
 CCTV = Path(__file__).resolve().parents[2] / "configs" / "profiles" / "validation" / "frmdb-cctv.toml"
 
@@ -125,18 +127,10 @@ def test_draws_differ_in_noise_alone_and_draw_0_is_the_single_simulation(lfw_min
     assert float((three.images.mean(dim=(1, 2, 3)) - one.images.mean()).abs().max() * 255) < 0.5
 
 
-def _script():
-    path = Path(__file__).resolve().parents[2] / "scripts" / "face_motion_blur.py"
-    spec = importlib.util.spec_from_file_location("face_motion_blur", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
-
-
 def test_motion_blur_crossing_by_hand() -> None:
     """``scripts/face_motion_blur.py``: where real - simulated (rising with the factor) reaches
     zero, linear between grid points, and the two ends of the grid."""
-    crossing = _script().crossing
+    crossing = face_motion_blur.crossing
     factors = [0.0, 0.5, 1.0, 2.0]
     assert crossing(factors, [-1.0, -0.5, 0.5, 1.0]) == pytest.approx(0.75)
     assert crossing(factors, [-1.0, -0.2, -0.1, 0.3]) == pytest.approx(1.25)
@@ -155,14 +149,13 @@ def test_motion_blur_script_on_real_probes(frmdb_paired, tmp_path: Path) -> None
     from evalharness.evaluation.validate_run import validate
 
     validate(frmdb_paired(["002", "003"]), [str(CCTV)], {}, tmp_path / "v", device="cpu")
-    script = _script()
     factors = [0.0, 1.0, 3.0]
-    table = script.measure(tmp_path / "v", factors)
+    table = face_motion_blur.measure(tmp_path / "v", factors)
     rows = pd.read_parquet(tmp_path / "v" / "probes.parquet")
     assert len(table) == int((rows["real_detected"] & rows["simulated"]).sum()) >= 5
     assert table["real"].notna().all()
     assert (table["sim_0"] > table["sim_3"]).mean() >= 0.7
-    summary = script.summarize(table, factors, resamples=50, seed=0).iloc[0]
+    summary = face_motion_blur.summarize(table, factors, resamples=50, seed=0).iloc[0]
     assert summary["camera"] == "cctv-352x288" and summary["n"] == len(table)
     assert summary["factor_ci_low"] <= summary["factor"] <= summary["factor_ci_high"]
 

@@ -18,6 +18,13 @@ from evalharness.evaluation.validation_summary import (
     summarize,
 )
 
+# scripts/, on pytest's pythonpath (pyproject.toml)
+import validation_by_pose
+import validation_cv
+import validation_goal
+import validation_levels
+import validation_measures
+
 
 def _rows(records: list[tuple]) -> pd.DataFrame:
     """(identity, real_ied_px, real_rank, sim_rank, real margin parts, sim margin parts)."""
@@ -161,26 +168,13 @@ def test_corrected_summary_reports_prediction_and_its_gap() -> None:
     assert by_bin[12.0]["gap"] == pytest.approx(0.5 - 0.0)   # one probe, real rank 2
 
 
-def _script(name: str):
-    """The module ``scripts/<name>.py``, loaded from its file (scripts are not a package)."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "scripts" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"{name}_script", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
-
-
 def test_cross_validation_script_scores_a_perfect_simulation_as_exact() -> None:
     """``scripts/validation_cv.py``: where every simulation's outcome is the real one, the raw
     simulation's held-out error is zero in every group and every split."""
-    script = _script("validation_cv")
     rng = np.random.default_rng(3)
     records = [(f"p{k}", float(ied), rank, rank, (0.6, 0.3), (0.5 + 0.01 * ied, 0.4))
                for k in range(12) for ied, rank in zip(rng.uniform(8, 80, 3), rng.choice([1, 2], 3))]
-    errors = script.held_out_errors(_rows(records), splits=5, seed=0)
+    errors = validation_cv.held_out_errors(_rows(records), splits=5, seed=0)
     assert len(errors["raw"]) == 5 and {"overall", "IED 0-12", "c"} <= set(errors["raw"].columns)
     assert np.nanmax(np.abs(errors["raw"].to_numpy())) == 0.0
     assert np.isfinite(errors["corrected"]["overall"]).all()
@@ -190,12 +184,11 @@ def test_leave_one_out_predicts_each_person_from_the_others() -> None:
     """``validation_cv.py --leave-one-out``: a perfect simulation has no gap; where the real
     camera misses a quarter of the faces that the simulation finds, the raw detection is 25 points
     high, and the ratio fitted on the other people brings each person's prediction to the real rate."""
-    script = _script("validation_cv")
     records = [(f"p{k}", ied, 1 if k % 2 else 2, 1 if k % 2 else 2, (0.6, 0.3), (0.7, 0.3))
                for k in range(10) for ied in (15.0, 40.0)]
     records += [(f"p{k}", 25.0, None, 1, (np.nan, np.nan), (0.7, 0.3)) for k in range(10)]
     records += [(f"p{k}", 25.0, 1, 1, (0.6, 0.3), (0.7, 0.3)) for k in range(10)]
-    table = script.leave_one_out(_rows(records), n_resamples=50).set_index("group")
+    table = validation_cv.leave_one_out(_rows(records), n_resamples=50).set_index("group")
     assert table.loc["overall", "n"] == 30 and table.loc["detection", "n"] == 40
     assert table.loc["overall", "raw_gap"] == 0.0 and table.loc["IED 12-20", "raw_gap"] == 0.0
     assert table.loc["detection", "raw_gap"] == pytest.approx(25.0)  # 100 simulated, 75 real
@@ -205,10 +198,9 @@ def test_leave_one_out_predicts_each_person_from_the_others() -> None:
 
 def test_measures_script_by_hand() -> None:
     """``scripts/validation_measures.py``: medians of log2 real/simulated per camera and bin."""
-    script = _script("validation_measures")
     rows = ROWS.assign(real_sharpness_dn2=[8.0, 2.0, 4.0, 1.0, 1.0], sim_sharpness_dn2=[2.0, 2.0, 1.0, 1.0, 1.0],
                        real_noise_dn=[1.0, 1.0, 2.0, 1.0, 1.0], sim_noise_dn=[1.0, 1.0, 1.0, 2.0, 1.0])
-    table = script.measure_table(rows).set_index("ied_bin")
+    table = validation_measures.measure_table(rows).set_index("ied_bin")
     # Detected and simulated: a (10 and 15 px), b (25 and 60 px); c's real face was not found.
     assert list(table.index) == ["0-12", "12-20", "20-30", "50-inf"] and (table["n"] == 1).all()
     assert table.loc["0-12", "log2_sharpness"] == 2.0 and table.loc["20-30", "log2_noise"] == 1.0
@@ -244,13 +236,12 @@ def test_goal_script_exits_1_unless_met(tmp_path, capsys, monkeypatch) -> None:
     """``scripts/validation_goal.py`` prints each criterion and exits 1 when one is not met."""
     import json
 
-    script = _script("validation_goal")
     corrections = Corrections((0.0, 0.0, 0.0, 0.0), 0.5, 3, {"run_dir": "x"})
     summary = {"raw": summarize(ROWS, n_resamples=20), "corrected": summarize(ROWS, corrections, n_resamples=20)}
     (tmp_path / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     monkeypatch.setattr("sys.argv", ["validation_goal.py", str(tmp_path)])
     with pytest.raises(SystemExit) as stopped:
-        script.main()
+        validation_goal.main()
     out = capsys.readouterr().out
     assert stopped.value.code == 1 and out.count("NOT MET") == 2 and "goal not met: 1 of 3" in out
 
@@ -259,12 +250,11 @@ def test_pose_script_splits_faces_turned_beyond_the_sources() -> None:
     """``validation_by_pose.py``: faces turned further than any source view (45 deg here) are
     grouped apart, with their own rates, gap and probes per IED bin; and, where the rows have the
     sources' fitted yaw, faces turned further than their own source as the pose fit reads both."""
-    script = _script("validation_by_pose")
     rows = _rows([(f"p{k}", ied, real, sim, (0.6, 0.3), (0.7, 0.3))
                   for k in range(4) for ied, real, sim in ((10.0, 2, 1), (15.0, 2, 2), (40.0, 1, 1), (60.0, 1, 2))])
     rows["yaw_deg"] = np.tile([60.0, -70.0, 10.0, -30.0], 4)
     rows["source_yaw_deg"] = np.tile([45.0, -45.0, 0.0, -45.0], 4)
-    table = script.pose_table(rows, n_resamples=50).set_index("group")
+    table = validation_by_pose.pose_table(rows, n_resamples=50).set_index("group")
     beyond = table.loc["turned more than 45 deg"]
     assert (beyond["n"], beyond["real"], beyond["sim"], beyond["gap"]) == (8, 0.0, 50.0, 50.0)
     assert beyond["per_bin"] == [4, 4, 0, 0, 0]
@@ -276,7 +266,7 @@ def test_pose_script_splits_faces_turned_beyond_the_sources() -> None:
     # Against its own source as the pose fit reads it: the 70-degree face's source reads 75 (no
     # further), the 10-degree face's reads 5 (further), the others as the nominal split has them.
     rows["source_fitted_yaw_deg"] = np.tile([44.0, -75.0, 5.0, -40.0], 4)
-    table = script.pose_table(rows, n_resamples=50).set_index("group")
+    table = validation_by_pose.pose_table(rows, n_resamples=50).set_index("group")
     further = table.loc["turned further than its source, both read by the pose fit"]
     assert (further["n"], further["real"], further["sim"], further["per_bin"]) == (8, 50.0, 100.0, [4, 0, 0, 4, 0])
     no_further = table.loc["turned no further than its source, both read by the pose fit"]
@@ -324,18 +314,17 @@ def test_level_script_ratios_and_slopes_by_construction(monkeypatch) -> None:
     """The ratios are those built in; the simulation's slope on the skin level is far above the
     real one's, and the difference's interval lies above zero; without the dependence the
     interval holds zero."""
-    script = _script("validation_levels")
-    monkeypatch.setattr(script, "RESAMPLES", 200)
+    monkeypatch.setattr(validation_levels, "RESAMPLES", 200)
     rows = _level_rows()
-    ratios = script.level_ratios(rows)
+    ratios = validation_levels.level_ratios(rows)
     assert list(ratios["n"]) == [80, 80]
     assert ratios["box"].tolist() == pytest.approx([0.0, 0.0])
     assert ratios["skin"].tolist() == pytest.approx([np.log2(1 / 1.5)] * 2)
     assert ratios["noise"].tolist() == pytest.approx([-2.0, -2.0])
-    real, sim, difference, low, high = script.level_slopes(rows, "real_skin_dn")
+    real, sim, difference, low, high = validation_levels.level_slopes(rows, "real_skin_dn")
     assert abs(real) < 1.0 < sim and difference == pytest.approx(sim - real) and 0.0 < low < difference < high
     rows["sim_mate_rank"] = rows["real_mate_rank"]  # a simulation that acts as reality does
-    _, _, difference, low, high = script.level_slopes(rows, "real_skin_dn")
+    _, _, difference, low, high = validation_levels.level_slopes(rows, "real_skin_dn")
     assert difference == pytest.approx(0.0, abs=1e-6) and low <= 0.0 <= high
 
 
@@ -348,13 +337,12 @@ def test_level_script_noise_follows_the_gain(frmdb_dev, tmp_path) -> None:
     frames' level by level and in its correlation."""
     from pathlib import Path
 
-    script = _script("validation_levels")
     profiles = Path(__file__).resolve().parents[2] / "configs" / "profiles" / "validation"
     quiet, louder = tmp_path / "quiet.toml", tmp_path / "louder.toml"
     quiet.write_text(f'base = "{profiles / "frmdb-cctv.toml"}"\nread_noise_e = 0.0\n', encoding="utf-8")
     louder.write_text(f'base = "{quiet}"\ngain_dn_per_e = 0.06\n', encoding="utf-8")
     measured = profiles / "frmdb-cctv-measured.toml"
-    lines = script.noise_by_level(sorted((frmdb_dev / "frames").glob("*/*.jpg")),
+    lines = validation_levels.noise_by_level(sorted((frmdb_dev / "frames").glob("*/*.jpg")),
                                   [str(quiet), str(louder), str(measured)])
     levels = [int(v) for v in lines[0].strip("| ").split(" | ")[1:-1]]
     cells = {line.split(" | ")[0].strip("| "): line.strip("| ").split(" | ")[1:] for line in lines[2:]}

@@ -155,13 +155,8 @@ def test_a_face_beyond_the_bounds_is_fitted_within_them() -> None:
 def test_studio_head_scale_script_on_two_people(frmdb_dev, capsys) -> None:
     """``scripts/studio_head_scale.py``: one row per view with both people; in the two 45-degree
     views the fitted face's ratio to the frontal view lies nearer 1 than the landmarks'."""
-    import importlib.util
-    from pathlib import Path
+    import studio_head_scale as script  # scripts/, on pytest's pythonpath (pyproject.toml)
 
-    path = Path(__file__).resolve().parents[2] / "scripts" / "studio_head_scale.py"
-    spec = importlib.util.spec_from_file_location("studio_head_scale", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
     ratios = script.measure(frmdb_dev, ["002", "041"])
     for view in ("23", "43"):
         assert len(ratios[view]["fitted"]) == 2

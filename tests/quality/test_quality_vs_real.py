@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -12,15 +10,8 @@ import pytest
 
 from evalharness.evaluation import expected_rate
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("quality_vs_real", REPO / "scripts" / "quality_vs_real.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up while it is defined
-    spec.loader.exec_module(module)
-    return module
+# scripts/, on pytest's pythonpath (pyproject.toml)
+import quality_vs_real
 
 
 def test_pairs_faces_with_real_outcomes_and_tabulates_by_camera_and_bin(tmp_path: Path) -> None:
@@ -38,15 +29,14 @@ def test_pairs_faces_with_real_outcomes_and_tabulates_by_camera_and_bin(tmp_path
                {"image": "/x/probes/b/1.png", "faces": [face(None, 60.0)]},   # pose outside: no number
                {"image": "/x/probes/b/2.png", "faces": [face(0.9, 60.0)]}]   # undetected in reality
     (tmp_path / "q.json").write_text(json.dumps({"results": results}))
-    script = _script()
-    outcomes = script.paired_outcomes(tmp_path / "q.json", tmp_path)
+    outcomes = quality_vs_real.paired_outcomes(tmp_path / "q.json", tmp_path)
     assert outcomes["real"].tolist() == [1.0, 0.0, 1.0]
-    text = script.table(outcomes)
+    text = quality_vs_real.table(outcomes)
     assert text.startswith("3 faces found by both, 2 given a number")
     # cctv: expected (50 + 30) / 2 = 40 (30-50), real 1 of 2 = 50, on the interval's edge: covered.
     assert "| cctv | 2 | 40.0 (30.0-50.0) | 50.0 | -10.0 | yes |" in text
     assert "| IED 0-12 px | 1 | 50.0 (40.0-60.0) | 100.0 | -50.0 | no |" in text
-    rows, met = script.goal(outcomes)
+    rows, met = quality_vs_real.goal(outcomes)
     assert not met and rows == [
         "| expected - real, cctv (2 faces) | -10.0 points | +-5 | NOT MET |",
         "| intervals covering the real rate, by IED bin | 0 of 5 (none) | at least 4 | NOT MET |"]
@@ -55,25 +45,24 @@ def test_pairs_faces_with_real_outcomes_and_tabulates_by_camera_and_bin(tmp_path
 def test_goal_needs_each_camera_within_5_points_and_4_bins_covered() -> None:
     """The quality issue's goal by hand: a camera group 5 points off is within it, and four
     covered bins are enough; an empty bin is not covered, so losing one more bin fails."""
-    script = _script()
     # One face per bin (5, 15, 25, 40, 60 px), each with an interval of +-0.1 about its expectation.
     expected = [0.30, 0.45, 0.60, 0.75, 0.95]
     real = [0.0, 1.0, 1.0, 1.0, 1.0]   # 80 against a mean expected 61; only the 50+ px bin covered
     outcomes = pd.DataFrame({"camera": "c", "ied_px": [5.0, 15.0, 25.0, 40.0, 60.0], "expected": expected,
                              "low": [e - 0.1 for e in expected], "high": [e + 0.1 for e in expected], "real": real})
-    rows, met = script.goal(outcomes)
+    rows, met = quality_vs_real.goal(outcomes)
     assert not met and rows[0] == "| expected - real, c (5 faces) | -19.0 points | +-5 | NOT MET |"
     assert "| 1 of 5 (IED 50-inf px) |" in rows[1]
     # Four faces per bin, one identified in the lowest, all in the others: 1/4, 1, 1, 1, 1 in reality.
     outcomes = pd.concat([outcomes.assign(expected=[0.25, 1.0, 1.0, 1.0, 0.76], low=[0.2, 0.95, 0.95, 0.95, 0.7],
                                           high=[0.3, 1.0, 1.0, 1.0, 0.8], real=[r, 1.0, 1.0, 1.0, 1.0])
                           for r in (1.0, 0.0, 0.0, 0.0)], ignore_index=True)
-    rows, met = script.goal(outcomes)
+    rows, met = quality_vs_real.goal(outcomes)
     # Mean expected (0.25 + 3 + 0.76) / 5 = 80.2 against real 17/20 = 85.0: 4.8 points low.
     assert met and rows == ["| expected - real, c (20 faces) | -4.8 points | +-5 | MET |",
                             "| intervals covering the real rate, by IED bin | 4 of 5 (IED 0-12 px, IED 12-20 px, "
                             "IED 20-30 px, IED 30-50 px) | at least 4 | MET |"]
-    rows, met = script.goal(outcomes[outcomes["ied_px"] != 25.0])   # one bin left without faces
+    rows, met = quality_vs_real.goal(outcomes[outcomes["ied_px"] != 25.0])   # one bin left without faces
     assert not met and "| 3 of 5 " in rows[1]
 
 
@@ -99,7 +88,7 @@ def test_leave_one_out_rates_each_person_by_a_model_fitted_on_the_others(tmp_pat
     (tmp_path / "manifest.json").write_text(json.dumps(
         {"gallery_identities": 11, "models": {"recognizer": {"name": "facenet-casia"}}}))
     monkeypatch.setattr(expected_rate, "RESAMPLES", 20)  # the intervals are not tested here
-    outcomes = _script().leave_one_out(tmp_path)
+    outcomes = quality_vs_real.leave_one_out(tmp_path)
     assert len(outcomes) == 66 and outcomes["expected"].notna().all()  # the undetected probe is not rated
     others = outcomes[outcomes["camera"] == "c"]
     assert others.loc[others["ied_px"] >= 45.0, "expected"].min() > 0.5
