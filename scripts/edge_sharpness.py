@@ -4,7 +4,7 @@ edges' contrast.
     python scripts/edge_sharpness.py FRAME... [--profile PROFILE ...] [--set KEY=VALUE ...]
         [--clip-margin DN] [--no-bounds] [--curve] [--chart-windows {static,all}]
 
-Measures the frames as `evalharness calibrate` does (`evalharness/camera/calibration.py`), then
+Measures the frames as `evalharness calibrate` does (`evalharness/camera/frame_measures.py`), then
 prints (1) the MTF50 of the mean MTF of the static edge windows (and how many) for other bounds
 of the static test (how far a window may shift between frames, and how many times the
 noise-expected difference it may differ by), and (2) the static windows' MTF50 by edge contrast,
@@ -18,7 +18,7 @@ predicts, so their windows fail the static test although the chart is still. ``-
 (3) the mean MTF itself at :data:`CURVE_CYC_PER_PX`, of all static windows and of each contrast class, real and chart: where
 it stops falling with frequency, what remains is the windows' floor of noise and texture, not
 the lens. The last line also gives the MTF50 of the narrower windows that `calibrate` measures
-beside the standard ones (`calibration.NARROW_WINDOW_PX`). Docs: docs/VALIDATION.md,
+beside the standard ones (`frame_measures.NARROW_WINDOW_PX`). Docs: docs/VALIDATION.md,
 "Calibrated profile".
 """
 
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from evalharness.camera import calibration, measure
+from evalharness.camera import calibration, frame_measures, measure
 from evalharness.config.loading import parse_overrides
 from evalharness.config.profile import load_profile
 
@@ -43,38 +43,38 @@ NOISE_RATIOS = (2.0, 3.0, 4.0, 6.0)
 CURVE_CYC_PER_PX = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 
 
-def measure_files(paths: list[Path], clip_margin_dn: float) -> list[calibration.FrameMeasures]:
+def measure_files(paths: list[Path], clip_margin_dn: float) -> list[frame_measures.FrameMeasures]:
     """Each frame measured as `calibrate` measures it, edges with ``clip_margin_dn``."""
     frames = []
     for path in paths:
         with Image.open(path) as image:
-            frame = calibration.measure_image(image)
+            frame = frame_measures.measure_image(image)
         if clip_margin_dn != measure.EDGE_CLIP_MARGIN_DN:
             frame = replace(frame, edges=tuple(
                 measure.edge_windows(frame.luma_dn, clip_margin_dn=clip_margin_dn)),
                 narrow_edges=tuple(measure.edge_windows(
                     frame.luma_dn, clip_margin_dn=clip_margin_dn,
-                    window_px=calibration.NARROW_WINDOW_PX, step_px=calibration.NARROW_STEP_PX)))
+                    window_px=frame_measures.NARROW_WINDOW_PX, step_px=frame_measures.NARROW_STEP_PX)))
         frames.append(frame)
     return frames
 
 
-def print_bounds(frames: list[calibration.FrameMeasures], noise: measure.NoiseCurve) -> None:
+def print_bounds(frames: list[frame_measures.FrameMeasures], noise: measure.NoiseCurve) -> None:
     """The static test's MTF50 (windows) for other shift and noise bounds."""
     print("| shift bound | " + " | ".join(f"{r:g} x noise" for r in NOISE_RATIOS) + " |")
     print("| --- " * (len(NOISE_RATIOS) + 1) + "|")
     for shift in SHIFTS_PX:
         cells = []
         for ratio in NOISE_RATIOS:
-            s = calibration.static_sharpness(frames, noise, shift_px=shift, max_noise_ratio=ratio)
+            s = frame_measures.static_sharpness(frames, noise, shift_px=shift, max_noise_ratio=ratio)
             cells.append(f"{s.mtf50_cyc_per_px:.3f} ({s.static_windows})")
         print(f"| {shift} px | " + " | ".join(cells) + " |")
 
 
-def contrast_rows(name: str, sharpness: calibration.Sharpness) -> str:
+def contrast_rows(name: str, sharpness: frame_measures.Sharpness) -> str:
     """Two table rows: MTF50 (windows) per contrast class, of the standard and the narrow
     windows."""
-    rows, cols = calibration.NARROW_WINDOW_PX
+    rows, cols = frame_measures.NARROW_WINDOW_PX
     lines = []
     for label, classes in ((name, sharpness.contrast_classes),
                            (f"{name}, {rows}x{cols} px windows", sharpness.narrow_contrast_classes)):
@@ -83,7 +83,7 @@ def contrast_rows(name: str, sharpness: calibration.Sharpness) -> str:
     return "\n".join(lines)
 
 
-def curve_rows(name: str, sharpness: calibration.Sharpness) -> list[str]:
+def curve_rows(name: str, sharpness: frame_measures.Sharpness) -> list[str]:
     """Table rows of the mean MTF at :data:`CURVE_CYC_PER_PX`: all static windows, then each
     contrast class with enough windows."""
     curves = [(f"{name}, all ({sharpness.static_windows})", sharpness.mean_mtf)]
@@ -111,7 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     overrides = parse_overrides(args.set)
     frames = measure_files(args.frames, args.clip_margin)
-    measured = calibration.summarise(frames, [str(p) for p in args.frames])
+    measured = frame_measures.summarise(frames, [str(p) for p in args.frames])
     every = [window for frame in frames for window in frame.edges]
     print(f"{len(frames)} frames, {len(every)} edge windows, all pooled: MTF50 "
           f"{measure.pooled_mtf50(every):.3f}\n")
@@ -127,15 +127,15 @@ def main() -> None:
         chart = []
         for data in calibration.chart_frames(load_profile(name, overrides), count=4):
             with Image.open(io.BytesIO(data)) as image:
-                chart.append(calibration.measure_image(image))
-        summary = calibration.summarise(chart, [f"chart {k}" for k in range(len(chart))])
+                chart.append(frame_measures.measure_image(image))
+        summary = frame_measures.summarise(chart, [f"chart {k}" for k in range(len(chart))])
         settings = "".join(f", {item}" for item in args.set)
         sharpness = summary.sharpness
         if args.chart_windows == "all":
             settings += ", all windows"
-            sharpness = replace(sharpness, contrast_classes=calibration.by_contrast(
+            sharpness = replace(sharpness, contrast_classes=frame_measures.by_contrast(
                 [w for frame in chart for w in frame.edges]),
-                narrow_contrast_classes=calibration.by_contrast(
+                narrow_contrast_classes=frame_measures.by_contrast(
                     [w for frame in chart for w in frame.narrow_edges]))
         print(contrast_rows(f"chart through {name}{settings}", sharpness))
         curves += curve_rows(f"chart through {name}{settings}", summary.sharpness)
@@ -146,7 +146,7 @@ def main() -> None:
         print("\n".join(curves))
     sharpness = measured.sharpness
     q25, median, q75 = sharpness.window_mtf50_cyc_per_px
-    rows, cols = calibration.NARROW_WINDOW_PX
+    rows, cols = frame_measures.NARROW_WINDOW_PX
     print(f"\nstatic: {sharpness.static_windows} windows, MTF50 "
           f"{sharpness.mtf50_cyc_per_px:.3f} of their mean MTF (single windows median "
           f"{median:.3f}, IQR {q25:.3f}-{q75:.3f}); {sharpness.narrow_static_windows} windows of "

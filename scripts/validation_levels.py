@@ -36,7 +36,7 @@ import pandas as pd
 from PIL import Image
 from sklearn.linear_model import LogisticRegression
 
-from evalharness.camera import calibration, measure
+from evalharness.camera import calibration, frame_measures, measure
 from evalharness.config.profile import load_profile
 from evalharness.evaluation.intervals import subject_bootstrap
 from evalharness.evaluation.validation_summary import probe_outcomes
@@ -136,7 +136,7 @@ def noise_by_level(frames: list[Path], profiles: list[str]) -> list[str]:
         return ({int(round(level)): float(sigma) for level, sigma in zip(curve.level_dn, curve.sigma_dn, strict=True)},
                 curve.mean_correlation())
 
-    within = calibration.summarise([calibration.measure_image(Image.open(frame)) for frame in frames],
+    within = frame_measures.summarise([frame_measures.measure_image(Image.open(frame)) for frame in frames],
                                    [str(frame) for frame in frames]).noise
     curves = {"real frames": row(within), "real frames, between frames of one view": row(between_frames(frames))}
     for name in profiles:

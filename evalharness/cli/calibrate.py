@@ -16,7 +16,8 @@ from evalharness.config.profile import load_profile
 from evalharness.errors import DataError, HarnessError, OutputError
 
 if TYPE_CHECKING:
-    from evalharness.camera.calibration import Calibrated, CameraMeasures, FrameMeasures
+    from evalharness.camera.calibration import Calibrated
+    from evalharness.camera.frame_measures import CameraMeasures, FrameMeasures
 
 @app.command("calibrate")
 def calibrate_command(
@@ -42,7 +43,8 @@ def calibrate_command(
 
     Example: evalharness calibrate frames/*.jpg --base legacy-interlaced --out my-camera.toml
     """
-    from evalharness.camera.calibration import calibrate, sharpness_not_measured, summarise
+    from evalharness.camera.calibration import calibrate, sharpness_not_measured
+    from evalharness.camera.frame_measures import summarise
 
     if out.suffix != ".toml":
         raise typer.BadParameter(f"--out must end in .toml (got {out})")
@@ -91,7 +93,7 @@ def _measure_file(path: Path) -> FrameMeasures:
     """Measure one frame file (checked by :func:`read_image` first: a bad file is one error)."""
     from PIL import Image
 
-    from evalharness.camera.calibration import measure_image
+    from evalharness.camera.frame_measures import measure_image
     from evalharness.data.images import read_image
 
     read_image(path)

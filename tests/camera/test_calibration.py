@@ -17,10 +17,9 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from evalharness.camera import measure
-from evalharness.camera.calibration import (CHART_IED_PX, MIN_STATIC_EDGES,
-                                            WINDOW_AGREEMENT_RATIO, chart_frames, chart_image,
-                                            flat_fields, measure_chart, measure_frame,
-                                            measure_image, summarise)
+from evalharness.camera.calibration import CHART_IED_PX, chart_frames, chart_image, flat_fields, measure_chart
+from evalharness.camera.frame_measures import (MIN_STATIC_EDGES, WINDOW_AGREEMENT_RATIO, measure_frame,
+                                               measure_image, summarise)
 from evalharness.cli import main
 from evalharness.config.profile import load_profile, resolve_profile
 from evalharness.paths import PROFILES_DIR
