@@ -14,7 +14,8 @@ penalty), in reality and in simulation, and the simulation's minus reality's wit
 difference near zero.
 
 ``--noise`` compares the cameras' noise where the faces lie: the noise of the flattest 16-px
-blocks with no clipped channel by level (`evalharness calibrate`'s measure) of the real FRAMEs,
+blocks with no clipped channel by level (`evalharness calibrate`'s measure) of the real FRAMEs
+(with ``--crops``, face crops of one camera, whose sizes differ),
 the same of the differences between real frames of one view (:func:`between_frames`: no static
 texture), and the same of flat grey fields at 8-248 DN filmed through each PROFILE
 (`calibration.flat_field_noise`, as `calibrate` films them; the noise at a stored level depends
@@ -36,7 +37,7 @@ import pandas as pd
 from PIL import Image
 from sklearn.linear_model import LogisticRegression
 
-from evalharness.camera import calibration, frame_measures, measure
+from evalharness.camera import calibration, measure
 from evalharness.config.profile import load_profile
 from evalharness.evaluation.intervals import subject_bootstrap
 from evalharness.evaluation.validation_summary import probe_outcomes
@@ -128,17 +129,23 @@ def between_frames(frames: list[Path]) -> measure.NoiseCurve:
     return measure.noise_curve(measure.BlockNoise.concatenate(parts))
 
 
-def noise_by_level(frames: list[Path], profiles: list[str]) -> list[str]:
+def noise_by_level(frames: list[Path], profiles: list[str], *, crops: bool = False) -> list[str]:
     """Markdown rows: sigma (DN) of the flattest blocks by level and their correlation 1 and 2 px
-    apart; the real frames within each frame, between frames of one view, and each profile's
-    flat fields."""
+    apart; the real frames within each frame, between frames of one view (not for ``crops``: face
+    crops of one camera, whose sizes and scenes differ), and each profile's flat fields."""
     def row(curve: measure.NoiseCurve) -> tuple[dict[int, float], np.ndarray]:
         return ({int(round(level)): float(sigma) for level, sigma in zip(curve.level_dn, curve.sigma_dn, strict=True)},
                 curve.mean_correlation())
 
-    within = frame_measures.summarise([frame_measures.measure_image(Image.open(frame)) for frame in frames],
-                                   [str(frame) for frame in frames]).noise
-    curves = {"real frames": row(within), "real frames, between frames of one view": row(between_frames(frames))}
+    def pixels(frame: Path) -> np.ndarray:
+        with Image.open(frame) as image:
+            return np.asarray(image.convert("RGB"))
+
+    # The blocks of every image pooled, as `calibrate` pools a camera's frames.
+    within = measure.noise_curve(measure.BlockNoise.concatenate([measure.frame_noise(pixels(f)) for f in frames]))
+    curves = {("real crops" if crops else "real frames"): row(within)}
+    if not crops:
+        curves["real frames, between frames of one view"] = row(between_frames(frames))
     for name in profiles:
         curves[Path(name).name] = row(calibration.flat_field_noise(load_profile(name), FIELD_LEVELS_DN))
     levels = sorted(set().union(*(values for values, _ in curves.values())))
@@ -154,9 +161,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("paths", nargs="+", type=Path, help="validation run directories, or frames with --noise")
     parser.add_argument("--noise", action="store_true", help="compare the noise of real frames and profiles")
     parser.add_argument("--profile", action="append", default=[], help="a profile to film flat fields through")
+    parser.add_argument("--crops", action="store_true",
+                        help="with --noise: the FRAMEs are face crops of one camera (sizes differ)")
     args = parser.parse_args(argv)
     if args.noise:
-        print("\n".join(noise_by_level(args.paths, args.profile)))
+        print("\n".join(noise_by_level(args.paths, args.profile, crops=args.crops)))
         return
     for run in args.paths:
         rows = pd.read_parquet(run / "probes.parquet")

@@ -86,7 +86,9 @@ LIMITATIONS = (
     "between the eyes; 37.5 more below 12 px, where every real face was turned further than the "
     "studio photographs' 45 degrees, 11 of 13 further than their own source as one pose estimate "
     "reads both); on the HD camera, whose noise no frames measure, it was 0.2 points below "
-    "(each real face simulated 8 times, Monte Carlo error under 2 points). "
+    "(each real face simulated 8 times, Monte Carlo error under 2 points), with an assumed video "
+    "quantiser: one fine enough to keep the noise that the real HD images show in flat areas made "
+    "that camera's simulation about 6 points optimistic. "
     "Where faces are small, the simulated rates here may overstate what a real camera allows.",
     "The gallery in this run is small compared with a police database of millions: rank-1 "
     "identification becomes harder as the gallery grows, so the run's own rank-1 rates overstate "

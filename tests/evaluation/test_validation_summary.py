@@ -328,6 +328,27 @@ def test_level_script_ratios_and_slopes_by_construction(monkeypatch) -> None:
     assert difference == pytest.approx(0.0, abs=1e-6) and low <= 0.0 <= high
 
 
+def test_level_script_measures_face_crops_of_different_sizes(tmp_path) -> None:
+    """``validation_levels.py --noise --crops``: crops of one camera differ in size, so their blocks
+    are pooled without the frames' one-size check and without the between-frames row; grey crops
+    at 100 DN with white noise of 2 DN read about 2 DN (the flattest tenth of the blocks reads a
+    little low), uncorrelated."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    crops = []
+    for index, (height, width) in enumerate(((96, 96), (160, 128), (112, 144))):
+        pixels = np.clip(np.round(100.0 + 2.0 * rng.standard_normal((height, width))), 0, 255).astype(np.uint8)
+        crops.append(tmp_path / f"crop{index}.png")
+        Image.fromarray(pixels, mode="L").save(crops[-1])
+    lines = validation_levels.noise_by_level(crops, [], crops=True)
+    assert len(lines) == 3 and lines[2].startswith("| real crops | ")
+    levels = [int(v) for v in lines[0].strip("| ").split(" | ")[1:-1]]
+    values = lines[2].strip("| ").split(" | ")[1:]
+    assert levels == [104] and 1.7 < float(values[0]) < 2.1
+    assert all(abs(float(rho)) < 0.1 for rho in values[1].split(", "))
+
+
 @pytest.mark.slow
 def test_level_script_noise_follows_the_gain(frmdb_dev, tmp_path) -> None:
     """Flat fields through the hand-made CCTV profile without read noise (shot noise only), and
