@@ -1,24 +1,9 @@
 """``simulate``: a face photograph in, what the configured camera would store out.
 
-Stages, in order (each a function of its own module):
-
-1. ``resample`` - the source face scaled so that its eyes are ``ied_px`` apart (from the
-   geometry), on a square canvas of side ``max(4 ied_px, 32)`` px rounded up to even, centred on
-   the true face box. Then sRGB decoding to linear reflectance.
-2. ``spectral`` - infrared: the channel mix to monochrome (an approximation, see
-   :mod:`~evalharness.camera.spectral`); colour: unchanged until the mosaic.
-3. ``optics`` - diffraction, thin-lens defocus (lens focused on the plate) and aberrations.
-4. ``motion`` - the line kernel of the face's image motion during the exposure.
-5. ``sensor`` - colour: RGGB mosaic; then light, windscreen, glare, Poisson-Gaussian noise,
-   clipping, gain, tone curve and 8-bit quantisation; colour: bilinear demosaic (with
-   ``colour_sampling = "full"`` no mosaic: every stored pixel keeps its three colours, each with
-   its own noise). A profile that gives its camera's noise as measured from stored frames
-   (``stored_noise_dn``) has that noise drawn in the stored values, level by level and spatially
-   correlated, instead of the shot and read noise (:mod:`~evalharness.camera.noise`).
-6. ``interlace`` - legacy cameras keep one field (only when the profile says so).
-7. ``video`` - H.264 coding of a video camera's stream at the profile's quantiser (only when the
-   profile gives ``video_qp``).
-8. ``jpeg`` - the stored file, decoded again as the stored image.
+Stages, in order: the face placed on its canvas (:data:`PLACEMENT`), the image stages of
+:data:`STAGES` that its profile uses (spectral, optics, motion, sensor, interlace, video; each a
+function of its own module), and the stored file (:data:`STORAGE`). :func:`describe_stages` lists
+them in plain text, as every run's manifest records them.
 
 The true face box follows MTCNN's convention on LFW, measured as the median over 300 LFW
 deep-funneled images relative to the eye centres (box width 2.22 IED; top 1.16 IED above and
@@ -46,6 +31,7 @@ from evalharness.camera import (
     spectral,
     video,
 )
+from evalharness.camera.stages import Stage, StageDescription, StageInput
 from evalharness.config.profile import CameraProfile
 from evalharness.errors import ConfigError, DataError
 
@@ -122,6 +108,84 @@ def canvas_side_px(ied_px: float) -> int:
     """Side of the stored face canvas: ``max(4 ied_px, 32)`` rounded up to an even number."""
     side = max(math.ceil(CANVAS_IED_MULTIPLE * ied_px), CANVAS_MIN_PX)
     return side + side % 2
+
+
+def _spectral(image: torch.Tensor, given: StageInput) -> torch.Tensor:
+    profile = given.profile
+    return spectral.infrared_mix(image, profile.ir_mix_red, profile.ir_mix_green, profile.ir_mix_blue)
+
+
+def _optics(image: torch.Tensor, given: StageInput) -> torch.Tensor:
+    return optics.lens_blur(image, **_lens_blur_px(given.profile, given.geo))
+
+
+def _motion(image: torch.Tensor, given: StageInput) -> torch.Tensor:
+    return motion.motion_blur(image, given.geo.motion_blur_px, given.geo.motion_angle_deg)
+
+
+def _sensor(image: torch.Tensor, given: StageInput) -> torch.Tensor:
+    profile = given.profile
+    mosaic = profile.spectral_mode == "colour" and profile.colour_sampling == "mosaic"
+    if mosaic:
+        image = spectral.bayer_mosaic(image)
+    stored = sensor.capture(
+        image.clamp(0.0, 1.0), _white_e(profile, glazed=given.glazed),
+        profile.veiling_glare_ratio if given.glazed else 0.0, profile.full_well_e,
+        profile.read_noise_e, profile.gain_dn_per_e, profile.tone_curve, given.generators,
+        sensor_noise=profile.stored_noise_dn is None,
+    )
+    if mosaic:
+        stored = spectral.demosaic_bilinear(stored)
+    if profile.stored_noise_dn is not None:
+        stored = noise.add_stored_noise(stored, table_dn=profile.stored_noise_dn,
+                                        correlation_px=profile.stored_noise_correlation_px,
+                                        generators=given.generators)
+    return stored
+
+
+def _interlace(image: torch.Tensor, given: StageInput) -> torch.Tensor:
+    return codec.keep_one_field(image)
+
+
+def _video(image: torch.Tensor, given: StageInput) -> torch.Tensor:
+    return video.h264_intra(image, qp=given.profile.video_qp)
+
+
+#: The first stage: the face placed on the canvas (:func:`simulate` runs it, as it sets the
+#: stored image's coordinates).
+PLACEMENT = StageDescription(
+    "resample", "the source face scaled so that its eyes are ied_px apart (from the geometry), on a "
+    "square canvas of side max(4 ied_px, 32) px rounded up to even, centred on the true face box. "
+    "Then sRGB decoding to linear reflectance.")
+#: The image stages, in order: each runs where its profile uses it.
+STAGES: tuple[Stage, ...] = (
+    Stage(StageDescription("spectral", "infrared: the channel mix to monochrome (an approximation, see "
+                           "evalharness.camera.spectral); colour: unchanged until the mosaic."),
+          _spectral, applies=lambda profile: profile.spectral_mode == "infrared", linear=True),
+    Stage(StageDescription("optics", "diffraction, thin-lens defocus (lens focused on the plate) and "
+                           "aberrations."), _optics, linear=True),
+    Stage(StageDescription("motion", "the line kernel of the face's image motion during the exposure."),
+          _motion, linear=True),
+    Stage(StageDescription(
+        "sensor", "colour: RGGB mosaic; then light, windscreen, glare, Poisson-Gaussian noise, clipping, "
+        "gain, tone curve and 8-bit quantisation; colour: bilinear demosaic (with colour_sampling = "
+        "\"full\" no mosaic: every stored pixel keeps its three colours, each with its own noise). A "
+        "profile that gives its camera's noise as measured from stored frames (stored_noise_dn) has that "
+        "noise drawn in the stored values, level by level and spatially correlated, instead of the shot "
+        "and read noise (evalharness.camera.noise)."), _sensor),
+    Stage(StageDescription("interlace", "legacy cameras keep one field (only when the profile says so)."),
+          _interlace, applies=lambda profile: profile.interlaced),
+    Stage(StageDescription("video", "H.264 coding of a video camera's stream at the profile's quantiser "
+                           "(only when the profile gives video_qp)."),
+          _video, applies=lambda profile: profile.video_qp is not None),
+)
+#: The last stage: the stored file (:func:`simulate` runs it, as it also keeps the file's bytes).
+STORAGE = StageDescription("jpeg", "the stored file, decoded again as the stored image.")
+
+
+def describe_stages() -> list[StageDescription]:
+    """The camera model's stages, in order (the run's manifest records them)."""
+    return [PLACEMENT, *(stage.description for stage in STAGES), STORAGE]
 
 
 def simulate(
@@ -202,47 +266,16 @@ def simulate(
         shift = torch.tensor(corner, dtype=out_eyes.dtype, device=out_eyes.device)
         out_eyes = out_eyes + shift
         origins = origins - shift / scales[:, None]
-    if profile.spectral_mode == "infrared":
-        linear = spectral.infrared_mix(
-            linear, profile.ir_mix_red, profile.ir_mix_green, profile.ir_mix_blue
-        )
-        _keep(stages, keep_stages, "spectral", linear)
-
-    linear = optics.lens_blur(linear, **_lens_blur_px(profile, geo))
-    _keep(stages, keep_stages, "optics", linear)
-    linear = motion.motion_blur(linear, geo.motion_blur_px, geo.motion_angle_deg)
-    _keep(stages, keep_stages, "motion", linear)
-
-    mosaic = profile.spectral_mode == "colour" and profile.colour_sampling == "mosaic"
-    if mosaic:
-        linear = spectral.bayer_mosaic(linear)
     # The road scene carries the windscreen and its glare itself (on the glass only).
-    glazed = scene_options is None
-    stored = sensor.capture(
-        linear.clamp(0.0, 1.0), _white_e(profile, glazed=glazed),
-        profile.veiling_glare_ratio if glazed else 0.0, profile.full_well_e,
-        profile.read_noise_e, profile.gain_dn_per_e, profile.tone_curve, generators,
-        sensor_noise=profile.stored_noise_dn is None,
-    )
-    if mosaic:
-        stored = spectral.demosaic_bilinear(stored)
-    if profile.stored_noise_dn is not None:
-        stored = noise.add_stored_noise(stored, table_dn=profile.stored_noise_dn,
-                                        correlation_px=profile.stored_noise_correlation_px,
-                                        generators=generators)
-    if keep_stages:
-        stages["sensor"] = stored
-    if profile.interlaced:
-        stored = codec.keep_one_field(stored)
-        if keep_stages:
-            stages["interlace"] = stored
+    given = StageInput(profile, geo, generators, glazed=scene_options is None)
+    image = linear
+    for stage in STAGES:
+        if stage.applies(profile):
+            image = stage.run(image, given)
+            if keep_stages:
+                stages[stage.name] = sensor.linear_to_srgb(image) if stage.linear else image
 
-    if profile.video_qp is not None:
-        stored = video.h264_intra(stored, qp=profile.video_qp)
-        if keep_stages:
-            stages["video"] = stored
-
-    jpeg = codec.encode_jpeg(stored, profile.jpeg_quality, profile.jpeg_chroma_subsampling)
+    jpeg = codec.encode_jpeg(image, profile.jpeg_quality, profile.jpeg_chroma_subsampling)
     images = codec.decode_jpeg(jpeg, device=faces.device)
     if keep_stages:
         stages["jpeg"] = images
@@ -255,11 +288,6 @@ def simulate(
         ied_px=geo.ied_px,
         stages=stages,
     )
-
-
-def _keep(stages: dict[str, torch.Tensor], keep: bool, name: str, linear: torch.Tensor) -> None:
-    if keep:
-        stages[name] = sensor.linear_to_srgb(linear)
 
 
 def _face_boxes(eyes_px: torch.Tensor, width_px: float) -> torch.Tensor:

@@ -1,46 +1,62 @@
-"""A plain-text description of the camera model's stages, stored by every run.
+"""What a stage of the camera model is: the types of :data:`evalharness.camera.simulate.STAGES`.
 
-The runner writes :func:`describe_stages` into the run's ``manifest.json`` (``camera_stages``),
-so that a report describes the camera of the run it reports, not today's code. The description
-is read from :mod:`evalharness.camera.simulate`'s docstring (its numbered list); when the stage
-list becomes a declared table, only this function's body changes.
+:func:`~evalharness.camera.simulate.simulate` places the face (``resample``), runs the declared
+image stages in order, each where its profile uses it, and stores the file (``jpeg``), as
+torchvision's ``Compose`` runs its transforms: adding a stage is one entry in that list, its
+function and its description together. The runner writes the list's descriptions into the run's
+``manifest.json`` (``camera_stages``), so that a report describes the camera of the run it
+reports, not today's code.
 """
 
 from __future__ import annotations
 
-import importlib
-import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-_STAGE_ITEM = re.compile(r"^\d+\. ``(?P<name>\w+)`` - (?P<text>.*)$")
-_RST_MARKUP = re.compile(r"``([^`]+)``|:\w+:`~?([^`]+)`")
+if TYPE_CHECKING:
+    import torch
+
+    from evalharness.camera.geometry import Geometry
+    from evalharness.config.profile import CameraProfile
 
 
 @dataclass(frozen=True)
 class StageDescription:
-    """One stage: its name and what it does, in plain text."""
+    """One stage: its name and what it does, in plain text (as the manifest stores it)."""
 
     name: str
     text: str
 
 
-def plain_text(rst: str) -> str:
-    """Docstring text without reStructuredText markup: ````x```` and ``:mod:`~a.b``` become text."""
-    return _RST_MARKUP.sub(lambda m: m[1] or m[2], rst)
+@dataclass(frozen=True)
+class StageInput:
+    """What the image stages take besides the image: the ``profile``, its ``geo``\\ metry, one
+    CPU generator per face, and ``glazed``: whether the face is seen through the windscreen as
+    the profile says (false when a road scene draws the glass and its glare itself)."""
+
+    profile: CameraProfile
+    geo: Geometry
+    generators: Sequence[torch.Generator]
+    glazed: bool
 
 
-def describe_stages() -> list[StageDescription]:
-    """The camera model's stages, in order."""
-    # The module, not the package's ``simulate`` function of the same name (whose docstring has
-    # no stage list: reading it left the report's stage list empty).
-    module = importlib.import_module("evalharness.camera.simulate")
-    rows: list[dict[str, str]] = []
-    for line in (module.__doc__ or "").splitlines():
-        match = _STAGE_ITEM.match(line)
-        if match:
-            rows.append({"name": match["name"], "text": match["text"]})
-        elif rows and line.startswith("   "):  # an item's indented continuation
-            rows[-1]["text"] += " " + line.strip()
-        elif rows:
-            break
-    return [StageDescription(row["name"], plain_text(row["text"])) for row in rows]
+def _always(profile: CameraProfile) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One image stage: ``run(image (B, C, S, S), given) -> image``, applied where
+    ``applies(profile)``; ``linear`` when its output is linear light (a contact sheet shows it
+    sRGB-encoded) rather than stored values in [0, 1]; ``description``, its name (the key of
+    ``Capture.stages``) and what it does."""
+
+    description: StageDescription
+    run: Callable[[torch.Tensor, StageInput], torch.Tensor]
+    applies: Callable[[CameraProfile], bool] = _always
+    linear: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.description.name

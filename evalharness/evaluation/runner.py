@@ -26,8 +26,7 @@ import tomli_w
 import torch
 
 from evalharness.camera.geometry import derive_geometry, out_of_frame
-from evalharness.camera.simulate import derive
-from evalharness.camera.stages import describe_stages
+from evalharness.camera.simulate import derive, describe_stages
 from evalharness.config.experiment import Experiment, FrameScene, load_experiment, resolve_dataset
 from evalharness.config.profile import profile_path, resolved_toml
 from evalharness.data.folder import FolderDataset, open_dataset

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 from pathlib import Path
 
@@ -13,9 +14,12 @@ from PIL import Image
 from evalharness.camera.geometry import derive_geometry
 from evalharness.camera.simulate import (
     LFW_DEEPFUNNELED_EYES_PX,
+    STAGES,
     canvas_side_px,
+    describe_stages,
     simulate,
 )
+from evalharness.camera.stages import Stage, StageDescription
 from evalharness.config.profile import load_profile, with_overrides
 from evalharness.data.images import load_image
 from evalharness.seeding import probe_generator
@@ -34,6 +38,36 @@ def faces(lfw_mini: Path) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
 
 def _generators(keys: list[str], seed: int = 0) -> list[torch.Generator]:
     return [probe_generator(seed, "test", key) for key in keys]
+
+
+def test_simulate_runs_the_declared_stages_in_order(faces, monkeypatch):
+    """A stage added to the declared list is run in its place, kept by name and described, with
+    nothing else to change; a stage its profile does not use is skipped."""
+    images, eyes, keys = faces
+    profile = load_profile("colour-overview-night")
+    assert [s.name for s in describe_stages()] == [
+        "resample", "spectral", "optics", "motion", "sensor", "interlace", "video", "jpeg"]
+    before = simulate(images, eyes, profile, _generators(keys), keep_stages=True)
+    assert "spectral" not in before.stages and "video" not in before.stages  # colour, no video_qp
+
+    darker = Stage(StageDescription("shade", "halves the light (a test stage)."),
+                   lambda image, given: image / 2.0, linear=True)
+    never = Stage(StageDescription("never", "used by no profile."), lambda image, given: image * 0.0,
+                  applies=lambda profile: False)
+    # The module, not the package's ``simulate`` function of the same name.
+    monkeypatch.setattr(importlib.import_module("evalharness.camera.simulate"), "STAGES", (*STAGES[:2], darker, never, *STAGES[2:]))
+    after = simulate(images, eyes, profile, _generators(keys), keep_stages=True)
+    assert list(after.stages) == ["resample", "optics", "shade", "motion", "sensor", "jpeg"]
+    assert torch.allclose(after.stages["shade"], _scaled_display(before.stages["optics"], scale=0.5), atol=1e-5)
+    assert after.images.mean() < before.images.mean()
+    assert [s.name for s in describe_stages()][2:5] == ["optics", "shade", "never"]
+
+
+def _scaled_display(display: torch.Tensor, *, scale: float) -> torch.Tensor:
+    """A stage's display image (sRGB-encoded linear light) with its light times ``scale``."""
+    from evalharness.camera.sensor import linear_to_srgb, srgb_to_linear
+
+    return linear_to_srgb(srgb_to_linear(display) * scale)
 
 
 @pytest.mark.parametrize("name", PROFILES)
