@@ -47,6 +47,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,55 @@ FLOAT_FORMAT = "%.6f"
 FPIRS = (0.01, 0.1)
 FARS = (0.001, 0.01)
 CMC_RANKS = 10
+
+
+@dataclass(frozen=True)
+class Counts:
+    """One condition's mated probes: all, detected, and identified at rank 1 and 5."""
+
+    mated: int
+    detected: int
+    rank1: int
+    rank5: int
+
+
+@dataclass(frozen=True)
+class RateMetric:
+    """One rate of the summary with its interval columns (see the module docstring).
+
+    ``statistic(probes)`` gives the rate of any subset of the condition's probes (an index array,
+    with repeats), for the point estimate and the subject bootstrap; ``counts`` gives
+    (successes, trials) of a plain proportion, for its Wilson interval (None where the rate is
+    not one); ``over_detected``: its trials are the detected mated probes, not all mated ones
+    (for the exact interval where the bootstrap collapses); ``label``: its axis label where the
+    report plots it (None: not plotted), the plots in the order of :data:`RATE_METRICS`."""
+
+    column: str
+    statistic: Callable[[Probes], Callable[[np.ndarray], float]]
+    counts: Callable[[Counts], tuple[int, int]] | None = None
+    over_detected: bool = False
+    label: str | None = None
+
+
+#: The rates of every condition, in summary.csv's column order; the usage scenarios' rates
+#: follow them (:func:`evalharness.evaluation.scenarios.scenario_rates`). Adding a rate here adds
+#: its columns, intervals and (with a label) its plot.
+RATE_METRICS: tuple[RateMetric, ...] = (
+    RateMetric("rank1", lambda probes: probes.rank_rate(1), lambda c: (c.rank1, c.mated),
+               label="identified at rank 1 (fraction of mated probes)"),
+    RateMetric("rank1_detected", lambda probes: probes.rank_rate(1, detected_only=True),
+               lambda c: (c.rank1, c.detected), over_detected=True),
+    RateMetric("rank5", lambda probes: probes.rank_rate(5), lambda c: (c.rank5, c.mated)),
+    # The first FPIR and FAR are plotted.
+    *(RateMetric(f"fnir_at_fpir_{fpir:g}", lambda probes, fpir=fpir: probes.fnir(fpir),
+                 label=f"FNIR at FPIR {fpir:g} (fraction of mated probes)" if fpir == FPIRS[0] else None)
+      for fpir in FPIRS),
+    *(RateMetric(f"tar_at_far_{far:g}", lambda probes, far=far: probes.tar(far),
+                 label=f"TAR at FAR {far:g} (fraction of mated pairs)" if far == FARS[0] else None)
+      for far in FARS),
+    RateMetric("detection_rate", lambda probes: probes.detection_rate, lambda c: (c.detected, c.mated),
+               label="face detected (fraction of mated probes)"),
+)
 
 
 def bootstrap_rng(seed: int, key: str) -> np.random.Generator:
@@ -99,12 +149,7 @@ def summarise(rows: pd.DataFrame, seed: int, condition_id: str, n_resamples: int
     probes = Probes(rows, best_of_k)
     everything = np.arange(len(rows))
     statistics: dict[str, Callable[[np.ndarray], float]] = {
-        "detection_rate": probes.detection_rate,
-        "rank1": probes.rank_rate(1),
-        "rank1_detected": probes.rank_rate(1, detected_only=True),
-        "rank5": probes.rank_rate(5),
-        **{f"fnir_at_fpir_{fpir:g}": probes.fnir(fpir) for fpir in FPIRS},
-        **{f"tar_at_far_{far:g}": probes.tar(far) for far in FARS},
+        **{metric.column: metric.statistic(probes) for metric in RATE_METRICS},
         **scenarios.scenario_rates(probes, settings or ScenarioSettings()),
     }
     intervals = subject_bootstrap(statistics, rows["identity"].to_numpy(), bootstrap_rng(seed, condition_id),
@@ -123,17 +168,17 @@ def summarise(rows: pd.DataFrame, seed: int, condition_id: str, n_resamples: int
         "n_rank5": hits[5],
         "false_detections": int(rows["false_detections"].sum()),
     }
-    wilson_counts = {"detection_rate": (n_detected_mated, n_mated), "rank1": (hits[1], n_mated),
-                     "rank1_detected": (hits[1], n_detected_mated), "rank5": (hits[5], n_mated)}
+    counts = Counts(n_mated, n_detected_mated, hits[1], hits[5])
     scores, is_mated = probes.verification_scores()
     both_kinds = bool(is_mated.any() and not is_mated.all())
-    trials = {"rank1_detected": n_detected_mated}
+    rates = {metric.column: metric for metric in RATE_METRICS}
     for name, statistic in statistics.items():
+        metric = rates.get(name)  # None for a scenario's rate: trials are the mated probes
         row[name] = statistic(everything)
         row[f"{name}_ci_low"], row[f"{name}_ci_high"], row[f"{name}_interval"] = settle(
-            row[name], intervals[name], trials.get(name, n_mated))
-        if name in wilson_counts:
-            row[f"{name}_wilson_low"], row[f"{name}_wilson_high"] = wilson_interval(*wilson_counts[name])
+            row[name], intervals[name], n_detected_mated if metric and metric.over_detected else n_mated)
+        if metric and metric.counts:
+            row[f"{name}_wilson_low"], row[f"{name}_wilson_high"] = wilson_interval(*metric.counts(counts))
     for far in FARS:  # the point estimate from the shared verification function
         tar = verification.tar_at_far(scores, is_mated, far) if both_kinds else math.nan
         # Nothing detected: no comparison can be accepted at any threshold.

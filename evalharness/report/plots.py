@@ -24,6 +24,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator  # noqa: E402
 
 from evalharness.camera.geometry import DORI_THRESHOLDS_PX_PER_M  # noqa: E402
+from evalharness.evaluation.summary import RATE_METRICS  # noqa: E402
 
 #: Okabe & Ito (2008), "Color Universal Design": distinguishable with any common colour-vision
 #: deficiency. Black is left out so that it stays free for the reference lines.
@@ -74,12 +75,8 @@ class Metric:
     label: str
 
 
-METRICS = (
-    Metric("rank1", "identified at rank 1 (fraction of mated probes)"),
-    Metric("fnir_at_fpir_0.01", "FNIR at FPIR 0.01 (fraction of mated probes)"),
-    Metric("tar_at_far_0.001", "TAR at FAR 0.001 (fraction of mated pairs)"),
-    Metric("detection_rate", "face detected (fraction of mated probes)"),
-)
+#: The summary's rates that the report plots: those with a label in the summary's one table.
+METRICS = tuple(Metric(rate.column, rate.label) for rate in RATE_METRICS if rate.label)
 
 AXES = {"ied_px": "inter-eye distance in the stored image (px, log scale)", "distance_m": "distance to the face (m)"}
 

@@ -44,6 +44,21 @@ def test_counts_and_rates_by_hand() -> None:
     assert row["rank1_wilson_low"] < 0.5 < row["rank1_wilson_high"]
 
 
+def test_a_rate_added_to_the_table_gets_its_columns_and_intervals(monkeypatch) -> None:
+    """One entry in ``RATE_METRICS`` is all a new rate needs: its value, bootstrap interval and
+    (with counts) Wilson interval come out of ``summarise``; the report plots the labelled ones."""
+    from evalharness.report.plots import METRICS
+
+    assert [m.column for m in METRICS] == [m.column for m in summary.RATE_METRICS if m.label]
+    # Its Wilson counts: here the rank-5 hits, which equal the rank-2 hits (3 of 4).
+    rank2 = summary.RateMetric("rank2", lambda p: p.rank_rate(2), lambda c: (c.rank5, c.mated))
+    monkeypatch.setattr(summary, "RATE_METRICS", (*summary.RATE_METRICS, rank2))
+    row = summary.summarise(_rows(), seed=1, condition_id="c", n_resamples=200)
+    assert row["rank2"] == pytest.approx(3 / 4)  # ranks 1, 2 and 1 of four mated probes
+    assert row["rank2_ci_low"] <= row["rank2"] <= row["rank2_ci_high"] and row["rank2_interval"] == "bootstrap"
+    assert row["rank2_wilson_low"] < 0.75 < row["rank2_wilson_high"]
+
+
 def test_verification_uses_every_comparison() -> None:
     row = summary.summarise(_rows(), seed=1, condition_id="c", n_resamples=50)
     genuine = [0.9, 0.4, probes.UNDETECTED_SCORE, 0.7]
