@@ -19,10 +19,13 @@ def test_pairs_faces_with_real_outcomes_and_tabulates_by_camera_and_bin(tmp_path
                          "camera": ["cctv", "cctv", "hd", "hd"], "real_detected": [True, True, True, False],
                          "real_mate_rank": pd.array([1, 4, 1, None], dtype="Int64")})
     rows.to_parquet(tmp_path / "probes.parquet")
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {"gallery_identities": 30, "models": {"recognizer": {"name": "facenet-casia"}}}))
 
     def face(expected: float | None, ied_px: float) -> dict:
         return {"expected_rank1": expected, "expected_rank1_ci_low": None if expected is None else expected - 0.1,
-                "expected_rank1_ci_high": None if expected is None else expected + 0.1, "ied_px": ied_px}
+                "expected_rank1_ci_high": None if expected is None else expected + 0.1, "ied_px": ied_px,
+                "gallery_size": 33}
 
     results = [{"image": "/x/probes/a/1.png", "faces": [face(0.5, 10.0)]},
                {"image": "/x/probes/a/2.png", "faces": [face(0.3, 15.0)]},
@@ -31,6 +34,9 @@ def test_pairs_faces_with_real_outcomes_and_tabulates_by_camera_and_bin(tmp_path
     (tmp_path / "q.json").write_text(json.dumps({"results": results}))
     outcomes = quality_vs_real.paired_outcomes(tmp_path / "q.json", tmp_path)
     assert outcomes["real"].tolist() == [1.0, 0.0, 1.0]
+    assert quality_vs_real.gallery_note(outcomes) is None  # 33 and 30 people: about one size
+    small = quality_vs_real.gallery_note(outcomes.assign(real_gallery=4))
+    assert small.startswith("warning: expected for a gallery of 33, real outcomes searched in one of 4")
     text = quality_vs_real.table(outcomes)
     assert text.startswith("3 faces found by both, 2 given a number")
     # cctv: expected (50 + 30) / 2 = 40 (30-50), real 1 of 2 = 50, on the interval's edge: covered.
