@@ -37,7 +37,7 @@ import pandas as pd
 from PIL import Image
 from sklearn.linear_model import LogisticRegression
 
-from evalharness.camera import calibration, measure
+from evalharness.camera import calibration, frame_measures, measure
 from evalharness.config.profile import load_profile
 from evalharness.evaluation.intervals import subject_bootstrap
 from evalharness.evaluation.validation_summary import probe_outcomes
@@ -137,13 +137,7 @@ def noise_by_level(frames: list[Path], profiles: list[str], *, crops: bool = Fal
         return ({int(round(level)): float(sigma) for level, sigma in zip(curve.level_dn, curve.sigma_dn, strict=True)},
                 curve.mean_correlation())
 
-    def pixels(frame: Path) -> np.ndarray:
-        with Image.open(frame) as image:
-            return np.asarray(image.convert("RGB"))
-
-    # The blocks of every image pooled, as `calibrate` pools a camera's frames.
-    within = measure.noise_curve(measure.BlockNoise.concatenate([measure.frame_noise(pixels(f)) for f in frames]))
-    curves = {("real crops" if crops else "real frames"): row(within)}
+    curves = {("real crops" if crops else "real frames"): row(frame_measures.noise_of_files(frames))}
     if not crops:
         curves["real frames, between frames of one view"] = row(between_frames(frames))
     for name in profiles:

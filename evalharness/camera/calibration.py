@@ -60,6 +60,7 @@ from evalharness.camera.frame_measures import (
     CameraMeasures,
     Sharpness,
     measure_image,
+    noise_of_files,
     summarise,
 )
 from evalharness.camera.sensor import FULL_SCALE_DN, linear_to_srgb, srgb_to_linear
@@ -322,11 +323,7 @@ def flat_fields(profile: CameraProfile, levels_dn: Sequence[float], *, seed: int
 
 def flat_field_noise(profile: CameraProfile, levels_dn: Sequence[float], *, seed: int = 0) -> measure.NoiseCurve:
     """The noise curve of :func:`flat_fields`, measured as a real frame's is."""
-    blocks = []
-    for data in flat_fields(profile, levels_dn, seed=seed):
-        with Image.open(io.BytesIO(data)) as image:
-            blocks.append(measure.frame_noise(np.asarray(image.convert("RGB"))))
-    return measure.noise_curve(measure.BlockNoise.concatenate(blocks))
+    return noise_of_files(io.BytesIO(data) for data in flat_fields(profile, levels_dn, seed=seed))
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ turns these measures into profile values.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image, JpegImagePlugin
@@ -363,6 +364,17 @@ def static_sharpness(
     return Sharpness(measure.pooled_mtf50(wide), spread, len(wide), found,
                      np.mean([w.mtf for w in wide], axis=0), by_contrast(wide),
                      narrow_mtf50, len(narrow), by_contrast(narrow))
+
+
+def noise_of_files(files: Iterable[str | Path | BinaryIO]) -> measure.NoiseCurve:
+    """The noise curve of stored image files (paths or open binary files, of any sizes) pooled as
+    one camera's, each measured as :func:`measure_frame` measures a frame's noise (colour frames;
+    a monochrome file is read as three equal channels)."""
+    blocks = []
+    for file in files:
+        with Image.open(file) as image:
+            blocks.append(measure.frame_noise(np.asarray(image.convert("RGB"))))
+    return measure.noise_curve(measure.BlockNoise.concatenate(blocks))
 
 
 def _pooled_noise(frames: Sequence[FrameMeasures]) -> measure.NoiseCurve:
