@@ -53,13 +53,19 @@ def source_view(photo: Path, all_views: bool) -> tuple[float, float] | None:
 
 def make_paired(frmdb: Path, out: Path, gallery_view: str = "33",
                 subjects: list[str] | None = None, all_views: bool = False) -> Path:
-    """Write the paired layout of ``frmdb`` under ``out`` (created) and return ``out``."""
+    """Write the paired layout of ``frmdb`` under ``out`` (created) and return ``out``; ValueError
+    naming what is missing for a folder that is not FRMDB's layout or subjects it does not hold."""
+    if missing := [name for name in ("subjects.csv", "mugshots", "surveillance") if not (frmdb / name).exists()]:
+        raise ValueError(f"{frmdb}: no {' or '.join(missing)}; an FRMDB folder holds mugshots/<id>/, "
+                         "surveillance/<id>/ and subjects.csv")
     cameras = {}
     with (frmdb / "subjects.csv").open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             cameras[row["subject"]] = row["camera"]
     chosen = sorted(p.name for p in (frmdb / "surveillance").iterdir() if p.is_dir())
     if subjects:
+        if absent := sorted(set(subjects) - set(chosen)):
+            raise ValueError(f"{frmdb / 'surveillance'}: no folder for subject {', '.join(absent)}")
         chosen = [s for s in chosen if s in set(subjects)]
     # Everything is planned, and bad input refused, before anything is written: a half-written
     # layout would pass for a whole one.

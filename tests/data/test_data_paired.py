@@ -99,4 +99,9 @@ def test_layout_of_full_frmdb_views_keeps_the_development_views_unless_asked(
     (full / "subjects.csv").write_text("subject,sex,age,camera,notes\n001,F,25,cctv-352x288,\n")
     with pytest.raises(ValueError, match="subjects.csv: no row for subject 002"):
         script.make_paired(full, tmp_path / "unknown")
-    assert not (tmp_path / "bad").exists() and not (tmp_path / "unknown").exists()
+    with pytest.raises(ValueError, match="surveillance: no folder for subject 003"):
+        script.make_paired(full, tmp_path / "absent", subjects=["002", "003"])
+    shutil.rmtree(full / "surveillance")
+    with pytest.raises(ValueError, match="frmdb: no surveillance; an FRMDB folder holds"):
+        script.make_paired(full, tmp_path / "no-crops")
+    assert not any((tmp_path / name).exists() for name in ("bad", "unknown", "absent", "no-crops"))

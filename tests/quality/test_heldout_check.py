@@ -1,0 +1,72 @@
+"""``scripts/heldout_check.py``: the held-out acceptance check in one command, rehearsed on
+development people standing in for the held-out ones."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+# scripts/, on pytest's pythonpath (pyproject.toml)
+import heldout_check
+
+
+def _check(frmdb_dev: Path, held_out: Path, run: Path, out: Path, *extra: str) -> int:
+    return heldout_check.main(["--development", str(frmdb_dev), "--held-out", str(held_out), "--run", str(run),
+                               "--out", str(out), "--development-subjects", "001", "002", "040", "041", *extra])
+
+
+@pytest.mark.slow
+def test_check_runs_every_step_and_gives_both_verdicts_then_resumes(
+        frmdb_dev: Path, quality_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "check"
+    status = _check(frmdb_dev, frmdb_dev, quality_run, out, "--held-out-subjects", "003", "042", "--draws", "1")
+    printed = capsys.readouterr().out
+    assert status in (0, 1)
+    commands = (out / "commands.sh").read_text().splitlines()
+    assert [line.split()[1].rsplit("/", 1)[-1] for line in commands] == [
+        "make_frmdb_paired.py", "make_frmdb_paired.py", "validate", "validate", "quality"]
+    assert f"--calibration {out / 'final-dev'}" in commands[3] and f"--validation {out / 'final-dev'}" in commands[4]
+    def crops(folder: Path) -> list[str]:
+        return sorted(f"{p.parent.name}/{p.name}" for p in folder.glob("*/*.png"))
+
+    assert crops(out / "real-held/probes") == [c for c in crops(frmdb_dev / "surveillance") if c[:3] in ("003", "042")]
+    # The validation verdict is that of the held-out run's own figures.
+    overall = json.loads((out / "final-held/summary.json").read_text())["corrected"]["overall"]
+    verdict = (out / "verdict.md").read_text()
+    assert f"| rank-1, all (n {overall['n']}) | {100 * overall['pred_rank1']:.1f} | {100 * overall['real_rank1']:.1f} |" \
+        in verdict
+    assert "## Quality goal" in verdict and "intervals covering the real rate, by IED bin" in verdict
+    summary = verdict.strip().splitlines()[-1]
+    assert summary.startswith("Validation goal ") and summary.rstrip(".") in printed
+    assert ("not met" not in summary) == (status == 0)
+    # Run again with the same arguments: every step is kept, nothing is run again, same verdict.
+    assert _check(frmdb_dev, frmdb_dev, quality_run, out, "--held-out-subjects", "003", "042", "--draws", "1") == status
+    printed = capsys.readouterr().out
+    assert printed.count("] kept: finished in an earlier run") == 5
+    assert (out / "commands.sh").read_text().splitlines() == commands
+    # With other arguments the folder is refused: its corrections describe another simulation.
+    assert _check(frmdb_dev, frmdb_dev, quality_run, out, "--held-out-subjects", "003", "042", "--draws", "2") == 2
+    assert "holds a check made with other arguments or at another commit" in capsys.readouterr().err
+
+
+def test_a_failed_step_is_named_with_its_log_and_finished_steps_are_kept(
+        frmdb_dev: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit):
+        _check(frmdb_dev, frmdb_dev, run, tmp_path / "out")
+    assert f"--run {run}: no manifest.json" in capsys.readouterr().err
+    (run / "manifest.json").parent.mkdir()
+    (run / "manifest.json").write_text("{}")
+    held_out = tmp_path / "held"   # subjects.csv, but no mugshots/ or surveillance/
+    held_out.mkdir()
+    shutil.copy(frmdb_dev / "subjects.csv", held_out / "subjects.csv")
+    assert _check(frmdb_dev, held_out, run, tmp_path / "out") == 2
+    error = capsys.readouterr().err
+    log = tmp_path / "out/logs/layout-held.log"
+    assert f"step layout-held failed (exit status 1); its log: {log}" in error
+    assert "no mugshots or surveillance; an FRMDB folder holds" in log.read_text()
+    assert (tmp_path / "out/logs/layout-dev.done").is_file() and not (tmp_path / "out/logs/layout-held.done").exists()
+    assert sorted(p.name for p in (tmp_path / "out/real-dev/probes").iterdir()) == ["001", "002", "040", "041"]
