@@ -6,7 +6,7 @@ default run seeds it (so MTCNN sees what it sees in the default run), and every 
 the same stored images: a paired comparison, measured by the code of a run's
 ``[detector_comparison]`` (:mod:`evalharness.evaluation.detector_comparison`; the default
 experiment's report shows it). A face counts as found when a box overlaps the true face box with
-IoU >= 0.5 (the runner's rule, :func:`~evalharness.evaluation.evaluator.match_detections`); every
+IoU >= 0.5 (the runner's rule, :func:`~evalharness.evaluation.matching.match_detections`); every
 other box is a false detection. All probes (mated and non-mated) are faces here, so the rate is
 over all of them.
 

@@ -33,7 +33,7 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from evalharness.evaluation.evaluator import identity_scores  # noqa: E402
+from evalharness.evaluation.matching import identity_scores  # noqa: E402
 from evalharness.evaluation.runner import prepare  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -69,3 +69,8 @@ def _join(first: Result, second: Result) -> Result:
     if isinstance(first, np.ndarray):
         return np.concatenate([first, second])
     return [*first, *second]
+
+
+def batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    """``items`` in consecutive runs of ``size`` (the last may be shorter)."""
+    return [items[start:start + size] for start in range(0, len(items), size)]

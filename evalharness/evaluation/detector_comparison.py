@@ -8,7 +8,7 @@ choice of ``probes_per_condition`` of the condition's probes (:func:`comparison_
 ``--limit`` would keep) is simulated as the run simulates it (:func:`~evalharness.evaluation.evaluator.capture_probes`:
 the same per-probe seeds, so the first detector sees what it sees in the run), and every detector
 searches the same stored images: a paired comparison. A face is found as in the run
-(:func:`~evalharness.evaluation.evaluator.match_detections`: a box with IoU >= 0.5 with the true
+(:func:`~evalharness.evaluation.matching.match_detections`: a box with IoU >= 0.5 with the true
 face box); every other box is a false detection. All probes, mated and non-mated, are faces here.
 Recognition is not run. Nothing here draws from a generator the run's conditions use: each probe's
 generator is made afresh from its seed, and the bootstrap has its own.
@@ -35,17 +35,11 @@ from evalharness.config.loading import suggest
 from evalharness.data.folder import FolderDataset
 from evalharness.errors import ConfigError, DataError
 from evalharness.evaluation import store
-from evalharness.evaluation.batching import split_on_oom
+from evalharness.evaluation.batching import batches, split_on_oom
 from evalharness.evaluation.conditions import Condition
-from evalharness.evaluation.evaluator import (
-    SourceFaces,
-    batches,
-    capture_probes,
-    condition_split,
-    detector_input,
-    match_detections,
-    probe_ied_px,
-)
+from evalharness.evaluation.evaluator import capture_probes, condition_split, detector_input, probe_ied_px
+from evalharness.evaluation.matching import match_detections
+from evalharness.evaluation.originals import SourceFaces
 from evalharness.evaluation.intervals import settle, subject_bootstrap
 from evalharness.evaluation.protocol import Image, Split, limit_probes
 from evalharness.evaluation.summary import bootstrap_rng, write_csv_text
@@ -96,8 +90,8 @@ def detection_rows(experiment: Experiment, dataset: FolderDataset, conditions: S
                     "condition_id": condition.id, "label": condition.label, "profile": condition.profile.name,
                     "probe_mode": condition.probe_mode, "distance_m": condition.profile.distance_m,
                     "identity": image.identity, "relpath": image.relpath, "ied_px": float(ied_px[i]),
-                    "detector": name, "detected": hit["detected"], "iou": hit["iou"], "det_prob": hit["prob"],
-                    "false_detections": hit["false_detections"],
+                    "detector": name, "detected": hit.detected, "iou": hit.iou, "det_prob": hit.prob,
+                    "false_detections": hit.false_detections,
                 } for i, (image, hit) in enumerate(zip(batch, found, strict=True)) if keep[i]]
     return pd.DataFrame.from_records(records)
 

@@ -25,10 +25,9 @@ Per-probe rows (``conditions/<id>.parquet``), one per probe:
   scores of every other gallery identity (for verification metrics), or a seeded sample of
   ``nonmate_scores_kept`` of them where the experiment sets it.
 
-Source eye positions and gallery embeddings come from the undegraded photographs: the detector
-runs on each original and keeps the face nearest the image centre
-(:func:`~evalharness.models.align.central_face`); both are cached in
-``<cache>/embeddings/`` keyed by the dataset fingerprint and the models' weights sha256.
+What every condition is compared against (the faces in the undegraded photographs, the gallery
+embeddings) comes from :mod:`~evalharness.evaluation.originals`; which detection is the face and
+how each identity scores, from :mod:`~evalharness.evaluation.matching`.
 """
 
 from __future__ import annotations
@@ -44,7 +43,6 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from PIL import Image as PILImage
-from torchvision.ops import box_iou
 
 from evalharness.camera import frame
 from evalharness.camera.scene import SceneOptions
@@ -52,226 +50,45 @@ from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, Capture, simul
 from evalharness.config.experiment import Experiment
 from evalharness.config.profile import CameraProfile
 from evalharness.data.folder import FolderDataset
-from evalharness.data.images import load_image
 from evalharness.errors import DataError
-from evalharness.evaluation import manifest, store
-from evalharness.evaluation.batching import split_on_oom
+from evalharness.evaluation.batching import batches, split_on_oom
 from evalharness.evaluation.conditions import Condition, canonical_json, sweep_axes
+from evalharness.evaluation.matching import DetectionMatch, detected_faces, identity_scores, match_detections
 from evalharness.evaluation.metrics import mate_ranks
+from evalharness.evaluation.originals import (
+    DecodedBatches,
+    SourceFaces,
+    detect_sources,
+    gallery_embeddings,
+    numerics,
+)
 from evalharness.evaluation.protocol import Image, Split, for_condition
 from evalharness.evaluation.timing import StageClock, summed
 from evalharness.models import (
-    Detections,
     Detector,
     Recognizer,
     get_detector,
     get_recognizer,
     resolve_device,
 )
-from evalharness.models.cache import cache_dir
-from evalharness.models.photos import subject_face
 from evalharness.models.registry import lfw_accuracy
 from evalharness.quality import detection_measures, face_measures
 from evalharness.quality.pose import head_poses
 from evalharness.seeding import probe_generator, probe_seed
 
-#: A detection counts as the face only when it overlaps the true face box this much.
-MIN_IOU = 0.5
-#: Most bytes of decoded source photographs a run keeps for its next condition (a batch of 32
-#: lfw-mini photographs is 24 MB as float32; the default experiment keeps 180 MB).
-DECODED_CACHE_BYTES = 2 << 30
 
-
-@dataclass(frozen=True)
-class SourceFaces:
-    """The face found in each undegraded photograph (keyed by relpath).
-
-    ``boxes (M, 4)`` and ``landmarks (M, 5, 2)`` in pixels; ``found (M,)`` False where the
-    detector found nothing and the centre box with template landmarks stands in.
-    """
-
-    relpaths: list[str]
-    boxes: np.ndarray
-    landmarks: np.ndarray
-    found: np.ndarray
-
-    def index(self, relpaths: Sequence[str]) -> np.ndarray:
-        position = {path: i for i, path in enumerate(self.relpaths)}
-        return np.array([position[path] for path in relpaths], dtype=np.int64)
-
-
-def cached_arrays(path: Path) -> dict[str, np.ndarray] | None:
-    if not path.is_file():
-        return None
-    with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
-
-
-def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    store.write_bytes(path, buffer.getvalue())
-
-
-def batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    """``items`` in consecutive runs of ``size`` (the last may be shorter)."""
-    return [items[start:start + size] for start in range(0, len(items), size)]
-
-
-def _load_batch(dataset: FolderDataset, relpaths: Sequence[str]) -> list[torch.Tensor]:
-    return [load_image(dataset.root / relpath) for relpath in relpaths]
-
-
-@dataclass
-class DecodedBatches:
-    """The source photographs of each batch of probes, decoded once per run: every condition
-    asks for the same batches. Each batch's ``(3, H, W)`` float tensors (sizes may differ) on the
-    CPU are kept up to :data:`DECODED_CACHE_BYTES`; batches beyond it are decoded again when asked for."""
-
-    dataset: FolderDataset
-    max_bytes: int = DECODED_CACHE_BYTES
-    _kept: dict[tuple[str, ...], list[torch.Tensor]] = field(default_factory=dict, repr=False)
-
-    def __call__(self, relpaths: Sequence[str]) -> list[torch.Tensor]:
-        key = tuple(relpaths)
-        faces = self._kept.get(key)
-        if faces is None:
-            faces = _load_batch(self.dataset, relpaths)
-            if self._bytes(*self._kept.values()) + self._bytes(faces) <= self.max_bytes:
-                self._kept[key] = faces
-        return faces
-
-    @staticmethod
-    def _bytes(*batches: list[torch.Tensor]) -> int:
-        return sum(face.nbytes for batch in batches for face in batch)
-
-
-def cache_path(kind: str, key: dict[str, str]) -> Path:
-    """``<cache>/embeddings/<kind>-<hash of key>.npz``."""
-    return cache_dir() / "embeddings" / f"{kind}-{manifest.config_hash(key)[:16]}.npz"
-
-
-def detect_sources(dataset: FolderDataset, relpaths: Sequence[str], detector: Detector,
-                   detector_key: str) -> SourceFaces:
-    """The central face of each photograph, cached per (dataset, detector and its options).
-
-    Each photograph is detected on its own: MTCNN's batched arithmetic can move a near-tied box
-    by pixels with the other images in the batch (4.3 px on lfw-mini's Nan_Wang_0001, in
-    facenet-pytorch's own MTCNN too), and which photographs share a batch would otherwise depend
-    on which runs filled the cache before.
-    """
-    path = cache_path("faces", {"dataset": dataset.fingerprint, "detector": detector_key,
-                                 "images_per_call": "1"})
-    cached = cached_arrays(path) or {
-        "relpaths": np.zeros(0, str), "boxes": np.zeros((0, 4), np.float32),
-        "landmarks": np.zeros((0, 5, 2), np.float32), "found": np.zeros(0, bool),
-    }
-    known = set(cached["relpaths"].tolist())
-    missing = [relpath for relpath in relpaths if relpath not in known]
-    boxes, landmarks, found = [], [], []
-    for relpath in missing:
-        image = load_image(dataset.root / relpath)
-        box, points, detected = subject_face(detector.detect([image])[0], *image.shape[-2:])
-        boxes.append(box)
-        landmarks.append(points)
-        found.append(detected)
-    if missing:
-        cached = {
-            "relpaths": np.concatenate([cached["relpaths"], np.array(missing, dtype=str)]),
-            "boxes": np.concatenate([cached["boxes"], np.array(boxes, np.float32).reshape(-1, 4)]),
-            "landmarks": np.concatenate([cached["landmarks"],
-                                         np.array(landmarks, np.float32).reshape(-1, 5, 2)]),
-            "found": np.concatenate([cached["found"], np.array(found, bool)]),
-        }
-        save_arrays(path, cached)
-    return SourceFaces(cached["relpaths"].tolist(), cached["boxes"], cached["landmarks"], cached["found"])
-
-
-def gallery_embeddings(dataset: FolderDataset, gallery: Sequence[Image], sources: SourceFaces,
-                       recognizer: Recognizer, detector_key: str, batch_size: int) -> np.ndarray:
-    """Embeddings ``(G, D)`` of the undegraded gallery photographs, cached per (dataset
-    fingerprint, recognizer weights and numerics, detector and its options)."""
-    path = cache_path("gallery", {"dataset": dataset.fingerprint, "recognizer": recognizer.weights_sha256,
-                                   "numerics": numerics(recognizer), "detector": detector_key})
-    relpaths = [image.relpath for image in gallery]
-    cached = cached_arrays(path)
-    if cached is not None and set(relpaths) <= set(cached["relpaths"].tolist()):
-        position = {p: i for i, p in enumerate(cached["relpaths"].tolist())}
-        return cached["embeddings"][[position[p] for p in relpaths]]
-    rows = []
-    for batch in batches(relpaths, batch_size):
-        at = sources.index(batch)
-        vectors = split_on_oom(recognizer.embed, _load_batch(dataset, batch), sources.boxes[at],
-                               sources.landmarks[at])
-        rows.append(vectors.numpy())
-    embeddings = np.concatenate(rows).astype(np.float32)
-    save_arrays(path, {"relpaths": np.array(relpaths, dtype=str), "embeddings": embeddings})
-    return embeddings
-
-
-def numerics(recognizer: Recognizer) -> str:
-    """The arithmetic a recognizer embeds in (FaceNet's ``"bf16"`` fast path or ``"fp32"``);
-    recognizers without the option compute in float32."""
-    return getattr(recognizer, "numerics", "fp32")
-
-
-def identity_scores(embeddings: np.ndarray, gallery: np.ndarray, columns: np.ndarray,
-                    n_identities: int) -> np.ndarray:
-    """Cosine similarity ``(P, N)`` of unit embeddings to each gallery identity: the best over
-    that identity's gallery images (``columns (G,)`` maps gallery images to identities 0..N-1,
-    each present at least once)."""
-    image_scores = embeddings.astype(np.float64) @ gallery.astype(np.float64).T
-    order = np.argsort(columns, kind="stable")
-    grouped = columns[order]
-    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
-    scores = np.full((len(embeddings), n_identities), -np.inf)
-    scores[:, grouped[starts]] = np.maximum.reduceat(image_scores[:, order], starts, axis=1)
-    return scores
-
-
-def match_detections(detections: Sequence[Detections], true_boxes: torch.Tensor) -> list[dict[str, Any]]:
-    """For each image, the detection overlapping its true face box ``(4,)`` best (IoU >=
-    :data:`MIN_IOU`), its landmarks and probability, and the number of detections elsewhere."""
-    found = []
-    for det, truth in zip(detections, true_boxes, strict=True):
-        iou = np.zeros(0)
-        if len(det):
-            iou = box_iou(torch.from_numpy(det.boxes).double(), truth[None]).numpy()[:, 0]
-        best = int(np.argmax(iou)) if iou.size else -1
-        hit = best >= 0 and iou[best] >= MIN_IOU
-        found.append({
-            "detected": bool(hit),
-            "box": det.boxes[best] if hit else np.full(4, np.nan, np.float32),
-            "landmarks": det.landmarks[best] if hit else None,
-            "prob": float(det.probs[best]) if hit else float("nan"),
-            "iou": float(iou[best]) if hit else float("nan"),
-            "false_detections": int((iou < MIN_IOU).sum()),
-        })
-    return found
-
-
-def detected_faces(found: Sequence[dict[str, Any]]) -> tuple[list[int], np.ndarray, np.ndarray]:
-    """Of :func:`match_detections`' results, the indices of the images whose face was detected,
-    with their boxes ``(D, 4)`` and landmarks ``(D, 5, 2)``: what a recognizer embeds."""
-    indices = [i for i, hit in enumerate(found) if hit["detected"]]
-    if not indices:
-        return [], np.zeros((0, 4), np.float32), np.zeros((0, 5, 2), np.float32)
-    return (indices, np.stack([found[i]["box"] for i in indices]),
-            np.stack([found[i]["landmarks"] for i in indices]))
-
-
-def _probe_measures(capture: Capture, found: list[dict[str, Any]], upscale: float) -> list[dict[str, float]]:
+def _probe_measures(capture: Capture, found: list[DetectionMatch], upscale: float) -> list[dict[str, float]]:
     """Quality measures of each probe: image measures on the true face box, against the
     undegraded face at the same scale where the capture kept it (infrared: after the channel mix);
     the head poses of the detected faces fitted together."""
     images, boxes = capture.images.cpu().numpy(), capture.face_boxes.cpu().numpy()
     ideal = capture.stages.get("spectral", capture.stages.get("resample"))
     ideal = None if ideal is None else ideal.cpu().numpy()
-    detected = [i for i, hit in enumerate(found) if hit["detected"]]
-    poses = dict(zip(detected, head_poses(np.stack([found[i]["landmarks"] for i in detected])), strict=True)) \
+    detected = [i for i, hit in enumerate(found) if hit.detected]
+    poses = dict(zip(detected, head_poses(np.stack([found[i].landmarks for i in detected])), strict=True)) \
         if detected else {}
     return [face_measures(images[i], boxes[i], capture.jpeg[i], None if ideal is None else ideal[i])
-            | detection_measures(hit["box"] if hit["detected"] else None, hit["landmarks"], hit["prob"], upscale,
+            | detection_measures(hit.box if hit.detected else None, hit.landmarks, hit.prob, upscale,
                                  pose=poses.get(i))
             for i, hit in enumerate(found)]
 
@@ -576,7 +393,7 @@ class Evaluator:
                     if not keep[i]:
                         continue
                     records.append(self._row(condition, image, found[i], float(ied[i]),
-                                             scores[i] if found[i]["detected"] else None, identities, column)
+                                             scores[i] if found[i].detected else None, identities, column)
                                    | measures[i])
                     if image.relpath in sample_keys:
                         samples.append(self._sample(condition, image, capture.images[i], found[i]))
@@ -584,7 +401,7 @@ class Evaluator:
             advance(len(batch))
         return Part(pd.DataFrame.from_records(records).astype({"mate_rank": "Int64"}), samples, clock)
 
-    def _row(self, condition: Condition, image: Image, found: dict[str, Any], ied_px: float,
+    def _row(self, condition: Condition, image: Image, found: DetectionMatch, ied_px: float,
              scores: np.ndarray | None, identities: list[str], column: dict[str, int]) -> dict[str, Any]:
         mate = column.get(image.identity)
         row: dict[str, Any] = {
@@ -594,11 +411,11 @@ class Evaluator:
             **{axis: getattr(condition.profile, axis) for axis in sweep_axes(self.experiment)},
             "distance_m": condition.profile.distance_m,
             "probe_kind": "mated" if mate is not None else "nonmated",
-            "identity": image.identity, "relpath": image.relpath, "detected": found["detected"],
+            "identity": image.identity, "relpath": image.relpath, "detected": found.detected,
             **{f"box_{name}": float(value) / condition.upscale
-               for name, value in zip(("x1", "y1", "x2", "y2"), found["box"], strict=True)},
-            "det_prob": found["prob"], "iou": found["iou"],
-            "false_detections": found["false_detections"], "ied_px": ied_px,
+               for name, value in zip(("x1", "y1", "x2", "y2"), found.box, strict=True)},
+            "det_prob": found.prob, "iou": found.iou,
+            "false_detections": found.false_detections, "ied_px": ied_px,
             "mate_score": float("nan"), "mate_rank": None, "best_nonmate_score": float("nan"),
             "best_nonmate_identity": None, "nonmate_scores": [],
         }
@@ -624,9 +441,9 @@ class Evaluator:
         return nonmate[np.sort(rng.choice(nonmate.size, kept, replace=False))]
 
     def _sample(self, condition: Condition, image: Image, stored: torch.Tensor,
-                found: dict[str, Any]) -> Sample:
+                found: DetectionMatch) -> Sample:
         name = f"samples/{condition.id}/{Path(image.relpath).stem}.png"
         gallery = Path(gallery_image_of(self.split, image.identity)).name
         return Sample(name, png_bytes(stored), {
             "identity": image.identity, "relpath": image.relpath, "file": name,
-            "detected": found["detected"], "gallery_file": f"samples/gallery/{gallery}"})
+            "detected": found.detected, "gallery_file": f"samples/gallery/{gallery}"})

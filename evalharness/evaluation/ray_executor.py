@@ -30,7 +30,8 @@ from evalharness.data.folder import FolderDataset
 from evalharness.errors import ConfigError, ExecutorError, HarnessError, ModelError
 from evalharness.evaluation import manifest
 from evalharness.evaluation.conditions import Condition
-from evalharness.evaluation.evaluator import Evaluator, Part, References, batches, condition_split
+from evalharness.evaluation.batching import batches
+from evalharness.evaluation.evaluator import Evaluator, Part, References, condition_split
 from evalharness.evaluation.protocol import Image, Split
 from evalharness.evaluation.timing import device_name
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evalharness.evaluation.evaluator import identity_scores
+from evalharness.evaluation.matching import identity_scores
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -34,7 +34,7 @@ def test_source_faces_do_not_depend_on_what_the_cache_held_before(lfw_mini, tmp_
     import torch
 
     from evalharness.data.folder import open_dataset
-    from evalharness.evaluation.evaluator import detect_sources
+    from evalharness.evaluation.originals import detect_sources
     from evalharness.models import get_detector
 
     dataset = open_dataset(lfw_mini)
@@ -57,17 +57,17 @@ def test_decoded_batches_decode_each_batch_once_within_their_budget(lfw_mini, mo
 
     from evalharness.data.folder import open_dataset
     from evalharness.data.images import load_image
-    from evalharness.evaluation import evaluator
+    from evalharness.evaluation import originals
 
     dataset = open_dataset(lfw_mini)
     relpaths = [record.relpath for record in dataset.records[:4]]
     decodes = []
-    monkeypatch.setattr(evaluator, "load_image", lambda path: decodes.append(path) or load_image(path))
-    decoded = evaluator.DecodedBatches(dataset)
+    monkeypatch.setattr(originals, "load_image", lambda path: decodes.append(path) or load_image(path))
+    decoded = originals.DecodedBatches(dataset)
     first = decoded(relpaths)
     assert decoded(relpaths) is first and len(decodes) == 4
     assert torch.equal(torch.stack(first), torch.stack([load_image(dataset.root / relpath) for relpath in relpaths]))
-    tight = evaluator.DecodedBatches(dataset, max_bytes=sum(face.nbytes for face in first) - 1)
+    tight = originals.DecodedBatches(dataset, max_bytes=sum(face.nbytes for face in first) - 1)
     assert torch.equal(torch.stack(tight(relpaths)), torch.stack(first))
     assert torch.equal(torch.stack(tight(relpaths)), torch.stack(first))
     assert len(decodes) == 12

@@ -21,7 +21,7 @@ from evalharness.config.profile import load_profile
 from evalharness.data.folder import open_dataset
 from evalharness.data.images import load_image
 from evalharness.errors import ModelError
-from evalharness.evaluation.evaluator import identity_scores
+from evalharness.evaluation.matching import identity_scores
 from evalharness.evaluation.metrics import identification_rate, mate_ranks
 from evalharness.evaluation.protocol import build_split
 from evalharness.models import get_detector, get_recognizer
