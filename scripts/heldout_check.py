@@ -1,4 +1,4 @@
-"""The acceptance check on FRMDB's held-out people, from their folder to both verdicts, in one command.
+"""The acceptance check on FRMDB's held-out people, from their folder to every goal's verdict, in one command.
 
     python scripts/heldout_check.py --development $FRMDB_DEV --held-out FRMDB_HELDOUT \
         --run reports/default --out /tmp/heldout
@@ -11,15 +11,22 @@ reads it; `--run` a finished run such as `make report`'s, whose detector `qualit
 2. `evalharness validate` the development people: the corrections are fitted there (`OUT/final-dev`);
 3. `evalharness validate` the held-out people with those corrections (`OUT/final-held`);
 4. `evalharness quality` on the held-out images with the development validation (`OUT/quality-held.json`);
-5. the verdicts: the validation goal (`scripts/validation_goal.py`'s criteria) on step 3, and the
-   quality goal (`scripts/quality_vs_real.py`) of step 4 against step 3's real outcomes.
+5. `evalharness validate` the held-out people with the hand-made CCTV profile (`OUT/held-hand-made`);
+6. `evalharness calibrate` on the held-out CCTV camera's frames (`frames/`, when the folder has them;
+   `OUT/held-calibrated.toml`, `OUT/calibrate-held.json`);
+7. the verdicts: the validation goal (`scripts/validation_goal.py`'s criteria) on step 3; the
+   quality goal (`scripts/quality_vs_real.py`) of step 4 against step 3's real outcomes; and the
+   quality issue's profile goal: step 6's closed loop reproduces the frames' noise and sharpness
+   within 15%, and the CCTV profile calibrated from the camera's frames (the development
+   validation's) validates on the held-out people at least as well as the hand-made one (step 3's
+   raw CCTV gap against step 5's).
 
 Every command is written to `OUT/commands.sh` as it runs and its output to `OUT/logs/<step>.log`;
 the verdicts go to `OUT/verdict.md` with the date, the commit and the data folders. A step that
 finished is kept when the check is run again with the same arguments at the same commit (a failed
 or interrupted check resumes where it stopped); an `OUT` made with other arguments or at another
 commit is refused, as corrections fitted by other code do not describe this code's simulation.
-Exit status: 0 when both goals are met, 1 when one is not, 2 when a step failed (named, with its log).
+Exit status: 0 when every goal is met, 1 when one is not, 2 when a step failed (named, with its log).
 """
 
 from __future__ import annotations
@@ -37,12 +44,19 @@ from pathlib import Path
 
 import quality_vs_real  # scripts/, beside this file
 
+from evalharness.camera.calibration import NOISE_TOLERANCE
 from evalharness.evaluation.validation_goal import criteria, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The profiles of the development validation in docs/VALIDATION.md, one per FRMDB camera group.
-PROFILES = (f"cctv-352x288={ROOT / 'configs/profiles/validation/frmdb-cctv-measured.toml'}",
-            f"hd-1920x1080={ROOT / 'configs/profiles/validation/frmdb-hd.toml'}")
+VALIDATION_PROFILES = ROOT / "configs/profiles/validation"
+#: The profiles of the development validation in docs/VALIDATION.md, one per FRMDB camera group:
+#: the CCTV camera's calibrated from its frames (with the people's walking), the HD camera's hand-made.
+PROFILES = (f"cctv-352x288={VALIDATION_PROFILES / 'frmdb-cctv-measured.toml'}",
+            f"hd-1920x1080={VALIDATION_PROFILES / 'frmdb-hd.toml'}")
+#: The same with the hand-made CCTV profile, which the calibrated one must validate as well as.
+HAND_MADE_PROFILES = (f"cctv-352x288={VALIDATION_PROFILES / 'frmdb-cctv.toml'}", PROFILES[1])
+#: The camera group whose profile `calibrate` measured, and the base it was calibrated on.
+CALIBRATED_CAMERA, CALIBRATION_BASE = "cctv-352x288", "legacy-interlaced"
 
 
 @dataclass(frozen=True)
@@ -62,20 +76,34 @@ def steps(args: argparse.Namespace) -> list[Step]:
     python, evalharness = sys.executable, str(Path(sys.executable).parent / "evalharness")
     out = args.out.resolve()
     layout = [python, str(ROOT / "scripts/make_frmdb_paired.py")]
-    validate = [evalharness, "validate", *(f"--profile={profile}" for profile in PROFILES), f"--draws={args.draws}"]
+    def validate(profiles: tuple[str, ...]) -> list[str]:
+        return [evalharness, "validate", *(f"--profile={profile}" for profile in profiles), f"--draws={args.draws}"]
+
     held_probes = sorted(str(path) for path in (out / "real-held/probes").glob("*/*"))
+    frames = held_frames(args)
     return [
         Step("layout-dev", [*layout, str(args.development.resolve()), str(out / "real-dev"),
                             *(["--subjects", *args.development_subjects] if args.development_subjects else [])]),
         Step("layout-held", [*layout, str(args.held_out.resolve()), str(out / "real-held"),
                              *(["--subjects", *args.held_out_subjects] if args.held_out_subjects else [])]),
-        Step("validate-dev", [*validate, str(out / "real-dev"), "--out", str(out / "final-dev")]),
-        Step("validate-held", [*validate, str(out / "real-held"), "--calibration", str(out / "final-dev"),
+        Step("validate-dev", [*validate(PROFILES), str(out / "real-dev"), "--out", str(out / "final-dev")]),
+        Step("validate-held", [*validate(PROFILES), str(out / "real-held"), "--calibration", str(out / "final-dev"),
                                "--out", str(out / "final-held"), "--json"], stdout_to="final-held.json"),
         Step("quality-held", [evalharness, "quality", *held_probes, "--run", str(args.run.resolve()),
                               "--validation", str(out / "final-dev"), "--json"], stdout_to="quality-held.json",
              partial_status=3),
+        Step("validate-held-hand-made", [*validate(HAND_MADE_PROFILES), str(out / "real-held"),
+                                         "--out", str(out / "held-hand-made")]),
+        *([Step("calibrate-held", [evalharness, "calibrate", *frames, "--base", CALIBRATION_BASE,
+                                   "--out", str(out / "held-calibrated.toml"), "--json"],
+                stdout_to="calibrate-held.json")] if frames else []),
     ]
+
+
+def held_frames(args: argparse.Namespace) -> list[str]:
+    """The held-out CCTV camera's full frames (``frames/<id>/*.jpg``), of the chosen people."""
+    return sorted(str(path) for path in (args.held_out / "frames").resolve().glob("*/*.jpg")
+                  if not args.held_out_subjects or path.parent.name in args.held_out_subjects)
 
 
 def identity(args: argparse.Namespace) -> dict[str, object]:
@@ -122,8 +150,8 @@ def run_steps(args: argparse.Namespace) -> str | None:
     return None
 
 
-def verdicts(out: Path) -> tuple[str, str, bool]:
-    """Both goals' verdicts as Markdown, their one-line summary, and whether both are met."""
+def validation_goal(out: Path) -> tuple[list[str], bool]:
+    """The validation issue's goal on the held-out people, as Markdown, and whether it is met."""
     listed, _ = criteria(json.loads((out / "final-held/summary.json").read_text(encoding="utf-8")))
     lines = ["## Validation goal (held-out people, corrections fitted on the development people)", "",
              "| criterion | predicted | real | error | allowed | raw simulation | goal |",
@@ -131,16 +159,80 @@ def verdicts(out: Path) -> tuple[str, str, bool]:
     lines += [f"| {item.name} | {item.predicted:.1f} | {item.real:.1f} | {item.predicted - item.real:+.1f} | "
               f"+-{item.tolerance_pts:g} | {item.simulated:.1f} | {'MET' if item.met else 'NOT MET'} |"
               for item in listed]
-    lines += ["", verdict(listed), "", "## Quality goal (`quality --validation` on the held-out images)", ""]
+    return [*lines, "", verdict(listed)], all(item.met for item in listed)
+
+
+def quality_goal(out: Path) -> tuple[list[str], bool]:
+    """The quality issue's goal for `quality --validation` on the held-out images (its script's
+    table and criteria), as Markdown, and whether it is met."""
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        quality_status = quality_vs_real.report(
-            quality_vs_real.paired_outcomes(out / "quality-held.json", out / "final-held"))
-    lines.append(printed.getvalue().rstrip())
-    validation_met, quality_met = all(item.met for item in listed), quality_status == 0
-    summary = (f"validation goal {'met' if validation_met else 'not met'}; "
-               f"quality goal {'met' if quality_met else 'not met'}")
-    return "\n".join(lines), summary, validation_met and quality_met
+        status = quality_vs_real.report(quality_vs_real.paired_outcomes(out / "quality-held.json", out / "final-held"))
+    return ["## Quality goal (`quality --validation` on the held-out images)", "", printed.getvalue().rstrip()], \
+        status == 0
+
+
+def _camera_gap(validation: Path) -> dict[str, float]:
+    """The raw simulation's rank-1 gap to real (points) of :data:`CALIBRATED_CAMERA` in a validation."""
+    raw = json.loads((validation / "summary.json").read_text(encoding="utf-8"))["raw"]
+    group = next(group for group in raw["cameras"] if group["camera"] == CALIBRATED_CAMERA)
+    return {key: 100 * group[key] for key in ("real_rank1", "sim_rank1", "gap", "gap_ci_low", "gap_ci_high")}
+
+
+def calibrated_profile_goal(out: Path) -> tuple[list[str], bool]:
+    """The quality issue's profile goal: `calibrate` on the held-out camera's frames reproduces
+    their noise (each level within :data:`NOISE_TOLERANCE`, correlations within as much) and
+    sharpness (MTF50 within as much) in closed loop (its compression is read from the JPEG tables,
+    not fitted); and the calibrated CCTV profile validates on the held-out people at least as well
+    as the hand-made one (its raw rank-1 gap no larger). As Markdown, and whether it is met."""
+    lines = ["## Calibrated-profile goal (the CCTV camera)", "", "| criterion | figure | allowed | goal |",
+             "| --- | --- | --- | --- |"]
+    met = []
+    if (out / "calibrate-held.json").is_file():
+        calibrated = json.loads((out / "calibrate-held.json").read_text(encoding="utf-8"))
+        checks = calibrated["checks"]
+        relative = {key: check["simulated"] / check["real"] - 1 for key, check in checks.items()
+                    if key.startswith("noise_sigma_") and key.endswith("_dn") or key == "mtf50_cyc_per_px"}
+        absolute = {key: check["simulated"] - check["real"] for key, check in checks.items()
+                    if key.startswith("noise_correlation_")}
+        for name, misses, unit in (("noise by level", {k: v for k, v in relative.items() if k != "mtf50_cyc_per_px"}, "%"),
+                                   ("sharpness (MTF50)", {k: v for k, v in relative.items() if k == "mtf50_cyc_per_px"}, "%"),
+                                   ("noise correlation", absolute, "")):
+            worst = max(misses, key=lambda key: abs(misses[key]), default=None)
+            ok = worst is not None and abs(misses[worst]) <= NOISE_TOLERANCE
+            figure = "not measured" if worst is None else (
+                f"worst {worst} {100 * misses[worst]:+.0f}%" if unit else f"worst {worst} {misses[worst]:+.2f}")
+            allowed = f"+-{NOISE_TOLERANCE:.0%}" if unit else f"+-{NOISE_TOLERANCE:g}"
+            lines.append(f"| calibrate closed loop, {name} ({len(misses)} checks, "
+                         f"{len(calibrated['frames'])} frames) | {figure} | {allowed} | {'MET' if ok else 'NOT MET'} |")
+            met.append(ok)
+        lines.append(f"| compression | JPEG quality {calibrated['values']['jpeg_quality']} "
+                     f"({calibrated['comments']['jpeg_quality']}) | read, not fitted | - |")
+    else:
+        lines.append("| calibrate closed loop | no frames/ in the held-out folder | - | NOT CHECKED |")
+        met.append(False)
+    measured, hand_made = _camera_gap(out / "final-held"), _camera_gap(out / "held-hand-made")
+    ok = abs(measured["gap"]) <= abs(hand_made["gap"])
+    lines.append(f"| {CALIBRATED_CAMERA} raw rank-1, calibrated profile against the hand-made | "
+                 f"real {measured['real_rank1']:.1f}: calibrated {measured['sim_rank1']:.1f} ({measured['gap']:+.1f}, "
+                 f"{measured['gap_ci_low']:+.1f} to {measured['gap_ci_high']:+.1f}), hand-made "
+                 f"{hand_made['sim_rank1']:.1f} ({hand_made['gap']:+.1f}, {hand_made['gap_ci_low']:+.1f} to "
+                 f"{hand_made['gap_ci_high']:+.1f}) | gap no larger | {'MET' if ok else 'NOT MET'} |")
+    met.append(ok)
+    return [*lines, "", f"goal {'met' if all(met) else 'not met'}"], all(met)
+
+
+#: The goals the check gives verdicts on, each as (name, its verdict from OUT).
+GOALS = (("validation goal", validation_goal), ("quality goal", quality_goal),
+         ("calibrated-profile goal", calibrated_profile_goal))
+
+
+def verdicts(out: Path) -> tuple[str, str, bool]:
+    """Every goal's verdict as Markdown, their one-line summary, and whether all are met."""
+    judged = [(name, *judge(out)) for name, judge in GOALS]
+    return ("\n\n".join("\n".join(lines) for _, lines, _ in judged),
+            "; ".join(f"{name} {'met' if met else 'not met'}" for name, _, met in judged),
+            all(met for _, _, met in judged))
 
 
 def main(argv: list[str] | None = None) -> int:

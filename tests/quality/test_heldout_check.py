@@ -27,8 +27,11 @@ def test_check_runs_every_step_and_gives_both_verdicts_then_resumes(
     assert status in (0, 1)
     commands = (out / "commands.sh").read_text().splitlines()
     assert [line.split()[1].rsplit("/", 1)[-1] for line in commands] == [
-        "make_frmdb_paired.py", "make_frmdb_paired.py", "validate", "validate", "quality"]
+        "make_frmdb_paired.py", "make_frmdb_paired.py", "validate", "validate", "quality", "validate", "calibrate"]
     assert f"--calibration {out / 'final-dev'}" in commands[3] and f"--validation {out / 'final-dev'}" in commands[4]
+    assert "frmdb-cctv.toml" in commands[5] and "--calibration" not in commands[5]
+    # Only the held-out people's frames are calibrated (subject 042 is filmed in HD: no frames).
+    assert sorted(Path(arg).parent.name for arg in commands[6].split() if arg.endswith(".jpg")) == ["003"] * 5
     def crops(folder: Path) -> list[str]:
         return sorted(f"{p.parent.name}/{p.name}" for p in folder.glob("*/*.png"))
 
@@ -39,13 +42,14 @@ def test_check_runs_every_step_and_gives_both_verdicts_then_resumes(
     assert f"| rank-1, all (n {overall['n']}) | {100 * overall['pred_rank1']:.1f} | {100 * overall['real_rank1']:.1f} |" \
         in verdict
     assert "## Quality goal" in verdict and "intervals covering the real rate, by IED bin" in verdict
+    assert "## Calibrated-profile goal" in verdict and "(2 checks, 5 frames)" in verdict
     summary = verdict.strip().splitlines()[-1]
     assert summary.startswith("Validation goal ") and summary.rstrip(".") in printed
     assert ("not met" not in summary) == (status == 0)
     # Run again with the same arguments: every step is kept, nothing is run again, same verdict.
     assert _check(frmdb_dev, frmdb_dev, quality_run, out, "--held-out-subjects", "003", "042", "--draws", "1") == status
     printed = capsys.readouterr().out
-    assert printed.count("] kept: finished in an earlier run") == 5
+    assert printed.count("] kept: finished in an earlier run") == 7
     assert (out / "commands.sh").read_text().splitlines() == commands
     # With other arguments the folder is refused: its corrections describe another simulation.
     assert _check(frmdb_dev, frmdb_dev, quality_run, out, "--held-out-subjects", "003", "042", "--draws", "2") == 2
@@ -70,3 +74,37 @@ def test_a_failed_step_is_named_with_its_log_and_finished_steps_are_kept(
     assert "no mugshots or surveillance; an FRMDB folder holds" in log.read_text()
     assert (tmp_path / "out/logs/layout-dev.done").is_file() and not (tmp_path / "out/logs/layout-held.done").exists()
     assert sorted(p.name for p in (tmp_path / "out/real-dev/probes").iterdir()) == ["001", "002", "040", "041"]
+
+
+def test_calibrated_profile_goal_by_hand(tmp_path: Path) -> None:
+    """The profile goal: every closed-loop check within 15% (correlations within 0.15), and the
+    calibrated profile's raw CCTV gap no larger than the hand-made profile's."""
+    def validation(name: str, sim: float) -> None:
+        group = {"camera": "cctv-352x288", "real_rank1": 0.5, "sim_rank1": sim, "gap": sim - 0.5,
+                 "gap_ci_low": sim - 0.6, "gap_ci_high": sim - 0.4}
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps({"raw": {"cameras": [group]}}))
+
+    def check(real: float, simulated: float) -> dict[str, float]:
+        return {"real": real, "simulated": simulated}
+
+    validation("final-held", 0.60)       # calibrated: 10 points optimistic
+    validation("held-hand-made", 0.38)   # hand-made: 12 points pessimistic
+    calibrated = {"frames": ["a.jpg"] * 20, "values": {"jpeg_quality": 95}, "comments": {"jpeg_quality": "measured"},
+                  "checks": {"noise_sigma_24_dn": check(1.0, 1.14), "noise_sigma_56_dn": check(2.0, 1.8),
+                             "noise_sigma_ratio": check(1.0, 2.0),   # the median ratio: not a level's check
+                             "noise_correlation_1_px": check(0.6, 0.5), "mtf50_cyc_per_px": check(0.2, 0.22),
+                             "mtf_at_0.1_cyc_per_px": check(0.5, 0.9)}}
+    (tmp_path / "calibrate-held.json").write_text(json.dumps(calibrated))
+    lines, met = heldout_check.calibrated_profile_goal(tmp_path)
+    assert met, lines
+    assert "| calibrate closed loop, noise by level (2 checks, 20 frames) | worst noise_sigma_24_dn +14% |" in lines[4]
+    assert "worst mtf50_cyc_per_px +10%" in lines[5] and "worst noise_correlation_1_px -0.10" in lines[6]
+    assert "calibrated 60.0 (+10.0, " in lines[8] and "hand-made 38.0 (-12.0, " in lines[8]
+    calibrated["checks"]["mtf50_cyc_per_px"] = check(0.066, 0.266)   # the room's edges, not this lens
+    (tmp_path / "calibrate-held.json").write_text(json.dumps(calibrated))
+    lines, met = heldout_check.calibrated_profile_goal(tmp_path)
+    assert not met and lines[5].endswith("| NOT MET |") and lines[-1] == "goal not met"
+    (tmp_path / "calibrate-held.json").unlink()   # a held-out folder without frames: not checked, not met
+    lines, met = heldout_check.calibrated_profile_goal(tmp_path)
+    assert not met and "no frames/ in the held-out folder" in lines[4]
