@@ -34,9 +34,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import hashlib
 import io
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -61,12 +63,15 @@ CALIBRATED_CAMERA, CALIBRATION_BASE = "cctv-352x288", "legacy-interlaced"
 
 @dataclass(frozen=True)
 class Step:
-    """One command of the check: ``name`` (its log's name), ``argv``, ``stdout_to`` (a file
-    under OUT that keeps its standard output, else the log does) and ``partial_status`` (the exit
-    status with which the command says it finished but skipped some inputs, each named in its log)."""
+    """One command of the check: ``name`` (its log's name), ``argv``, ``writes`` (what it makes
+    under OUT, removed before it runs, so that a step interrupted half-way starts afresh),
+    ``stdout_to`` (a file under OUT that keeps its standard output, else the log does) and
+    ``partial_status`` (the exit status with which the command says it finished but skipped some
+    inputs, each named in its log)."""
 
     name: str
     argv: list[str]
+    writes: str
     stdout_to: str | None = None
     partial_status: int | None = None
 
@@ -83,19 +88,22 @@ def steps(args: argparse.Namespace) -> list[Step]:
     frames = held_frames(args)
     return [
         Step("layout-dev", [*layout, str(args.development.resolve()), str(out / "real-dev"),
-                            *(["--subjects", *args.development_subjects] if args.development_subjects else [])]),
+                            *(["--subjects", *args.development_subjects] if args.development_subjects else [])],
+             "real-dev"),
         Step("layout-held", [*layout, str(args.held_out.resolve()), str(out / "real-held"),
-                             *(["--subjects", *args.held_out_subjects] if args.held_out_subjects else [])]),
-        Step("validate-dev", [*validate(PROFILES), str(out / "real-dev"), "--out", str(out / "final-dev")]),
+                             *(["--subjects", *args.held_out_subjects] if args.held_out_subjects else [])],
+             "real-held"),
+        Step("validate-dev", [*validate(PROFILES), str(out / "real-dev"), "--out", str(out / "final-dev")],
+             "final-dev"),
         Step("validate-held", [*validate(PROFILES), str(out / "real-held"), "--calibration", str(out / "final-dev"),
-                               "--out", str(out / "final-held"), "--json"], stdout_to="final-held.json"),
+                               "--out", str(out / "final-held"), "--json"], "final-held", stdout_to="final-held.json"),
         Step("quality-held", [evalharness, "quality", *held_probes, "--run", str(args.run.resolve()),
-                              "--validation", str(out / "final-dev"), "--json"], stdout_to="quality-held.json",
-             partial_status=3),
+                              "--validation", str(out / "final-dev"), "--json"], "quality-held.json",
+             stdout_to="quality-held.json", partial_status=3),
         Step("validate-held-hand-made", [*validate(HAND_MADE_PROFILES), str(out / "real-held"),
-                                         "--out", str(out / "held-hand-made")]),
+                                         "--out", str(out / "held-hand-made")], "held-hand-made"),
         *([Step("calibrate-held", [evalharness, "calibrate", *frames, "--base", CALIBRATION_BASE,
-                                   "--out", str(out / "held-calibrated.toml"), "--json"],
+                                   "--out", str(out / "held-calibrated.toml"), "--json"], "held-calibrated.toml",
                 stdout_to="calibrate-held.json")] if frames else []),
     ]
 
@@ -107,13 +115,15 @@ def held_frames(args: argparse.Namespace) -> list[str]:
 
 
 def identity(args: argparse.Namespace) -> dict[str, object]:
-    """What an OUT folder's steps were made with: the commit (and whether the checkout had
-    uncommitted changes) and the arguments."""
+    """What an OUT folder's steps were made with: the commit, the checkout's uncommitted changes
+    (the sha256 of their diff and list, None when there are none) and the arguments."""
     def git(*command: str) -> str:
         found = subprocess.run(["git", "-C", str(ROOT), *command], capture_output=True, text=True, check=False)
         return found.stdout.strip() if found.returncode == 0 else "unknown"
 
-    return {"commit": git("rev-parse", "HEAD"), "uncommitted_changes": git("status", "--porcelain") != "",
+    changes = git("diff", "HEAD") + git("status", "--porcelain")
+    return {"commit": git("rev-parse", "HEAD"),
+            "uncommitted_changes_sha256": hashlib.sha256(changes.encode()).hexdigest() if changes else None,
             "arguments": {key: str(value.resolve() if isinstance(value, Path) else value)
                           for key, value in sorted(vars(args).items()) if key != "out"}}
 
@@ -134,6 +144,11 @@ def run_steps(args: argparse.Namespace) -> str | None:
         if done.is_file():
             print(f"[{step.name}] kept: finished in an earlier run of this check ({log})")
             continue
+        for path in (out / step.writes, *([out / step.stdout_to] if step.stdout_to else [])):
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
         command = shlex.join(step.argv) + (f" > {shlex.quote(str(out / step.stdout_to))}" if step.stdout_to else "")
         with (out / "commands.sh").open("a", encoding="utf-8") as script:
             script.write(command + "\n")
@@ -203,7 +218,7 @@ def calibrated_profile_goal(out: Path) -> tuple[list[str], bool]:
             figure = "not measured" if worst is None else (
                 f"worst {worst} {100 * misses[worst]:+.0f}%" if unit else f"worst {worst} {misses[worst]:+.2f}")
             allowed = f"+-{NOISE_TOLERANCE:.0%}" if unit else f"+-{NOISE_TOLERANCE:g}"
-            lines.append(f"| calibrate closed loop, {name} ({len(misses)} checks, "
+            lines.append(f"| calibrate closed loop, {name} ({len(misses)} check{'' if len(misses) == 1 else 's'}, "
                          f"{len(calibrated['frames'])} frames) | {figure} | {allowed} | {'MET' if ok else 'NOT MET'} |")
             met.append(ok)
         lines.append(f"| compression | JPEG quality {calibrated['values']['jpeg_quality']} "
@@ -235,7 +250,8 @@ def verdicts(out: Path) -> tuple[str, str, bool]:
             all(met for _, _, met in judged))
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """The check's arguments, checked: both folders hold FRMDB's subjects.csv, the run its manifest."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--development", type=Path, required=True, help="FRMDB folder of the development people")
     parser.add_argument("--held-out", type=Path, required=True, help="FRMDB folder of the held-out people")
@@ -250,13 +266,18 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{name} {folder}: no subjects.csv; an FRMDB folder holds mugshots/, surveillance/, subjects.csv")
     if not (args.run / "manifest.json").is_file():
         parser.error(f"--run {args.run}: no manifest.json; give a finished run directory (make report's reports/default)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
     if failure := run_steps(args):
         print(f"error: {failure}", file=sys.stderr)
         return 2
     text, summary, met = verdicts(args.out.resolve())
     made_with = json.loads((args.out / "check.json").read_text(encoding="utf-8"))
     header = (f"# Held-out check, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
-              f"commit {made_with['commit']}{' (with uncommitted changes)' if made_with['uncommitted_changes'] else ''}; "
+              f"commit {made_with['commit']}{' (with uncommitted changes)' if made_with['uncommitted_changes_sha256'] else ''}; "
               f"development {args.development.resolve()}, held-out {args.held_out.resolve()}, run {args.run.resolve()}; "
               f"commands in commands.sh\n\n")
     (args.out / "verdict.md").write_text(f"{header}{text}\n\n{summary.capitalize()}.\n", encoding="utf-8")

@@ -37,10 +37,15 @@ from evalharness.errors import ConfigError, DataError
 from evalharness.evaluation import store
 from evalharness.evaluation.batching import batches, split_on_oom
 from evalharness.evaluation.conditions import Condition
-from evalharness.evaluation.evaluator import capture_probes, condition_split, detector_input, probe_ied_px
+from evalharness.evaluation.evaluator import (
+    capture_probes,
+    condition_split,
+    detector_input,
+    probe_ied_px,
+)
+from evalharness.evaluation.intervals import settle, subject_bootstrap
 from evalharness.evaluation.matching import match_detections
 from evalharness.evaluation.originals import SourceFaces
-from evalharness.evaluation.intervals import settle, subject_bootstrap
 from evalharness.evaluation.protocol import Image, Split, limit_probes
 from evalharness.evaluation.summary import bootstrap_rng, write_csv_text
 from evalharness.models import Detector, get_detector, resolve_device

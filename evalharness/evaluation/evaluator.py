@@ -53,7 +53,12 @@ from evalharness.data.folder import FolderDataset
 from evalharness.errors import DataError
 from evalharness.evaluation.batching import batches, split_on_oom
 from evalharness.evaluation.conditions import Condition, canonical_json, sweep_axes
-from evalharness.evaluation.matching import DetectionMatch, detected_faces, identity_scores, match_detections
+from evalharness.evaluation.matching import (
+    DetectionMatch,
+    detected_faces,
+    identity_scores,
+    match_detections,
+)
 from evalharness.evaluation.metrics import mate_ranks
 from evalharness.evaluation.originals import (
     DecodedBatches,

@@ -78,9 +78,18 @@ from evalharness.data.images import load_image
 from evalharness.data.paired import PairedDataset
 from evalharness.errors import ConfigError
 from evalharness.evaluation.evaluator import png_bytes
-from evalharness.evaluation.matching import detected_faces, identity_scores, match_detections
-from evalharness.evaluation.originals import cache_path, cached_arrays, numerics, save_arrays
+from evalharness.evaluation.matching import (
+    detected_faces,
+    identity_scores,
+    match_detections,
+)
 from evalharness.evaluation.metrics import mate_ranks
+from evalharness.evaluation.originals import (
+    cache_path,
+    cached_arrays,
+    numerics,
+    save_arrays,
+)
 from evalharness.models import Detector, Recognizer
 from evalharness.models.photos import subject_face
 from evalharness.quality.measures import face_level_dn, face_measures, skin_level_dn

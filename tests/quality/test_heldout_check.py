@@ -7,10 +7,9 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-
 # scripts/, on pytest's pythonpath (pyproject.toml)
 import heldout_check
+import pytest
 
 
 def _check(frmdb_dev: Path, held_out: Path, run: Path, out: Path, *extra: str) -> int:
@@ -57,7 +56,7 @@ def test_check_runs_every_step_and_gives_both_verdicts_then_resumes(
 
 
 def test_a_failed_step_is_named_with_its_log_and_finished_steps_are_kept(
-        frmdb_dev: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        frmdb_dev: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     run = tmp_path / "run"
     with pytest.raises(SystemExit):
         _check(frmdb_dev, frmdb_dev, run, tmp_path / "out")
@@ -74,6 +73,18 @@ def test_a_failed_step_is_named_with_its_log_and_finished_steps_are_kept(
     assert "no mugshots or surveillance; an FRMDB folder holds" in log.read_text()
     assert (tmp_path / "out/logs/layout-dev.done").is_file() and not (tmp_path / "out/logs/layout-held.done").exists()
     assert sorted(p.name for p in (tmp_path / "out/real-dev/probes").iterdir()) == ["001", "002", "040", "041"]
+    # Mended and run again (the layout steps alone): the finished step is kept, the failed one
+    # starts afresh, and what an interrupted run left in its output is gone.
+    for folder in ("mugshots", "surveillance"):
+        shutil.copytree(frmdb_dev / folder / "003", held_out / folder / "003")
+    (tmp_path / "out/real-held/probes/999").mkdir(parents=True)
+    monkeypatch.setattr(heldout_check, "steps", lambda args, steps=heldout_check.steps: steps(args)[:2])
+    args = heldout_check.parse(["--development", str(frmdb_dev), "--held-out", str(held_out), "--run", str(run),
+                                "--out", str(tmp_path / "out"), "--development-subjects", "001", "002", "040", "041"])
+    assert heldout_check.run_steps(args) is None
+    assert "[layout-dev] kept" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "out/real-held/probes").iterdir()) == ["003"]
+    assert len((tmp_path / "out/commands.sh").read_text().splitlines()) == 3   # dev once, held twice
 
 
 def test_calibrated_profile_goal_by_hand(tmp_path: Path) -> None:
