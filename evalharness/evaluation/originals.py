@@ -3,9 +3,10 @@
 Source eye positions and gallery embeddings come from the undegraded photographs: the detector
 runs on each original and keeps the face nearest the image centre
 (:func:`~evalharness.models.photos.subject_face`); both are cached in ``<cache>/embeddings/``
-keyed by the dataset fingerprint and the models' weights sha256 (:func:`cache_path`), so that a
-second run, or the validation, detects and embeds each original once. :class:`DecodedBatches`
-keeps the decoded photographs of each batch of probes for the next condition.
+keyed by the dataset fingerprint and the models' weights sha256 (:func:`cache_path`, where the
+validation keeps its per-image caches too), so that a later run detects and embeds no original
+again. :class:`DecodedBatches` keeps the decoded photographs of each batch of probes for the
+next condition.
 """
 
 from __future__ import annotations
