@@ -2,7 +2,7 @@
 edges' contrast.
 
     python scripts/edge_sharpness.py FRAME... [--profile PROFILE ...] [--set KEY=VALUE ...]
-        [--clip-margin DN] [--no-bounds] [--curve] [--chart-windows {static,all}]
+        [--clip-margin DN] [--no-bounds] [--curve] [--halo] [--chart-windows {static,all}]
 
 Measures the frames as `evalharness calibrate` does (`evalharness/camera/frame_measures.py`), then
 prints (1) the MTF50 of the mean MTF of the static edge windows (and how many) for other bounds
@@ -17,7 +17,10 @@ video_qp=...``) differ between frames at the edges by more than their flat block
 predicts, so their windows fail the static test although the chart is still. ``--curve`` adds
 (3) the mean MTF itself at :data:`CURVE_CYC_PER_PX`, of all static windows and of each contrast class, real and chart: where
 it stops falling with frequency, what remains is the windows' floor of noise and texture, not
-the lens. The last line also gives the MTF50 of the narrower windows that `calibrate` measures
+the lens. ``--halo`` adds (4) how far the static edges overshoot and undershoot their sides
+(`measure.edge_halo_dn`) by contrast class, real and chart: a linear blur leaves only what the
+noise lifts, about the same number of DN at every step; sharpening or a ringing filter, a share
+of the step. The last line also gives the MTF50 of the narrower windows that `calibrate` measures
 beside the standard ones (`frame_measures.NARROW_WINDOW_PX`). Docs: docs/VALIDATION.md,
 "Calibrated profile".
 """
@@ -94,6 +97,23 @@ def curve_rows(name: str, sharpness: frame_measures.Sharpness) -> list[str]:
         for label, mtf in curves]
 
 
+def halo_rows(name: str, frames: list[frame_measures.FrameMeasures]) -> str:
+    """A table row per camera: the static narrow windows' halo (:func:`measure.edge_halo_dn`)
+    by contrast class: median overshoot / undershoot, DN, and their median share of the step (windows)."""
+    noise = frame_measures.summarise(frames, [f"frame {k}" for k in range(len(frames))]).noise
+    found = [(measure.edge_halo_dn(frame.luma_dn, window), window.contrast_dn) for frame, window in
+             frame_measures.static_windows(frames, noise, lambda frame: frame.narrow_edges)]
+    bounds = frame_measures.CONTRAST_CLASSES_DN
+    cells = []
+    for low, high in zip(bounds[:-1], bounds[1:], strict=True):
+        inside = np.array([(over, under, (over + under) / 2 / step) for (over, under), step in found
+                           if low <= step < high]).reshape(-1, 3)
+        cells.append("-" if not len(inside) else
+                     f"{np.median(inside[:, 0]):.1f} / {np.median(inside[:, 1]):.1f}, "
+                     f"{100 * np.median(inside[:, 2]):.0f}% ({len(inside)})")
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("frames", nargs="+", type=Path)
@@ -104,6 +124,8 @@ def main() -> None:
     parser.add_argument("--no-bounds", action="store_true", help="skip the bounds table")
     parser.add_argument("--curve", action="store_true",
                         help="also print the mean MTF curves, real and chart, by contrast class")
+    parser.add_argument("--halo", action="store_true",
+                        help="also print the static edges' halo (overshoot / undershoot), real and chart")
     parser.add_argument("--chart-windows", choices=("static", "all"), default="static",
                         help="the chart's contrast classes from its static windows or from all")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -123,6 +145,7 @@ def main() -> None:
     print("| --- " * (len(classes) + 1) + "|")
     print(contrast_rows("real frames", measured.sharpness))
     curves = curve_rows("real frames", measured.sharpness)
+    halos = [halo_rows("real frames", frames)]
     for name in args.profile:
         chart = []
         for data in calibration.chart_frames(load_profile(name, overrides), count=4):
@@ -139,11 +162,19 @@ def main() -> None:
                     [w for frame in chart for w in frame.narrow_edges]))
         print(contrast_rows(f"chart through {name}{settings}", sharpness))
         curves += curve_rows(f"chart through {name}{settings}", summary.sharpness)
+        halos.append(halo_rows(f"chart through {name}{settings}", chart))
     if args.curve:
         print("\nmean MTF of the static windows at cycles/px:\n| windows | " + " | ".join(
             f"{f:g}" for f in CURVE_CYC_PER_PX) + " |")
         print("| --- " * (len(CURVE_CYC_PER_PX) + 1) + "|")
         print("\n".join(curves))
+    if args.halo:
+        rows, cols = frame_measures.NARROW_WINDOW_PX
+        print(f"\nhalo of the static {rows}x{cols} px edge windows by step: median overshoot / undershoot (DN), "
+              "median mean of the two as a share of the step (windows):\n| frames | " + " | ".join(
+                  f"{c.low_dn:.0f}-{c.high_dn:.0f} DN" for c in classes) + " |")
+        print("| --- " * (len(classes) + 1) + "|")
+        print("\n".join(halos))
     sharpness = measured.sharpness
     q25, median, q75 = sharpness.window_mtf50_cyc_per_px
     rows, cols = frame_measures.NARROW_WINDOW_PX

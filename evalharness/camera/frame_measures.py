@@ -323,33 +323,41 @@ def summarise(frames: Sequence[FrameMeasures], names: Sequence[str]) -> CameraMe
     )
 
 
+def static_windows(
+    frames: Sequence[FrameMeasures], noise: measure.NoiseCurve,
+    edges: Callable[[FrameMeasures], Sequence[measure.EdgeWindow]] = lambda frame: frame.edges, *,
+    shift_px: int = STATIC_SHIFT_PX, max_noise_ratio: float = STATIC_MAX_NOISE_RATIO,
+) -> list[tuple[FrameMeasures, measure.EdgeWindow]]:
+    """The edge windows of the static scene, each with its frame (``edges``: which windows of a
+    frame; default its standard ones). A window is static when it recurs in another frame of
+    the same camera within ``shift_px`` pixels (default :data:`STATIC_SHIFT_PX`) and with an RMS
+    difference of at most ``max_noise_ratio`` (:data:`STATIC_MAX_NOISE_RATIO`) times what the
+    measured noise makes between two frames (:func:`measure.static_difference_dn`). An edge on a
+    moving subject - hair, arms, a walking person's outline - holds its motion blur and does not
+    recur; the lens's MTF is the static scene's."""
+    kept = []
+    for index, frame in enumerate(frames):
+        others = [other.luma_dn for k, other in enumerate(frames) if k != index]
+        if not others or noise.level_dn.size == 0:
+            continue
+        for window in edges(frame):
+            limit_dn = max_noise_ratio * measure.static_difference_dn(frame.luma_dn, window, noise)
+            if any(measure.recurrence_rms_dn(frame.luma_dn, window, other, shift_px=shift_px) <= limit_dn
+                   for other in others):
+                kept.append((frame, window))
+    return kept
+
+
 def static_sharpness(
     frames: Sequence[FrameMeasures], noise: measure.NoiseCurve, *,
     shift_px: int = STATIC_SHIFT_PX, max_noise_ratio: float = STATIC_MAX_NOISE_RATIO,
 ) -> Sharpness:
-    """Sharpness from the edge windows of the static scene only (see :data:`STATIC_SHIFT_PX`).
-
-    A window is static when it recurs in another frame of the same camera within ``shift_px``
-    pixels (default :data:`STATIC_SHIFT_PX`) and with an RMS difference of at most
-    ``max_noise_ratio`` (:data:`STATIC_MAX_NOISE_RATIO`) times what the measured noise makes
-    between two frames
-    (:func:`measure.static_difference_dn`). An edge on a moving subject - hair, arms, a walking
-    person's outline - holds its motion blur and does not recur; the lens's MTF is the static
-    scene's. The narrow windows (:data:`NARROW_WINDOW_PX`) pass the same test.
-    """
+    """Sharpness from the edge windows of the static scene only (:func:`static_windows`, with
+    ``shift_px`` and ``max_noise_ratio``); the narrow windows (:data:`NARROW_WINDOW_PX`) pass
+    the same test."""
     def static(edges: Callable[[FrameMeasures], Sequence[measure.EdgeWindow]]) -> list[measure.EdgeWindow]:
-        kept = []
-        for index, frame in enumerate(frames):
-            others = [other.luma_dn for k, other in enumerate(frames) if k != index]
-            if not others or noise.level_dn.size == 0:
-                continue
-            for window in edges(frame):
-                limit_dn = max_noise_ratio * measure.static_difference_dn(frame.luma_dn, window, noise)
-                if any(measure.recurrence_rms_dn(frame.luma_dn, window, other,
-                                                 shift_px=shift_px) <= limit_dn
-                       for other in others):
-                    kept.append(window)
-        return kept
+        return [window for _, window in static_windows(frames, noise, edges, shift_px=shift_px,
+                                                       max_noise_ratio=max_noise_ratio)]
 
     wide, narrow = static(lambda f: f.edges), static(lambda f: f.narrow_edges)
     found = sum(len(frame.edges) for frame in frames)

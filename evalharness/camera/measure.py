@@ -366,6 +366,20 @@ def _one_way(differences: np.ndarray, noise_dn: float, min_fraction: float) -> b
     return against <= (1.0 - min_fraction) * (along + against)
 
 
+def edge_halo_dn(y_dn: np.ndarray, window: EdgeWindow) -> tuple[float, float]:
+    """How far the edge spread function of ``window`` in the luma image ``y_dn (H, W)``
+    (:func:`sfr.edge_spread`) rises above its bright side and falls below its dark side, DN
+    (each side's level: the mean of its outer eighth). A linear blur leaves none but what the
+    noise lifts (a few DN at any step); sharpening (a camera's aperture correction) or a
+    resampling filter that rings leaves a halo in proportion to the step."""
+    image = y_dn[window.top_px:window.top_px + window.height_px, window.left_px:window.left_px + window.width_px]
+    esf = edge_spread(image)
+    esf = esf if esf[-1] >= esf[0] else esf[::-1]
+    outer = max(1, esf.size // 8)
+    dark, bright = float(esf[:outer].mean()), float(esf[-outer:].mean())
+    return float(esf.max()) - bright, dark - float(esf.min())
+
+
 def pooled_mtf50(windows: Sequence[EdgeWindow]) -> float:
     """MTF50 of the mean MTF of ``windows`` (cycles per pixel): each window's noise averages
     out, where a single window's MTF50 scatters widely; NaN when the mean never falls to 0.5."""

@@ -79,6 +79,30 @@ def test_a_sharp_edge_in_noise_is_found_and_measured_as_a_soft_one_is(sigma_px):
     assert measure.pooled_mtf50(found) == pytest.approx(expected, rel=0.1)
 
 
+def test_an_edge_halo_is_measured_in_proportion_to_a_sharpened_step():
+    """A blurred 80 DN step has no halo; sharpened by an unsharp mask (the image plus 0.5 times
+    itself minus its blur by 1.5 px), it overshoots and undershoots its sides alike, by about what
+    the sharpened profile shows (more than its pixels' own 3.6%: the spread function is sampled
+    at a quarter pixel). A stronger mask (8% at the pixels) is refused by the edge finder as
+    ringing, so a halo measured on found windows is bounded by that refusal."""
+    supersample = 8
+    fine_rows, fine_cols = np.indices((96 * supersample, 96 * supersample)) / supersample
+    fine = (fine_cols - 48 - 0.09 * (fine_rows - 48) > 0).astype(np.float64)
+    edge = gaussian_filter(fine.reshape(96, supersample, 96, supersample).mean(axis=(1, 3)), 0.8)
+
+    def sharpened(amount: float) -> np.ndarray:
+        return 60.0 + 80.0 * (edge + amount * (edge - gaussian_filter(edge, 1.5)))
+
+    pixel_overshoot_dn = sharpened(0.5)[48, :].max() - 140.0
+    assert pixel_overshoot_dn == pytest.approx(80.0 * 0.036, abs=0.1)
+    for image, low, high in ((sharpened(0.0), 0.0, 0.3), (sharpened(0.5), pixel_overshoot_dn, 2 * pixel_overshoot_dn)):
+        found = measure.edge_windows(image, window_px=(16, 16), step_px=4)
+        assert found
+        over, under = np.median([measure.edge_halo_dn(image, window) for window in found], axis=0)
+        assert low <= over <= high and low <= under <= high and abs(over - under) < 0.3 * high
+    assert measure.edge_windows(sharpened(0.8), window_px=(16, 16), step_px=4) == []
+
+
 def test_a_clipped_edge_is_refused_as_it_would_read_too_sharp():
     # A step from 100 to 400 DN blurred by 1.5 px and stored in 8 bits: clipping at 255 cuts
     # the upper half of its blur, so it reads far sharper than the same step unclipped.
