@@ -97,10 +97,10 @@ def curve_rows(name: str, sharpness: frame_measures.Sharpness) -> list[str]:
         for label, mtf in curves]
 
 
-def halo_rows(name: str, frames: list[frame_measures.FrameMeasures]) -> str:
-    """A table row per camera: the static narrow windows' halo (:func:`measure.edge_halo_dn`)
-    by contrast class: median overshoot / undershoot, DN, and their median share of the step (windows)."""
-    noise = frame_measures.summarise(frames, [f"frame {k}" for k in range(len(frames))]).noise
+def halo_row(name: str, frames: list[frame_measures.FrameMeasures], noise: measure.NoiseCurve) -> str:
+    """A table row of one camera's frames (``noise``: their noise curve, for the static test): the
+    static narrow windows' halo (:func:`measure.edge_halo_dn`) by contrast class: median
+    overshoot / undershoot, DN, and their median share of the step (windows)."""
     found = [(measure.edge_halo_dn(frame.luma_dn, window), window.contrast_dn) for frame, window in
              frame_measures.static_windows(frames, noise, lambda frame: frame.narrow_edges)]
     bounds = frame_measures.CONTRAST_CLASSES_DN
@@ -145,7 +145,7 @@ def main() -> None:
     print("| --- " * (len(classes) + 1) + "|")
     print(contrast_rows("real frames", measured.sharpness))
     curves = curve_rows("real frames", measured.sharpness)
-    halos = [halo_rows("real frames", frames)]
+    halos = [halo_row("real frames", frames, measured.noise)] if args.halo else []
     for name in args.profile:
         chart = []
         for data in calibration.chart_frames(load_profile(name, overrides), count=4):
@@ -162,7 +162,8 @@ def main() -> None:
                     [w for frame in chart for w in frame.narrow_edges]))
         print(contrast_rows(f"chart through {name}{settings}", sharpness))
         curves += curve_rows(f"chart through {name}{settings}", summary.sharpness)
-        halos.append(halo_rows(f"chart through {name}{settings}", chart))
+        if args.halo:
+            halos.append(halo_row(f"chart through {name}{settings}", chart, summary.noise))
     if args.curve:
         print("\nmean MTF of the static windows at cycles/px:\n| windows | " + " | ".join(
             f"{f:g}" for f in CURVE_CYC_PER_PX) + " |")

@@ -493,6 +493,32 @@ def test_the_real_edges_high_frequencies_are_a_floor_where_the_models_fall(capsy
 
 
 @pytest.mark.slow
+def test_the_real_edges_ring_in_proportion_to_their_step_where_the_models_show_noise(capsys, monkeypatch):
+    """``edge_sharpness.py --halo`` on the 95 FRMDB frames (docs/VALIDATION.md, "Open: the CCTV
+    chain's halo"): the model's chart has a halo of a few DN at any step (noise), the real static
+    edges one that grows with the step, at least twice the chart's at 60-150 DN."""
+    _needs_frames()
+    frames = [str(p) for p in sorted(FRMDB_FRAMES.glob("*/*.jpg"))]
+    monkeypatch.setattr("sys.argv", ["edge_sharpness.py", *frames, "--no-bounds", "--halo",
+                                     "--profile", "configs/profiles/validation/frmdb-cctv-measured.toml"])
+    edge_sharpness.main()
+    text = capsys.readouterr().out.split("halo of the static")[1]
+    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.strip().strip("|").split("|")[1:]]
+            for line in text.splitlines() if line.startswith("| real frames") or line.startswith("| chart")}
+    real, chart = rows["real frames"], next(cells for name, cells in rows.items() if name.startswith("chart"))
+
+    def over_dn(cell: str) -> float:
+        return float(cell.split(" / ")[0])
+
+    def share(cell: str) -> float:
+        return float(cell.split(", ")[1].split("%")[0])
+
+    assert over_dn(real[0]) < over_dn(real[1]) < over_dn(real[2])          # grows with the step
+    assert max(over_dn(cell) for cell in chart[:4]) < 3.0                    # the chart's: noise
+    assert all(over_dn(real[k]) >= 2 * over_dn(chart[k]) and share(real[k]) > share(chart[k]) for k in (1, 2))
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("blur_um", [5.0, 20.0, 95.0])  # sigma 0.27, 1.07 and 5.1 px
 def test_a_lens_reads_alike_in_narrow_and_standard_windows(blur_um):
     profile = load_profile("legacy-interlaced", KNOWN | {"aberration_blur_um": blur_um})
