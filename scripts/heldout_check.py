@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import quality_vs_real  # scripts/, beside this file
+import validation_goal as validation_goal_script
 
 from evalharness.camera.calibration import NOISE_TOLERANCE
 from evalharness.evaluation.validation_goal import criteria, verdict
@@ -168,13 +169,8 @@ def run_steps(args: argparse.Namespace) -> str | None:
 def validation_goal(out: Path) -> tuple[list[str], bool]:
     """The validation issue's goal on the held-out people, as Markdown, and whether it is met."""
     listed, _ = criteria(json.loads((out / "final-held/summary.json").read_text(encoding="utf-8")))
-    lines = ["## Validation goal (held-out people, corrections fitted on the development people)", "",
-             "| criterion | predicted | real | error | allowed | raw simulation | goal |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {item.name} | {item.predicted:.1f} | {item.real:.1f} | {item.predicted - item.real:+.1f} | "
-              f"+-{item.tolerance_pts:g} | {item.simulated:.1f} | {'MET' if item.met else 'NOT MET'} |"
-              for item in listed]
-    return [*lines, "", verdict(listed)], all(item.met for item in listed)
+    return ["## Validation goal (held-out people, corrections fitted on the development people)", "",
+            *validation_goal_script.table(listed), "", verdict(listed)], all(item.met for item in listed)
 
 
 def quality_goal(out: Path) -> tuple[list[str], bool]:

@@ -19,7 +19,16 @@ import json
 import sys
 from pathlib import Path
 
-from evalharness.evaluation.validation_goal import criteria, verdict
+from evalharness.evaluation.validation_goal import Criterion, criteria, verdict
+
+
+def table(listed: list[Criterion]) -> list[str]:
+    """The criteria as Markdown table rows, header first."""
+    return ["| criterion | predicted | real | error | allowed | raw simulation | goal |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+            *(f"| {item.name} | {item.predicted:.1f} | {item.real:.1f} | {item.predicted - item.real:+.1f} | "
+              f"+-{item.tolerance_pts:g} | {item.simulated:.1f} | {'MET' if item.met else 'NOT MET'} |"
+              for item in listed)]
 
 
 def main() -> None:
@@ -28,11 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     listed, corrected = criteria(json.loads((args.validation / "summary.json").read_text(encoding="utf-8")))
     print(f"{args.validation}: {'prediction (corrected)' if corrected else 'raw simulation (no --calibration)'}")
-    print("| criterion | predicted | real | error | allowed | raw simulation | goal |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for item in listed:
-        print(f"| {item.name} | {item.predicted:.1f} | {item.real:.1f} | {item.predicted - item.real:+.1f} | "
-              f"+-{item.tolerance_pts:g} | {item.simulated:.1f} | {'MET' if item.met else 'NOT MET'} |")
+    print("\n".join(table(listed)))
     print(verdict(listed))
     sys.exit(0 if all(item.met for item in listed) else 1)
 
