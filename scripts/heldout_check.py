@@ -201,19 +201,19 @@ def calibrated_profile_goal(out: Path) -> tuple[list[str], bool]:
     met = []
     if (out / "calibrate-held.json").is_file():
         calibrated = json.loads((out / "calibrate-held.json").read_text(encoding="utf-8"))
-        checks = calibrated["checks"]
-        relative = {key: check["simulated"] / check["real"] - 1 for key, check in checks.items()
-                    if key.startswith("noise_sigma_") and key.endswith("_dn") or key == "mtf50_cyc_per_px"}
-        absolute = {key: check["simulated"] - check["real"] for key, check in checks.items()
-                    if key.startswith("noise_correlation_")}
-        for name, misses, unit in (("noise by level", {k: v for k, v in relative.items() if k != "mtf50_cyc_per_px"}, "%"),
-                                   ("sharpness (MTF50)", {k: v for k, v in relative.items() if k == "mtf50_cyc_per_px"}, "%"),
-                                   ("noise correlation", absolute, "")):
+        # Each group of closed-loop checks: which keys, and whether its miss is relative (sigma, MTF50)
+        # or a difference (correlations, whose 0 is no correlation).
+        for name, belongs, relative in (
+                ("noise by level", lambda key: key.startswith("noise_sigma_") and key.endswith("_dn"), True),
+                ("sharpness (MTF50)", lambda key: key == "mtf50_cyc_per_px", True),
+                ("noise correlation", lambda key: key.startswith("noise_correlation_"), False)):
+            misses = {key: check["simulated"] / check["real"] - 1 if relative else check["simulated"] - check["real"]
+                      for key, check in calibrated["checks"].items() if belongs(key)}
             worst = max(misses, key=lambda key: abs(misses[key]), default=None)
             ok = worst is not None and abs(misses[worst]) <= NOISE_TOLERANCE
             figure = "not measured" if worst is None else (
-                f"worst {worst} {100 * misses[worst]:+.0f}%" if unit else f"worst {worst} {misses[worst]:+.2f}")
-            allowed = f"+-{NOISE_TOLERANCE:.0%}" if unit else f"+-{NOISE_TOLERANCE:g}"
+                f"worst {worst} {100 * misses[worst]:+.0f}%" if relative else f"worst {worst} {misses[worst]:+.2f}")
+            allowed = f"+-{NOISE_TOLERANCE:.0%}" if relative else f"+-{NOISE_TOLERANCE:g}"
             lines.append(f"| calibrate closed loop, {name} ({len(misses)} check{'' if len(misses) == 1 else 's'}, "
                          f"{len(calibrated['frames'])} frames) | {figure} | {allowed} | {'MET' if ok else 'NOT MET'} |")
             met.append(ok)
