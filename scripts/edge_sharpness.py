@@ -2,7 +2,7 @@
 edges' contrast.
 
     python scripts/edge_sharpness.py FRAME... [--profile PROFILE ...] [--set KEY=VALUE ...]
-        [--clip-margin DN] [--no-bounds] [--curve] [--halo] [--chart-windows {static,all}]
+        [--clip-margin DN] [--no-bounds] [--curve] [--halo] [--core] [--chart-windows {static,all}]
 
 Measures the frames as `evalharness calibrate` does (`evalharness/camera/frame_measures.py`), then
 prints (1) the MTF50 of the mean MTF of the static edge windows (and how many) for other bounds
@@ -17,10 +17,13 @@ video_qp=...``) differ between frames at the edges by more than their flat block
 predicts, so their windows fail the static test although the chart is still. ``--curve`` adds
 (3) the mean MTF itself at :data:`CURVE_CYC_PER_PX`, of all static windows and of each contrast class, real and chart: where
 it stops falling with frequency, what remains is the windows' floor of noise and texture, not
-the lens. ``--halo`` adds (4) how far the static edges overshoot and undershoot their sides
-(`measure.edge_halo_dn`) by contrast class, real and chart: a linear blur leaves only what the
-noise lifts, about the same number of DN at every step; sharpening or a ringing filter, a share
-of the step. The last line also gives the MTF50 of the narrower windows that `calibrate` measures
+the lens. ``--halo`` adds (4) how far the static narrow edge windows overshoot and undershoot
+their sides, and where (`measure.edge_shape`), by contrast class, real and chart: a linear blur
+leaves only what the noise lifts, about the same number of DN at every step and anywhere in the
+window; sharpening or a ringing filter, a share of the step beside the edge. ``--core`` adds (5)
+the rise of the same windows' median edge, 25-75% and 10-90% (`measure.rise_px`): the edge's
+core, which what lies beyond it (shading, bevels, a shoulder) moves less than it moves the MTF50.
+The last line also gives the MTF50 of the narrower windows that `calibrate` measures
 beside the standard ones (`frame_measures.NARROW_WINDOW_PX`). Docs: docs/VALIDATION.md,
 "Calibrated profile".
 """
@@ -30,6 +33,7 @@ from __future__ import annotations
 import argparse
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -97,21 +101,44 @@ def curve_rows(name: str, sharpness: frame_measures.Sharpness) -> list[str]:
         for label, mtf in curves]
 
 
-def halo_row(name: str, frames: list[frame_measures.FrameMeasures], noise: measure.NoiseCurve) -> str:
-    """A table row of one camera's frames (``noise``: their noise curve, for the static test): the
-    static narrow windows' halo (:func:`measure.edge_halo_dn`) by contrast class: median
-    overshoot / undershoot, DN, and their median share of the step (windows)."""
-    found = [(measure.edge_halo_dn(frame.luma_dn, window), window.contrast_dn) for frame, window in
-             frame_measures.static_windows(frames, noise, lambda frame: frame.narrow_edges)]
+def shapes_by_class(frames: list[frame_measures.FrameMeasures], noise: measure.NoiseCurve
+                    ) -> list[list[measure.EdgeShape]]:
+    """The static narrow windows' edge shapes (:func:`measure.edge_shape`; ``noise``: the frames'
+    noise curve, for the static test), in each contrast class of
+    :data:`frame_measures.CONTRAST_CLASSES_DN`."""
+    found = frame_measures.static_windows(frames, noise, lambda frame: frame.narrow_edges)
     bounds = frame_measures.CONTRAST_CLASSES_DN
+    return [[measure.edge_shape(frame.luma_dn, window) for frame, window in found
+             if low <= window.contrast_dn < high] for low, high in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def halo_row(name: str, classes: list[list[measure.EdgeShape]]) -> str:
+    """A table row of one camera's edge shapes by contrast class (:func:`shapes_by_class`): median
+    overshoot / undershoot (DN), how far from the edge (px), their median share of the step
+    (windows)."""
     cells = []
-    for low, high in zip(bounds[:-1], bounds[1:], strict=True):
-        inside = np.array([(over, under, (over + under) / 2 / step) for (over, under), step in found
-                           if low <= step < high]).reshape(-1, 3)
-        cells.append("-" if not len(inside) else
-                     f"{np.median(inside[:, 0]):.1f} / {np.median(inside[:, 1]):.1f}, "
-                     f"{100 * np.median(inside[:, 2]):.0f}% ({len(inside)})")
+    for shapes in classes:
+        if not shapes:
+            cells.append("-")
+            continue
+        over, under, over_px, under_px, share = np.median(
+            [(s.overshoot_dn, s.undershoot_dn, s.overshoot_px, s.undershoot_px,
+              (s.overshoot_dn + s.undershoot_dn) / 2 / s.step_dn) for s in shapes], axis=0)
+        cells.append(f"{over:.1f} / {under:.1f} at {over_px:.1f} / {under_px:.1f} px, {100 * share:.0f}% ({len(shapes)})")
     return f"| {name} | " + " | ".join(cells) + " |"
+
+
+def core_row(name: str, sharpness: frame_measures.Sharpness) -> str:
+    """A table row of one camera's static narrow windows by contrast class: the 25-75% and 10-90%
+    rise of their median centred edge (px; windows)."""
+    return f"| {name} | " + " | ".join(
+        f"{c.rise_px[0]:.2f} / {c.rise_px[1]:.2f} ({c.windows})" for c in sharpness.narrow_contrast_classes) + " |"
+
+
+def shape_table(title: str, classes: Sequence[frame_measures.ContrastClass], rows: list[str]) -> str:
+    """A Markdown table of ``rows`` (:func:`halo_row` or :func:`core_row`) under ``title``."""
+    return (f"\n{title}:\n| frames | " + " | ".join(f"{c.low_dn:.0f}-{c.high_dn:.0f} DN" for c in classes)
+            + " |\n" + "| --- " * (len(classes) + 1) + "|\n" + "\n".join(rows))
 
 
 def main() -> None:
@@ -126,6 +153,8 @@ def main() -> None:
                         help="also print the mean MTF curves, real and chart, by contrast class")
     parser.add_argument("--halo", action="store_true",
                         help="also print the static edges' halo (overshoot / undershoot), real and chart")
+    parser.add_argument("--core", action="store_true",
+                        help="also print the static edges' core: the rise of their median edge, real and chart")
     parser.add_argument("--chart-windows", choices=("static", "all"), default="static",
                         help="the chart's contrast classes from its static windows or from all")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -145,7 +174,8 @@ def main() -> None:
     print("| --- " * (len(classes) + 1) + "|")
     print(contrast_rows("real frames", measured.sharpness))
     curves = curve_rows("real frames", measured.sharpness)
-    halos = [halo_row("real frames", frames, measured.noise)] if args.halo else []
+    shapes = {"real frames": shapes_by_class(frames, measured.noise)} if args.halo else {}
+    cores = {"real frames": measured.sharpness}
     for name in args.profile:
         chart = []
         for data in calibration.chart_frames(load_profile(name, overrides), count=4):
@@ -157,28 +187,30 @@ def main() -> None:
         if args.chart_windows == "all":
             settings += ", all windows"
             sharpness = replace(sharpness, contrast_classes=frame_measures.by_contrast(
-                [w for frame in chart for w in frame.edges]),
+                [(frame, w) for frame in chart for w in frame.edges]),
                 narrow_contrast_classes=frame_measures.by_contrast(
-                    [w for frame in chart for w in frame.narrow_edges]))
+                    [(frame, w) for frame in chart for w in frame.narrow_edges]))
         print(contrast_rows(f"chart through {name}{settings}", sharpness))
         curves += curve_rows(f"chart through {name}{settings}", summary.sharpness)
+        cores[f"chart through {name}{settings}"] = sharpness
         if args.halo:
-            halos.append(halo_row(f"chart through {name}{settings}", chart, summary.noise))
+            shapes[f"chart through {name}{settings}"] = shapes_by_class(chart, summary.noise)
     if args.curve:
         print("\nmean MTF of the static windows at cycles/px:\n| windows | " + " | ".join(
             f"{f:g}" for f in CURVE_CYC_PER_PX) + " |")
         print("| --- " * (len(CURVE_CYC_PER_PX) + 1) + "|")
         print("\n".join(curves))
+    rows, cols = frame_measures.NARROW_WINDOW_PX
     if args.halo:
-        rows, cols = frame_measures.NARROW_WINDOW_PX
-        print(f"\nhalo of the static {rows}x{cols} px edge windows by step: median overshoot / undershoot (DN), "
-              "median mean of the two as a share of the step (windows):\n| frames | " + " | ".join(
-                  f"{c.low_dn:.0f}-{c.high_dn:.0f} DN" for c in classes) + " |")
-        print("| --- " * (len(classes) + 1) + "|")
-        print("\n".join(halos))
+        print(shape_table(f"halo of the static {rows}x{cols} px edge windows by step: median overshoot / "
+                          "undershoot (DN) at their median distance from the edge (px), median share of "
+                          "the step (windows)", classes, [halo_row(n, c) for n, c in shapes.items()]))
+    if args.core:
+        print(shape_table(f"core of the static {rows}x{cols} px edge windows by step: 25-75% / 10-90% rise of "
+                          "their median centred edge (px; windows)", classes,
+                          [core_row(n, c) for n, c in cores.items()]))
     sharpness = measured.sharpness
     q25, median, q75 = sharpness.window_mtf50_cyc_per_px
-    rows, cols = frame_measures.NARROW_WINDOW_PX
     print(f"\nstatic: {sharpness.static_windows} windows, MTF50 "
           f"{sharpness.mtf50_cyc_per_px:.3f} of their mean MTF (single windows median "
           f"{median:.3f}, IQR {q25:.3f}-{q75:.3f}); {sharpness.narrow_static_windows} windows of "

@@ -18,7 +18,9 @@ so that JPEG, demosaicking and the tone curve act on the simulation as on the ca
   edges (one frame, frames of different cameras), or edges that no one lens can produce (their
   MTF50 differs with the window's width or the edge's contrast,
   :meth:`~evalharness.camera.frame_measures.Sharpness.lens_inconsistency`): the base's lens
-  blur is kept, and its comment says why;
+  blur is kept, and its comment says why. The closed-loop checks also show, by edge contrast,
+  the MTF50 and the core of the edges (the 25-75% rise of the narrow windows' median edge,
+  which a shoulder or shading beside a natural edge moves less than the MTF50): shown, not fitted;
 - noise: measured on flat fields (:func:`flat_fields`: uniform grey at each level the frames
   show) rather than on the chart, whose frame shows 72-200 DN only. ``gain_dn_per_e`` and
   ``read_noise_e`` start from a Poisson-Gaussian fit of the real noise curve and are scaled until
@@ -186,10 +188,13 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
         for cyc_per_px in SHAPE_CHECK_CYC_PER_PX:
             checks[f"mtf_at_{cyc_per_px:g}_cyc_per_px"] = (sharpness.mtf_at(cyc_per_px),
                                                          final.sharpness.mtf_at(cyc_per_px))
-        for real, simulated in zip(sharpness.contrast_classes, final.sharpness.contrast_classes,
-                                   strict=True):
-            if math.isfinite(real.mtf50_cyc_per_px) and math.isfinite(simulated.mtf50_cyc_per_px):
-                checks[real.key] = (real.mtf50_cyc_per_px, simulated.mtf50_cyc_per_px)
+        # By edge contrast: the MTF50, and the core of the narrow windows' median edge.
+        by_class = [(real.key, real.mtf50_cyc_per_px, simulated.mtf50_cyc_per_px) for real, simulated
+                    in zip(sharpness.contrast_classes, final.sharpness.contrast_classes, strict=True)]
+        by_class += [(real.rise_key, real.rise_px[0], simulated.rise_px[0]) for real, simulated in zip(
+            sharpness.narrow_contrast_classes, final.sharpness.narrow_contrast_classes, strict=True)]
+        checks.update({key: (real, simulated) for key, real, simulated in by_class
+                       if math.isfinite(real) and math.isfinite(simulated)})
     contrast = _linear(measured.black_dn[0]) / max(_linear(measured.white_dn[0]), 1e-9)
     remarks = [f"black level {measured.black_dn[0]:.0f} DN (luma percentile {BLACK_PERCENTILE:g} of "
                f"each frame, median; range {measured.black_dn[1]:.0f}-{measured.black_dn[2]:.0f}): "

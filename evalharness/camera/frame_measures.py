@@ -13,6 +13,7 @@ turns these measures into profile values.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,11 +126,17 @@ def measure_image(image: Image.Image) -> FrameMeasures:
                          subsampling=_SUBSAMPLING_NAMES.get(JpegImagePlugin.get_sampling(image)))
 
 
+#: Levels between which an edge's core rise is read (:func:`measure.rise_px`): 25-75% (what a
+#: shoulder beside the edge moves least) and 10-90%.
+CORE_RISE_LEVELS = ((0.25, 0.75), (0.1, 0.9))
+
+
 @dataclass(frozen=True)
 class ContrastClass:
     """Static edge windows whose contrast lies in ``[low_dn, high_dn)``: how many, their mean MTF
-    on :data:`measure.MTF_GRID_CYC_PER_PX` and its MTF50 (cycles per pixel; both NaN when fewer
-    than :data:`MIN_STATIC_EDGES`)."""
+    on :data:`measure.MTF_GRID_CYC_PER_PX` and its MTF50 (cycles per pixel), and the core of their
+    median centred edge (:func:`measure.edge_shape`): its rise between each pair of
+    :data:`CORE_RISE_LEVELS`, pixels (all NaN when fewer than :data:`MIN_STATIC_EDGES`)."""
 
     low_dn: float
     high_dn: float
@@ -137,28 +144,41 @@ class ContrastClass:
     mtf50_cyc_per_px: float
     mean_mtf: np.ndarray = field(
         default_factory=lambda: np.full(measure.MTF_GRID_CYC_PER_PX.size, math.nan))
+    rise_px: tuple[float, ...] = (math.nan,) * len(CORE_RISE_LEVELS)
 
     def as_dict(self) -> dict[str, float | int]:
         """The class as ``calibrate --json`` prints it (without the curve)."""
         return {"low_dn": self.low_dn, "high_dn": self.high_dn, "windows": self.windows,
-                "mtf50_cyc_per_px": self.mtf50_cyc_per_px}
+                "mtf50_cyc_per_px": self.mtf50_cyc_per_px, "rise_25_75_px": self.rise_px[0],
+                "rise_10_90_px": self.rise_px[1]}
 
     @property
     def key(self) -> str:
         """Name of its closed-loop check, e.g. ``mtf50_contrast_20_60_dn``."""
         return f"mtf50_contrast_{self.low_dn:.0f}_{self.high_dn:.0f}_dn"
 
+    @property
+    def rise_key(self) -> str:
+        """Name of its core's closed-loop check, e.g. ``rise_25_75_contrast_20_60_dn_px``."""
+        return f"rise_25_75_contrast_{self.low_dn:.0f}_{self.high_dn:.0f}_dn_px"
 
-def by_contrast(windows: Sequence[measure.EdgeWindow]) -> tuple[ContrastClass, ...]:
-    """``windows`` sorted into :data:`CONTRAST_CLASSES_DN`, each class's pooled MTF50."""
+
+def by_contrast(found: Sequence[tuple[FrameMeasures, measure.EdgeWindow]]) -> tuple[ContrastClass, ...]:
+    """Edge windows, each with its frame, sorted into :data:`CONTRAST_CLASSES_DN`: each class's
+    pooled MTF50 and its median edge's core."""
     classes = []
     for low, high in zip(CONTRAST_CLASSES_DN[:-1], CONTRAST_CLASSES_DN[1:], strict=True):
-        inside = [w for w in windows if low <= w.contrast_dn < high]
+        inside = [(frame, w) for frame, w in found if low <= w.contrast_dn < high]
         if len(inside) < MIN_STATIC_EDGES:
             classes.append(ContrastClass(low, high, len(inside), math.nan))
-        else:
-            classes.append(ContrastClass(low, high, len(inside), measure.pooled_mtf50(inside),
-                                         np.mean([w.mtf for w in inside], axis=0)))
+            continue
+        with warnings.catch_warnings():  # offsets beyond every window's reach are NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median = np.nanmedian([measure.edge_shape(frame.luma_dn, w).centred for frame, w in inside], axis=0)
+        classes.append(ContrastClass(
+            low, high, len(inside), measure.pooled_mtf50([w for _, w in inside]),
+            np.mean([w.mtf for _, w in inside], axis=0),
+            tuple(measure.rise_px(median, low=a, high=b) for a, b in CORE_RISE_LEVELS)))
     return tuple(classes)
 
 
@@ -355,23 +375,24 @@ def static_sharpness(
     """Sharpness from the edge windows of the static scene only (:func:`static_windows`, with
     ``shift_px`` and ``max_noise_ratio``); the narrow windows (:data:`NARROW_WINDOW_PX`) pass
     the same test."""
-    def static(edges: Callable[[FrameMeasures], Sequence[measure.EdgeWindow]]) -> list[measure.EdgeWindow]:
-        return [window for _, window in static_windows(frames, noise, edges, shift_px=shift_px,
-                                                       max_noise_ratio=max_noise_ratio)]
+    def static(edges: Callable[[FrameMeasures], Sequence[measure.EdgeWindow]]
+               ) -> list[tuple[FrameMeasures, measure.EdgeWindow]]:
+        return static_windows(frames, noise, edges, shift_px=shift_px, max_noise_ratio=max_noise_ratio)
 
-    wide, narrow = static(lambda f: f.edges), static(lambda f: f.narrow_edges)
+    wide_found, narrow_found = static(lambda f: f.edges), static(lambda f: f.narrow_edges)
+    wide, narrow = [w for _, w in wide_found], [w for _, w in narrow_found]
     found = sum(len(frame.edges) for frame in frames)
     singles = np.array([window.mtf50_cyc_per_px for window in wide])
     spread = (tuple(float(v) for v in np.percentile(singles, [25, 50, 75])) if wide
               else (math.nan,) * 3)
     narrow_mtf50 = measure.pooled_mtf50(narrow) if len(narrow) >= MIN_STATIC_EDGES else math.nan
     if len(wide) < MIN_STATIC_EDGES:
-        return Sharpness(math.nan, spread, len(wide), found, contrast_classes=by_contrast(wide),
+        return Sharpness(math.nan, spread, len(wide), found, contrast_classes=by_contrast(wide_found),
                          narrow_mtf50_cyc_per_px=narrow_mtf50, narrow_static_windows=len(narrow),
-                         narrow_contrast_classes=by_contrast(narrow))
+                         narrow_contrast_classes=by_contrast(narrow_found))
     return Sharpness(measure.pooled_mtf50(wide), spread, len(wide), found,
-                     np.mean([w.mtf for w in wide], axis=0), by_contrast(wide),
-                     narrow_mtf50, len(narrow), by_contrast(narrow))
+                     np.mean([w.mtf for w in wide], axis=0), by_contrast(wide_found),
+                     narrow_mtf50, len(narrow), by_contrast(narrow_found))
 
 
 def noise_of_files(files: Iterable[str | Path | BinaryIO]) -> measure.NoiseCurve:
