@@ -272,6 +272,9 @@ def test_calibrate_recovers_the_settings_of_simulated_frames(tmp_path, capsys):
     # ... and it renders a step alike at every contrast and in either window.
     assert sharpness["contrast_dependence"] is None and sharpness["window_dependence"] is None
     assert sum(c["mtf50_cyc_per_px"] is not None for c in sharpness["by_contrast"]) >= 2
+    # Its edges' core too: the calibrated chart rises as its frames' edges do, in every class measured.
+    cores = [check for key, check in result["checks"].items() if key.startswith("rise_25_75_contrast_")]
+    assert cores and all(c["simulated"] == pytest.approx(c["real"], rel=0.15) for c in cores)
     assert result["checks"]["noise_sigma_ratio"]["simulated"] == pytest.approx(1.0, abs=0.15)
     assert profile.gain_dn_per_e == pytest.approx(0.5, rel=0.25)
     # Its noise curve has the model's own shape: matched at every level, so nothing is warned.
@@ -369,6 +372,10 @@ def test_calibrate_on_real_cctv_frames(tmp_path, capsys):
     real_mtf, simulated_mtf = result["checks"]["mtf50_cyc_per_px"].values()
     assert simulated_mtf > 2 * real_mtf
     assert sum(c["windows"] for c in sharpness["by_contrast"]) == sharpness["static_windows"]
+    # The edges' core says the same without the windows' shoulders: strong edges rise faster than
+    # the chart through the profile renders any step, faint ones slower ("halo and core").
+    strong, faint = (result["checks"][f"rise_25_75_contrast_{c}_dn_px"] for c in ("100_150", "20_60"))
+    assert strong["real"] < 0.7 * strong["simulated"] and faint["real"] > 2 * faint["simulated"]
     assert result["checks"]["noise_sigma_ratio"]["simulated"] == pytest.approx(1.0, abs=0.15)
     # No one Poisson-Gaussian curve follows the frames' noise (it peaks at mid grey), so the noise
     # is drawn as measured in stored values, and matched at every level the frames show.
