@@ -201,7 +201,30 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
                f"black/white {contrast:.3f} linear, an upper bound of veiling_glare_ratio (not "
                "applied: dark objects are not perfectly black); the tone curve stays the base's, "
                "as frames alone cannot separate gamma from scene reflectance"]
+    if sharpness.measured and (sharper := _sharper_than_rendered(sharpness, final.sharpness, profile)):
+        remarks.append(sharper)
     return Calibrated(values, notes, checks, remarks, [warning] if warning else [])
+
+
+def _sharper_than_rendered(real: Sharpness, chart: Sharpness, profile: CameraProfile) -> str | None:
+    """A remark when the frames' fastest-rising static edges (the narrow windows' contrast class
+    of the smallest 25-75% rise) rise faster, by more than :data:`NOISE_TOLERANCE`, than the chart
+    through ``profile`` renders any step: natural edges are at best steps, so the profile's lens
+    or colour sampling is softer than the camera's. None otherwise."""
+    real_rises = [(c.rise_px[0], c) for c in real.narrow_contrast_classes if math.isfinite(c.rise_px[0])]
+    chart_rises = [c.rise_px[0] for c in chart.narrow_contrast_classes if math.isfinite(c.rise_px[0])]
+    if not real_rises or not chart_rises:
+        return None
+    fastest, fastest_class = min(real_rises, key=lambda pair: pair[0])
+    if fastest >= (1.0 - NOISE_TOLERANCE) * min(chart_rises):
+        return None
+    mosaic = profile.spectral_mode == "colour" and profile.colour_sampling == "mosaic"
+    return (f"edge core: the frames' static {fastest_class.low_dn:.0f}-{fastest_class.high_dn:.0f} DN edges rise "
+            f"(25-75%) in {fastest:.2f} px, faster than this profile renders any step "
+            f"({min(chart_rises):.2f}-{max(chart_rises):.2f} px): its lens or colour sampling is softer than the "
+            "camera's (natural edges are at best steps)"
+            + ("; a frame scaled down from a finer sensor keeps such edges (colour_sampling = \"full\"; "
+               "docs/VALIDATION.md, \"The CCTV edges' halo and core\")" if mosaic else ""))
 
 
 def sharpness_not_measured(sharpness: Sharpness) -> str:

@@ -17,9 +17,10 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from evalharness.camera import measure
-from evalharness.camera.calibration import CHART_IED_PX, chart_frames, chart_image, flat_fields, measure_chart
-from evalharness.camera.frame_measures import (MIN_STATIC_EDGES, WINDOW_AGREEMENT_RATIO, measure_frame,
-                                               measure_image, summarise)
+from evalharness.camera.calibration import (CHART_IED_PX, _sharper_than_rendered, chart_frames, chart_image,
+                                            flat_fields, measure_chart)
+from evalharness.camera.frame_measures import (MIN_STATIC_EDGES, WINDOW_AGREEMENT_RATIO, ContrastClass, Sharpness,
+                                               measure_frame, measure_image, summarise)
 from evalharness.cli import main
 from evalharness.config.profile import load_profile, resolve_profile
 from evalharness.paths import PROFILES_DIR
@@ -111,6 +112,24 @@ def test_an_edge_halo_is_measured_in_proportion_to_a_sharpened_step_and_beside_i
         assert np.median([s.step_dn for s in shapes]) == pytest.approx(80.0, rel=0.02)
     assert all(1.0 <= s.overshoot_px <= 2.5 and 1.0 <= s.undershoot_px <= 2.5 for s in shapes)
     assert measure.edge_windows(sharpened(0.8), window_px=(16, 16), step_px=4) == []
+
+
+def test_edges_sharper_than_the_profile_renders_are_remarked_with_the_mosaic_hint_only_for_a_mosaic():
+    """``calibrate``'s edge-core remark: frames whose fastest class rises more than 15% faster
+    than the chart renders any step; a colour mosaic profile is pointed to full sampling, a
+    monochrome one is not; within 15% nothing is remarked."""
+    def sharpness(*rises: float) -> Sharpness:
+        classes = tuple(ContrastClass(20.0 * k, 20.0 * (k + 1), 12, 0.2, rise_px=(rise, 2 * rise))
+                        for k, rise in enumerate(rises))
+        return Sharpness(0.2, (0.2, 0.2, 0.2), 12, 30, narrow_contrast_classes=classes)
+
+    real, chart = sharpness(3.0, 0.47), sharpness(0.85, 0.89)
+    remark = _sharper_than_rendered(real, chart, load_profile("legacy-interlaced", {"spectral_mode": "colour"}))
+    assert remark and "20-40 DN edges rise (25-75%) in 0.47 px" in remark and "(0.85-0.89 px)" in remark
+    assert 'colour_sampling = "full"' in remark
+    remark = _sharper_than_rendered(real, chart, load_profile("legacy-interlaced"))  # infrared: no mosaic
+    assert remark and "colour_sampling" not in remark
+    assert _sharper_than_rendered(sharpness(3.0, 0.75), chart, load_profile("legacy-interlaced")) is None
 
 
 @pytest.mark.parametrize("sigma_px", [0.8, 1.0, 1.5])
@@ -275,6 +294,7 @@ def test_calibrate_recovers_the_settings_of_simulated_frames(tmp_path, capsys):
     # Its edges' core too: the calibrated chart rises as its frames' edges do, in every class measured.
     cores = [check for key, check in result["checks"].items() if key.startswith("rise_25_75_contrast_")]
     assert cores and all(c["simulated"] == pytest.approx(c["real"], rel=0.15) for c in cores)
+    assert not any(remark.startswith("edge core:") for remark in result["remarks"])
     assert result["checks"]["noise_sigma_ratio"]["simulated"] == pytest.approx(1.0, abs=0.15)
     assert profile.gain_dn_per_e == pytest.approx(0.5, rel=0.25)
     # Its noise curve has the model's own shape: matched at every level, so nothing is warned.
@@ -376,6 +396,9 @@ def test_calibrate_on_real_cctv_frames(tmp_path, capsys):
     # the chart through the profile renders any step, faint ones slower ("halo and core").
     strong, faint = (result["checks"][f"rise_25_75_contrast_{c}_dn_px"] for c in ("100_150", "20_60"))
     assert strong["real"] < 0.7 * strong["simulated"] and faint["real"] > 2 * faint["simulated"]
+    sharper = [r for r in result["remarks"] if r.startswith("edge core:")]
+    assert len(sharper) == 1 and "100-150 DN edges rise" in sharper[0] and 'colour_sampling = "full"' in sharper[0]
+    assert f"# Measured, not applied: {sharper[0]}" in out.read_text()
     assert result["checks"]["noise_sigma_ratio"]["simulated"] == pytest.approx(1.0, abs=0.15)
     # No one Poisson-Gaussian curve follows the frames' noise (it peaks at mid grey), so the noise
     # is drawn as measured in stored values, and matched at every level the frames show.
