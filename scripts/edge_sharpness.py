@@ -124,7 +124,8 @@ def halo_row(name: str, classes: list[list[measure.EdgeShape]]) -> str:
         over, under, over_px, under_px, share = np.median(
             [(s.overshoot_dn, s.undershoot_dn, s.overshoot_px, s.undershoot_px,
               (s.overshoot_dn + s.undershoot_dn) / 2 / s.step_dn) for s in shapes], axis=0)
-        cells.append(f"{over:.1f} / {under:.1f} at {over_px:.1f} / {under_px:.1f} px, {100 * share:.0f}% ({len(shapes)})")
+        cells.append(f"{over:.1f} / {under:.1f} at {over_px:.1f} / {under_px:.1f} px, "
+                     f"{100 * share:.0f}% ({len(shapes)})")
     return f"| {name} | " + " | ".join(cells) + " |"
 
 

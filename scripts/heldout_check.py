@@ -193,9 +193,10 @@ def _camera_gap(validation: Path) -> dict[str, float]:
 def calibrated_profile_goal(out: Path) -> tuple[list[str], bool]:
     """The quality issue's profile goal: `calibrate` on the held-out camera's frames reproduces
     their noise (each level within :data:`NOISE_TOLERANCE`, correlations within as much) and
-    sharpness (MTF50, and the edges' core in each contrast class, within as much) in closed loop (its compression is read from the JPEG tables,
-    not fitted); and the calibrated CCTV profile validates on the held-out people at least as well
-    as the hand-made one (its raw rank-1 gap no larger). As Markdown, and whether it is met."""
+    sharpness (MTF50, and the edges' core in each contrast class, within as much) in closed loop
+    (its compression is read from the JPEG tables, not fitted); and the calibrated CCTV profile
+    validates on the held-out people at least as well as the hand-made one (its raw rank-1 gap no
+    larger). As Markdown, and whether it is met."""
     lines = ["## Calibrated-profile goal (the CCTV camera)", "", "| criterion | figure | allowed | goal |",
              "| --- | --- | --- | --- |"]
     met = []
