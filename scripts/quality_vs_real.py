@@ -79,7 +79,8 @@ def leave_one_out(validation_dir: Path) -> pd.DataFrame:
     past = read_validation(validation_dir)
     rows, records = past.rows, []
     for person in sorted(rows["identity"].unique()):
-        model = fit_validated_model(rows[rows["identity"] != person], past.gallery_identities)
+        model = fit_validated_model(rows[rows["identity"] != person], past.gallery_identities,
+                                    size_column=past.size_column)
         for _, real in rows[(rows["identity"] == person) & rows["real_detected"]].iterrows():
             face = expected_rank1(model, ied_px=float(real["real_ied_px"]), yaw_deg=float(real["yaw_deg"]),
                                   pitch_deg=float(real["pitch_deg"]))

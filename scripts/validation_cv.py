@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from evalharness.evaluation.intervals import subject_bootstrap
+from evalharness.evaluation.validate_run import read_corrections
 from evalharness.evaluation.validation_summary import (
     BINS_PX,
     fit_corrections,
@@ -52,8 +53,9 @@ def _probe_sets(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, np.ndarray]
     return used, groups, simulated, found_groups
 
 
-def held_out_errors(rows: pd.DataFrame, splits: int, seed: int) -> dict[str, pd.DataFrame]:
-    """``{"raw": ..., "corrected": ...}``: one row per split, one column per group (points)."""
+def held_out_errors(rows: pd.DataFrame, splits: int, seed: int, *, size_column: str) -> dict[str, pd.DataFrame]:
+    """``{"raw": ..., "corrected": ...}``: one row per split, one column per group (points);
+    corrections fitted reading the face's size from ``size_column``, as the validation's were."""
     used, groups, simulated, found_groups = _probe_sets(rows)
     outcomes = probe_outcomes(used, None)
     real, raw = outcomes["real"], outcomes["sim"]
@@ -65,7 +67,7 @@ def held_out_errors(rows: pd.DataFrame, splits: int, seed: int) -> dict[str, pd.
     for _ in range(splits):
         half = rng.permutation(people)[: len(people) // 2]
         fitted = used["identity"].isin(half).to_numpy()
-        corrections = fit_corrections(rows[rows["identity"].isin(half)], {})  # as validate fits
+        corrections = fit_corrections(rows[rows["identity"].isin(half)], {}, size_column=size_column)  # as validate fits
         held = ~simulated["identity"].isin(half).to_numpy()
         corrected = predicted_success(used, corrections)
         found = {"raw": sim_found, "corrected": predicted_detection(simulated, corrections)}
@@ -75,7 +77,7 @@ def held_out_errors(rows: pd.DataFrame, splits: int, seed: int) -> dict[str, pd.
     return {name: pd.DataFrame(values) for name, values in errors.items()}
 
 
-def leave_one_out(rows: pd.DataFrame, seed: int = 0, n_resamples: int = 2000) -> pd.DataFrame:
+def leave_one_out(rows: pd.DataFrame, *, size_column: str, seed: int = 0, n_resamples: int = 2000) -> pd.DataFrame:
     """One row per group with probes: ``n``, ``real``, ``raw`` and ``corrected`` rates (points)
     of every person's probes predicted by corrections fitted on all other people, and each gap to
     the real rate with its 95% interval (bootstrap over people, ``raw_low`` ...
@@ -84,7 +86,7 @@ def leave_one_out(rows: pd.DataFrame, seed: int = 0, n_resamples: int = 2000) ->
     outcomes = probe_outcomes(used, None)
     corrected, corrected_found = np.zeros(len(used)), np.zeros(len(simulated))
     for person in used["identity"].unique():
-        corrections = fit_corrections(rows[rows["identity"] != person], {})
+        corrections = fit_corrections(rows[rows["identity"] != person], {}, size_column=size_column)
         mine = (used["identity"] == person).to_numpy()
         found_mine = (simulated["identity"] == person).to_numpy()
         corrected[mine] = predicted_success(used[mine], corrections)
@@ -129,17 +131,18 @@ def main() -> None:
                         help="fit on all people but one, predict that one, for each person")
     args = parser.parse_args()
     rows = pd.read_parquet(args.validation / "probes.parquet")
+    size_column = read_corrections(args.validation).size_column  # refit as the validation fitted
     if args.leave_one_out:
         print("each person predicted by corrections fitted on all the others; rates in points, "
               "gap to real with its 95% interval (bootstrap over people)")
         print("| group | n | real | raw | raw - real | corrected | corrected - real |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
-        for row in leave_one_out(rows, args.seed).itertuples():
+        for row in leave_one_out(rows, size_column=size_column, seed=args.seed).itertuples():
             print(f"| {row.group} | {row.n} | {row.real:.1f} | {row.raw:.1f} | {row.raw_gap:+.1f} "
                   f"({row.raw_low:+.1f} to {row.raw_high:+.1f}) | {row.corrected:.1f} | "
                   f"{row.corrected_gap:+.1f} ({row.corrected_low:+.1f} to {row.corrected_high:+.1f}) |")
         return
-    errors = held_out_errors(rows, args.splits, args.seed)
+    errors = held_out_errors(rows, args.splits, args.seed, size_column=size_column)
     print(f"prediction - real on the held-out half, points, over {args.splits} random splits by person")
     print("| group | raw: bias | raw: rms | corrected: bias | corrected: rms |")
     print("| --- | --- | --- | --- | --- |")

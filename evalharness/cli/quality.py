@@ -115,7 +115,7 @@ def quality(
         model = fit_rate_model(probes, manifest["split"]["gallery_identities"])
     else:
         past = read_validation(validation)
-        model = fit_validated_model(past.rows, past.gallery_identities)
+        model = fit_validated_model(past.rows, past.gallery_identities, size_column=past.size_column)
         if past.recognizer not in {entry["name"] for entry in manifest["models"]["recognizers"]}:
             say(f"note: the expected rate is that of {validation}'s recognizer ({past.recognizer}), "
                 "which the run did not use")

@@ -143,9 +143,10 @@ def fit_rate_model(probes: pd.DataFrame, gallery_size: int, seed: int = 0) -> Ra
                      gallery_size, len(detected))
 
 
-def fit_validated_model(rows: pd.DataFrame, gallery_size: int, seed: int = 0) -> RateModel:
+def fit_validated_model(rows: pd.DataFrame, gallery_size: int, seed: int = 0, *, size_column: str) -> RateModel:
     """Fit the validated model on a validation run's rows (``probes.parquet`` of ``evalharness
-    validate``): its real-detected, simulated probes, at their real IED and pose."""
+    validate``): its real-detected, simulated probes, at their real IED and pose, weighted by
+    corrections that read the face's size from ``size_column`` (as the validation's did)."""
     usable = rows[rows["real_detected"] & rows["simulated"]
                   & np.isfinite(rows["yaw_deg"].to_numpy(np.float64))].reset_index(drop=True)
     if usable.empty:
@@ -156,7 +157,7 @@ def fit_validated_model(rows: pd.DataFrame, gallery_size: int, seed: int = 0) ->
 
     def fit(drawn: np.ndarray) -> np.ndarray:
         sample = usable.iloc[drawn]
-        return _fit(x[drawn], predicted_success(sample, fit_corrections(sample, {})))
+        return _fit(x[drawn], predicted_success(sample, fit_corrections(sample, {}, size_column=size_column)))
 
     boot = _bootstrap(fit, usable["identity"].to_numpy(), seed)
     return RateModel(fit(np.arange(len(usable))), boot, (float(ied.min()), float(ied.max())),

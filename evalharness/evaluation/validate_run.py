@@ -30,7 +30,7 @@ from evalharness.config.experiment import DEFAULT_VALIDATION_DRAWS, DEFAULT_VALI
 from evalharness.config.profile import CameraProfile, load_profile, resolved_toml
 from evalharness.data.paired import open_paired
 from evalharness.evaluation import manifest, store
-from evalharness.evaluation.validation import Validation
+from evalharness.evaluation.validation import Validation, ied_column
 from evalharness.evaluation.validation_summary import Corrections, fit_corrections, summarize
 from evalharness.errors import ConfigError, DataError
 from evalharness.models import get_detector, get_recognizer, resolve_device
@@ -88,18 +88,24 @@ def calibration_mismatches(calibration: Path, here: dict[str, Any], run_dir: Pat
 
 def read_corrections(run_dir: Path) -> Corrections:
     """The corrections an earlier validation run fitted (``--calibration DIR``)."""
-    return Corrections.from_dict(store.read_json(
-        Path(run_dir) / CORRECTIONS, missing=f"is {run_dir} an `evalharness validate` run directory?"))
+    path = Path(run_dir) / CORRECTIONS
+    written = store.read_json(path, missing=f"is {run_dir} an `evalharness validate` run directory?")
+    try:
+        return Corrections.from_dict(written)
+    except (KeyError, TypeError, ValueError) as error:
+        raise DataError(f"{path}: not corrections that evalharness validate wrote ({error})") from error
 
 
 @dataclass(frozen=True)
 class PastValidation:
     """What ``quality --validation DIR`` takes from an earlier validation run: its per-probe rows,
-    the number of people in its gallery and its recognizer's name."""
+    the number of people in its gallery, its recognizer's name and the column its corrections read
+    the face's size from (``Corrections.size_column``), with which they are refitted."""
 
     rows: pd.DataFrame
     gallery_identities: int
     recognizer: str
+    size_column: str
 
 
 def read_validation(run_dir: Path) -> PastValidation:
@@ -110,7 +116,8 @@ def read_validation(run_dir: Path) -> PastValidation:
     if "gallery_identities" not in written:
         raise DataError(f"{Path(run_dir) / MANIFEST}: no gallery_identities (written by an older "
                         "evalharness); run `evalharness validate` again")
-    return PastValidation(rows, int(written["gallery_identities"]), written["models"]["recognizer"]["name"])
+    return PastValidation(rows, int(written["gallery_identities"]), written["models"]["recognizer"]["name"],
+                          read_corrections(run_dir).size_column)
 
 
 def camera_profiles(specs: list[str], overrides: dict[str, Any]) -> dict[str, CameraProfile]:
@@ -179,7 +186,8 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
     for spec, (group, profile) in zip(profile_specs, profiles.items(), strict=True):
         name = spec.rpartition("=")[2]
         store.write_text(out / "profiles" / f"{'all' if group == '*' else group}.toml", resolved_toml(name))
-    fitted = fit_corrections(rows, {"run_dir": str(out), "dataset": dataset.fingerprint})
+    fitted = fit_corrections(rows, {"run_dir": str(out), "dataset": dataset.fingerprint},
+                             size_column=ied_column(size))
     store.write_json(out / CORRECTIONS, fitted.as_dict())
     summary = {"raw": summarize(rows, seed=seed)}
     if corrections is not None:

@@ -19,8 +19,11 @@ They are fitted on one validation run (the development subjects) and applied to 
 - *session calibration*: a logistic model of the real probe's rank-1 success on what its
   simulation gave and its size, ``P(real success) = 1 / (1 + exp(-(a + b d + c d m + e log2 ied)))``
   with ``d`` = 1 when the simulated face was detected, ``m`` its margin (mate score minus best
-  non-mate score, cosine similarity) and ``ied`` the real inter-eye distance in pixels; with
-  several draws, ``d`` and ``d m`` are their means over the draws. Fitted by
+  non-mate score, cosine similarity) and ``ied`` the real face's inter-eye distance in pixels,
+  read where the run read the size at which it simulated each face (``size_column``: the fitted
+  head's with ``--size head``, the default, so a turned face's foreshortened eye distance does not
+  count as a smaller face; the landmarks' with ``--size eyes``, and in corrections written before
+  session 19); with several draws, ``d`` and ``d m`` are their means over the draws. Fitted by
   maximum likelihood on the real-detected probes, it maps the simulation's outcome to the real
   one (Platt's calibration, with a term for simulations whose face was not found, and one for
   what changes with size that the camera model misses); the raw simulated rate is always
@@ -45,6 +48,9 @@ from evalharness.evaluation.intervals import subject_bootstrap
 
 #: Bins of the real probe's inter-eye distance, pixels: [low, high).
 BINS_PX = ((0.0, 12.0), (12.0, 20.0), (20.0, 30.0), (30.0, 50.0), (50.0, math.inf))
+#: The rows' columns that a session calibration may read the face's size from (``size_column``):
+#: the fitted head's inter-eye distance, or the landmarks'.
+SIZE_COLUMNS = ("real_head_ied_px", "real_ied_px")
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,8 @@ class Corrections:
     ``session_logit``: (a, b, c, e) of the session calibration; ``detection_ratio``: real /
     simulated detection rate of all probes, and ``camera_detection_ratios`` of each camera group;
     ``n_probes``: real-detected probes fitted; ``fitted_on``: the run directory and dataset
-    fingerprint they come from.
+    fingerprint they come from; ``size_column``: the rows' column (:data:`SIZE_COLUMNS`) whose
+    inter-eye distance the session calibration reads.
     """
 
     session_logit: tuple[float, float, float, float]
@@ -62,6 +69,7 @@ class Corrections:
     n_probes: int
     fitted_on: dict[str, str]
     camera_detection_ratios: dict[str, float] = field(default_factory=dict)
+    size_column: str = "real_ied_px"
 
     def describe(self) -> str:
         """One line: the session calibration's formula and the detection ratios."""
@@ -69,8 +77,9 @@ class Corrections:
         ratios = ", ".join(f"{camera} {ratio:.3f}"
                            for camera, ratio in sorted(self.camera_detection_ratios.items()))
         pooled = f"{self.detection_ratio:.3f}"
+        size = "head ied" if self.size_column == "real_head_ied_px" else "ied"
         return (f"session calibration P = 1 / (1 + exp(-({a:.2f} {b:+.2f} d {c:+.2f} d m {e:+.2f} "
-                f"log2 ied))) on {self.n_probes} real-detected probes; detection ratio "
+                f"log2 {size}))) on {self.n_probes} real-detected probes; detection ratio "
                 + (f"{ratios} (pooled {pooled})" if ratios else pooled))
 
     def detection_ratio_of(self, camera: str) -> float:
@@ -86,8 +95,12 @@ class Corrections:
         # Runs before per-camera ratios (session 8) have none: all groups take the pooled one.
         saved = dict(data.get("camera_detection_ratios", {}))  # type: ignore[call-overload]
         cameras = {str(camera): float(ratio) for camera, ratio in saved.items()}
+        # Runs before session 19 read the landmarks' inter-eye distance whatever their --size.
+        size_column = str(data.get("size_column", "real_ied_px"))
+        if size_column not in SIZE_COLUMNS:
+            raise ValueError(f"size_column {size_column!r} is none of {', '.join(SIZE_COLUMNS)}")
         return Corrections((a, b, c, e), float(data["detection_ratio"]), int(data["n_probes"]),  # type: ignore[arg-type]
-                           dict(data["fitted_on"]), cameras)  # type: ignore[arg-type]
+                           dict(data["fitted_on"]), cameras, size_column)  # type: ignore[arg-type]
 
 
 #: The simulated outcome of each probe over its draws (``validation.draw_shares``).
@@ -107,30 +120,33 @@ def simulated_outcomes(rows: pd.DataFrame) -> pd.DataFrame:
                          "sim_margin_mean": np.where(detected, margin, 0.0)}, index=rows.index)
 
 
-def _features(rows: pd.DataFrame) -> np.ndarray:
+def _features(rows: pd.DataFrame, size_column: str) -> np.ndarray:
     """``(P, 3)``: share of the simulated draws whose face was detected, mean over draws of
-    detected times margin, log2 of the real IED (with one draw: detected 0/1, that times its
-    margin)."""
+    detected times margin, log2 of the real IED in ``size_column`` (with one draw: detected 0/1,
+    that times its margin)."""
     simulated = simulated_outcomes(rows)
-    size = np.log2(np.maximum(rows["real_ied_px"].to_numpy(np.float64), 1.0))
+    size = np.log2(np.maximum(rows[size_column].to_numpy(np.float64), 1.0))
     return np.stack([simulated["sim_detected_share"].to_numpy(np.float64),
                      simulated["sim_margin_mean"].to_numpy(np.float64), size], axis=1)
 
 
-def fit_corrections(rows: pd.DataFrame, fitted_on: dict[str, str]) -> Corrections:
-    """Fit the session calibration and the detection ratio on a validation run's rows."""
+def fit_corrections(rows: pd.DataFrame, fitted_on: dict[str, str], *, size_column: str) -> Corrections:
+    """Fit the session calibration, reading the face's size from ``size_column`` (of
+    :data:`SIZE_COLUMNS`), and the detection ratio on a validation run's rows."""
     detected = rows[rows["real_detected"]]
     success = (detected["real_mate_rank"] == 1).fillna(False).to_numpy(int)
     if len(detected) == 0 or success.min() == success.max():
         rate = float(np.clip(success.mean() if len(detected) else 0.5, 0.01, 0.99))
         logit = (math.log(rate / (1 - rate)), 0.0, 0.0, 0.0)  # one outcome only: its rate, no slope
     else:
-        model = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000).fit(_features(detected), success)
+        model = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000).fit(
+            _features(detected, size_column), success)
         logit = (float(model.intercept_[0]), *(float(x) for x in model.coef_[0]))
     simulated = rows[rows["simulated"]]
     cameras = {str(camera): _detection_ratio(group) for camera, group in simulated.groupby("camera")}
     return Corrections(logit, _detection_ratio(simulated), len(detected), fitted_on,
-                       {camera: ratio for camera, ratio in cameras.items() if math.isfinite(ratio)})
+                       {camera: ratio for camera, ratio in cameras.items() if math.isfinite(ratio)},
+                       size_column)
 
 
 def _detection_ratio(simulated: pd.DataFrame) -> float:
@@ -150,7 +166,7 @@ def predicted_detection(rows: pd.DataFrame, corrections: Corrections) -> np.ndar
 def predicted_success(rows: pd.DataFrame, corrections: Corrections) -> np.ndarray:
     """Probability ``(P,)`` that each real probe is identified at rank 1, from its simulation."""
     intercept, *slopes = corrections.session_logit
-    return 1.0 / (1.0 + np.exp(-(intercept + _features(rows) @ np.array(slopes))))
+    return 1.0 / (1.0 + np.exp(-(intercept + _features(rows, corrections.size_column) @ np.array(slopes))))
 
 
 def pose_coverage(rows: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from evalharness.errors import DataError
+from evalharness.evaluation import store
+from evalharness.evaluation.validate_run import read_corrections
 from evalharness.evaluation.validation import Outcome, draw_shares
 from evalharness.evaluation.validation_goal import criteria, verdict
 from evalharness.evaluation.validation_summary import (
@@ -32,7 +37,7 @@ def _rows(records: list[tuple]) -> pd.DataFrame:
     for identity, ied, real_rank, sim_rank, real_scores, sim_scores in records:
         rows.append({
             "identity": identity, "relpath": f"{identity}/{len(rows)}.png", "camera": "c",
-            "real_detected": real_rank is not None, "real_ied_px": ied, "simulated": True,
+            "real_detected": real_rank is not None, "real_ied_px": ied, "real_head_ied_px": ied, "simulated": True,
             "real_mate_rank": real_rank, "sim_detected": sim_rank is not None, "sim_mate_rank": sim_rank,
             "real_mate_score": real_scores[0], "real_best_nonmate_score": real_scores[1],
             "sim_mate_score": sim_scores[0], "sim_best_nonmate_score": sim_scores[1],
@@ -75,7 +80,7 @@ def test_paired_bootstrap_resamples_people_not_probes() -> None:
 
 
 def test_corrections_by_hand() -> None:
-    corrections = fit_corrections(ROWS, {"run_dir": "x"})
+    corrections = fit_corrections(ROWS, {"run_dir": "x"}, size_column="real_ied_px")
     # Simulated probes: 5; real detected 4, simulated detected 4: ratio 1.
     assert corrections.detection_ratio == pytest.approx(1.0)
     assert corrections.n_probes == 4
@@ -91,7 +96,7 @@ def test_detection_is_corrected_per_camera_group() -> None:
     # of 4, every simulation (ratio 0.25). Pooled: 5 of 9 against 8 of 9 (0.625).
     other = _rows([(f"p{k}", 20.0, 1 if k == 0 else None, 1, (0.6, 0.3), (0.8, 0.3)) for k in range(4)])
     rows = pd.concat([ROWS, other.assign(camera="d")], ignore_index=True)
-    corrections = fit_corrections(rows, {"run_dir": "x"})
+    corrections = fit_corrections(rows, {"run_dir": "x"}, size_column="real_ied_px")
     assert corrections.detection_ratio == pytest.approx(0.625)
     assert corrections.camera_detection_ratios == pytest.approx({"c": 1.0, "d": 0.25})
     assert predicted_detection(rows, corrections).sum() == pytest.approx(4 * 1.0 + 4 * 0.25)
@@ -116,6 +121,34 @@ def test_prediction_by_hand() -> None:
     corrections = Corrections((-1.0, 2.0, 4.0, 0.5), 1.0, 2, {"run_dir": "x"})
     probe = _rows([("d", 16.0, 1, 1, (0.5, 0.1), (0.75, 0.5)), ("e", 16.0, 1, None, (0.5, 0.1), (np.nan, np.nan))])
     assert predicted_success(probe, corrections) == pytest.approx([1 / (1 + np.exp(-4.0)), 1 / (1 + np.exp(-1.0))])
+
+
+def test_the_session_calibration_reads_the_size_from_its_column(tmp_path: Path) -> None:
+    # A face turned away: its landmarks' eyes 16 px apart (log2 4), its fitted head's 32 (log2 5).
+    # logit = -1 + 2 d + 4 d m + 0.5 log2(ied), detected with margin 0.25: 4 on the landmarks' size,
+    # 4.5 on the head's (validate --size head, the default), as the simulation was placed.
+    probe = _rows([("d", 16.0, 1, 1, (0.5, 0.1), (0.75, 0.5))]).assign(real_head_ied_px=32.0)
+    by_head = Corrections((-1.0, 2.0, 4.0, 0.5), 1.0, 2, {}, size_column="real_head_ied_px")
+    assert predicted_success(probe, by_head) == pytest.approx([1 / (1 + np.exp(-4.5))])
+    assert by_head.describe().startswith("session calibration P = 1 / (1 + exp(-(-1.00 +2.00 d +4.00 d m "
+                                         "+0.50 log2 head ied)))")
+    # Fitting reads the named column and nothing else: the landmarks' sizes moved into the head
+    # column, and the landmarks' column spoiled, give the same fit.
+    rows = pd.concat([ROWS, ROWS.assign(identity=ROWS["identity"] + "2", real_mate_rank=[2, 1, 1, 1, 1])],
+                     ignore_index=True).astype({"real_mate_rank": "Int64"})
+    on_eyes = fit_corrections(rows, {}, size_column="real_ied_px")
+    on_head = fit_corrections(rows.assign(real_head_ied_px=rows["real_ied_px"], real_ied_px=99.0), {},
+                              size_column="real_head_ied_px")
+    assert on_head.session_logit == pytest.approx(on_eyes.session_logit)
+    assert on_head.size_column == "real_head_ied_px" and on_eyes.size_column == "real_ied_px"
+    assert Corrections.from_dict(on_head.as_dict()) == on_head
+    # Corrections written before session 19 read the landmarks' size; an unknown column is refused
+    # by the reader of a run directory, which names the file.
+    old = {key: value for key, value in on_head.as_dict().items() if key != "size_column"}
+    assert Corrections.from_dict(old).size_column == "real_ied_px"
+    store.write_json(tmp_path / "corrections.json", on_head.as_dict() | {"size_column": "ied"})
+    with pytest.raises(DataError, match=r"corrections\.json.*size_column 'ied'"):
+        read_corrections(tmp_path)
 
 
 def _with_draws(rows: pd.DataFrame, outcomes: list[list[Outcome]]) -> pd.DataFrame:
@@ -174,7 +207,7 @@ def test_cross_validation_script_scores_a_perfect_simulation_as_exact() -> None:
     rng = np.random.default_rng(3)
     records = [(f"p{k}", float(ied), rank, rank, (0.6, 0.3), (0.5 + 0.01 * ied, 0.4))
                for k in range(12) for ied, rank in zip(rng.uniform(8, 80, 3), rng.choice([1, 2], 3))]
-    errors = validation_cv.held_out_errors(_rows(records), splits=5, seed=0)
+    errors = validation_cv.held_out_errors(_rows(records), splits=5, seed=0, size_column="real_ied_px")
     assert len(errors["raw"]) == 5 and {"overall", "IED 0-12", "c"} <= set(errors["raw"].columns)
     assert np.nanmax(np.abs(errors["raw"].to_numpy())) == 0.0
     assert np.isfinite(errors["corrected"]["overall"]).all()
@@ -188,7 +221,7 @@ def test_leave_one_out_predicts_each_person_from_the_others() -> None:
                for k in range(10) for ied in (15.0, 40.0)]
     records += [(f"p{k}", 25.0, None, 1, (np.nan, np.nan), (0.7, 0.3)) for k in range(10)]
     records += [(f"p{k}", 25.0, 1, 1, (0.6, 0.3), (0.7, 0.3)) for k in range(10)]
-    table = validation_cv.leave_one_out(_rows(records), n_resamples=50).set_index("group")
+    table = validation_cv.leave_one_out(_rows(records), size_column="real_ied_px", n_resamples=50).set_index("group")
     assert table.loc["overall", "n"] == 30 and table.loc["detection", "n"] == 40
     assert table.loc["overall", "raw_gap"] == 0.0 and table.loc["IED 12-20", "raw_gap"] == 0.0
     assert table.loc["detection", "raw_gap"] == pytest.approx(25.0)  # 100 simulated, 75 real

@@ -141,6 +141,7 @@ def test_validation_gives_a_validated_rate_for_turned_faces(quality_run: Path, f
     import evalharness.cli.validate  # noqa: F401  registers the command
     from evalharness.cli import main
     from evalharness.evaluation.expected_rate import fit_validated_model
+    from evalharness.evaluation.validate_run import read_corrections
 
     real = frmdb_paired(["002", "003", "004", "005"])
     validation = tmp_path / "validation"
@@ -155,7 +156,7 @@ def test_validation_gives_a_validated_rate_for_turned_faces(quality_run: Path, f
     assert code == 0
     plain = [face for r in json.loads(plain_out)["results"] for face in r["faces"][:1]]
     checked = [face for r in json.loads(out)["results"] for face in r["faces"][:1]]
-    model = fit_validated_model(rows, 4)
+    model = fit_validated_model(rows, 4, size_column=read_corrections(validation).size_column)
     assert all(face["validated"] and face["gallery_size"] == 4 for face in checked)
     rated = [face for face in checked if face["expected_rank1"] is not None]
     for face in rated:
@@ -191,7 +192,7 @@ def test_validated_model_reproduces_the_real_rate_it_was_fitted_on() -> None:
     from evalharness.evaluation.expected_rate import expected_rank1, fit_validated_model
 
     rows = _validation_rows(40, seed=1)
-    model = fit_validated_model(rows, 40)
+    model = fit_validated_model(rows, 40, size_column="real_ied_px")
     assert model.validated and model.uses_pose and model.gallery_size == 40 and model.n == 160
     predicted = [model.predict(ied_px=r.real_ied_px, yaw_deg=r.yaw_deg, pitch_deg=r.pitch_deg)[0]
                  for r in rows.itertuples()]
@@ -220,9 +221,10 @@ def test_pose_outside_the_run_gets_no_number() -> None:
     assert side_on["expected_rank1"] is None and "outside the poses" in side_on["notes"][0]
 
 
-def test_a_validation_without_its_gallery_size_is_refused_by_name(tmp_path: Path) -> None:
+def test_a_validation_without_its_gallery_size_or_corrections_is_refused_by_name(tmp_path: Path) -> None:
     from evalharness.errors import DataError
     from evalharness.evaluation.validate_run import read_validation
+    from evalharness.evaluation.validation_summary import Corrections
 
     with pytest.raises(DataError, match="probes.parquet: missing; is .* an `evalharness validate` run"):
         read_validation(tmp_path)
@@ -231,5 +233,10 @@ def test_a_validation_without_its_gallery_size_is_refused_by_name(tmp_path: Path
     with pytest.raises(DataError, match=r"manifest.json: no gallery_identities"):
         read_validation(tmp_path)
     (tmp_path / "manifest.json").write_text(json.dumps({"gallery_identities": 3, "models": {"recognizer": {"name": "sface"}}}))
+    with pytest.raises(DataError, match=r"corrections.json: missing"):
+        read_validation(tmp_path)
+    (tmp_path / "corrections.json").write_text(json.dumps(
+        Corrections((0, 0, 0, 0), 1.0, 12, {}, size_column="real_head_ied_px").as_dict()))
     past = read_validation(tmp_path)
     assert past.gallery_identities == 3 and past.recognizer == "sface" and len(past.rows) == 12
+    assert past.size_column == "real_head_ied_px"

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from evalharness.evaluation import expected_rate
+from evalharness.evaluation.validation_summary import Corrections
 
 # scripts/, on pytest's pythonpath (pyproject.toml)
 import quality_vs_real
@@ -21,6 +22,7 @@ def test_pairs_faces_with_real_outcomes_and_tabulates_by_camera_and_bin(tmp_path
     rows.to_parquet(tmp_path / "probes.parquet")
     (tmp_path / "manifest.json").write_text(json.dumps(
         {"gallery_identities": 30, "models": {"recognizer": {"name": "facenet-casia"}}}))
+    (tmp_path / "corrections.json").write_text(json.dumps(Corrections((0, 0, 0, 0), 1.0, 0, {}).as_dict()))
 
     def face(expected: float | None, ied_px: float) -> dict:
         return {"expected_rank1": expected, "expected_rank1_ci_low": None if expected is None else expected - 0.1,
@@ -93,6 +95,8 @@ def test_leave_one_out_rates_each_person_by_a_model_fitted_on_the_others(tmp_pat
     pd.DataFrame(rows).astype({"real_mate_rank": "Int64"}).to_parquet(tmp_path / "probes.parquet")
     (tmp_path / "manifest.json").write_text(json.dumps(
         {"gallery_identities": 11, "models": {"recognizer": {"name": "facenet-casia"}}}))
+    # The corrections of the validation name the size column the refits read.
+    (tmp_path / "corrections.json").write_text(json.dumps(Corrections((0, 0, 0, 0), 1.0, 0, {}).as_dict()))
     monkeypatch.setattr(expected_rate, "RESAMPLES", 20)  # the intervals are not tested here
     outcomes = quality_vs_real.leave_one_out(tmp_path)
     assert len(outcomes) == 66 and outcomes["expected"].notna().all()  # the undetected probe is not rated
@@ -104,6 +108,6 @@ def test_leave_one_out_rates_each_person_by_a_model_fitted_on_the_others(tmp_pat
     # The rate is that of the model without the person, not of the model with everyone.
     table = pd.read_parquet(tmp_path / "probes.parquet")
     face = {"ied_px": 70.0, "yaw_deg": 15.0, "pitch_deg": 2.0}
-    without, with_all = (expected_rate.fit_validated_model(part, 11).predict(**face)[0]
+    without, with_all = (expected_rate.fit_validated_model(part, 11, size_column="real_ied_px").predict(**face)[0]
                          for part in (table[table["identity"] != "p10"], table))
     assert odd["expected"].iloc[-1] == pytest.approx(without) and abs(without - with_all) > 0.01
