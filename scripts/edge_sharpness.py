@@ -104,12 +104,10 @@ def curve_rows(name: str, sharpness: frame_measures.Sharpness) -> list[str]:
 def shapes_by_class(frames: list[frame_measures.FrameMeasures], noise: measure.NoiseCurve
                     ) -> list[list[measure.EdgeShape]]:
     """The static narrow windows' edge shapes (:func:`measure.edge_shape`; ``noise``: the frames'
-    noise curve, for the static test), in each contrast class of
-    :data:`frame_measures.CONTRAST_CLASSES_DN`."""
+    noise curve, for the static test), in each contrast class (:func:`frame_measures.contrast_groups`)."""
     found = frame_measures.static_windows(frames, noise, lambda frame: frame.narrow_edges)
-    bounds = frame_measures.CONTRAST_CLASSES_DN
-    return [[measure.edge_shape(frame.luma_dn, window) for frame, window in found
-             if low <= window.contrast_dn < high] for low, high in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [[measure.edge_shape(frame.luma_dn, window) for frame, window in inside]
+            for _, _, inside in frame_measures.contrast_groups(found)]
 
 
 def halo_row(name: str, classes: list[list[measure.EdgeShape]]) -> str:

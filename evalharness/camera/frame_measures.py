@@ -163,12 +163,19 @@ class ContrastClass:
         return f"rise_25_75_contrast_{self.low_dn:.0f}_{self.high_dn:.0f}_dn_px"
 
 
+def contrast_groups(found: Sequence[tuple[FrameMeasures, measure.EdgeWindow]]
+                    ) -> list[tuple[float, float, list[tuple[FrameMeasures, measure.EdgeWindow]]]]:
+    """Edge windows, each with its frame, sorted into :data:`CONTRAST_CLASSES_DN`: ``(low_dn,
+    high_dn, windows)`` per class, a window's contrast in ``[low_dn, high_dn)``."""
+    return [(low, high, [(frame, w) for frame, w in found if low <= w.contrast_dn < high])
+            for low, high in zip(CONTRAST_CLASSES_DN[:-1], CONTRAST_CLASSES_DN[1:], strict=True)]
+
+
 def by_contrast(found: Sequence[tuple[FrameMeasures, measure.EdgeWindow]]) -> tuple[ContrastClass, ...]:
-    """Edge windows, each with its frame, sorted into :data:`CONTRAST_CLASSES_DN`: each class's
-    pooled MTF50 and its median edge's core."""
+    """Edge windows, each with its frame, by contrast class (:func:`contrast_groups`): each
+    class's pooled MTF50 and its median edge's core."""
     classes = []
-    for low, high in zip(CONTRAST_CLASSES_DN[:-1], CONTRAST_CLASSES_DN[1:], strict=True):
-        inside = [(frame, w) for frame, w in found if low <= w.contrast_dn < high]
+    for low, high, inside in contrast_groups(found):
         if len(inside) < MIN_STATIC_EDGES:
             classes.append(ContrastClass(low, high, len(inside), math.nan))
             continue
