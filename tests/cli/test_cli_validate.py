@@ -185,6 +185,11 @@ def test_validate_matches_each_simulation_to_its_real_probe(cli, frmdb_paired, t
     assert plain.code == 0, plain.err
     fitted = Corrections.from_dict(json.loads((tmp_path / "plain" / "corrections.json").read_text()))
     assert f"corrections fitted here: {fitted.describe()}" in plain.out  # the table's run prints them
+    # Its session calibration reads the size that placed its simulations: the landmarks' here,
+    # the fitted head's with the default --size head.
+    assert fitted.size_column == "real_ied_px" and "log2 ied)))" in fitted.describe()
+    matched = Corrections.from_dict(json.loads((tmp_path / "matched" / "corrections.json").read_text()))
+    assert matched.size_column == "real_head_ied_px" and "log2 head ied)))" in matched.describe()
     # ... and the goal's verdict, here on the raw simulation (no corrections applied).
     listed, judged_corrected = criteria(json.loads((tmp_path / "plain" / "summary.json").read_text()))
     assert not judged_corrected and verdict(listed) in plain.out
