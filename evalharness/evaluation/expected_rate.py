@@ -23,7 +23,9 @@ the validation's own camera simulation, not the run's cameras; on the developmen
 mix was 6-10 points too high (docs/VALIDATION.md).
 
 A face whose head pose lies outside the poses the fit covered (their 2.5th-97.5th percentiles,
-widened by 10 degrees) gets no number: nothing it was fitted on looked like that face. The rate
+widened by 10 degrees) gets no number: nothing it was fitted on looked like that face. A face
+turned further than the validation's widest source view gets its number with a warning: its like
+were simulated from a face turned less, so the rate rests on the validation's corrections. The rate
 holds for the gallery size of what it was fitted on (the number of enrolled people).
 """
 
@@ -38,7 +40,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from evalharness.evaluation.validation_summary import fit_corrections, predicted_success
+from evalharness.evaluation.validation_summary import fit_corrections, predicted_success, widest_source_yaw_deg
 
 #: Degrees added on each side of the fit's central 95% of poses before a face counts as outside.
 POSE_MARGIN_DEG = 10.0
@@ -54,7 +56,8 @@ class RateModel:
     ``uses_pose``, adding ``|yaw_deg|`` and ``pitch_deg``); ``boot (B, K)`` the bootstrap fits;
     ``ied_range_px`` and ``pose_range_deg`` (yaw low, high, pitch low, high) the coverage of what
     it was fitted on; ``gallery_size`` enrolled people; ``n`` probes fitted; ``validated`` whether
-    it comes from a validation against real images.
+    it comes from a validation against real images; ``widest_source_yaw_deg`` the widest source
+    view that validation simulated from (NaN for a run's model).
     """
 
     coef: np.ndarray
@@ -65,6 +68,7 @@ class RateModel:
     n: int
     uses_pose: bool = False
     validated: bool = False
+    widest_source_yaw_deg: float = math.nan
 
     def features(self, *, ied_px: float, yaw_deg: float, pitch_deg: float) -> np.ndarray:
         """``(K,)``: 1, ``log2 ied_px`` (and ``|yaw_deg|``, ``pitch_deg`` with ``uses_pose``)."""
@@ -161,7 +165,8 @@ def fit_validated_model(rows: pd.DataFrame, gallery_size: int, seed: int = 0, *,
 
     boot = _bootstrap(fit, usable["identity"].to_numpy(), seed)
     return RateModel(fit(np.arange(len(usable))), boot, (float(ied.min()), float(ied.max())),
-                     _pose_range(yaw, pitch), gallery_size, len(usable), uses_pose=True, validated=True)
+                     _pose_range(yaw, pitch), gallery_size, len(usable), uses_pose=True, validated=True,
+                     widest_source_yaw_deg=widest_source_yaw_deg(usable))
 
 
 def expected_rank1(model: RateModel, *, ied_px: float, yaw_deg: float, pitch_deg: float) -> dict[str, Any]:
@@ -180,6 +185,11 @@ def expected_rank1(model: RateModel, *, ied_px: float, yaw_deg: float, pitch_deg
         return result
     point, low, high = model.predict(ied_px=ied_px, yaw_deg=yaw_deg, pitch_deg=pitch_deg)
     result |= {"expected_rank1": point, "expected_rank1_ci_low": low, "expected_rank1_ci_high": high}
+    if abs(yaw_deg) > model.widest_source_yaw_deg:  # False while NaN: a run's model
+        result["notes"].append(f"head yaw {yaw_deg:+.0f} deg is beyond the widest source view the validation "
+                               f"simulated ({model.widest_source_yaw_deg:.0f} deg): faces turned this far were "
+                               "simulated from a face turned less, so the rate rests on the validation's "
+                               "corrections (docs/VALIDATION.md, \"Pose\")")
     if ied_px < model.ied_range_px[0] or ied_px > model.ied_range_px[1]:
         result["notes"].append(f"IED {ied_px:.1f} px is outside the {fitted_on}'s {model.ied_range_px[0]:.1f}-"
                                f"{model.ied_range_px[1]:.1f} px: extrapolated")

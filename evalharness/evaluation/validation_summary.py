@@ -169,11 +169,20 @@ def predicted_success(rows: pd.DataFrame, corrections: Corrections) -> np.ndarra
     return 1.0 / (1.0 + np.exp(-(intercept + _features(rows, corrections.size_column) @ np.array(slopes))))
 
 
+def widest_source_yaw_deg(rows: pd.DataFrame) -> float:
+    """The widest source view a validation chose from, ``|source_yaw_deg|`` in degrees (45 for
+    FRMDB's copy; NaN without rows or views): real faces turned further are simulated from a face
+    turned less than theirs; NaN too for rows that do not record the sources' views."""
+    if not len(rows) or "source_yaw_deg" not in rows:
+        return math.nan
+    return float(rows["source_yaw_deg"].abs().max())
+
+
 def pose_coverage(rows: pd.DataFrame) -> dict[str, np.ndarray]:
     """Masks over ``rows``: real faces turned (``|yaw_deg|``) at most as far as the widest source
-    view the validation chose from (``|source_yaw_deg|``, e.g. 45 degrees for FRMDB's copy), and
-    further, which are simulated from a face turned less than theirs; empty without sources."""
-    widest = float(rows["source_yaw_deg"].abs().max()) if len(rows) else math.nan
+    view the validation chose from (:func:`widest_source_yaw_deg`), and further, which are
+    simulated from a face turned less than theirs; empty without sources."""
+    widest = widest_source_yaw_deg(rows)
     if not math.isfinite(widest):
         return {}
     yaw = rows["yaw_deg"].abs().to_numpy(np.float64)

@@ -191,7 +191,8 @@ def test_validated_model_reproduces_the_real_rate_it_was_fitted_on() -> None:
 
     from evalharness.evaluation.expected_rate import expected_rank1, fit_validated_model
 
-    rows = _validation_rows(40, seed=1)
+    # The sources' views: the widest turned 45 degrees, as FRMDB's copy.
+    rows = _validation_rows(40, seed=1).assign(source_yaw_deg=np.tile([-45.0, 0.0, 45.0, 0.0], 40))
     model = fit_validated_model(rows, 40, size_column="real_ied_px")
     assert model.validated and model.uses_pose and model.gallery_size == 40 and model.n == 160
     predicted = [model.predict(ied_px=r.real_ied_px, yaw_deg=r.yaw_deg, pitch_deg=r.pitch_deg)[0]
@@ -203,6 +204,14 @@ def test_validated_model_reproduces_the_real_rate_it_was_fitted_on() -> None:
     assert larger > smaller and turned < model.predict(ied_px=30.0, yaw_deg=0.0, pitch_deg=15.0)[0]
     face = expected_rank1(model, ied_px=30.0, yaw_deg=45.0, pitch_deg=15.0)
     assert face["validated"] is True and face["expected_rank1_ci_low"] < face["expected_rank1"] < face["expected_rank1_ci_high"]
+    assert model.widest_source_yaw_deg == 45.0 and face["notes"] == []
+    # A face turned further than every source still gets its number, with a warning that says why
+    # it rests on the corrections.
+    beyond = expected_rank1(model, ied_px=30.0, yaw_deg=-48.0, pitch_deg=15.0)
+    assert beyond["expected_rank1"] is not None
+    assert beyond["notes"] == ["head yaw -48 deg is beyond the widest source view the validation simulated "
+                               "(45 deg): faces turned this far were simulated from a face turned less, so the "
+                               "rate rests on the validation's corrections (docs/VALIDATION.md, \"Pose\")"]
     assert expected_rank1(model, ied_px=30.0, yaw_deg=75.0, pitch_deg=15.0)["expected_rank1"] is None
 
 
@@ -217,6 +226,7 @@ def test_pose_outside_the_run_gets_no_number() -> None:
     inside = expected_rank1(model, ied_px=16.0, yaw_deg=25.0, pitch_deg=0.0)
     assert inside["expected_rank1"] == pytest.approx(0.5)
     assert inside["expected_rank1_ci_low"] == pytest.approx(1 / (1 + np.exp(0.2)), abs=0.01)
+    assert inside["notes"] == []  # a run's model: no sources' views to be beyond
     side_on = expected_rank1(model, ied_px=16.0, yaw_deg=60.0, pitch_deg=0.0)
     assert side_on["expected_rank1"] is None and "outside the poses" in side_on["notes"][0]
 
