@@ -211,16 +211,16 @@ def _sharper_than_rendered(real: Sharpness, chart: Sharpness, profile: CameraPro
     of the smallest 25-75% rise) rise faster, by more than :data:`NOISE_TOLERANCE`, than the chart
     through ``profile`` renders any step: natural edges are at best steps, so the profile's lens
     or colour sampling is softer than the camera's. None otherwise."""
-    real_rises = [(c.rise_px[0], c) for c in real.narrow_contrast_classes if math.isfinite(c.rise_px[0])]
+    measured = [c for c in real.narrow_contrast_classes if math.isfinite(c.rise_px[0])]
     chart_rises = [c.rise_px[0] for c in chart.narrow_contrast_classes if math.isfinite(c.rise_px[0])]
-    if not real_rises or not chart_rises:
+    if not measured or not chart_rises:
         return None
-    fastest, fastest_class = min(real_rises, key=lambda pair: pair[0])
-    if fastest >= (1.0 - NOISE_TOLERANCE) * min(chart_rises):
+    fastest = min(measured, key=lambda c: c.rise_px[0])
+    if fastest.rise_px[0] >= (1.0 - NOISE_TOLERANCE) * min(chart_rises):
         return None
     mosaic = profile.spectral_mode == "colour" and profile.colour_sampling == "mosaic"
-    return (f"edge core: the frames' static {fastest_class.low_dn:.0f}-{fastest_class.high_dn:.0f} DN edges rise "
-            f"(25-75%) in {fastest:.2f} px, faster than this profile renders any step "
+    return (f"edge core: the frames' static {fastest.low_dn:.0f}-{fastest.high_dn:.0f} DN edges rise "
+            f"(25-75%) in {fastest.rise_px[0]:.2f} px, faster than this profile renders any step "
             f"({min(chart_rises):.2f}-{max(chart_rises):.2f} px): its lens or colour sampling is softer than the "
             "camera's (natural edges are at best steps)"
             + ("; a frame scaled down from a finer sensor keeps such edges (colour_sampling = \"full\"; "

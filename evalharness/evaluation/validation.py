@@ -90,6 +90,7 @@ from evalharness.evaluation.originals import (
     numerics,
     save_arrays,
 )
+from evalharness.evaluation.validation_summary import IED_COLUMNS
 from evalharness.models import Detector, Recognizer
 from evalharness.models.photos import subject_face
 from evalharness.quality.measures import face_level_dn, face_measures, skin_level_dn
@@ -233,8 +234,8 @@ def lit(profile: CameraProfile, scale: float) -> CameraProfile:
 
 def ied_column(size: Literal["head", "eyes"]) -> str:
     """The row (``probes.parquet``) column whose inter-eye distance places the simulations of a
-    validation made with ``size``: the fitted face's, or the landmarks'."""
-    return "real_head_ied_px" if size == "head" else "real_ied_px"
+    validation made with ``size``: the fitted face's, or the landmarks' (:data:`IED_COLUMNS`)."""
+    return IED_COLUMNS[size]
 
 
 def simulate_source(image: torch.Tensor, source: Face, profile: CameraProfile, *, seed: int, camera: str,

@@ -48,9 +48,10 @@ from evalharness.evaluation.intervals import subject_bootstrap
 
 #: Bins of the real probe's inter-eye distance, pixels: [low, high).
 BINS_PX = ((0.0, 12.0), (12.0, 20.0), (20.0, 30.0), (30.0, 50.0), (50.0, math.inf))
-#: The rows' columns that a session calibration may read the face's size from (``size_column``):
-#: the fitted head's inter-eye distance, or the landmarks'.
-SIZE_COLUMNS = ("real_head_ied_px", "real_ied_px")
+#: The rows' column whose inter-eye distance places a validation's simulations, by ``validate
+#: --size``: the fitted head's, or the landmarks'. Its session calibration reads the same column
+#: (``size_column``).
+IED_COLUMNS = {"head": "real_head_ied_px", "eyes": "real_ied_px"}
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class Corrections:
     ``session_logit``: (a, b, c, e) of the session calibration; ``detection_ratio``: real /
     simulated detection rate of all probes, and ``camera_detection_ratios`` of each camera group;
     ``n_probes``: real-detected probes fitted; ``fitted_on``: the run directory and dataset
-    fingerprint they come from; ``size_column``: the rows' column (:data:`SIZE_COLUMNS`) whose
+    fingerprint they come from; ``size_column``: the rows' column (of :data:`IED_COLUMNS`) whose
     inter-eye distance the session calibration reads.
     """
 
@@ -97,8 +98,8 @@ class Corrections:
         cameras = {str(camera): float(ratio) for camera, ratio in saved.items()}
         # Runs before session 19 read the landmarks' inter-eye distance whatever their --size.
         size_column = str(data.get("size_column", "real_ied_px"))
-        if size_column not in SIZE_COLUMNS:
-            raise ValueError(f"size_column {size_column!r} is none of {', '.join(SIZE_COLUMNS)}")
+        if size_column not in IED_COLUMNS.values():
+            raise ValueError(f"size_column {size_column!r} is none of {', '.join(IED_COLUMNS.values())}")
         return Corrections((a, b, c, e), float(data["detection_ratio"]), int(data["n_probes"]),  # type: ignore[arg-type]
                            dict(data["fitted_on"]), cameras, size_column)  # type: ignore[arg-type]
 
@@ -132,7 +133,7 @@ def _features(rows: pd.DataFrame, size_column: str) -> np.ndarray:
 
 def fit_corrections(rows: pd.DataFrame, fitted_on: dict[str, str], *, size_column: str) -> Corrections:
     """Fit the session calibration, reading the face's size from ``size_column`` (of
-    :data:`SIZE_COLUMNS`), and the detection ratio on a validation run's rows."""
+    :data:`IED_COLUMNS`), and the detection ratio on a validation run's rows."""
     detected = rows[rows["real_detected"]]
     success = (detected["real_mate_rank"] == 1).fillna(False).to_numpy(int)
     if len(detected) == 0 or success.min() == success.max():
