@@ -14,13 +14,15 @@ so that JPEG, demosaicking and the tone curve act on the simulation as on the ca
   frames' (the lens's diffraction stays the base's). Both are measured on the static scene only
   (:func:`~evalharness.camera.frame_measures.static_sharpness`: edge windows that recur in another
   frame), as the MTF50 of their mean MTF: an edge on a moving subject holds its motion blur, which
-  is not the lens's and which a simulation adds again from the subject's speed. Too few static
-  edges (one frame, frames of different cameras), or edges that no one lens can produce (their
-  MTF50 differs with the window's width or the edge's contrast,
-  :meth:`~evalharness.camera.frame_measures.Sharpness.lens_inconsistency`): the base's lens
-  blur is kept, and its comment says why. The closed-loop checks also show, by edge contrast,
-  the MTF50 and the core of the edges (the 25-75% rise of the narrow windows' median edge,
-  which a shoulder or shading beside a natural edge moves less than the MTF50): shown, not fitted;
+  is not the lens's and which a simulation adds again from the subject's speed. Edges that no
+  one lens can produce (their MTF50 differs with the window's width or the edge's contrast,
+  :meth:`~evalharness.camera.frame_measures.Sharpness.lens_inconsistency`) are matched by a
+  stated proxy instead (:func:`_match_core`): the core of the fastest-rising class of edges (the
+  25-75% rise of the narrow windows' median edge, which a shoulder or shading beside a natural
+  edge moves less than the MTF50), which also sets ``colour_sampling = "full"`` where a colour
+  mosaic at the stored size renders no step that fast. Too few static edges (one frame, frames of
+  different cameras): the base's lens blur is kept, and its comment says why. The closed-loop
+  checks show, by edge contrast, the MTF50 and the core of the edges;
 - noise: measured on flat fields (:func:`flat_fields`: uniform grey at each level the frames
   show) rather than on the chart, whose frame shows 72-200 DN only. ``gain_dn_per_e`` and
   ``read_noise_e`` start from a Poisson-Gaussian fit of the real noise curve and are scaled until
@@ -56,10 +58,12 @@ from evalharness.camera.frame_measures import (
     BLACK_PERCENTILE,
     MIN_STATIC_EDGES,
     MONOCHROME_MAX_CHROMA_DN,
+    NARROW_WINDOW_PX,
     STATIC_MAX_NOISE_RATIO,
     STATIC_SHIFT_PX,
     WHITE_PERCENTILE,
     CameraMeasures,
+    ContrastClass,
     Sharpness,
     measure_image,
     noise_of_files,
@@ -121,6 +125,9 @@ class Calibrated:
     remarks: list[str] = field(default_factory=list)
     #: What the calibrated profile fails to reproduce, one line each (``calibrate`` warns).
     warnings: list[str] = field(default_factory=list)
+    #: Whether ``aberration_blur_um`` was matched to the frames (their MTF50, or the core of their
+    #: fastest edges) rather than kept as the base's (:func:`sharpness_not_measured` says why).
+    sharpness_matched: bool = False
 
 
 def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -> Calibrated:
@@ -159,7 +166,11 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
             f"static: recurring in another frame within {STATIC_SHIFT_PX} px and "
             f"{STATIC_MAX_NOISE_RATIO:g}x the noise-expected difference; natural edges are at "
             "best steps, so the lens is at least this sharp (a chart would measure it)")
-    else:
+    core = None if sharpness.lens_measured or not sharpness.measured else _match_core(profile, sharpness, seed)
+    if core is not None:
+        for key, value in core.values.items():
+            put(key, value, core.comments[key])
+    elif not sharpness.lens_measured:
         put("aberration_blur_um", base.aberration_blur_um, sharpness_not_measured(sharpness))
     profile = with_overrides(base, values)
     noise = _match_noise(profile, measured, seed)
@@ -203,19 +214,26 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
                "as frames alone cannot separate gamma from scene reflectance"]
     if sharpness.measured and (sharper := _sharper_than_rendered(sharpness, final.sharpness, profile)):
         remarks.append(sharper)
-    return Calibrated(values, notes, checks, remarks, [warning] if warning else [])
+    return Calibrated(values, notes, checks, remarks, [warning] if warning else [],
+                      sharpness_matched=sharpness.lens_measured or core is not None)
+
+
+def _fastest_class(sharpness: Sharpness) -> ContrastClass | None:
+    """The narrow windows' contrast class whose median static edge rises (25-75%) fastest, or
+    None when no class has :data:`MIN_STATIC_EDGES` windows."""
+    measured = [c for c in sharpness.narrow_contrast_classes if math.isfinite(c.rise_px[0])]
+    return min(measured, key=lambda c: c.rise_px[0]) if measured else None
 
 
 def _sharper_than_rendered(real: Sharpness, chart: Sharpness, profile: CameraProfile) -> str | None:
-    """A remark when the frames' fastest-rising static edges (the narrow windows' contrast class
-    of the smallest 25-75% rise) rise faster, by more than :data:`NOISE_TOLERANCE`, than the chart
-    through ``profile`` renders any step: natural edges are at best steps, so the profile's lens
-    or colour sampling is softer than the camera's. None otherwise."""
-    measured = [c for c in real.narrow_contrast_classes if math.isfinite(c.rise_px[0])]
+    """A remark when the frames' fastest-rising static edges (:func:`_fastest_class`) rise
+    faster, by more than :data:`NOISE_TOLERANCE`, than the chart through ``profile`` renders any
+    step: natural edges are at best steps, so the profile's lens or colour sampling is softer than
+    the camera's. None otherwise."""
+    fastest = _fastest_class(real)
     chart_rises = [c.rise_px[0] for c in chart.narrow_contrast_classes if math.isfinite(c.rise_px[0])]
-    if not measured or not chart_rises:
+    if fastest is None or not chart_rises:
         return None
-    fastest = min(measured, key=lambda c: c.rise_px[0])
     if fastest.rise_px[0] >= (1.0 - NOISE_TOLERANCE) * min(chart_rises):
         return None
     mosaic = profile.spectral_mode == "colour" and profile.colour_sampling == "mosaic"
@@ -308,12 +326,18 @@ def measure_chart(profile: CameraProfile, seed: int = 0) -> CameraMeasures:
     return summarise(frames, [f"chart {index}" for index in range(len(frames))])
 
 
+def _log_sigma_range_px(pitch_um: float) -> tuple[float, float]:
+    """Natural log of the lens-blur sigmas (pixels) searched: 0.05 px (no blur below the
+    pixel) to the profile field's 100 um, at most 40 px."""
+    return math.log(0.05), math.log(min(100.0 / pitch_um, 40.0))
+
+
 def _match_sharpness(profile: CameraProfile, measured: CameraMeasures, seed: int) -> tuple[float, float]:
     """Aberration sigma (pixels) whose chart MTF50 equals the measured median, by bisection in
     log sigma; and the chart MTF50 it gives. Clamped to the profile field's range."""
     target = measured.sharpness.mtf50_cyc_per_px
     pitch = profile.pixel_pitch_um
-    low, high = math.log(0.05), math.log(min(100.0 / pitch, 40.0))
+    low, high = _log_sigma_range_px(pitch)
 
     def chart_mtf50(sigma_px: float) -> float:
         blurred = with_overrides(profile, {"aberration_blur_um": sigma_px * pitch})
@@ -322,6 +346,74 @@ def _match_sharpness(profile: CameraProfile, measured: CameraMeasures, seed: int
     low, high = _bisect(lambda middle: chart_mtf50(math.exp(middle)) > target, low, high, SHARPNESS_STEPS)
     sigma_px = math.exp((low + high) / 2.0)
     return sigma_px, chart_mtf50(sigma_px)
+
+
+@dataclass(frozen=True)
+class CoreMatch:
+    """Lens blur (and, where the mosaic cannot render the frames' edges, colour sampling) matched
+    to the core of the frames' fastest-rising static edges, each value with its comment."""
+
+    values: dict[str, Any]
+    comments: dict[str, str]
+
+
+def _match_core(profile: CameraProfile, sharpness: Sharpness, seed: int) -> CoreMatch | None:
+    """The stated proxy for a lens MTF when the natural edges do not measure one lens
+    (:meth:`Sharpness.lens_inconsistency`): the 25-75% rise (pixels) of the frames' fastest
+    static edges (:func:`_fastest_class`), whose shoulders and shading move it least.
+
+    Natural edges are at best steps, so the camera renders a step at least that fast. Where a
+    colour mosaic at the stored size renders no step within :data:`NOISE_TOLERANCE` of it even
+    behind the sharpest lens, the frame was sampled finer than its pixels (a recorder's scaled-down
+    frame): ``colour_sampling = "full"``. ``aberration_blur_um`` is then bisected (log sigma) until
+    the chart's edges in the same contrast class rise as fast as the frames'; at the range's sharp
+    end when even that is too slow (the rise check shows by how much). None when no class has
+    :data:`MIN_STATIC_EDGES` windows or the chart shows none in it."""
+    fastest = _fastest_class(sharpness)
+    if fastest is None:
+        return None
+    index = sharpness.narrow_contrast_classes.index(fastest)
+    target = fastest.rise_px[0]
+    pitch = profile.pixel_pitch_um
+    low, high = _log_sigma_range_px(pitch)
+
+    def chart_rise(candidate: CameraProfile, sigma_px: float) -> float:
+        blurred = with_overrides(candidate, {"aberration_blur_um": sigma_px * pitch})
+        return measure_chart(blurred, seed).sharpness.narrow_contrast_classes[index].rise_px[0]
+
+    values: dict[str, Any] = {}
+    comments: dict[str, str] = {}
+    edges = (f"the frames' static {fastest.low_dn:.0f}-{fastest.high_dn:.0f} DN edges "
+             f"({fastest.windows} {NARROW_WINDOW_PX[0]}x{NARROW_WINDOW_PX[1]} px windows) rise "
+             f"(25-75%) in {target:.2f} px")
+    sharpest = chart_rise(profile, math.exp(low))
+    if not math.isfinite(sharpest):
+        return None
+    if (sharpest > (1.0 + NOISE_TOLERANCE) * target and profile.spectral_mode == "colour"
+            and profile.colour_sampling == "mosaic"):
+        full = with_overrides(profile, {"colour_sampling": "full"})
+        full_sharpest = chart_rise(full, math.exp(low))
+        values["colour_sampling"] = "full"
+        comments["colour_sampling"] = (
+            f"measured: {edges}; a colour mosaic at {profile.sensor_width_px}x"
+            f"{profile.sensor_height_px} renders no step faster than {sharpest:.2f} px even behind "
+            f"the sharpest lens, all three colours at every pixel {full_sharpest:.2f} px: the "
+            "frames were sampled finer than stored (a recorder's scaled-down frame)")
+        profile, sharpest = full, full_sharpest
+    if sharpest >= target:  # no lens renders the step faster: the search's sharp end
+        sigma_px, bound = math.exp(low), f"; the sharpest lens searched (sigma {math.exp(low):g} px)"
+    else:
+        low, high = _bisect(lambda middle: chart_rise(profile, math.exp(middle)) < target, low, high,
+                            SHARPNESS_STEPS)
+        sigma_px, bound = math.exp((low + high) / 2.0), ""
+    values["aberration_blur_um"] = round(sigma_px * pitch, 3)
+    comments["aberration_blur_um"] = (
+        f"closed loop on a stated proxy{bound}: the chart's edges in the same contrast class rise "
+        f"{chart_rise(profile, sigma_px):.2f} px (25-75%, before the noise is matched; the header's "
+        f"checks give the final profile's), {edges}; natural edges are at best "
+        f"steps, so the lens is at least this sharp. Their MTF50 does not measure one lens "
+        f"({sharpness.lens_inconsistency()})")
+    return CoreMatch(values, comments)
 
 
 def _bisect(below: Callable[[np.ndarray], Any], low: Any, high: Any, steps: int) -> tuple[np.ndarray, np.ndarray]:

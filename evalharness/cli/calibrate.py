@@ -60,11 +60,11 @@ def calibrate_command(
     if not measured_frames:
         raise DataError(f"none of the {len(frames)} frames could be read")
     measured = summarise(measured_frames, names)
-    if not measured.sharpness.lens_measured:
-        typer.echo(f"warning: aberration_blur_um is {sharpness_not_measured(measured.sharpness)}",
-                   err=True)
     say(f"measured {measured.frames} frames; matching noise and sharpness through the simulated camera")
     result = calibrate(measured, base_profile, seed=seed)
+    if not result.sharpness_matched:
+        typer.echo(f"warning: aberration_blur_um is {sharpness_not_measured(measured.sharpness)}",
+                   err=True)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     text = _profile_text(base, out, measured, result, names)

@@ -89,7 +89,7 @@ def test_validate_then_apply_its_corrections(cli, frmdb_paired, tmp_path: Path) 
     assert len(warned) == len(mismatches) >= 4
     assert "exposure 'skin' there, 'face' here" in mismatches
     assert "overrides {} there, {'subject_speed_mps': 1.0} here" in mismatches
-    assert "camera group '*': gain_dn_per_e 0.015 there, 0.1518 here" in mismatches
+    assert "camera group '*': gain_dn_per_e 0.015 there, 0.1048 here" in mismatches
     assert "by a simulation that differs from this one" in (tmp_path / "other" / "validation.html").read_text(
         encoding="utf-8")
 

@@ -88,10 +88,12 @@ def test_a_failed_step_is_named_with_its_log_and_finished_steps_are_kept(
 
 
 def test_calibrated_profile_goal_by_hand(tmp_path: Path) -> None:
-    """The profile goal: every closed-loop check within 15% (correlations within 0.15), and the
-    calibrated profile's raw CCTV gap no larger than the hand-made profile's. The edges' core
-    (25-75% rise) is sharpness too: at FRMDB's strong edges (0.47 px real, 0.87 through the
-    mosaic) it is not met."""
+    """The profile goal: every noise check within 15% (correlations within 0.15), the sharpness
+    that `calibrate` matched within 15%, and the calibrated profile's raw CCTV gap no larger than
+    the hand-made profile's. Sharpness is the MTF50 where the frames' edges measure one lens, else
+    the stated proxy: the core (25-75% rise) of the fastest-rising contrast class. At FRMDB's
+    strong edges (0.47 px real, 0.87 through the mosaic) the proxy is not met; the other sharpness
+    checks are shown, not judged."""
     def validation(name: str, sim: float) -> None:
         group = {"camera": "cctv-352x288", "real_rank1": 0.5, "sim_rank1": sim, "gap": sim - 0.5,
                  "gap_ci_low": sim - 0.6, "gap_ci_high": sim - 0.4}
@@ -101,31 +103,38 @@ def test_calibrated_profile_goal_by_hand(tmp_path: Path) -> None:
     def check(real: float, simulated: float) -> dict[str, float]:
         return {"real": real, "simulated": simulated}
 
+    def goal(checks: dict[str, dict[str, float]], *, lens_measured: bool = False) -> tuple[list[str], bool]:
+        calibrated = {"frames": ["a.jpg"] * 20, "values": {"jpeg_quality": 95},
+                      "comments": {"jpeg_quality": "measured"},
+                      "measured": {"sharpness": {"lens_measured": lens_measured}}, "checks": checks}
+        (tmp_path / "calibrate-held.json").write_text(json.dumps(calibrated))
+        return heldout_check.calibrated_profile_goal(tmp_path)
+
     validation("final-held", 0.60)       # calibrated: 10 points optimistic
     validation("held-hand-made", 0.38)   # hand-made: 12 points pessimistic
-    calibrated = {"frames": ["a.jpg"] * 20, "values": {"jpeg_quality": 95}, "comments": {"jpeg_quality": "measured"},
-                  "checks": {"noise_sigma_24_dn": check(1.0, 1.14), "noise_sigma_56_dn": check(2.0, 1.8),
-                             "noise_sigma_ratio": check(1.0, 2.0),   # the median ratio: not a level's check
-                             "noise_correlation_1_px": check(0.6, 0.5), "mtf50_cyc_per_px": check(0.2, 0.22),
-                             "mtf_at_0.1_cyc_per_px": check(0.5, 0.9),
-                             "rise_25_75_contrast_60_100_dn_px": check(0.80, 0.86),
-                             "rise_25_75_contrast_100_150_dn_px": check(0.80, 0.72)}}
-    (tmp_path / "calibrate-held.json").write_text(json.dumps(calibrated))
-    lines, met = heldout_check.calibrated_profile_goal(tmp_path)
+    checks = {"noise_sigma_24_dn": check(1.0, 1.14), "noise_sigma_56_dn": check(2.0, 1.8),
+              "noise_sigma_ratio": check(1.0, 2.0),   # the median ratio: not a level's check
+              "noise_correlation_1_px": check(0.6, 0.5), "mtf50_cyc_per_px": check(0.2, 0.30),
+              "mtf_at_0.1_cyc_per_px": check(0.5, 0.9),
+              "rise_25_75_contrast_60_100_dn_px": check(0.80, 0.86),
+              "rise_25_75_contrast_100_150_dn_px": check(0.78, 0.72)}
+    lines, met = goal(checks)
     assert met, lines
     assert "| calibrate closed loop, noise by level (2 checks, 20 frames) | worst noise_sigma_24_dn +14% |" in lines[4]
-    assert "worst mtf50_cyc_per_px +10%" in lines[5] and "worst noise_correlation_1_px -0.10" in lines[7]
-    assert "(2 checks, 20 frames) | worst rise_25_75_contrast_100_150_dn_px -10% |" in lines[6]
-    assert "calibrated 60.0 (+10.0, " in lines[9] and "hand-made 38.0 (-12.0, " in lines[9]
-    calibrated["checks"]["rise_25_75_contrast_100_150_dn_px"] = check(0.47, 0.87)
-    (tmp_path / "calibrate-held.json").write_text(json.dumps(calibrated))
-    lines, met = heldout_check.calibrated_profile_goal(tmp_path)
+    assert "worst mtf50_cyc_per_px +50%" in lines[5] and lines[5].endswith("| shown |")  # not what was matched
+    assert "core of the fastest edges) (1 check, 20 frames) | worst rise_25_75_contrast_100_150_dn_px -8% |" in lines[6]
+    assert lines[6].endswith("| MET |") and "(2 checks, 20 frames)" in lines[7] and lines[7].endswith("| shown |")
+    assert "worst noise_correlation_1_px -0.10" in lines[8]
+    assert "calibrated 60.0 (+10.0, " in lines[10] and "hand-made 38.0 (-12.0, " in lines[10]
+    # The strong edges rise faster than the profile renders a step (FRMDB through the mosaic).
+    lines, met = goal(checks | {"rise_25_75_contrast_100_150_dn_px": check(0.47, 0.87)})
     assert not met and "worst rise_25_75_contrast_100_150_dn_px +85%" in lines[6] and lines[6].endswith("| NOT MET |")
-    calibrated["checks"]["rise_25_75_contrast_100_150_dn_px"] = check(0.80, 0.72)
-    calibrated["checks"]["mtf50_cyc_per_px"] = check(0.066, 0.266)   # the room's edges, not this lens
-    (tmp_path / "calibrate-held.json").write_text(json.dumps(calibrated))
-    lines, met = heldout_check.calibrated_profile_goal(tmp_path)
-    assert not met and lines[5].endswith("| NOT MET |") and lines[-1] == "goal not met"
+    # Faint edges soft in the scene: shown, while the fastest class is matched.
+    lines, met = goal(checks | {"rise_25_75_contrast_60_100_dn_px": check(3.03, 0.85)})
+    assert met and "worst rise_25_75_contrast_60_100_dn_px -72%" in lines[7]
+    # Edges that measure one lens: the MTF50 is what was matched, and judged.
+    lines, met = goal(checks, lens_measured=True)
+    assert not met and lines[5].endswith("| NOT MET |") and lines[6].endswith("| shown |") and lines[-1] == "goal not met"
     (tmp_path / "calibrate-held.json").unlink()   # a held-out folder without frames: not checked, not met
     lines, met = heldout_check.calibrated_profile_goal(tmp_path)
     assert not met and "no frames/ in the held-out folder" in lines[4]
