@@ -225,9 +225,9 @@ def calibrated_profile_goal(out: Path) -> tuple[list[str], bool]:
             figure = "not measured" if worst is None else (
                 f"worst {worst} {100 * misses[worst]:+.0f}%" if relative else f"worst {worst} {misses[worst]:+.2f}")
             allowed = f"+-{NOISE_TOLERANCE:.0%}" if relative else f"+-{NOISE_TOLERANCE:g}"
-            verdict = ("MET" if ok else "NOT MET") if judged else "shown"
+            judgement = ("MET" if ok else "NOT MET") if judged else "shown"
             lines.append(f"| calibrate closed loop, {name} ({len(misses)} check{'' if len(misses) == 1 else 's'}, "
-                         f"{len(calibrated['frames'])} frames) | {figure} | {allowed} | {verdict} |")
+                         f"{len(calibrated['frames'])} frames) | {figure} | {allowed} | {judgement} |")
             if judged:
                 met.append(ok)
         lines.append(f"| compression | JPEG quality {calibrated['values']['jpeg_quality']} "
