@@ -207,15 +207,15 @@ def calibrated_profile_goal(out: Path) -> tuple[list[str], bool]:
         calibrated = json.loads((out / "calibrate-held.json").read_text(encoding="utf-8"))
         checks = calibrated["checks"]
         cores = [key for key in checks if key.startswith("rise_25_75_")]
-        fastest = min(cores, key=lambda key: checks[key]["real"], default=None)
-        by_mtf50 = calibrated["measured"]["sharpness"]["lens_measured"]
+        matched = calibrated["sharpness_check"]  # what calibrate matched its lens on, None: the base's
+        by_mtf50 = matched == "mtf50_cyc_per_px"
         # Each group of closed-loop checks: which keys, whether its miss is relative (sigma, MTF50,
         # rise) or a difference (correlations, whose 0 is no correlation), and whether it is judged.
         for name, belongs, relative, judged in (
                 ("noise by level", lambda key: key.startswith("noise_sigma_") and key.endswith("_dn"), True, True),
                 ("sharpness (MTF50)", lambda key: key == "mtf50_cyc_per_px", True, by_mtf50),
-                ("sharpness (stated proxy: core of the fastest edges)", lambda key: key == fastest, True,
-                 not by_mtf50),
+                ("sharpness (stated proxy: core of the fastest edges)", lambda key: key == matched and key in cores,
+                 True, not by_mtf50),
                 ("sharpness (edge core, every contrast class)", lambda key: key in cores, True, False),
                 ("noise correlation", lambda key: key.startswith("noise_correlation_"), False, True)):
             misses = {key: check["simulated"] / check["real"] - 1 if relative else check["simulated"] - check["real"]

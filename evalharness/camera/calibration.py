@@ -125,9 +125,10 @@ class Calibrated:
     remarks: list[str] = field(default_factory=list)
     #: What the calibrated profile fails to reproduce, one line each (``calibrate`` warns).
     warnings: list[str] = field(default_factory=list)
-    #: Whether ``aberration_blur_um`` was matched to the frames (their MTF50, or the core of their
-    #: fastest edges) rather than kept as the base's (:func:`sharpness_not_measured` says why).
-    sharpness_matched: bool = False
+    #: The closed-loop check ``aberration_blur_um`` was matched on (``mtf50_cyc_per_px``, or the
+    #: fastest contrast class's ``rise_25_75_...`` key), or None where the base's is kept
+    #: (:func:`sharpness_not_measured` says why).
+    sharpness_check: str | None = None
 
 
 def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -> Calibrated:
@@ -214,8 +215,8 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
                "as frames alone cannot separate gamma from scene reflectance"]
     if sharpness.measured and (sharper := _sharper_than_rendered(sharpness, final.sharpness, profile)):
         remarks.append(sharper)
-    return Calibrated(values, notes, checks, remarks, [warning] if warning else [],
-                      sharpness_matched=sharpness.lens_measured or core is not None)
+    matched = "mtf50_cyc_per_px" if sharpness.lens_measured else core.check if core is not None else None
+    return Calibrated(values, notes, checks, remarks, [warning] if warning else [], sharpness_check=matched)
 
 
 def _fastest_class(sharpness: Sharpness) -> ContrastClass | None:
@@ -351,10 +352,12 @@ def _match_sharpness(profile: CameraProfile, measured: CameraMeasures, seed: int
 @dataclass(frozen=True)
 class CoreMatch:
     """Lens blur (and, where the mosaic cannot render the frames' edges, colour sampling) matched
-    to the core of the frames' fastest-rising static edges, each value with its comment."""
+    to the core of the frames' fastest-rising static edges, each value with its comment, and the
+    closed-loop check that compares that core (:attr:`ContrastClass.rise_key`)."""
 
     values: dict[str, Any]
     comments: dict[str, str]
+    check: str
 
 
 def _match_core(profile: CameraProfile, sharpness: Sharpness, seed: int) -> CoreMatch | None:
@@ -402,18 +405,20 @@ def _match_core(profile: CameraProfile, sharpness: Sharpness, seed: int) -> Core
         profile, sharpest = full, full_sharpest
     if sharpest >= target:  # no lens renders the step faster: the search's sharp end
         sigma_px, bound = math.exp(low), f"; the sharpest lens searched (sigma {math.exp(low):g} px)"
+        matched = sharpest
     else:
         low, high = _bisect(lambda middle: chart_rise(profile, math.exp(middle)) < target, low, high,
                             SHARPNESS_STEPS)
         sigma_px, bound = math.exp((low + high) / 2.0), ""
+        matched = chart_rise(profile, sigma_px)
     values["aberration_blur_um"] = round(sigma_px * pitch, 3)
     comments["aberration_blur_um"] = (
         f"closed loop on a stated proxy{bound}: the chart's edges in the same contrast class rise "
-        f"{chart_rise(profile, sigma_px):.2f} px (25-75%, before the noise is matched; the header's "
+        f"{matched:.2f} px (25-75%, before the noise is matched; the header's "
         f"checks give the final profile's), {edges}; natural edges are at best "
         f"steps, so the lens is at least this sharp. Their MTF50 does not measure one lens "
         f"({sharpness.lens_inconsistency()})")
-    return CoreMatch(values, comments)
+    return CoreMatch(values, comments, fastest.rise_key)
 
 
 def _bisect(below: Callable[[np.ndarray], Any], low: Any, high: Any, steps: int) -> tuple[np.ndarray, np.ndarray]:

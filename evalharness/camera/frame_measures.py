@@ -305,7 +305,6 @@ class CameraMeasures:
                           "static_windows": self.sharpness.static_windows,
                           "edge_windows": self.sharpness.edge_windows,
                           "measured": self.sharpness.measured,
-                          "lens_measured": self.sharpness.lens_measured,
                           "narrow_mtf50_cyc_per_px": self.sharpness.narrow_mtf50_cyc_per_px,
                           "narrow_static_windows": self.sharpness.narrow_static_windows,
                           "window_dependence": self.sharpness.window_dependence(),

@@ -62,7 +62,7 @@ def calibrate_command(
     measured = summarise(measured_frames, names)
     say(f"measured {measured.frames} frames; matching noise and sharpness through the simulated camera")
     result = calibrate(measured, base_profile, seed=seed)
-    if not result.sharpness_matched:
+    if result.sharpness_check is None:
         typer.echo(f"warning: aberration_blur_um is {sharpness_not_measured(measured.sharpness)}",
                    err=True)
     for warning in result.warnings:
@@ -78,6 +78,7 @@ def calibrate_command(
         print_json({"out": str(out), "base": base, "frames": names, "skipped": bad,
                     "measured": measured.as_dict(), "values": result.values,
                     "comments": result.comments, "remarks": result.remarks, "warnings": result.warnings,
+                    "sharpness_check": result.sharpness_check,
                     "checks": {key: {"real": real, "simulated": sim}
                                for key, (real, sim) in result.checks.items()}})
     else:

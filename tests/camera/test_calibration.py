@@ -421,6 +421,7 @@ def test_calibrate_on_real_cctv_frames(tmp_path, capsys):
     assert sampling.value == "full" and "100-150 DN edges" in sampling.comment and sampling.file == out
     assert "stated proxy" in blur.comment and sharpness["window_dependence"] in blur.comment and blur.file == out
     assert "aberration_blur_um" not in captured.err  # matched, so not warned as the base's
+    assert result["sharpness_check"] == "rise_25_75_contrast_100_150_dn_px"
     strong, faint = (result["checks"][f"rise_25_75_contrast_{c}_dn_px"] for c in ("100_150", "20_60"))
     assert strong["simulated"] == pytest.approx(strong["real"], rel=0.15)
     assert not any(remark.startswith("edge core:") for remark in result["remarks"])

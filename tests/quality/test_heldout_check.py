@@ -103,10 +103,11 @@ def test_calibrated_profile_goal_by_hand(tmp_path: Path) -> None:
     def check(real: float, simulated: float) -> dict[str, float]:
         return {"real": real, "simulated": simulated}
 
-    def goal(checks: dict[str, dict[str, float]], *, lens_measured: bool = False) -> tuple[list[str], bool]:
+    def goal(checks: dict[str, dict[str, float]], *, matched: str = "rise_25_75_contrast_100_150_dn_px"
+             ) -> tuple[list[str], bool]:
         calibrated = {"frames": ["a.jpg"] * 20, "values": {"jpeg_quality": 95},
                       "comments": {"jpeg_quality": "measured"},
-                      "measured": {"sharpness": {"lens_measured": lens_measured}}, "checks": checks}
+                      "sharpness_check": matched, "checks": checks}
         (tmp_path / "calibrate-held.json").write_text(json.dumps(calibrated))
         return heldout_check.calibrated_profile_goal(tmp_path)
 
@@ -133,7 +134,7 @@ def test_calibrated_profile_goal_by_hand(tmp_path: Path) -> None:
     lines, met = goal(checks | {"rise_25_75_contrast_60_100_dn_px": check(3.03, 0.85)})
     assert met and "worst rise_25_75_contrast_60_100_dn_px -72%" in lines[7]
     # Edges that measure one lens: the MTF50 is what was matched, and judged.
-    lines, met = goal(checks, lens_measured=True)
+    lines, met = goal(checks, matched="mtf50_cyc_per_px")
     assert not met and lines[5].endswith("| NOT MET |") and lines[6].endswith("| shown |") and lines[-1] == "goal not met"
     (tmp_path / "calibrate-held.json").unlink()   # a held-out folder without frames: not checked, not met
     lines, met = heldout_check.calibrated_profile_goal(tmp_path)
