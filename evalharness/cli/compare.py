@@ -27,13 +27,18 @@ def compare(
     ),
     json_output: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Compare two runs condition by condition; exit 6 when any metric differs beyond the allowed."""
-    from evalharness.evaluation.compare import compare_summaries, read_summary
+    """Compare two runs condition by condition; exit 6 when any metric differs beyond the allowed.
+    Names a difference of device or processor where both runs' manifests record them."""
+    from evalharness.evaluation.compare import arithmetic, compare_summaries, read_summary
 
     differences = compare_summaries(read_summary(run_a), read_summary(run_b), tolerance, within_ci)
+    first, second = arithmetic(run_a), arithmetic(run_b)
+    unlike = first.difference(second) if first is not None and second is not None else None
     if json_output:
         print_json({"identical_within_tolerance": not differences,
-                    "differences": [asdict(d) for d in differences]})
+                    "differences": [asdict(d) for d in differences],
+                    "arithmetic": {"a": first and asdict(first), "b": second and asdict(second),
+                                   "difference": unlike}})
     else:
         runs = {"a": run_a, "b": run_b}
         for d in differences:
@@ -43,6 +48,9 @@ def compare(
             else:
                 typer.echo(f"{d.condition_id}  {d.metric}: {d.value_a:.4f} vs {d.value_b:.4f} "
                            f"(allowed {d.allowed:.4f})")
+        if unlike is not None:
+            typer.echo(f"note: the runs were computed on {unlike}: another device or processor can "
+                       "sum in another order and flip a probe near a threshold; --within-ci allows for that")
     if differences:
         raise ComparisonError(f"{len(differences)} metric(s) differ between {run_a} and {run_b}")
     if not json_output:

@@ -2,7 +2,9 @@
 
 Used to check a GPU run against a committed CPU reference (``evalharness compare``). Rows are
 matched by ``condition_id``; every metric that has a confidence interval (``<m>_ci_low`` and
-``<m>_ci_high`` columns) is compared.
+``<m>_ci_high`` columns) is compared. Where both runs' manifests record what computed them
+(:func:`arithmetic`), a difference of device or processor is named (:meth:`Arithmetic.difference`),
+as it can flip a probe near a threshold.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from evalharness.errors import DataError
+from evalharness.evaluation import store
 
 
 @dataclass(frozen=True)
@@ -86,3 +89,44 @@ def compare_summaries(
             if not all(undefined) and not abs(value_a - value_b) <= allowed:
                 differences.append(Difference(str(condition), metric, value_a, value_b, allowed))
     return differences
+
+
+@dataclass(frozen=True)
+class Arithmetic:
+    """What computed a run (its manifest's ``device`` and ``environment.processor``, written by
+    :func:`~evalharness.evaluation.manifest.processor`): ``processor``, its model name;
+    ``vector_extensions``, sorted; ``kernels``, torch's kernel capability and the kernel variables
+    that were set, as sorted (name, value) pairs."""
+
+    device: str
+    processor: str | None
+    vector_extensions: tuple[str, ...]
+    kernels: tuple[tuple[str, str], ...]
+
+    def difference(self, other: Arithmetic) -> str | None:
+        """How ``other`` (the second run) differs, in words; None when alike."""
+        if self.device != other.device:
+            return f"devices {self.device} and {other.device}"
+        if self.processor != other.processor:
+            return f"processors {self.processor} and {other.processor}"
+        if self.vector_extensions != other.vector_extensions:
+            mine, theirs = set(self.vector_extensions), set(other.vector_extensions)
+            return (f"vector instruction sets (first run only: {' '.join(sorted(mine - theirs)) or 'none'}; "
+                    f"second run only: {' '.join(sorted(theirs - mine)) or 'none'})")
+        if self.kernels != other.kernels:
+            return "kernel choices " + " and ".join(", ".join(f"{name} {value}" for name, value in run.kernels)
+                                                    for run in (self, other))
+        return None
+
+
+def arithmetic(run_dir: Path) -> Arithmetic | None:
+    """What computed a run, from its ``manifest.json``; None where the run directory records no
+    processor (a summary alone, as the committed reference, or a run made before session 21)."""
+    try:
+        written = store.read_json(Path(run_dir) / "manifest.json")
+        processor = written["environment"]["processor"]
+        kernels = {"torch": processor["torch_capability"], **processor["kernel_variables"]}
+        return Arithmetic(str(written["device"]), processor["model"], tuple(sorted(processor["vector_extensions"])),
+                          tuple(sorted((str(k), str(v)) for k, v in kernels.items())))
+    except (DataError, KeyError, TypeError, AttributeError):
+        return None

@@ -304,7 +304,8 @@ def outside_frame(run: Run) -> list[str]:
 def reproduce_command(manifest: Mapping[str, Any], run_dir: Path) -> str:
     """Shell lines that reproduce the run from its own directory: check out the recorded commit,
     rerun the run's ``experiment.toml`` (it names the run's profile copies and pins the dataset's
-    fingerprint) into a new directory, and compare the two; the original command as a comment."""
+    fingerprint) into a new directory, and compare the two; the processor that computed it and the
+    original command as comments."""
     command = manifest.get("command")
     if isinstance(command, Sequence) and not isinstance(command, str):
         command = shlex.join(str(part) for part in command)
@@ -316,8 +317,13 @@ def reproduce_command(manifest: Mapping[str, Any], run_dir: Path) -> str:
             lines.append("# note: the run's working tree had uncommitted changes")
     again = f"{run_dir}-reproduced"
     lines += [shlex.join(["evalharness", "run", str(run_dir / "experiment.toml"), "--out", again]),
-              shlex.join(["evalharness", "compare", str(run_dir), again]),
-              f"# the run's own command: {command or 'not recorded'}"]
+              shlex.join(["evalharness", "compare", str(run_dir), again])]
+    processor = manifest.get("environment", {}).get("processor")
+    if processor:
+        lines.append(f"# computed on {manifest.get('device', 'cpu')}, processor {processor['model']} (torch kernels "
+                     f"{processor['torch_capability']}): another processor can flip a probe near a threshold, "
+                     "which compare names and --within-ci allows for")
+    lines.append(f"# the run's own command: {command or 'not recorded'}")
     return "\n".join(lines)
 
 

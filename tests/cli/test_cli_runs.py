@@ -127,8 +127,24 @@ def test_a_run_directory_reruns_from_anywhere(cli, two_runs, tmp_path, monkeypat
 def test_compare_identical_and_changed_runs(cli, two_runs, tmp_path):
     a, b = two_runs
     same = cli("compare", a, b)
-    assert same.code == 0 and "agree" in same.out
-    assert json.loads(cli("compare", a, b, "--json").out)["identical_within_tolerance"] is True
+    assert same.code == 0 and "agree" in same.out and "note:" not in same.out
+    same_json = json.loads(cli("compare", a, b, "--json").out)
+    assert same_json["identical_within_tolerance"] is True
+    assert same_json["arithmetic"]["a"]["device"] == "cpu" and same_json["arithmetic"]["difference"] is None
+
+    # The same numbers from a run whose manifest names another processor: agreed, and the
+    # difference of arithmetic named; a summary without a manifest (the committed reference) names none.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(b / "summary.csv", elsewhere / "summary.csv")
+    written = json.loads((b / "manifest.json").read_text())
+    written["environment"]["processor"]["model"] = "Another CPU"
+    (elsewhere / "manifest.json").write_text(json.dumps(written))
+    moved = cli("compare", a, elsewhere)
+    model = json.loads((a / "manifest.json").read_text())["environment"]["processor"]["model"]
+    assert moved.code == 0 and f"note: the runs were computed on processors {model} and Another CPU: " in moved.out
+    (elsewhere / "manifest.json").unlink()
+    assert "note:" not in cli("compare", a, elsewhere).out
 
     summary = pd.read_csv(b / "summary.csv")
     metrics = metrics_with_intervals(summary.set_index("condition_id"))

@@ -1,10 +1,11 @@
-"""compare_summaries on the committed reference run's summary."""
+"""compare_summaries on the committed reference run's summary; what computed two runs."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from evalharness.evaluation.compare import compare_summaries, read_summary
+from evalharness.evaluation.compare import Arithmetic, arithmetic, compare_summaries, read_summary
 
 REFERENCE = Path(__file__).resolve().parents[2] / "benchmarks" / "reference" / "default"
 
@@ -25,3 +26,17 @@ def test_a_rate_only_one_run_could_estimate_differs_exactly_but_not_within_the_i
     # A defined rate that moves beyond its interval still differs.
     undetected.loc[condition, "detection_rate"] += 0.5
     assert [d.metric for d in compare_summaries(reference, undetected, within_ci=True)] == ["detection_rate"]
+
+
+def test_the_first_difference_of_arithmetic_is_named():
+    """Device, then processor, then vector sets, then kernel choices (the AVX2 pin that moved 100
+    metrics of the default experiment on an AMX Xeon)."""
+    xeon = Arithmetic("cpu", "Xeon", ("avx2", "avx512f", "fma"), (("torch", "AVX512"),))
+    assert xeon.difference(xeon) is None
+    assert xeon.difference(replace(xeon, device="cuda")) == "devices cpu and cuda"
+    assert xeon.difference(replace(xeon, processor="EPYC")) == "processors Xeon and EPYC"
+    assert xeon.difference(replace(xeon, vector_extensions=("avx2", "fma"))) == \
+        "vector instruction sets (first run only: avx512f; second run only: none)"
+    pinned = replace(xeon, kernels=(("ONEDNN_MAX_CPU_ISA", "AVX2"), ("torch", "AVX2")))
+    assert xeon.difference(pinned) == "kernel choices torch AVX512 and ONEDNN_MAX_CPU_ISA AVX2, torch AVX2"
+    assert arithmetic(REFERENCE) is None  # a summary without its manifest

@@ -106,6 +106,9 @@ def test_each_profile_has_its_identification_probability_interval_and_command(re
     again = f"{run_dir}-reproduced"
     assert shlex.join(["evalharness", "run", str(run_dir / "experiment.toml"), "--out", again]) in text
     assert shlex.join(["evalharness", "compare", str(run_dir), again]) in text
+    processor = manifest["environment"]["processor"]
+    assert f"# computed on {manifest['device']}, processor {processor['model']} (torch kernels " \
+           f"{processor['torch_capability']})" in text
     assert f"Evidence from experiment {manifest['experiment']!r}" in text
     assert "highly unlikely to be of sufficient quality to identify the driver or passengers" in text
 
