@@ -11,15 +11,18 @@ reads it; `--run` a finished run such as `make report`'s, whose detector `qualit
 2. `evalharness validate` the development people: the corrections are fitted there (`OUT/final-dev`);
 3. `evalharness validate` the held-out people with those corrections (`OUT/final-held`);
 4. `evalharness quality` on the held-out images with the development validation (`OUT/quality-held.json`);
-5. `evalharness validate` the held-out people with the hand-made CCTV profile (`OUT/held-hand-made`);
-6. `evalharness calibrate` on the held-out CCTV camera's frames (`frames/`, when the folder has them;
+5. `evalharness validate` both groups of people with the CCTV profile as `calibrate` wrote it
+   (`frmdb-cctv-calibrated-walking.toml`: no stand-in), the held-out people with the corrections of
+   the development people (`OUT/dev-as-calibrated`, `OUT/held-as-calibrated`);
+6. the same with the hand-made CCTV profile (`OUT/dev-hand-made`, `OUT/held-hand-made`);
+7. `evalharness calibrate` on the held-out CCTV camera's frames (`frames/`, when the folder has them;
    `OUT/held-calibrated.toml`, `OUT/calibrate-held.json`);
-7. the verdicts: the validation goal (`scripts/validation_goal.py`'s criteria) on step 3; the
+8. the verdicts: the validation goal (`scripts/validation_goal.py`'s criteria) on step 3; the
    quality goal (`scripts/quality_vs_real.py`) of step 4 against step 3's real outcomes; and the
-   quality issue's profile goal: step 6's closed loop reproduces the frames' noise and sharpness
-   within 15%, and the CCTV profile calibrated from the camera's frames (the development
-   validation's) validates on the held-out people at least as well as the hand-made one (step 3's
-   raw CCTV gap against step 5's).
+   quality issue's profile goal: step 7's closed loop reproduces the frames' noise and sharpness
+   within 15%, and the CCTV profile calibrated from the camera's frames passes `validate` on the
+   held-out people as well as the hand-made one (step 5 meets no fewer of the validation goal's
+   criteria than step 6; the raw and corrected CCTV gaps of both are shown).
 
 Every command is written to `OUT/commands.sh` as it runs and its output to `OUT/logs/<step>.log`;
 the verdicts go to `OUT/verdict.md` with the date, the commit and the data folders. A step that
@@ -48,7 +51,7 @@ import quality_vs_real  # scripts/, beside this file
 import validation_goal as validation_goal_script
 
 from evalharness.camera.calibration import NOISE_TOLERANCE
-from evalharness.evaluation.validation_goal import criteria, verdict
+from evalharness.evaluation.validation_goal import Criterion, criteria, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 VALIDATION_PROFILES = ROOT / "configs/profiles/validation"
@@ -56,7 +59,10 @@ VALIDATION_PROFILES = ROOT / "configs/profiles/validation"
 #: the CCTV camera's calibrated from its frames (with the people's walking), the HD camera's hand-made.
 PROFILES = (f"cctv-352x288={VALIDATION_PROFILES / 'frmdb-cctv-measured.toml'}",
             f"hd-1920x1080={VALIDATION_PROFILES / 'frmdb-hd.toml'}")
-#: The same with the hand-made CCTV profile, which the calibrated one must validate as well as.
+#: The same with the CCTV profile as `calibrate` wrote it from the development frames, with only what
+#: frames cannot show added (the people's walking; no stand-in for the codec's loss), and with the
+#: hand-made CCTV profile: the quality issue's profile goal compares how the two pass `validate`.
+CALIBRATED_PROFILES = (f"cctv-352x288={VALIDATION_PROFILES / 'frmdb-cctv-calibrated-walking.toml'}", PROFILES[1])
 HAND_MADE_PROFILES = (f"cctv-352x288={VALIDATION_PROFILES / 'frmdb-cctv.toml'}", PROFILES[1])
 #: The camera group whose profile `calibrate` measured, and the base it was calibrated on.
 CALIBRATED_CAMERA, CALIBRATION_BASE = "cctv-352x288", "legacy-interlaced"
@@ -101,8 +107,13 @@ def steps(args: argparse.Namespace) -> list[Step]:
         Step("quality-held", [evalharness, "quality", *held_probes, "--run", str(args.run.resolve()),
                               "--validation", str(out / "final-dev"), "--json"], "quality-held.json",
              stdout_to="quality-held.json", partial_status=3),
-        Step("validate-held-hand-made", [*validate(HAND_MADE_PROFILES), str(out / "real-held"),
-                                         "--out", str(out / "held-hand-made")], "held-hand-made"),
+        *(step for name, profiles in (("as-calibrated", CALIBRATED_PROFILES), ("hand-made", HAND_MADE_PROFILES))
+          for step in (
+              Step(f"validate-dev-{name}", [*validate(profiles), str(out / "real-dev"), "--out", str(out / f"dev-{name}")],
+                   f"dev-{name}"),
+              Step(f"validate-held-{name}", [*validate(profiles), str(out / "real-held"), "--calibration",
+                                             str(out / f"dev-{name}"), "--out", str(out / f"held-{name}")],
+                   f"held-{name}"))),
         *([Step("calibrate-held", [evalharness, "calibrate", *frames, "--base", CALIBRATION_BASE,
                                    "--out", str(out / "held-calibrated.toml"), "--json"], "held-calibrated.toml",
                 stdout_to="calibrate-held.json")] if frames else []),
@@ -183,19 +194,27 @@ def quality_goal(out: Path) -> tuple[list[str], bool]:
         status == 0
 
 
-def _camera_gap(validation: Path) -> dict[str, float]:
-    """The raw simulation's rank-1 gap to real (points) of :data:`CALIBRATED_CAMERA` in a validation."""
-    raw = json.loads((validation / "summary.json").read_text(encoding="utf-8"))["raw"]
-    group = next(group for group in raw["cameras"] if group["camera"] == CALIBRATED_CAMERA)
-    return {key: 100 * group[key] for key in ("real_rank1", "sim_rank1", "gap", "gap_ci_low", "gap_ci_high")}
+def _camera_figures(validation: Path) -> tuple[dict[str, float], dict[str, float], list[Criterion]]:
+    """Of a validation with corrections: the raw and the corrected rank-1 figures (points) of
+    :data:`CALIBRATED_CAMERA`, and the validation goal's criteria."""
+    summary = json.loads((validation / "summary.json").read_text(encoding="utf-8"))
+    raw, corrected = (next(group for group in summary[kind]["cameras"] if group["camera"] == CALIBRATED_CAMERA)
+                      for kind in ("raw", "corrected"))
+    figures = [{key: 100 * group[key] for key in keys if key in group}
+               for group, keys in ((raw, ("real_rank1", "sim_rank1", "gap")), (corrected, ("pred_rank1", "gap")))]
+    return figures[0], figures[1], criteria(summary)[0]
 
 
 def calibrated_profile_goal(out: Path) -> tuple[list[str], bool]:
     """The quality issue's profile goal: `calibrate` on the held-out camera's frames reproduces
     their noise (each level within :data:`NOISE_TOLERANCE`, correlations within as much) and
     sharpness (within as much) in closed loop (its compression is read from the JPEG tables, not
-    fitted); and the calibrated CCTV profile validates on the held-out people at least as well as
-    the hand-made one (its raw rank-1 gap no larger). Sharpness is what `calibrate` matched: the
+    fitted); and the CCTV profile as `calibrate` wrote it from the development frames
+    (:data:`CALIBRATED_PROFILES`, no stand-in) passes `validate` on the held-out people as well as
+    the hand-made one: each with the corrections of its own development validation, it meets no
+    fewer of the validation goal's criteria (the raw and corrected CCTV rank-1 of both are shown).
+    Until session 21 this compared the raw CCTV gap of the validation's own profile, whose
+    stand-in overrides the sampling and lens `calibrate` measured. Sharpness is what `calibrate` matched: the
     MTF50 where the frames' edges measure one lens, else the stated proxy, the core (25-75% rise)
     of the fastest-rising contrast class; the other sharpness checks are shown, not judged, as
     natural edges that no one lens renders measure the scene (docs/VALIDATION.md, "The CCTV
@@ -235,13 +254,17 @@ def calibrated_profile_goal(out: Path) -> tuple[list[str], bool]:
     else:
         lines.append("| calibrate closed loop | no frames/ in the held-out folder | - | NOT CHECKED |")
         met.append(False)
-    measured, hand_made = _camera_gap(out / "final-held"), _camera_gap(out / "held-hand-made")
-    ok = abs(measured["gap"]) <= abs(hand_made["gap"])
-    lines.append(f"| {CALIBRATED_CAMERA} raw rank-1, calibrated profile against the hand-made | "
-                 f"real {measured['real_rank1']:.1f}: calibrated {measured['sim_rank1']:.1f} ({measured['gap']:+.1f}, "
-                 f"{measured['gap_ci_low']:+.1f} to {measured['gap_ci_high']:+.1f}), hand-made "
-                 f"{hand_made['sim_rank1']:.1f} ({hand_made['gap']:+.1f}, {hand_made['gap_ci_low']:+.1f} to "
-                 f"{hand_made['gap_ci_high']:+.1f}) | gap no larger | {'MET' if ok else 'NOT MET'} |")
+    shown = {}
+    for name, label in (("as-calibrated", "calibrated (as `calibrate` wrote it)"), ("hand-made", "hand-made")):
+        raw, corrected, listed = _camera_figures(out / f"held-{name}")
+        shown[name] = sum(item.met for item in listed), len(listed)
+        lines.append(f"| {CALIBRATED_CAMERA} rank-1, {label} profile | real {raw['real_rank1']:.1f}: raw "
+                     f"{raw['sim_rank1']:.1f} ({raw['gap']:+.1f}), predicted {corrected['pred_rank1']:.1f} "
+                     f"({corrected['gap']:+.1f}) | - | shown |")
+    ok = shown["as-calibrated"][0] >= shown["hand-made"][0]
+    lines.append(f"| `validate` on the held-out people, validation goal's criteria met: calibrated profile "
+                 f"{shown['as-calibrated'][0]} of {shown['as-calibrated'][1]}, hand-made {shown['hand-made'][0]} of "
+                 f"{shown['hand-made'][1]} | calibrated no fewer | {'MET' if ok else 'NOT MET'} |")
     met.append(ok)
     return [*lines, "", f"goal {'met' if all(met) else 'not met'}"], all(met)
 
