@@ -262,9 +262,9 @@ def calibrated_profile_goal(out: Path) -> tuple[list[str], bool]:
                      f"{raw['sim_rank1']:.1f} ({raw['gap']:+.1f}), predicted {corrected['pred_rank1']:.1f} "
                      f"({corrected['gap']:+.1f}) | - | shown |")
     ok = shown["as-calibrated"][0] >= shown["hand-made"][0]
-    lines.append(f"| `validate` on the held-out people, validation goal's criteria met: calibrated profile "
-                 f"{shown['as-calibrated'][0]} of {shown['as-calibrated'][1]}, hand-made {shown['hand-made'][0]} of "
-                 f"{shown['hand-made'][1]} | calibrated no fewer | {'MET' if ok else 'NOT MET'} |")
+    lines.append(f"| `validate` on the held-out people: the validation goal's criteria met, calibrated profile "
+                 f"against the hand-made | {shown['as-calibrated'][0]} of {shown['as-calibrated'][1]} against "
+                 f"{shown['hand-made'][0]} of {shown['hand-made'][1]} | no fewer | {'MET' if ok else 'NOT MET'} |")
     met.append(ok)
     return [*lines, "", f"goal {'met' if all(met) else 'not met'}"], all(met)
 
