@@ -22,6 +22,8 @@ class Checkup:
     python: str
     packages: dict[str, str | None]
     device: str
+    #: What a run's manifest records of the processor (:func:`~evalharness.evaluation.manifest.processor`).
+    processor: dict = field(default_factory=dict)
     models: list[dict] = field(default_factory=list)
     dataset: dict = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -45,12 +47,14 @@ def _device() -> str:
 def examine() -> Checkup:
     """Collect versions, the device, each model's weights and the bundled dataset's counts."""
     from evalharness.data.folder import open_dataset
+    from evalharness.evaluation.manifest import processor
     from evalharness.models.registry import list_models
 
     checkup = Checkup(
         python=platform.python_version(),
         packages={name: _version(name) for name in PACKAGES},
         device=_device(),
+        processor=processor(),
     )
     for name, version in checkup.packages.items():
         if version is None:
@@ -79,7 +83,7 @@ def examine() -> Checkup:
 
 @app.command(epilog="Example: evalharness doctor --json")
 def doctor(json_output: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Check Python, packages, the device, model weights and the bundled dataset.
+    """Check Python, packages, the device and processor, model weights and the bundled dataset.
 
     Exits 0 when everything needed is usable; otherwise 1, with one line per problem
     saying how to fix it.
@@ -92,6 +96,11 @@ def doctor(json_output: bool = typer.Option(False, "--json", help="Machine-reada
         for name, version in checkup.packages.items():
             typer.echo(f"{name:<16}{version or 'MISSING'}")
         typer.echo(f"device          {checkup.device}")
+        cpu = checkup.processor
+        pinned = ", ".join(f"{name}={value}" for name, value in cpu["kernel_variables"].items()) or "none"
+        typer.echo(f"processor       {cpu['model'] or 'unknown'}; torch kernels {cpu['torch_capability']}; "
+                   f"vector sets {' '.join(cpu['vector_extensions']) or 'unknown'}; kernels pinned: {pinned} "
+                   "(recorded in each run's manifest: another processor can flip a probe near a threshold)")
         for model in checkup.models:
             if model["available"]:
                 state = "ok"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 import typer
 
 from evalharness.cli.app import app
@@ -61,6 +62,8 @@ def test_doctor_says_an_absent_optional_model_is_optional_and_how_to_add_it(cli,
     (line,) = [line for line in result.out.splitlines() if "facenet-vggface2:" in line]
     assert "facenet-vggface2: optional, not installed (" in line and "unavailable" not in line
     assert "fetch https://" in line and "facenet-vggface2:PATH" in line
+    (processor,) = [line for line in result.out.splitlines() if line.startswith("processor ")]
+    assert f"torch kernels {torch.backends.cpu.get_cpu_capability()};" in processor
 
 
 def test_no_help_shows_typer_type_notation(cli):
