@@ -1,4 +1,4 @@
-"""Where the project's shipped files live: configs, bundled datasets, reports.
+"""Where the project's shipped files live: configs, bundled datasets, the bibliography.
 
 The harness runs from a checkout (``pip install -e .``); these paths are relative to it.
 """
@@ -13,6 +13,5 @@ PROFILES_DIR = CONFIGS_DIR / "profiles"
 EXPERIMENTS_DIR = CONFIGS_DIR / "experiments"
 DATASETS_DIR = PROJECT_ROOT / "datasets"
 DEFAULT_DATASET = DATASETS_DIR / "lfw-mini"
-REPORTS_DIR = PROJECT_ROOT / "reports"
 #: The bibliography every ``[REF: key]`` of the profiles and the report resolves against.
 REFERENCES_FILE = PROJECT_ROOT / "docs" / "references.toml"

@@ -21,9 +21,6 @@ from evalharness.models.base import Detections, Images, as_image_list, indices_b
 from evalharness.models.cache import file_sha256
 from evalharness.models.mtcnn_fast import detect_face
 
-#: The smallest face the first stage can see, in pixels (its window size).
-MTCNN_FLOOR_PX = 12
-
 
 def mtcnn_weight_files() -> list[Path]:
     """facenet-pytorch's bundled MTCNN weights: ``pnet.pt``, ``rnet.pt``, ``onet.pt``."""
