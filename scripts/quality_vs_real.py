@@ -74,8 +74,9 @@ def paired_outcomes(quality_json: Path, validation_dir: Path) -> pd.DataFrame:
 
 
 def leave_one_out(validation_dir: Path) -> pd.DataFrame:
-    """As :func:`paired_outcomes`, each person's real-detected probes rated by the validated
-    model fitted on every other person's rows of the validation in ``validation_dir``."""
+    """As :func:`paired_outcomes` (with each face's ``identity``), each person's real-detected
+    probes rated by the validated model fitted on every other person's rows of the validation in
+    ``validation_dir``."""
     past = read_validation(validation_dir)
     rows, records = past.rows, []
     for person in sorted(rows["identity"].unique()):
@@ -84,7 +85,7 @@ def leave_one_out(validation_dir: Path) -> pd.DataFrame:
         for _, real in rows[(rows["identity"] == person) & rows["real_detected"]].iterrows():
             face = expected_rank1(model, ied_px=float(real["real_ied_px"]), yaw_deg=float(real["yaw_deg"]),
                                   pitch_deg=float(real["pitch_deg"]))
-            records.append({"camera": real["camera"], "ied_px": face["ied_px"],
+            records.append({"identity": person, "camera": real["camera"], "ied_px": face["ied_px"],
                             "expected": face["expected_rank1"], "low": face["expected_rank1_ci_low"],
                             "high": face["expected_rank1_ci_high"], "real": _real_hit(real),
                             "rated_gallery": past.gallery_identities, "real_gallery": past.gallery_identities})
@@ -136,24 +137,39 @@ def table(outcomes: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def goal(outcomes: pd.DataFrame) -> tuple[list[str], bool]:
-    """The quality issue's goal, criterion by criterion (Markdown rows: criterion, figure,
-    allowed, MET or NOT MET), and whether all are met: the mean expected rate within
+@dataclass(frozen=True)
+class Check:
+    """One criterion of the quality issue's goal: ``criterion`` (the same for every set of faces),
+    ``figure`` and ``allowed`` in words, and whether it is ``met``."""
+
+    criterion: str
+    figure: str
+    allowed: str
+    met: bool
+
+
+def checks(outcomes: pd.DataFrame) -> list[Check]:
+    """The quality issue's goal, criterion by criterion: the mean expected rate within
     :data:`CAMERA_TOLERANCE_PTS` of the real rate in each camera group, and the mean interval
     covering the real rate in at least :data:`BINS_COVERED` of the IED bins (a bin without rated
     faces is not covered)."""
     cameras, bins, _ = groups(outcomes)
-    rows, met = [], []
-    for g in cameras:
-        met.append(abs(g.expected - g.real) <= CAMERA_TOLERANCE_PTS)
-        rows.append(f"| expected - real, {g.name} ({g.faces} faces) | {g.expected - g.real:+.1f} points | "
-                    f"+-{CAMERA_TOLERANCE_PTS:g} | {'MET' if met[-1] else 'NOT MET'} |")
+    listed = [Check(f"expected - real, {g.name}", f"{g.expected - g.real:+.1f} points ({g.faces} faces)",
+                    f"+-{CAMERA_TOLERANCE_PTS:g}", abs(g.expected - g.real) <= CAMERA_TOLERANCE_PTS)
+              for g in cameras]
     covered = [b for b in bins if b.covers]
-    met.append(len(covered) >= BINS_COVERED)
-    rows.append(f"| intervals covering the real rate, by IED bin | {len(covered)} of {len(bins)} "
-                f"({', '.join(b.name for b in covered) or 'none'}) | at least {BINS_COVERED} | "
-                f"{'MET' if met[-1] else 'NOT MET'} |")
-    return rows, bool(met) and all(met)
+    listed.append(Check("intervals covering the real rate, by IED bin",
+                        f"{len(covered)} of {len(bins)} ({', '.join(b.name for b in covered) or 'none'})",
+                        f"at least {BINS_COVERED}", len(covered) >= BINS_COVERED))
+    return listed
+
+
+def goal(outcomes: pd.DataFrame) -> tuple[list[str], bool]:
+    """:func:`checks` as Markdown rows (criterion, figure, allowed, MET or NOT MET), and whether
+    all are met."""
+    listed = checks(outcomes)
+    rows = [f"| {c.criterion} | {c.figure} | {c.allowed} | {'MET' if c.met else 'NOT MET'} |" for c in listed]
+    return rows, all(c.met for c in listed)
 
 
 def gallery_note(outcomes: pd.DataFrame) -> str | None:

@@ -20,6 +20,7 @@ predictions and their gaps, with a 95% interval by bootstrap over people.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -77,12 +78,23 @@ def held_out_errors(rows: pd.DataFrame, splits: int, seed: int, *, size_column: 
     return {name: pd.DataFrame(values) for name, values in errors.items()}
 
 
-def leave_one_out(rows: pd.DataFrame, *, size_column: str, seed: int = 0, n_resamples: int = 2000) -> pd.DataFrame:
-    """One row per group with probes: ``n``, ``real``, ``raw`` and ``corrected`` rates (points)
-    of every person's probes predicted by corrections fitted on all other people, and each gap to
-    the real rate with its 95% interval (bootstrap over people, ``raw_low`` ...
-    ``corrected_high``)."""
-    used, groups, simulated, found_groups = _probe_sets(rows)
+@dataclass(frozen=True)
+class LeftOut:
+    """Each person's probes predicted by corrections fitted on all the other people. ``used``: the
+    rank-1 probes (real face detected, simulated), with ``rank1`` their ``real``, ``raw`` and
+    ``corrected`` outcomes (0-1, one value a probe); ``simulated``: every simulated probe, with
+    ``found`` the same of detection."""
+
+    used: pd.DataFrame
+    rank1: dict[str, np.ndarray]
+    simulated: pd.DataFrame
+    found: dict[str, np.ndarray]
+
+
+def left_out(rows: pd.DataFrame, *, size_column: str) -> LeftOut:
+    """Every person's probes predicted as `validate --calibration` predicts new people, by
+    corrections fitted on all other people (reading the size from ``size_column``)."""
+    used, _, simulated, _ = _probe_sets(rows)
     outcomes = probe_outcomes(used, None)
     corrected, corrected_found = np.zeros(len(used)), np.zeros(len(simulated))
     for person in used["identity"].unique():
@@ -91,13 +103,23 @@ def leave_one_out(rows: pd.DataFrame, *, size_column: str, seed: int = 0, n_resa
         found_mine = (simulated["identity"] == person).to_numpy()
         corrected[mine] = predicted_success(used[mine], corrections)
         corrected_found[found_mine] = predicted_detection(simulated[found_mine], corrections)
+    return LeftOut(used, {"real": outcomes["real"], "raw": outcomes["sim"], "corrected": corrected}, simulated,
+                   {"real": simulated["real_detected"].to_numpy(float),
+                    "raw": simulated_outcomes(simulated)["sim_detected_share"].to_numpy(float),
+                    "corrected": corrected_found})
+
+
+def leave_one_out(rows: pd.DataFrame, *, size_column: str, seed: int = 0, n_resamples: int = 2000) -> pd.DataFrame:
+    """One row per group with probes: ``n``, ``real``, ``raw`` and ``corrected`` rates (points)
+    of every person's probes predicted by corrections fitted on all other people
+    (:func:`left_out`), and each gap to the real rate with its 95% interval (bootstrap over
+    people, ``raw_low`` ... ``corrected_high``)."""
+    _, groups, _, found_groups = _probe_sets(rows)
+    predicted = left_out(rows, size_column=size_column)
     rng = np.random.default_rng(seed)
     table = []
-    for frame, predictions, group_masks in (
-            (used, {"real": outcomes["real"], "raw": outcomes["sim"], "corrected": corrected}, groups),
-            (simulated, {"real": simulated["real_detected"].to_numpy(float),
-                         "raw": simulated_outcomes(simulated)["sim_detected_share"].to_numpy(float),
-                         "corrected": corrected_found}, found_groups)):
+    for frame, predictions, group_masks in ((predicted.used, predicted.rank1, groups),
+                                            (predicted.simulated, predicted.found, found_groups)):
         for group, inside in group_masks.items():
             if not inside.any():
                 continue

@@ -46,7 +46,7 @@ def test_pairs_faces_with_real_outcomes_and_tabulates_by_camera_and_bin(tmp_path
     assert "| IED 0-12 px | 1 | 50.0 (40.0-60.0) | 100.0 | -50.0 | no |" in text
     rows, met = quality_vs_real.goal(outcomes)
     assert not met and rows == [
-        "| expected - real, cctv (2 faces) | -10.0 points | +-5 | NOT MET |",
+        "| expected - real, cctv | -10.0 points (2 faces) | +-5 | NOT MET |",
         "| intervals covering the real rate, by IED bin | 0 of 5 (none) | at least 4 | NOT MET |"]
 
 
@@ -59,7 +59,7 @@ def test_goal_needs_each_camera_within_5_points_and_4_bins_covered() -> None:
     outcomes = pd.DataFrame({"camera": "c", "ied_px": [5.0, 15.0, 25.0, 40.0, 60.0], "expected": expected,
                              "low": [e - 0.1 for e in expected], "high": [e + 0.1 for e in expected], "real": real})
     rows, met = quality_vs_real.goal(outcomes)
-    assert not met and rows[0] == "| expected - real, c (5 faces) | -19.0 points | +-5 | NOT MET |"
+    assert not met and rows[0] == "| expected - real, c | -19.0 points (5 faces) | +-5 | NOT MET |"
     assert "| 1 of 5 (IED 50-inf px) |" in rows[1]
     # Four faces per bin, one identified in the lowest, all in the others: 1/4, 1, 1, 1, 1 in reality.
     outcomes = pd.concat([outcomes.assign(expected=[0.25, 1.0, 1.0, 1.0, 0.76], low=[0.2, 0.95, 0.95, 0.95, 0.7],
@@ -67,7 +67,7 @@ def test_goal_needs_each_camera_within_5_points_and_4_bins_covered() -> None:
                           for r in (1.0, 0.0, 0.0, 0.0)], ignore_index=True)
     rows, met = quality_vs_real.goal(outcomes)
     # Mean expected (0.25 + 3 + 0.76) / 5 = 80.2 against real 17/20 = 85.0: 4.8 points low.
-    assert met and rows == ["| expected - real, c (20 faces) | -4.8 points | +-5 | MET |",
+    assert met and rows == ["| expected - real, c | -4.8 points (20 faces) | +-5 | MET |",
                             "| intervals covering the real rate, by IED bin | 4 of 5 (IED 0-12 px, IED 12-20 px, "
                             "IED 20-30 px, IED 30-50 px) | at least 4 | MET |"]
     rows, met = quality_vs_real.goal(outcomes[outcomes["ied_px"] != 25.0])   # one bin left without faces
