@@ -1,7 +1,7 @@
 """How likely is the held-out check to meet its goals? A forecast from the development rehearsal.
 
     python scripts/heldout_forecast.py DEV_VALIDATION --people cctv-352x288=20 --people hd-1920x1080=14
-        [--draws 2000] [--seed 0] [--no-quality]
+        [--draws 2000] [--seed 0] [--no-quality] [--profile-goal CALIBRATED_DIR HAND_MADE_DIR]
 
 Each development person's probes are predicted by corrections fitted on all the other people
 (`validation_cv.left_out`, as `validate --calibration` predicts the held-out people from the
@@ -16,6 +16,10 @@ each draw is judged by the goals' own criteria (`validation_goal.criteria`,
 - by a prediction right on average for the development people: each probe given their real rate
   in its camera group and IED bin (detection: in its camera group). What that one misses is the
   criteria's sampling noise in a group of this size, not an error of the camera model.
+
+`--profile-goal` forecasts the `validate` half of the quality issue's profile goal as
+`heldout_check.py` judges it: on the same draws, the corrected prediction with the CCTV profile as
+`calibrate` wrote it meets no fewer criteria than with the hand-made profile.
 
 It assumes that the held-out people are like the development people, and that corrections fitted
 on 32 people stand for those fitted on 33. It forecasts the check; the check decides.
@@ -150,6 +154,20 @@ def quality_forecast(outcomes: pd.DataFrame, groups: list[np.ndarray]) -> pd.Dat
     return pd.DataFrame(rows)
 
 
+def criteria_met(forecast: pd.DataFrame, predictor: str = "corrected") -> pd.Series:
+    """Per draw of a :func:`validation_forecast`, how many of the validation goal's criteria the
+    predictor meets (criteria not judged in a draw do not count)."""
+    columns = [column for column in forecast.columns if column[0] == predictor and column[1] != "goal"]
+    return forecast[columns].apply(lambda row: int(sum(bool(met) for met in row.dropna())), axis=1)
+
+
+def profile_forecast(calibrated: pd.DataFrame, hand_made: pd.DataFrame) -> pd.Series:
+    """Per draw, the `validate` half of the quality issue's profile goal as `heldout_check.py`
+    judges it: the calibrated profile's corrected prediction meets no fewer of the validation
+    goal's criteria than the hand-made profile's (two forecasts over the same draws)."""
+    return criteria_met(calibrated) >= criteria_met(hand_made)
+
+
 def _share(column: pd.Series) -> tuple[float, float]:
     """Share of draws in which a criterion is judged, and met when judged (NaN if never)."""
     judged = column.dropna().astype(bool)
@@ -185,6 +203,9 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-quality", action="store_true", help="forecast the validation goal only")
+    parser.add_argument("--profile-goal", nargs=2, type=Path, metavar=("CALIBRATED_DIR", "HAND_MADE_DIR"),
+                        help="development validations with the CCTV profile as `calibrate` wrote it and with "
+                             "the hand-made one: forecast the profile goal's `validate` half too")
     args = parser.parse_args()
     try:
         people = parse_people(args.people)
@@ -210,6 +231,16 @@ def main() -> None:
         print(quality_table(quality))
         both = (validation[("corrected", "goal")] & quality["goal"]).mean()
         print(f"\nboth goals met, corrected prediction: {both:.0%} of draws")
+    if args.profile_goal:
+        calibrated, hand_made = (validation_forecast(validation_cv.left_out(
+            table, size_column=read_corrections(folder).size_column), groups)
+            for folder in args.profile_goal for table in [pd.read_parquet(folder / "probes.parquet")])
+        counts = [criteria_met(forecast).mean() for forecast in (calibrated, hand_made)]
+        print("\n## Profile goal, its `validate` half\n")
+        print(f"the calibrated profile meets no fewer of the validation goal's criteria than the hand-made one in "
+              f"{profile_forecast(calibrated, hand_made).mean():.0%} of draws (criteria met, mean: "
+              f"{counts[0]:.2f} against {counts[1]:.2f}); the validation goal itself in "
+              f"{calibrated[('corrected', 'goal')].mean():.0%} and {hand_made[('corrected', 'goal')].mean():.0%}")
 
 
 if __name__ == "__main__":

@@ -94,3 +94,17 @@ def test_quality_goal_judged_per_draw() -> None:
     assert not forecast.loc[0, "expected - real, d"] and pd.isna(forecast.loc[1, "expected - real, d"])
     assert forecast["goal"].tolist() == [False, True]  # the second group holds no one of camera d
     assert "| the goal (every criterion) | 50% |" in heldout_forecast.quality_table(forecast)
+
+
+def test_profile_goal_counts_the_criteria_met_in_each_draw() -> None:
+    """The calibrated profile must meet no fewer judged criteria than the hand-made one, draw by
+    draw; a criterion not judged in a draw (None) counts for neither."""
+    def forecast(rows: list[tuple[bool | None, bool | None, bool]]) -> pd.DataFrame:
+        columns = pd.MultiIndex.from_tuples([("corrected", "bin"), ("corrected", "all"), ("corrected", "goal")])
+        return pd.DataFrame(rows, columns=columns, dtype=object)
+
+    calibrated = forecast([(True, True, True), (None, True, True), (False, True, False)])
+    hand_made = forecast([(True, False, False), (True, True, True), (None, True, True)])
+    assert heldout_forecast.criteria_met(calibrated).tolist() == [2, 1, 1]
+    assert heldout_forecast.criteria_met(hand_made).tolist() == [1, 2, 1]
+    assert heldout_forecast.profile_forecast(calibrated, hand_made).tolist() == [True, False, True]
