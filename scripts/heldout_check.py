@@ -15,11 +15,15 @@ reads it; `--run` a finished run such as `make report`'s, whose detector `qualit
    (`frmdb-cctv-calibrated-walking.toml`: no stand-in), the held-out people with the corrections of
    the development people (`OUT/dev-as-calibrated`, `OUT/held-as-calibrated`);
 6. the same with the hand-made CCTV profile (`OUT/dev-hand-made`, `OUT/held-hand-made`);
-7. `evalharness calibrate` on the held-out CCTV camera's frames (`frames/`, when the folder has them;
+7. `scripts/heldout_forecast.py` on the development validations of steps 2, 5 and 6, with as many
+   people per camera group as the held-out layout holds: how often groups of development people of
+   that size meet each goal (`OUT/forecast.md`; context for the verdicts, not judged, and read from
+   the development people's outcomes alone);
+8. `evalharness calibrate` on the held-out CCTV camera's frames (`frames/`, when the folder has them;
    `OUT/held-calibrated.toml`, `OUT/calibrate-held.json`);
-8. the verdicts: the validation goal (`scripts/validation_goal.py`'s criteria) on step 3; the
+9. the verdicts: the validation goal (`scripts/validation_goal.py`'s criteria) on step 3; the
    quality goal (`scripts/quality_vs_real.py`) of step 4 against step 3's real outcomes; and the
-   quality issue's profile goal: step 7's closed loop reproduces the frames' noise and sharpness
+   quality issue's profile goal: step 8's closed loop reproduces the frames' noise and sharpness
    within 15%, and the CCTV profile calibrated from the camera's frames passes `validate` on the
    held-out people as well as the hand-made one (step 5 meets no fewer of the validation goal's
    criteria than step 6; the raw and corrected CCTV gaps of both are shown).
@@ -114,6 +118,9 @@ def steps(args: argparse.Namespace) -> list[Step]:
               Step(f"validate-held-{name}", [*validate(profiles), str(out / "real-held"), "--calibration",
                                              str(out / f"dev-{name}"), "--out", str(out / f"held-{name}")],
                    f"held-{name}"))),
+        Step("forecast", [python, str(ROOT / "scripts/heldout_forecast.py"), str(out / "final-dev"), "--people-from",
+                          str(out / "real-held"), "--profile-goal", str(out / "dev-as-calibrated"),
+                          str(out / "dev-hand-made")], "forecast.md", stdout_to="forecast.md"),
         *([Step("calibrate-held", [evalharness, "calibrate", *frames, "--base", CALIBRATION_BASE,
                                    "--out", str(out / "held-calibrated.toml"), "--json"], "held-calibrated.toml",
                 stdout_to="calibrate-held.json")] if frames else []),
@@ -312,7 +319,13 @@ def main(argv: list[str] | None = None) -> int:
               f"commit {made_with['commit']}{' (with uncommitted changes)' if made_with['uncommitted_changes_sha256'] else ''}; "
               f"development {args.development.resolve()}, held-out {args.held_out.resolve()}, run {args.run.resolve()}; "
               f"commands in commands.sh\n\n")
-    (args.out / "verdict.md").write_text(f"{header}{text}\n\n{summary.capitalize()}.\n", encoding="utf-8")
+    forecast = (args.out / "forecast.md").read_text(encoding="utf-8").strip()
+    context = ("## Context, not a verdict: the development rehearsal's forecast\n\n"
+               "Groups of development people of the held-out folder's size, drawn with replacement, each person "
+               "predicted from the others, judged by the same criteria (scripts/heldout_forecast.py; "
+               "docs/VALIDATION.md, \"How likely the check is to pass\"):\n\n" + forecast)
+    (args.out / "verdict.md").write_text(f"{header}{text}\n\n{context}\n\n{summary.capitalize()}.\n",
+                                         encoding="utf-8")
     print(text)
     print(f"\n{summary.capitalize()} (written to {args.out / 'verdict.md'})")
     return 0 if met else 1

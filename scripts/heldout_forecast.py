@@ -1,13 +1,16 @@
 """How likely is the held-out check to meet its goals? A forecast from the development rehearsal.
 
     python scripts/heldout_forecast.py DEV_VALIDATION --people cctv-352x288=20 --people hd-1920x1080=14
+    python scripts/heldout_forecast.py DEV_VALIDATION --people-from REAL_HELD_OUT
         [--draws 2000] [--seed 0] [--no-quality] [--profile-goal CALIBRATED_DIR HAND_MADE_DIR]
 
 Each development person's probes are predicted by corrections fitted on all the other people
 (`validation_cv.left_out`, as `validate --calibration` predicts the held-out people from the
 development validation) and rated by the `quality --validation` model fitted on all the others
 (`quality_vs_real.leave_one_out`). Then groups of people are drawn with replacement, as many of
-each camera group as `--people` says (the held-out part of FRMDB: 20 CCTV and 14 HD people), and
+each camera group as `--people` says (the held-out part of FRMDB: 20 CCTV and 14 HD people), or
+as the held-out folder's layout holds (`--people-from`, its `probes.csv`: `heldout_check.py` does
+this, from the layout alone, never from an outcome), and
 each draw is judged by the goals' own criteria (`validation_goal.criteria`,
 `quality_vs_real.checks`). For each criterion it prints in what share of the draws it is judged
 (a bin needs 15 probes) and how often it is met when judged:
@@ -37,6 +40,8 @@ import pandas as pd
 import quality_vs_real  # scripts/, beside this file
 import validation_cv
 
+from evalharness.data.paired import open_paired
+from evalharness.errors import DataError
 from evalharness.evaluation.validate_run import read_corrections
 from evalharness.evaluation.validation_goal import criteria
 from evalharness.evaluation.validation_summary import BINS_PX, in_ied_bin
@@ -54,6 +59,16 @@ def parse_people(values: list[str]) -> dict[str, int]:
             raise ValueError(f"--people {value!r}: expected CAMERA=N with N a whole number of people, at least 1")
         counts[camera] = int(count)
     return counts
+
+
+def people_from(real: Path) -> dict[str, int]:
+    """The people of each camera group of a paired real-camera dataset (``probes.csv``), as
+    ``{camera: N}``: the held-out folder's sizes, read from its layout and nothing else."""
+    paired = open_paired(real)
+    groups: dict[str, set[str]] = {}
+    for record in paired.probes.records:
+        groups.setdefault(paired.camera_of(record.relpath), set()).add(record.identity)
+    return {camera: len(people) for camera, people in sorted(groups.items())}
 
 
 def draws(cameras: dict[str, np.ndarray], people: dict[str, int], n_draws: int, seed: int) -> Iterator[np.ndarray]:
@@ -198,8 +213,11 @@ def quality_table(forecast: pd.DataFrame) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("validation", type=Path, help="the development people's `evalharness validate` run directory")
-    parser.add_argument("--people", action="append", required=True, metavar="CAMERA=N",
-                        help="people of a camera group in the held-out folder (repeat per group)")
+    sizes = parser.add_mutually_exclusive_group(required=True)
+    sizes.add_argument("--people", action="append", metavar="CAMERA=N",
+                       help="people of a camera group in the held-out folder (repeat per group)")
+    sizes.add_argument("--people-from", type=Path, metavar="REAL_DIR",
+                       help="read them from a paired dataset's layout (the held-out folder's, probes.csv)")
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-quality", action="store_true", help="forecast the validation goal only")
@@ -208,8 +226,8 @@ def main() -> None:
                              "the hand-made one: forecast the profile goal's `validate` half too")
     args = parser.parse_args()
     try:
-        people = parse_people(args.people)
-    except ValueError as error:
+        people = people_from(args.people_from) if args.people_from else parse_people(args.people)
+    except (ValueError, DataError) as error:
         parser.error(str(error))
     rows = pd.read_parquet(args.validation / "probes.parquet")
     cameras = {str(camera): np.array(sorted(group["identity"].unique()))

@@ -27,7 +27,7 @@ def test_check_runs_every_step_and_gives_both_verdicts_then_resumes(
     commands = (out / "commands.sh").read_text().splitlines()
     assert [line.split()[1].rsplit("/", 1)[-1] for line in commands] == [
         "make_frmdb_paired.py", "make_frmdb_paired.py", "validate", "validate", "quality", "validate", "validate",
-        "validate", "validate", "calibrate"]
+        "validate", "validate", "heldout_forecast.py", "calibrate"]
     assert f"--calibration {out / 'final-dev'}" in commands[3] and f"--validation {out / 'final-dev'}" in commands[4]
     # The profile as calibrate wrote it and the hand-made one, each fitted on the development people
     # and applied to the held-out ones.
@@ -37,8 +37,12 @@ def test_check_runs_every_step_and_gives_both_verdicts_then_resumes(
         assert f"--out {out / f'dev-{name}'}" in commands[number]
         assert f"/{profile} " in commands[number + 1]
         assert f"--calibration {out / f'dev-{name}'} --out {out / f'held-{name}'}" in commands[number + 1]
+    # The forecast reads the development validations, and the held-out folder's layout for its sizes.
+    assert commands[9].split()[2:] == [str(out / "final-dev"), "--people-from", str(out / "real-held"),
+                                       "--profile-goal", str(out / "dev-as-calibrated"), str(out / "dev-hand-made"),
+                                       ">", str(out / "forecast.md")]
     # Only the held-out people's frames are calibrated (subject 042 is filmed in HD: no frames).
-    assert sorted(Path(arg).parent.name for arg in commands[9].split() if arg.endswith(".jpg")) == ["003"] * 5
+    assert sorted(Path(arg).parent.name for arg in commands[10].split() if arg.endswith(".jpg")) == ["003"] * 5
     def crops(folder: Path) -> list[str]:
         return sorted(f"{p.parent.name}/{p.name}" for p in folder.glob("*/*.png"))
 
@@ -50,13 +54,16 @@ def test_check_runs_every_step_and_gives_both_verdicts_then_resumes(
         in verdict
     assert "## Quality goal" in verdict and "intervals covering the real rate, by IED bin" in verdict
     assert "## Calibrated-profile goal" in verdict and "(2 checks, 5 frames)" in verdict
+    # The forecast, as context: groups of one CCTV and one HD development person, as the layout holds.
+    assert "## Context, not a verdict" in verdict and "(1 cctv-352x288, 1 hd-1920x1080 each)" in verdict
+    assert "| the goal (every judged criterion) |" in verdict and "## Profile goal, its `validate` half" in verdict
     summary = verdict.strip().splitlines()[-1]
     assert summary.startswith("Validation goal ") and summary.rstrip(".") in printed
     assert ("not met" not in summary) == (status == 0)
     # Run again with the same arguments: every step is kept, nothing is run again, same verdict.
     assert _check(frmdb_dev, frmdb_dev, quality_run, out, "--held-out-subjects", "003", "042", "--draws", "1") == status
     printed = capsys.readouterr().out
-    assert printed.count("] kept: finished in an earlier run") == 10
+    assert printed.count("] kept: finished in an earlier run") == 11
     assert (out / "commands.sh").read_text().splitlines() == commands
     # With other arguments the folder is refused: its corrections describe another simulation.
     assert _check(frmdb_dev, frmdb_dev, quality_run, out, "--held-out-subjects", "003", "042", "--draws", "2") == 2

@@ -39,6 +39,16 @@ def test_people_are_drawn_per_camera_group_and_bad_counts_are_named() -> None:
         list(heldout_forecast.draws(cameras, {"e": 1}, 1, seed=0))
 
 
+def test_the_sizes_are_read_from_a_held_out_layout(frmdb_paired, tmp_path) -> None:
+    """``--people-from``: the people of each camera group of a laid-out FRMDB folder (subjects
+    001-019 are filmed by the CCTV cameras, 040-053 in HD); a folder that is not a layout is
+    an error that names it."""
+    assert heldout_forecast.people_from(frmdb_paired(["001", "002", "003", "040"])) == {
+        "cctv-352x288": 3, "hd-1920x1080": 1}
+    with pytest.raises(heldout_forecast.DataError, match=f"{tmp_path / 'gallery'}: missing"):
+        heldout_forecast.people_from(tmp_path)
+
+
 def test_a_perfect_simulation_meets_every_judged_criterion_in_every_draw() -> None:
     """Camera c: half the people identified at every size, in reality and in simulation alike;
     camera d: nobody identified, in both. The raw simulation is then right for every probe; the
