@@ -240,11 +240,11 @@ def main() -> None:
     described = ", ".join(f"{count} {camera}" for camera, count in people.items())
     print(f"{args.draws} groups of people drawn with replacement from {args.validation} ({described} each); "
           "each person predicted from the others")
-    print("\n## Validation goal\n")
+    print("\n### Validation goal\n")
     validation = validation_forecast(left, groups)
     print(validation_table(validation))
     if not args.no_quality:
-        print("\n## Quality goal\n")
+        print("\n### Quality goal\n")
         quality = quality_forecast(quality_vs_real.leave_one_out(args.validation), groups)
         print(quality_table(quality))
         both = (validation[("corrected", "goal")] & quality["goal"]).mean()
@@ -254,7 +254,7 @@ def main() -> None:
             table, size_column=read_corrections(folder).size_column), groups)
             for folder in args.profile_goal for table in [pd.read_parquet(folder / "probes.parquet")])
         counts = [criteria_met(forecast).mean() for forecast in (calibrated, hand_made)]
-        print("\n## Profile goal, its `validate` half\n")
+        print("\n### Profile goal, its `validate` half\n")
         print(f"the calibrated profile meets no fewer of the validation goal's criteria than the hand-made one in "
               f"{profile_forecast(calibrated, hand_made).mean():.0%} of draws (criteria met, mean: "
               f"{counts[0]:.2f} against {counts[1]:.2f}); the validation goal itself in "

@@ -56,7 +56,7 @@ def test_check_runs_every_step_and_gives_both_verdicts_then_resumes(
     assert "## Calibrated-profile goal" in verdict and "(2 checks, 5 frames)" in verdict
     # The forecast, as context: groups of one CCTV and one HD development person, as the layout holds.
     assert "## Context, not a verdict" in verdict and "(1 cctv-352x288, 1 hd-1920x1080 each)" in verdict
-    assert "| the goal (every judged criterion) |" in verdict and "## Profile goal, its `validate` half" in verdict
+    assert "| the goal (every judged criterion) |" in verdict and "### Profile goal, its `validate` half" in verdict
     summary = verdict.strip().splitlines()[-1]
     assert summary.startswith("Validation goal ") and summary.rstrip(".") in printed
     assert ("not met" not in summary) == (status == 0)
