@@ -82,6 +82,13 @@ def draws(cameras: dict[str, np.ndarray], people: dict[str, int], n_draws: int, 
         yield np.concatenate([rng.choice(cameras[camera], count) for camera, count in people.items()])
 
 
+def left_out(validation: Path) -> validation_cv.LeftOut:
+    """A `validate` run's people, each predicted by corrections fitted on the others, refitted
+    reading the size column that the run's own corrections read."""
+    rows = pd.read_parquet(validation / "probes.parquet")
+    return validation_cv.left_out(rows, size_column=read_corrections(validation).size_column)
+
+
 def _cell_rate(groups: pd.Series, real: np.ndarray) -> np.ndarray:
     """Each probe's mean real outcome over all probes of its group (the unbiased predictor)."""
     return pd.Series(real).groupby(groups.to_numpy()).transform("mean").to_numpy()
@@ -229,14 +236,13 @@ def main() -> None:
         people = people_from(args.people_from) if args.people_from else parse_people(args.people)
     except (ValueError, DataError) as error:
         parser.error(str(error))
-    rows = pd.read_parquet(args.validation / "probes.parquet")
+    left = left_out(args.validation)
     cameras = {str(camera): np.array(sorted(group["identity"].unique()))
-               for camera, group in rows[rows["simulated"]].groupby("camera")}
+               for camera, group in left.simulated.groupby("camera")}
     try:
         groups = list(draws(cameras, people, args.draws, args.seed))
     except ValueError as error:
         parser.error(str(error))
-    left = validation_cv.left_out(rows, size_column=read_corrections(args.validation).size_column)
     described = ", ".join(f"{count} {camera}" for camera, count in people.items())
     print(f"{args.draws} groups of people drawn with replacement from {args.validation} ({described} each); "
           "each person predicted from the others")
@@ -250,9 +256,7 @@ def main() -> None:
         both = (validation[("corrected", "goal")] & quality["goal"]).mean()
         print(f"\nboth goals met, corrected prediction: {both:.0%} of draws")
     if args.profile_goal:
-        calibrated, hand_made = (validation_forecast(validation_cv.left_out(
-            table, size_column=read_corrections(folder).size_column), groups)
-            for folder in args.profile_goal for table in [pd.read_parquet(folder / "probes.parquet")])
+        calibrated, hand_made = (validation_forecast(left_out(folder), groups) for folder in args.profile_goal)
         counts = [criteria_met(forecast).mean() for forecast in (calibrated, hand_made)]
         print("\n### Profile goal, its `validate` half\n")
         print(f"the calibrated profile meets no fewer of the validation goal's criteria than the hand-made one in "
