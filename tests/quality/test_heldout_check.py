@@ -102,6 +102,32 @@ def test_a_failed_step_is_named_with_its_log_and_finished_steps_are_kept(
     assert len((tmp_path / "out/commands.sh").read_text().splitlines()) == 3   # dev once, held twice
 
 
+def test_a_failed_context_step_is_named_and_the_check_goes_on(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step that gives context, not a verdict (the forecast), may fail without stopping the
+    check: it is named with its log, the steps after it run, and a later run tries it again."""
+    for folder in ("dev", "held", "run"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "dev/subjects.csv").write_text("subject,camera\n")
+    (tmp_path / "held/subjects.csv").write_text("subject,camera\n")
+    (tmp_path / "run/manifest.json").write_text("{}")
+    python = heldout_check.sys.executable
+    monkeypatch.setattr(heldout_check, "steps", lambda args: [
+        heldout_check.Step("forecast", [python, "-c", "raise SystemExit(2)"], "forecast.md",
+                           stdout_to="forecast.md", context=True),
+        heldout_check.Step("after", [python, "-c", "print('ran')"], "after.txt", stdout_to="after.txt")])
+    args = heldout_check.parse(["--development", str(tmp_path / "dev"), "--held-out", str(tmp_path / "held"),
+                                "--run", str(tmp_path / "run"), "--out", str(tmp_path / "out")])
+    assert heldout_check.run_steps(args) is None
+    printed = capsys.readouterr().out
+    assert f"[forecast] warning: failed (exit status 2), its log: {tmp_path / 'out/logs/forecast.log'}" in printed
+    assert (tmp_path / "out/after.txt").read_text() == "ran\n"
+    assert not (tmp_path / "out/logs/forecast.done").exists() and (tmp_path / "out/logs/after.done").is_file()
+    assert heldout_check.run_steps(args) is None   # tried again; the finished step is kept
+    assert "[after] kept" in capsys.readouterr().out
+    assert len((tmp_path / "out/commands.sh").read_text().splitlines()) == 3
+
+
 def test_calibrated_profile_goal_by_hand(tmp_path: Path) -> None:
     """The profile goal: every noise check within 15% (correlations within 0.15), the sharpness
     that `calibrate` matched within 15%, and the calibrated profile meets no fewer of the
