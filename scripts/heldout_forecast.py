@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -196,11 +197,21 @@ def _share(column: pd.Series) -> tuple[float, float]:
     return len(judged) / len(column), judged.mean() if len(judged) else math.nan
 
 
+def _order(criterion: str) -> tuple[int, float, str]:
+    """The validation goal's order: the IED bins from the smallest, all, detection, the goal
+    (a draw lists only the bins it judges, so the columns come in the order the draws met them)."""
+    if criterion == "goal":
+        return 3, 0.0, criterion
+    if bin_ := re.match(r"rank-1, IED ([\d.]+)", criterion):
+        return 0, float(bin_.group(1)), criterion
+    return (1 if criterion.startswith("rank-1") else 2), 0.0, criterion
+
+
 def validation_table(forecast: pd.DataFrame) -> str:
     """Markdown: per criterion of the validation goal, judged in, and met by each predictor."""
     lines = ["| criterion | judged in (share of draws) | met: corrected | met: raw | met: right on average |",
              "| --- | --- | --- | --- | --- |"]
-    for criterion in dict.fromkeys(name for _, name in forecast.columns):
+    for criterion in sorted({name for _, name in forecast.columns}, key=_order):
         judged = _share(forecast[("corrected", criterion)])[0]
         met = [_share(forecast[(predictor, criterion)])[1] for predictor in PREDICTORS]
         label = "the goal (every judged criterion)" if criterion == "goal" else criterion

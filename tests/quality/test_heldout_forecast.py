@@ -72,8 +72,13 @@ def test_a_perfect_simulation_meets_every_judged_criterion_in_every_draw() -> No
     assert not large[("unbiased", "rank-1, all")].astype(bool).all()
     table = heldout_forecast.validation_table(large)
     assert "IED 12-20 px" not in table   # a bin without probes is never judged: no row
-    assert "| rank-1, IED 0-12 px | 100% | " in table and table.splitlines()[-1].startswith(
-        "| the goal (every judged criterion) | 100% | ")
+    assert [line.split(" | ")[0] for line in table.splitlines()[2:]] == [
+        "| rank-1, IED 0-12 px", "| rank-1, IED 20-30 px", "| rank-1, IED 50+ px", "| rank-1, all", "| detection",
+        "| detection, c", "| detection, d", "| the goal (every judged criterion)"]
+    assert "| rank-1, IED 0-12 px | 100% | " in table
+    # Bins judged in some draws only still come in their order, whatever the first draw held.
+    assert heldout_forecast.validation_table(pd.concat([small, large], ignore_index=True)).splitlines()[2].startswith(
+        "| rank-1, IED 0-12 px | 50% | ")
 
 
 def test_a_simulation_that_identifies_everyone_misses_where_half_are_identified() -> None:
