@@ -98,8 +98,8 @@ def _cell_rate(groups: pd.Series, real: np.ndarray) -> np.ndarray:
 def _predictions(left: validation_cv.LeftOut) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Rank-1 and detection predictions of each of :data:`PREDICTORS` (0-1, one value a probe)."""
     used, simulated = left.used, left.simulated
-    cell = used["camera"].astype(str) + pd.Series(np.digitize(used["real_ied_px"], [high for _, high in BINS_PX]),
-                                                  index=used.index).astype(str)
+    bin_index = np.select([in_ied_bin(used, low, high) for low, high in BINS_PX], range(len(BINS_PX)), -1)
+    cell = used["camera"].astype(str) + " " + pd.Series(bin_index, index=used.index).astype(str)
     rank1 = {"corrected": left.rank1["corrected"], "raw": left.rank1["raw"],
              "unbiased": _cell_rate(cell, left.rank1["real"])}
     found = {"corrected": left.found["corrected"], "raw": left.found["raw"],
@@ -169,9 +169,9 @@ def quality_forecast(outcomes: pd.DataFrame, groups: list[np.ndarray]) -> pd.Dat
     rows = []
     for group in groups:
         drawn = outcomes.iloc[np.concatenate([at.get(person, np.array([], int)) for person in group])]
-        listed = quality_vs_real.checks(drawn)
-        covers = {f"(the mean interval covers the real rate, {b.name})": b.covers
-                  for b in quality_vs_real.groups(drawn)[1]}
+        cameras, bins, _ = quality_vs_real.groups(drawn)
+        listed = quality_vs_real.checks(cameras, bins)
+        covers = {f"(the mean interval covers the real rate, {b.name})": b.covers for b in bins}
         rows.append({item.criterion: item.met for item in listed} | covers
                     | {"goal": all(item.met for item in listed)})
     return pd.DataFrame(rows)

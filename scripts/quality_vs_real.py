@@ -148,12 +148,11 @@ class Check:
     met: bool
 
 
-def checks(outcomes: pd.DataFrame) -> list[Check]:
-    """The quality issue's goal, criterion by criterion: the mean expected rate within
-    :data:`CAMERA_TOLERANCE_PTS` of the real rate in each camera group, and the mean interval
-    covering the real rate in at least :data:`BINS_COVERED` of the IED bins (a bin without rated
-    faces is not covered)."""
-    cameras, bins, _ = groups(outcomes)
+def checks(cameras: list[Group], bins: list[Group]) -> list[Check]:
+    """The quality issue's goal, criterion by criterion, from :func:`groups`' camera groups and
+    IED bins: the mean expected rate within :data:`CAMERA_TOLERANCE_PTS` of the real rate in each
+    camera group, and the mean interval covering the real rate in at least :data:`BINS_COVERED`
+    of the IED bins (a bin without rated faces is not covered)."""
     listed = [Check(f"expected - real, {g.name}", f"{g.expected - g.real:+.1f} points ({g.faces} faces)",
                     f"+-{CAMERA_TOLERANCE_PTS:g}", abs(g.expected - g.real) <= CAMERA_TOLERANCE_PTS)
               for g in cameras]
@@ -167,7 +166,7 @@ def checks(outcomes: pd.DataFrame) -> list[Check]:
 def goal(outcomes: pd.DataFrame) -> tuple[list[str], bool]:
     """:func:`checks` as Markdown rows (criterion, figure, allowed, MET or NOT MET), and whether
     all are met."""
-    listed = checks(outcomes)
+    listed = checks(*groups(outcomes)[:2])
     rows = [f"| {c.criterion} | {c.figure} | {c.allowed} | {'MET' if c.met else 'NOT MET'} |" for c in listed]
     return rows, all(c.met for c in listed)
 
