@@ -44,7 +44,7 @@ import validation_cv
 from evalharness.data.paired import open_paired
 from evalharness.errors import DataError
 from evalharness.evaluation.validate_run import read_corrections
-from evalharness.evaluation.validation_goal import criteria
+from evalharness.evaluation.validation_goal import criteria, goal_met
 from evalharness.evaluation.validation_summary import BINS_PX, in_ied_bin
 
 #: The predictions judged: the corrected one, the raw simulation, one right on average.
@@ -155,7 +155,7 @@ def validation_forecast(left: validation_cv.LeftOut, groups: list[np.ndarray]) -
         for predictor in PREDICTORS:
             listed, _ = criteria(_summary(left, rank1[predictor], found[predictor], used, simulated))
             row |= {(predictor, _criterion(item.name)): item.met for item in listed}
-            row[(predictor, "goal")] = all(item.met for item in listed)
+            row[(predictor, "goal")] = goal_met(listed)
         rows.append(row)
     return pd.DataFrame(rows)
 

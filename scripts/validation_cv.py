@@ -97,7 +97,7 @@ def left_out(rows: pd.DataFrame, *, size_column: str) -> LeftOut:
     used, _, simulated, _ = _probe_sets(rows)
     outcomes = probe_outcomes(used, None)
     corrected, corrected_found = np.zeros(len(used)), np.zeros(len(simulated))
-    for person in used["identity"].unique():
+    for person in simulated["identity"].unique():  # everyone simulated: some have no rank-1 probe
         corrections = fit_corrections(rows[rows["identity"] != person], {}, size_column=size_column)
         mine = (used["identity"] == person).to_numpy()
         found_mine = (simulated["identity"] == person).to_numpy()

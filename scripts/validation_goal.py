@@ -7,9 +7,9 @@ the raw simulation) and checks the goal of the validation issue: the prediction 
 within +-10 points in every IED bin that holds at least 15 probes, within +-5 overall, and the
 predicted detection within +-10 points of real detection (overall and per camera group). Prints
 each criterion with the prediction, the real rate, the error and MET / NOT MET, the raw simulation
-beside the prediction, and exits 0 when every criterion is met, 1 when not. The criteria are
-`evalharness/evaluation/validation_goal.py`'s, which `validate` and its report state too. Docs:
-docs/VALIDATION.md, "Held-out check".
+beside the prediction, and exits 0 when every criterion is met, 1 when not (or when no
+criterion has probes). The criteria are `evalharness/evaluation/validation_goal.py`'s, which
+`validate` and its report state too. Docs: docs/VALIDATION.md, "Held-out check".
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from evalharness.evaluation.validation_goal import Criterion, criteria, verdict
+from evalharness.evaluation.validation_goal import Criterion, criteria, goal_met, verdict
 
 
 def table(listed: list[Criterion]) -> list[str]:
@@ -39,7 +39,7 @@ def main() -> None:
     print(f"{args.validation}: {'prediction (corrected)' if corrected else 'raw simulation (no --calibration)'}")
     print("\n".join(table(listed)))
     print(verdict(listed))
-    sys.exit(0 if all(item.met for item in listed) else 1)
+    sys.exit(0 if goal_met(listed) else 1)
 
 
 if __name__ == "__main__":

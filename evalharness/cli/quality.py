@@ -119,6 +119,9 @@ def quality(
         if past.recognizer not in {entry["name"] for entry in manifest["models"]["recognizers"]}:
             say(f"note: the expected rate is that of {validation}'s recognizer ({past.recognizer}), "
                 "which the run did not use")
+        if past.detector != detector_info["name"]:
+            say(f"note: the faces are measured with the run's detector ({detector_info['name']}), the expected "
+                f"rate was fitted on the sizes and poses that {validation}'s detector ({past.detector}) measured")
     scored = each(images, lambda path: score_image(path, detector, content, probes))
     results = [result for _, result in scored.done]
     for result in results:

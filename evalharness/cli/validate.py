@@ -105,7 +105,9 @@ def validate_command(
     typer.echo(f"detection: real {_percent(overall['real_detection'])}%, simulated "
                f"{_percent(overall['sim_detection'])}%" +
                (f", predicted {_percent(overall.get('pred_detection'))}%" if has_pred else "") +
-               f"; {figures['undetected_real']} real probes undetected")
+               f"; {figures['undetected_real']} real probes undetected" +
+               (f"; {figures['not_simulated']} not simulated (their problem in probes.parquet), left out of "
+                "every figure" if figures.get("not_simulated") else ""))
     error = overall.get("sim_rank1_mc_se")
     typer.echo(f"simulated {draws} time(s) per probe" + (
         "; another seed could move the simulated rates by several points (--draws)" if error is None else

@@ -86,6 +86,17 @@ def calibration_mismatches(calibration: Path, here: dict[str, Any], run_dir: Pat
     return found
 
 
+def probes_in_fit(calibration: Path, rows: pd.DataFrame) -> int | None:
+    """How many of ``rows``' real probes (by their image's sha256) are among those of the
+    validation ``calibration`` whose corrections are applied to them: corrections fitted on the
+    probes they predict are in sample, not a prediction. None when either run does not record its
+    images' sha256 (runs before session 23)."""
+    theirs = store.read_parquet(Path(calibration) / ROWS, f"is {calibration} an `evalharness validate` run directory?")
+    if "sha256" not in theirs or "sha256" not in rows:
+        return None
+    return int(rows["sha256"].isin(set(theirs["sha256"])).sum())
+
+
 def read_corrections(run_dir: Path) -> Corrections:
     """The corrections an earlier validation run fitted (``--calibration DIR``)."""
     path = Path(run_dir) / CORRECTIONS
@@ -99,11 +110,12 @@ def read_corrections(run_dir: Path) -> Corrections:
 @dataclass(frozen=True)
 class PastValidation:
     """What ``quality --validation DIR`` takes from an earlier validation run: its per-probe rows,
-    the number of people in its gallery, its recognizer's name and the column its corrections read
-    the face's size from (``Corrections.size_column``), with which they are refitted."""
+    the number of people in its gallery, its detector's and recognizer's names and the column its
+    corrections read the face's size from (``Corrections.size_column``), with which they are refitted."""
 
     rows: pd.DataFrame
     gallery_identities: int
+    detector: str
     recognizer: str
     size_column: str
 
@@ -116,8 +128,8 @@ def read_validation(run_dir: Path) -> PastValidation:
     if "gallery_identities" not in written:
         raise DataError(f"{Path(run_dir) / MANIFEST}: no gallery_identities (written by an older "
                         "evalharness); run `evalharness validate` again")
-    return PastValidation(rows, int(written["gallery_identities"]), written["models"]["recognizer"]["name"],
-                          read_corrections(run_dir).size_column)
+    return PastValidation(rows, int(written["gallery_identities"]), written["models"]["detector"]["name"],
+                          written["models"]["recognizer"]["name"], read_corrections(run_dir).size_column)
 
 
 def camera_profiles(specs: list[str], overrides: dict[str, Any]) -> dict[str, CameraProfile]:
@@ -210,5 +222,10 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
         for mismatch in meta["calibration"]["mismatches"]:
             warnings.warn(f"--calibration {calibration} was fitted on another simulation: {mismatch}",
                           stacklevel=2)
+        shared = meta["calibration"]["probes_in_fit"] = probes_in_fit(calibration, rows)
+        if shared:
+            warnings.warn(f"--calibration {calibration} was fitted on {shared} of these {len(rows)} real probes "
+                          "(the same images): the corrected figures are in sample, not a prediction for "
+                          "new people", stacklevel=2)
     store.write_json(out / MANIFEST, meta)
     return ValidationResult(out, rows, summary, fitted)

@@ -37,7 +37,8 @@ For each real probe of a paired dataset (:mod:`evalharness.data.paired`):
      probe's |head yaw| from the camera: a face seen frontally walks towards the camera (no motion
      across the image), one seen in profile walks across it.
 
-Rows (``probes.parquet``), one per real probe: ``identity``, ``relpath``, ``camera``;
+Rows (``probes.parquet``), one per real probe: ``identity``, ``relpath``, ``sha256`` (of the real
+image, so that corrections applied to it can be told whether they were fitted on it), ``camera``;
 ``real_detected``, ``real_ied_px`` (the landmarks' inter-eye distance; the bins'),
 ``real_head_ied_px`` (the fitted face's, which does not shrink with yaw), ``ied_estimated`` (true
 where both came from the image width), ``yaw_deg``, ``pitch_deg``, ``real_mate_rank``, ``real_mate_score``,
@@ -426,7 +427,7 @@ class Validation:
                       if f.found and self.dataset.camera_of(r.relpath) == camera]
             return float(np.median(ratios)) * width_px if ratios else float("nan")
 
-        return {"identity": record.identity, "relpath": record.relpath, "camera": camera,
+        return {"identity": record.identity, "relpath": record.relpath, "sha256": record.sha256, "camera": camera,
                 "real_detected": face.found, "real_ied_px": measured(lambda f: f.ied_px),
                 "real_head_ied_px": measured(lambda f: f.head_ied_px), "ied_estimated": not face.found,
                 "yaw_deg": face.yaw_deg, "pitch_deg": face.pitch_deg,

@@ -63,6 +63,11 @@ def criteria(summary: dict[str, Any]) -> tuple[list[Criterion], bool]:
     return listed, corrected
 
 
+def goal_met(listed: list[Criterion]) -> bool:
+    """Whether every criterion is met; a goal with no criterion judged (no probes) is not met."""
+    return bool(listed) and all(item.met for item in listed)
+
+
 def verdict(listed: list[Criterion]) -> str:
     """One sentence: met or not, how many criteria, and which are not met."""
     missed = [item for item in listed if not item.met]

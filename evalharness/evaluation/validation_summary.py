@@ -7,10 +7,14 @@ The figures of ``evalharness validate``, from its per-probe rows
   reality and in simulation (each probe's simulated outcome is the share of its draws identified,
   a draw whose face was not detected counting as a miss), with the simulated rate's Monte Carlo
   standard error (:func:`monte_carlo_se`);
-- *detection*: the share of all real probes whose face was detected, against the share of their
+- *detection*: the share of the real probes whose face was detected, against the share of their
   simulations;
 - *gap*: simulated (or predicted) minus real, with a paired bootstrap over people: each resample
   draws people with replacement and keeps every probe of each, real and simulated together.
+
+All are over the simulated probes: a probe whose source photograph gave no simulation (no face
+found in it) is counted (``not_simulated``) and left out of both sides, real and simulated, as
+the corrections leave it out of their fit.
 
 Corrections (:class:`Corrections`) stand for what a camera model cannot produce: real probes come
 from another session than the studio sources (hair, glasses, make-up, lighting, expression).
@@ -133,7 +137,9 @@ def _features(rows: pd.DataFrame, size_column: str) -> np.ndarray:
 
 def fit_corrections(rows: pd.DataFrame, fitted_on: dict[str, str], *, size_column: str) -> Corrections:
     """Fit the session calibration, reading the face's size from ``size_column`` (of
-    :data:`IED_COLUMNS`), and the detection ratio on a validation run's rows."""
+    :data:`IED_COLUMNS`), and the detection ratio on a validation run's simulated rows (a probe
+    whose source gave no simulation says nothing of the camera model)."""
+    rows = rows[rows["simulated"]]
     detected = rows[rows["real_detected"]]
     success = (detected["real_mate_rank"] == 1).fillna(False).to_numpy(int)
     if len(detected) == 0 or success.min() == success.max():
@@ -143,9 +149,8 @@ def fit_corrections(rows: pd.DataFrame, fitted_on: dict[str, str], *, size_colum
         model = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000).fit(
             _features(detected, size_column), success)
         logit = (float(model.intercept_[0]), *(float(x) for x in model.coef_[0]))
-    simulated = rows[rows["simulated"]]
-    cameras = {str(camera): _detection_ratio(group) for camera, group in simulated.groupby("camera")}
-    return Corrections(logit, _detection_ratio(simulated), len(detected), fitted_on,
+    cameras = {str(camera): _detection_ratio(group) for camera, group in rows.groupby("camera")}
+    return Corrections(logit, _detection_ratio(rows), len(detected), fitted_on,
                        {camera: ratio for camera, ratio in cameras.items() if math.isfinite(ratio)},
                        size_column)
 
@@ -228,7 +233,7 @@ def _compare(rows: pd.DataFrame, corrections: Corrections | None, rng: np.random
     n = len(rows)
     if n == 0:
         return {"n": 0, "real_rank1": None, "sim_rank1": None, "sim_rank1_mc_se": None, "gap": None,
-                "gap_ci_low": None, "gap_ci_high": None}
+                "gap_ci_low": None, "gap_ci_high": None} | ({"pred_rank1": None} if corrections else {})
     outcomes = probe_outcomes(rows, corrections)
     model = "pred" if corrections is not None else "sim"
 
@@ -258,14 +263,16 @@ def summarize(rows: pd.DataFrame, corrections: Corrections | None = None, seed: 
               n_resamples: int = 2000) -> dict[str, object]:
     """The ``validate --json`` figures: ``overall``, ``bins`` (of :data:`BINS_PX`, by the real
     inter-eye distance), ``cameras`` (per camera group), ``poses`` (:func:`pose_coverage`, each
-    with its probes per bin, ``n_per_bin``) and ``undetected_real``."""
+    with its probes per bin, ``n_per_bin``), ``undetected_real`` (of all real probes) and
+    ``not_simulated``. Every comparison is over the simulated probes: one whose source gave no
+    simulation is counted there and compared nowhere, real or simulated."""
     rng = np.random.default_rng(seed)
-    detected = rows[rows["real_detected"]]
+    simulated_rows = rows[rows["simulated"]]
+    detected = simulated_rows[simulated_rows["real_detected"]]
 
-    def block(subset: pd.DataFrame, everything: pd.DataFrame) -> dict[str, object]:
-        simulated = everything[everything["simulated"]]
+    def block(subset: pd.DataFrame, simulated: pd.DataFrame) -> dict[str, object]:
         figures: dict[str, object] = dict(_compare(subset, corrections, rng, n_resamples))
-        figures["real_detection"] = float(everything["real_detected"].mean()) if len(everything) else None
+        figures["real_detection"] = float(simulated["real_detected"].mean()) if len(simulated) else None
         figures["sim_detection"] = float(simulated_outcomes(simulated)["sim_detected_share"].mean()) \
             if len(simulated) else None
         if corrections is not None and len(simulated):
@@ -277,9 +284,9 @@ def summarize(rows: pd.DataFrame, corrections: Corrections | None = None, seed: 
         inside = detected[in_ied_bin(detected, low, high)]
         bins.append({"ied_px_low": low, "ied_px_high": None if math.isinf(high) else high,
                      **_compare(inside, corrections, rng, n_resamples)})
-    cameras = [{"camera": camera, **block(detected[detected["camera"] == camera], group)}
+    cameras = [{"camera": camera, **block(detected[detected["camera"] == camera], group[group["simulated"]])}
                for camera, group in rows.groupby("camera", sort=True)]
-    overall = block(detected, rows)  # after bins and cameras: their intervals' draws stay as they were
+    overall = block(detected, simulated_rows)  # after bins and cameras: their intervals' draws stay as they were
     poses = [{"pose": name, **group_figures(detected, inside, corrections, rng, n_resamples)}
              for name, inside in pose_coverage(detected).items()]
     return {"overall": overall, "bins": bins, "cameras": cameras, "poses": poses,

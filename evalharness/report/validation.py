@@ -174,6 +174,14 @@ SIZE_CHOICES = {
 }
 
 
+def _not_simulated(figures: dict[str, Any]) -> str:
+    """A sentence on the probes that could not be simulated, left out of every figure (none: empty)."""
+    count = figures.get("not_simulated") or 0
+    return (f" {count} real probe{'s' if count > 1 else ''} could not be simulated (the reason in "
+            "<code>probes.parquet</code>, <code>problem</code>) and are left out of every figure, real and "
+            "simulated." if count else "")
+
+
 def write_validation_report(run_dir: Path) -> Path:
     """Write ``run_dir/validation.html`` from the validation run directory; return its path."""
     run_dir = Path(run_dir)
@@ -190,6 +198,9 @@ def write_validation_report(run_dir: Path) -> Path:
     if calibration and calibration.get("mismatches"):
         status += (" <strong>by a simulation that differs from this one</strong> ("
                    + html.escape("; ".join(calibration["mismatches"])) + ")")
+    if calibration and calibration.get("probes_in_fit"):
+        status += (f" <strong>fitted on {calibration['probes_in_fit']} of these real probes: the corrected "
+                   "figures are in sample, not a prediction for new people</strong>")
     fitted = Corrections.from_dict(store.read_json(run_dir / "corrections.json")).describe()
     applied = ""
     if calibration and "corrections" in calibration:  # runs before session 8 did not keep them
@@ -211,7 +222,7 @@ bootstrap over people.</p>
 {_poses(figures)}
 <p>Detection: real {_percent(figures['overall']['real_detection'])}, simulated {_percent(figures['overall']['sim_detection'])}
 {'' if 'pred_detection' not in figures['overall'] else ', predicted ' + _percent(figures['overall']['pred_detection'])};
-{figures['undetected_real']} real probes had no detected face.</p>
+{figures['undetected_real']} real probes had no detected face.{_not_simulated(figures)}</p>
 <p>Corrections fitted on this run (<code>corrections.json</code>, for <code>--calibration</code> elsewhere):
 {html.escape(fitted)}.{applied}</p>
 {_goal(*criteria(summary))}

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evalharness.data.paired import open_paired
 from evalharness.evaluation.validation_goal import criteria, verdict
 from evalharness.evaluation.validation_summary import Corrections
 
@@ -75,16 +76,24 @@ def test_validate_then_apply_its_corrections(cli, frmdb_paired, tmp_path: Path) 
     # ... and whether the validation goal is met, judged on the corrected prediction.
     listed, judged_corrected = criteria(json.loads((tmp_path / "held" / "summary.json").read_text()))
     assert judged_corrected and "<h2>Goal</h2>" in page and html.escape(verdict(listed)) in page
-    # Corrections fitted on the same simulation apply silently ...
-    assert json.loads((tmp_path / "held" / "manifest.json").read_text())["calibration"]["mismatches"] == []
-    assert "warning" not in second.err
+    # Corrections fitted on the same simulation apply without a mismatch; fitted on these very
+    # probes (this test applies them to the data they came from), they are said to be in sample.
+    calibration = json.loads((tmp_path / "held" / "manifest.json").read_text())["calibration"]
+    assert calibration["mismatches"] == [] and calibration["probes_in_fit"] == 15
+    assert [line for line in second.err_lines if line.startswith("warning:")] == [
+        f"warning: --calibration {tmp_path / 'dev'} was fitted on 15 of these 15 real probes (the same images): "
+        "the corrected figures are in sample, not a prediction for new people"]
+    assert "fitted on 15 of these real probes: the corrected figures are in sample" in page
+    assert dict(zip(rows["relpath"], rows["sha256"], strict=True)) == {
+        r.relpath: r.sha256 for r in open_paired(real).probes.records}
     # ... those of another simulation (another exposure match, profile and override) with a warning
     # naming each difference, kept in the manifest and on the page.
     other = cli("validate", real, "--profile", CCTV.replace("frmdb-cctv", "frmdb-cctv-measured"), "--out",
                 tmp_path / "other", "--device", "cpu", "--calibration", tmp_path / "dev", "--exposure", "face",
                 "--set", "subject_speed_mps=1.0")
     assert other.code == 0, other.err
-    warned = [line for line in other.err_lines if line.startswith("warning: --calibration")]
+    warned = [line for line in other.err_lines if line.startswith("warning: --calibration")
+              and "in sample" not in line]
     mismatches = json.loads((tmp_path / "other" / "manifest.json").read_text())["calibration"]["mismatches"]
     assert len(warned) == len(mismatches) >= 4
     assert "exposure 'skin' there, 'face' here" in mismatches

@@ -73,6 +73,21 @@ def test_rates_and_gap_by_hand() -> None:
     assert by_bin[50.0]["ied_px_high"] is None and by_bin[50.0]["gap"] == pytest.approx(0.0)
 
 
+def test_a_probe_not_simulated_is_counted_and_compared_nowhere() -> None:
+    """A probe whose source gave no simulation is left out of both sides of every figure and of
+    the corrections' fit, real detection included: the figures equal those without it."""
+    lost = ROWS.iloc[[2]].assign(identity="d", relpath="d/9.png", simulated=False, sim_detected=False,
+                                 sim_mate_rank=None)
+    rows = pd.concat([ROWS, lost], ignore_index=True)
+    figures, without = summarize(rows, n_resamples=50), summarize(ROWS, n_resamples=50)
+    assert figures["not_simulated"] == 1 and figures["overall"] == without["overall"]
+    assert figures["bins"] == without["bins"] and figures["cameras"] == without["cameras"]
+    assert fit_corrections(rows, {}, size_column="real_ied_px") == fit_corrections(ROWS, {}, size_column="real_ied_px")
+    from evalharness.report.validation import _not_simulated  # the page says so
+
+    assert "1 real probe could not be simulated" in _not_simulated(figures) and _not_simulated(without) == ""
+
+
 def test_paired_bootstrap_resamples_people_not_probes() -> None:
     # Person a: gap +0.5 over two probes; person b: gap 0. Any resample's gap lies in [0, 0.5].
     figures = summarize(ROWS[ROWS["identity"] != "c"], n_resamples=500)
@@ -199,6 +214,7 @@ def test_corrected_summary_reports_prediction_and_its_gap() -> None:
     assert overall["pred_detection"] == pytest.approx(0.4)   # 0.8 simulated x 0.5
     by_bin = {row["ied_px_low"]: row for row in figures["bins"]}
     assert by_bin[12.0]["gap"] == pytest.approx(0.5 - 0.0)   # one probe, real rank 2
+    assert by_bin[30.0]["n"] == 0 and by_bin[30.0]["pred_rank1"] is None  # beside sim_rank1, as the JSON says
 
 
 def test_cross_validation_script_scores_a_perfect_simulation_as_exact() -> None:
@@ -227,6 +243,11 @@ def test_leave_one_out_predicts_each_person_from_the_others() -> None:
     assert table.loc["detection", "raw_gap"] == pytest.approx(25.0)  # 100 simulated, 75 real
     assert table.loc["detection", "corrected"] == pytest.approx(75.0)
     assert table.loc["detection", "corrected_low"] <= 0.0 <= table.loc["detection", "corrected_high"]
+    # A person none of whose real faces was found still has their detection predicted (their
+    # simulations found x the others' ratio, 3/4), not 0.
+    blind = _rows(records + [("q", 25.0, None, 1, (np.nan, np.nan), (0.7, 0.3))] * 2)
+    predicted = validation_cv.left_out(blind, size_column="real_ied_px")
+    assert predicted.found["corrected"][predicted.simulated["identity"] == "q"] == pytest.approx([0.75, 0.75])
 
 
 def test_measures_script_by_hand() -> None:
@@ -277,6 +298,12 @@ def test_goal_script_exits_1_unless_met(tmp_path, capsys, monkeypatch) -> None:
         validation_goal.main()
     out = capsys.readouterr().out
     assert stopped.value.code == 1 and out.count("NOT MET") == 2 and "goal not met: 1 of 3" in out
+    # A run with no criterion judged (no real face found, no simulation) is not a goal met.
+    nothing = ROWS.assign(real_detected=False, real_mate_rank=None, simulated=False)
+    (tmp_path / "summary.json").write_text(json.dumps({"raw": summarize(nothing, n_resamples=20)}), encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        validation_goal.main()
+    assert stopped.value.code == 1 and "goal not judged" in capsys.readouterr().out
 
 
 def test_pose_script_splits_faces_turned_beyond_the_sources() -> None:

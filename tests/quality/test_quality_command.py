@@ -242,11 +242,13 @@ def test_a_validation_without_its_gallery_size_or_corrections_is_refused_by_name
     (tmp_path / "manifest.json").write_text(json.dumps({"models": {"recognizer": {"name": "sface"}}}))
     with pytest.raises(DataError, match=r"manifest.json: no gallery_identities"):
         read_validation(tmp_path)
-    (tmp_path / "manifest.json").write_text(json.dumps({"gallery_identities": 3, "models": {"recognizer": {"name": "sface"}}}))
+    (tmp_path / "manifest.json").write_text(json.dumps({"gallery_identities": 3, "models": {
+        "detector": {"name": "retinaface"}, "recognizer": {"name": "sface"}}}))
     with pytest.raises(DataError, match=r"corrections.json: missing"):
         read_validation(tmp_path)
     (tmp_path / "corrections.json").write_text(json.dumps(
         Corrections((0, 0, 0, 0), 1.0, 12, {}, size_column="real_head_ied_px").as_dict()))
     past = read_validation(tmp_path)
     assert past.gallery_identities == 3 and past.recognizer == "sface" and len(past.rows) == 12
+    assert past.detector == "retinaface"
     assert past.size_column == "real_head_ied_px"

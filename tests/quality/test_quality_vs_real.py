@@ -21,7 +21,7 @@ def test_pairs_faces_with_real_outcomes_and_tabulates_by_camera_and_bin(tmp_path
                          "real_mate_rank": pd.array([1, 4, 1, None], dtype="Int64")})
     rows.to_parquet(tmp_path / "probes.parquet")
     (tmp_path / "manifest.json").write_text(json.dumps(
-        {"gallery_identities": 30, "models": {"recognizer": {"name": "facenet-casia"}}}))
+        {"gallery_identities": 30, "models": {"detector": {"name": "mtcnn"}, "recognizer": {"name": "facenet-casia"}}}))
     (tmp_path / "corrections.json").write_text(json.dumps(Corrections((0, 0, 0, 0), 1.0, 0, {}).as_dict()))
 
     def face(expected: float | None, ied_px: float) -> dict:
@@ -94,7 +94,7 @@ def test_leave_one_out_rates_each_person_by_a_model_fitted_on_the_others(tmp_pat
     rows.append(rows[0] | {"relpath": "p00/undetected.png", "real_detected": False, "real_mate_rank": None})
     pd.DataFrame(rows).astype({"real_mate_rank": "Int64"}).to_parquet(tmp_path / "probes.parquet")
     (tmp_path / "manifest.json").write_text(json.dumps(
-        {"gallery_identities": 11, "models": {"recognizer": {"name": "facenet-casia"}}}))
+        {"gallery_identities": 11, "models": {"detector": {"name": "mtcnn"}, "recognizer": {"name": "facenet-casia"}}}))
     # The corrections of the validation name the size column the refits read.
     (tmp_path / "corrections.json").write_text(json.dumps(Corrections((0, 0, 0, 0), 1.0, 0, {}).as_dict()))
     monkeypatch.setattr(expected_rate, "RESAMPLES", 20)  # the intervals are not tested here
