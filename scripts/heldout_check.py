@@ -29,10 +29,13 @@ reads it; `--run` a finished run such as `make report`'s, whose detector `qualit
    criteria than step 6; the raw and corrected CCTV gaps of both are shown).
 
 Every command is written to `OUT/commands.sh` as it runs and its output to `OUT/logs/<step>.log`;
-the verdicts go to `OUT/verdict.md` with the date, the commit and the data folders. A step that
-finished is kept when the check is run again with the same arguments at the same commit (a failed
-or interrupted check resumes where it stopped); an `OUT` made with other arguments or at another
-commit is refused, as corrections fitted by other code do not describe this code's simulation.
+the verdicts go to `OUT/verdict.md` with the date, the commit, the data folders and the people of
+each. A step that finished is kept when the check is run again with the same arguments at the
+same commit, while the files of the data folders it reads are unchanged (a failed or interrupted
+check resumes where it stopped; a step whose data changed runs again); an `OUT` made with other
+arguments or at another commit is refused, as corrections fitted by other code do not describe
+this code's simulation. People in both folders are refused: corrections fitted on a person do not
+predict them.
 Exit status: 0 when every goal is met, 1 when one is not, 2 when a step failed (named, with its log).
 """
 
@@ -44,6 +47,7 @@ import datetime
 import hashlib
 import io
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -55,7 +59,7 @@ import quality_vs_real  # scripts/, beside this file
 import validation_goal as validation_goal_script
 
 from evalharness.camera.calibration import NOISE_TOLERANCE
-from evalharness.evaluation.validation_goal import Criterion, criteria, verdict
+from evalharness.evaluation.validation_goal import Criterion, criteria, goal_met, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 VALIDATION_PROFILES = ROOT / "configs/profiles/validation"
@@ -68,6 +72,8 @@ PROFILES = (f"cctv-352x288={VALIDATION_PROFILES / 'frmdb-cctv-measured.toml'}",
 #: hand-made CCTV profile: the quality issue's profile goal compares how the two pass `validate`.
 CALIBRATED_PROFILES = (f"cctv-352x288={VALIDATION_PROFILES / 'frmdb-cctv-calibrated-walking.toml'}", PROFILES[1])
 HAND_MADE_PROFILES = (f"cctv-352x288={VALIDATION_PROFILES / 'frmdb-cctv.toml'}", PROFILES[1])
+#: What a step reads of the data folders (``Step.reads``), when not both.
+DEVELOPMENT, HELD_OUT = ("development",), ("held_out",)
 #: The camera group whose profile `calibrate` measured, and the base it was calibrated on.
 CALIBRATED_CAMERA, CALIBRATION_BASE = "cctv-352x288", "legacy-interlaced"
 
@@ -78,9 +84,10 @@ class Step:
     under OUT, removed before it runs, so that a step interrupted half-way starts afresh),
     ``stdout_to`` (a file under OUT that keeps its standard output, else the log does) and
     ``partial_status`` (the exit status with which the command says it finished but skipped some
-    inputs, each named in its log) and ``context`` (a step whose output is context for the
+    inputs, each named in its log), ``context`` (a step whose output is context for the
     verdicts, not needed by them: its failure is named and the check goes on, and a later run of
-    the check tries it again)."""
+    the check tries it again) and ``reads`` (the data folders its output depends on, through the
+    steps before it too: a finished step is kept only while their files are unchanged)."""
 
     name: str
     argv: list[str]
@@ -88,6 +95,7 @@ class Step:
     stdout_to: str | None = None
     partial_status: int | None = None
     context: bool = False
+    reads: tuple[str, ...] = ("development", "held_out")
 
 
 def steps(args: argparse.Namespace) -> list[Step]:
@@ -103,12 +111,12 @@ def steps(args: argparse.Namespace) -> list[Step]:
     return [
         Step("layout-dev", [*layout, str(args.development.resolve()), str(out / "real-dev"),
                             *(["--subjects", *args.development_subjects] if args.development_subjects else [])],
-             "real-dev"),
+             "real-dev", reads=DEVELOPMENT),
         Step("layout-held", [*layout, str(args.held_out.resolve()), str(out / "real-held"),
                              *(["--subjects", *args.held_out_subjects] if args.held_out_subjects else [])],
-             "real-held"),
+             "real-held", reads=HELD_OUT),
         Step("validate-dev", [*validate(PROFILES), str(out / "real-dev"), "--out", str(out / "final-dev")],
-             "final-dev"),
+             "final-dev", reads=DEVELOPMENT),
         Step("validate-held", [*validate(PROFILES), str(out / "real-held"), "--calibration", str(out / "final-dev"),
                                "--out", str(out / "final-held"), "--json"], "final-held", stdout_to="final-held.json"),
         Step("quality-held", [evalharness, "quality", *held_probes, "--run", str(args.run.resolve()),
@@ -117,7 +125,7 @@ def steps(args: argparse.Namespace) -> list[Step]:
         *(step for name, profiles in (("as-calibrated", CALIBRATED_PROFILES), ("hand-made", HAND_MADE_PROFILES))
           for step in (
               Step(f"validate-dev-{name}", [*validate(profiles), str(out / "real-dev"), "--out", str(out / f"dev-{name}")],
-                   f"dev-{name}"),
+                   f"dev-{name}", reads=DEVELOPMENT),
               Step(f"validate-held-{name}", [*validate(profiles), str(out / "real-held"), "--calibration",
                                              str(out / f"dev-{name}"), "--out", str(out / f"held-{name}")],
                    f"held-{name}"))),
@@ -126,7 +134,7 @@ def steps(args: argparse.Namespace) -> list[Step]:
                           str(out / "dev-hand-made")], "forecast.md", stdout_to="forecast.md", context=True),
         *([Step("calibrate-held", [evalharness, "calibrate", *frames, "--base", CALIBRATION_BASE,
                                    "--out", str(out / "held-calibrated.toml"), "--json"], "held-calibrated.toml",
-                stdout_to="calibrate-held.json")] if frames else []),
+                stdout_to="calibrate-held.json", reads=HELD_OUT)] if frames else []),
     ]
 
 
@@ -138,16 +146,35 @@ def held_frames(args: argparse.Namespace) -> list[str]:
 
 def identity(args: argparse.Namespace) -> dict[str, object]:
     """What an OUT folder's steps were made with: the commit, the checkout's uncommitted changes
-    (the sha256 of their diff and list, None when there are none) and the arguments."""
+    (the sha256 of their diff and list, None when there are none; OUT itself left out, should it
+    lie in the checkout) and the arguments."""
     def git(*command: str) -> str:
         found = subprocess.run(["git", "-C", str(ROOT), *command], capture_output=True, text=True, check=False)
         return found.stdout.strip() if found.returncode == 0 else "unknown"
 
-    changes = git("diff", "HEAD") + git("status", "--porcelain")
+    out = args.out.resolve()
+    outside = [f":(exclude){out.relative_to(ROOT)}"] if out.is_relative_to(ROOT) else []
+    changes = git("diff", "HEAD") + git("status", "--porcelain", "--", ".", *outside)
     return {"commit": git("rev-parse", "HEAD"),
             "uncommitted_changes_sha256": hashlib.sha256(changes.encode()).hexdigest() if changes else None,
             "arguments": {key: str(value.resolve() if isinstance(value, Path) else value)
                           for key, value in sorted(vars(args).items()) if key != "out"}}
+
+
+def data_fingerprints(args: argparse.Namespace) -> dict[str, str]:
+    """The sha256 of each FRMDB folder's files (their paths and contents), so that a check run
+    again on changed data does not keep steps made from the old."""
+    def fingerprint(folder: Path) -> str:
+        listing = hashlib.sha256()
+        for directory, subfolders, files in os.walk(folder, followlinks=True):
+            subfolders.sort()
+            for name in sorted(files):
+                path = Path(directory) / name
+                content = hashlib.sha256(path.read_bytes()).hexdigest()
+                listing.update(f"{path.relative_to(folder)}\0{content}\n".encode())
+        return listing.hexdigest()
+
+    return {"development": fingerprint(args.development.resolve()), "held_out": fingerprint(args.held_out.resolve())}
 
 
 def run_steps(args: argparse.Namespace) -> str | None:
@@ -155,7 +182,7 @@ def run_steps(args: argparse.Namespace) -> str | None:
     out = args.out.resolve()
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    made_with, marker = identity(args), out / "check.json"
+    made_with, marker, data = identity(args), out / "check.json", data_fingerprints(args)
     if marker.is_file() and (earlier := json.loads(marker.read_text(encoding="utf-8"))) != made_with:
         return (f"{marker}: this folder holds a check made with other arguments or at another commit "
                 f"({json.dumps(earlier)}); give a new --out")
@@ -163,9 +190,12 @@ def run_steps(args: argparse.Namespace) -> str | None:
     for number in range(len(steps(args))):
         step = steps(args)[number]   # made again each time: quality's images exist only after the layout
         done, log = logs / f"{step.name}.done", logs / f"{step.name}.log"
-        if done.is_file():
+        stamp = json.dumps({folder: data[folder] for folder in step.reads}, sort_keys=True)
+        if done.is_file() and done.read_text(encoding="utf-8") == stamp:
             print(f"[{step.name}] kept: finished in an earlier run of this check ({log})")
             continue
+        if done.is_file():
+            print(f"[{step.name}] runs again: the data it reads changed since it finished")
         for path in (out / step.writes, *([out / step.stdout_to] if step.stdout_to else [])):
             if path.is_dir():
                 shutil.rmtree(path)
@@ -179,7 +209,7 @@ def run_steps(args: argparse.Namespace) -> str | None:
             stdout = (out / step.stdout_to).open("w", encoding="utf-8") if step.stdout_to else log_file
             with stdout:
                 status = subprocess.run(step.argv, stdout=stdout, stderr=log_file, check=False).returncode
-        if status == step.partial_status:
+        if status == step.partial_status and _written(out / step.stdout_to if step.stdout_to else None):
             print(f"[{step.name}] warning: some inputs could not be read, each named in {log}")
         elif status != 0 and step.context:
             print(f"[{step.name}] warning: failed (exit status {status}), its log: {log}; it gives context, "
@@ -187,15 +217,24 @@ def run_steps(args: argparse.Namespace) -> str | None:
             continue
         elif status != 0:
             return f"step {step.name} failed (exit status {status}); its log: {log}. Finished steps are kept."
-        done.touch()
+        done.write_text(stamp, encoding="utf-8")
     return None
+
+
+def _written(path: Path | None) -> bool:
+    """Whether a step that exits with its partial status wrote its JSON output (the same status
+    also says that it failed outright, having read nothing)."""
+    try:
+        return path is not None and bool(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return False
 
 
 def validation_goal(out: Path) -> tuple[list[str], bool]:
     """The validation issue's goal on the held-out people, as Markdown, and whether it is met."""
     listed, _ = criteria(json.loads((out / "final-held/summary.json").read_text(encoding="utf-8")))
     return ["## Validation goal (held-out people, corrections fitted on the development people)", "",
-            *validation_goal_script.table(listed), "", verdict(listed)], all(item.met for item in listed)
+            *validation_goal_script.table(listed), "", verdict(listed)], goal_met(listed)
 
 
 def quality_goal(out: Path) -> tuple[list[str], bool]:
@@ -312,7 +351,29 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(f"{name} {folder}: no subjects.csv; an FRMDB folder holds mugshots/, surveillance/, subjects.csv")
     if not (args.run / "manifest.json").is_file():
         parser.error(f"--run {args.run}: no manifest.json; give a finished run directory (make report's reports/default)")
+    if shared := sorted(set(people(args.development, args.development_subjects))
+                        & set(people(args.held_out, args.held_out_subjects))):
+        parser.error(f"people {', '.join(shared)} are in both --development and --held-out: corrections "
+                     "fitted on a person do not predict them (choose the people with --development-subjects "
+                     "and --held-out-subjects)")
     return args
+
+
+def people(folder: Path, chosen: list[str] | None) -> list[str]:
+    """The people of an FRMDB folder (its ``surveillance/<id>`` folders), or of them those chosen."""
+    found = sorted(path.name for path in (folder / "surveillance").glob("*") if path.is_dir())
+    return [person for person in found if not chosen or person in chosen]
+
+
+def roster(args: argparse.Namespace) -> str:
+    """Who each side of the check holds, as Markdown paragraphs (a rehearsal on chosen people says so)."""
+    lines = []
+    for name, folder, chosen, option in (("Development", args.development, args.development_subjects,
+                                          "--development-subjects"),
+                                         ("Held out", args.held_out, args.held_out_subjects, "--held-out-subjects")):
+        ids = people(folder, chosen)
+        lines.append(f"{name}: {len(ids)} people ({', '.join(ids)}){f', chosen by {option}' if chosen else ''}\n\n")
+    return "".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -325,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     header = (f"# Held-out check, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
               f"commit {made_with['commit']}{' (with uncommitted changes)' if made_with['uncommitted_changes_sha256'] else ''}; "
               f"development {args.development.resolve()}, held-out {args.held_out.resolve()}, run {args.run.resolve()}; "
-              f"commands in commands.sh\n\n")
+              f"commands in commands.sh\n\n" + roster(args))
     done = (args.out / "logs/forecast.done").is_file()
     forecast = ((args.out / "forecast.md").read_text(encoding="utf-8").strip() if done else
                 f"not available: the forecast step failed; its log: {args.out / 'logs/forecast.log'}")

@@ -58,10 +58,13 @@ def make_paired(frmdb: Path, out: Path, gallery_view: str = "33",
     if missing := [name for name in ("subjects.csv", "mugshots", "surveillance") if not (frmdb / name).exists()]:
         raise ValueError(f"{frmdb}: no {' or '.join(missing)}; an FRMDB folder holds mugshots/<id>/, "
                          "surveillance/<id>/ and subjects.csv")
-    cameras = {}
-    with (frmdb / "subjects.csv").open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            cameras[row["subject"]] = row["camera"]
+    # utf-8-sig: a spreadsheet's export starts with a byte-order mark, which would rename the first column.
+    with (frmdb / "subjects.csv").open(newline="", encoding="utf-8-sig") as handle:
+        table = csv.DictReader(handle)
+        if absent := [column for column in ("subject", "camera") if column not in (table.fieldnames or [])]:
+            raise ValueError(f"{frmdb / 'subjects.csv'}: no column {' or '.join(absent)} "
+                             f"(its header: {','.join(table.fieldnames or [])})")
+        cameras = {row["subject"]: row["camera"] for row in table}
     chosen = sorted(p.name for p in (frmdb / "surveillance").iterdir() if p.is_dir())
     if subjects:
         if absent := sorted(set(subjects) - set(chosen)):
@@ -72,6 +75,10 @@ def make_paired(frmdb: Path, out: Path, gallery_view: str = "33",
     if missing := [subject for subject in chosen if subject not in cameras]:
         raise ValueError(f"{frmdb / 'subjects.csv'}: no row for subject {', '.join(missing)}, "
                          "whose probes need a camera group")
+    if missing := [str(frmdb / "mugshots" / subject / f"Img_{gallery_view}.png") for subject in chosen
+                   if not (frmdb / "mugshots" / subject / f"Img_{gallery_view}.png").is_file()]:
+        raise ValueError(f"no gallery photograph {', '.join(missing)}: every person needs one to be "
+                         "searched for (--gallery-view)")
     copies, views, probes, left_out = [], [], [], 0
     for subject in chosen:
         for photo in sorted((frmdb / "mugshots" / subject).glob("Img_*.png")):

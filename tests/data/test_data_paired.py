@@ -101,7 +101,20 @@ def test_layout_of_full_frmdb_views_keeps_the_development_views_unless_asked(
         script.make_paired(full, tmp_path / "unknown")
     with pytest.raises(ValueError, match="surveillance: no folder for subject 003"):
         script.make_paired(full, tmp_path / "absent", subjects=["002", "003"])
+    # A spreadsheet's byte-order mark is read past; a missing column or gallery photograph is named.
+    (full / "mugshots" / "002" / "Img_93.png").unlink()
+    (full / "subjects.csv").write_text("\ufeffsubject,sex,age,camera,notes\n002,F,25,cctv-352x288,\n", encoding="utf-8")
+    assert (script.make_paired(full, tmp_path / "bom") / "probes.csv").read_text().splitlines()[1] == \
+        "002/Img_01.png,cctv-352x288"
+    (full / "subjects.csv").write_text("subject,sex\n002,F\n")
+    with pytest.raises(ValueError, match="subjects.csv: no column camera"):
+        script.make_paired(full, tmp_path / "no-camera")
+    (full / "subjects.csv").write_text("subject,camera\n002,cctv-352x288\n")
+    (full / "mugshots" / "002" / "Img_33.png").unlink()
+    with pytest.raises(ValueError, match="no gallery photograph .*002/Img_33.png"):
+        script.make_paired(full, tmp_path / "no-gallery")
     shutil.rmtree(full / "surveillance")
     with pytest.raises(ValueError, match="frmdb: no surveillance; an FRMDB folder holds"):
         script.make_paired(full, tmp_path / "no-crops")
-    assert not any((tmp_path / name).exists() for name in ("bad", "unknown", "absent", "no-crops"))
+    assert not any((tmp_path / name).exists() for name in ("bad", "unknown", "absent", "no-camera", "no-gallery",
+                                                           "no-crops"))

@@ -100,6 +100,60 @@ def test_a_failed_step_is_named_with_its_log_and_finished_steps_are_kept(
     assert "[layout-dev] kept" in capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "out/real-held/probes").iterdir()) == ["003"]
     assert len((tmp_path / "out/commands.sh").read_text().splitlines()) == 3   # dev once, held twice
+    # The held-out data changed after its steps finished: they run again, the development's are kept.
+    shutil.copytree(frmdb_dev / "surveillance" / "004", held_out / "surveillance" / "004")
+    shutil.copytree(frmdb_dev / "mugshots" / "004", held_out / "mugshots" / "004")
+    assert heldout_check.run_steps(args) is None
+    printed = capsys.readouterr().out
+    assert "[layout-dev] kept" in printed and "[layout-held] runs again: the data it reads changed" in printed
+    assert sorted(p.name for p in (tmp_path / "out/real-held/probes").iterdir()) == ["003", "004"]
+
+
+def test_the_same_people_on_both_sides_are_refused(frmdb_dev: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Corrections fitted on a person do not predict them: a check whose held-out folder holds
+    development people (the whole of FRMDB given as held out, say) is refused, naming them."""
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run/manifest.json").write_text("{}")
+    with pytest.raises(SystemExit):
+        _check(frmdb_dev, frmdb_dev, tmp_path / "run", tmp_path / "out", "--held-out-subjects", "002", "003", "041")
+    assert "people 002, 041 are in both --development and --held-out" in capsys.readouterr().err
+
+
+def test_a_partial_status_without_its_output_is_a_failure(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`quality` exits 3 both when it skipped an unreadable image (its JSON written) and when it
+    read nothing: the second fails the step, so that no verdict is built from an empty file."""
+    for folder in ("dev", "held", "run"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "subjects.csv").write_text("subject,camera\n")
+    (tmp_path / "run/manifest.json").write_text("{}")
+    python = heldout_check.sys.executable
+    for name, code in (("partial", "print('{\"results\": [1]}'); raise SystemExit(3)"),
+                       ("nothing", "raise SystemExit(3)")):
+        monkeypatch.setattr(heldout_check, "steps", lambda args, name=name, code=code: [
+            heldout_check.Step(name, [python, "-c", code], f"{name}.json", stdout_to=f"{name}.json", partial_status=3)])
+        args = heldout_check.parse(["--development", str(tmp_path / "dev"), "--held-out", str(tmp_path / "held"),
+                                    "--run", str(tmp_path / "run"), "--out", str(tmp_path / name)])
+        failure = heldout_check.run_steps(args)
+        if name == "partial":
+            assert failure is None and "some inputs could not be read" in capsys.readouterr().out
+        else:
+            assert failure is not None and failure.startswith("step nothing failed (exit status 3)")
+
+
+def test_an_output_folder_inside_the_checkout_does_not_change_the_checks_identity(tmp_path: Path) -> None:
+    """The check's own output, written in the checkout, is not an uncommitted change of the code:
+    a check run again there is resumed, not refused."""
+    out = heldout_check.ROOT / "heldout-identity-test"
+    args = heldout_check.argparse.Namespace(out=out, development=tmp_path, held_out=tmp_path, run=tmp_path)
+    before = heldout_check.identity(args)
+    try:
+        out.mkdir()
+        (out / "check.json").write_text("{}")
+        assert heldout_check.identity(args) == before
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def test_a_failed_context_step_is_named_and_the_check_goes_on(
