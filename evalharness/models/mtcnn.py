@@ -103,6 +103,11 @@ class MtcnnDetector:
         results: list[Detections | None] = [None] * len(items)
         for indices in indices_by_size(items):
             batch = torch.stack([items[i] for i in indices]).to(self.device)
+            if min(batch.shape[-2:]) < self.min_face_size:
+                # No face of min_face_size fits, and the cascade has no pyramid level to run.
+                for i in indices:
+                    results[i] = Detections.empty()
+                continue
             # facenet-pytorch takes (B, H, W, 3) pixel values in 0..255.
             pixels = batch.permute(0, 2, 3, 1) * 255
             if self.fast:

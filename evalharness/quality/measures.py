@@ -212,6 +212,26 @@ def reference_similarity(region: np.ndarray, reference: np.ndarray) -> tuple[flo
     return float(psnr), float(ssim)
 
 
+#: The EXIF tag of the orientation in which a stored image is to be shown (1-8, 1: as stored).
+_ORIENTATION = 0x0112
+
+
+def stored_box(box: ArrayLike, stored_size: tuple[int, int], *, orientation: int) -> tuple[float, ...]:
+    """The box ``(x1, y1, x2, y2)`` in pixels of the upright image, in the pixels of the image as
+    stored (``stored_size``: width, height) with EXIF ``orientation`` 1-8 (2: mirrored, 3: turned
+    180 degrees, 4: flipped, 5: transposed, 6: to be turned 90 degrees clockwise, 7: transverse,
+    8: to be turned 90 degrees anticlockwise; any other value: as stored)."""
+    width, height = stored_size
+    inverse = {2: lambda x, y: (width - x, y), 3: lambda x, y: (width - x, height - y),
+               4: lambda x, y: (x, height - y), 5: lambda x, y: (y, x), 6: lambda x, y: (y, height - x),
+               7: lambda x, y: (width - y, height - x), 8: lambda x, y: (width - y, x)}
+    x1, y1, x2, y2 = (float(v) for v in box)
+    if orientation not in inverse:
+        return x1, y1, x2, y2
+    (a, b), (c, d) = inverse[orientation](x1, y1), inverse[orientation](x2, y2)
+    return min(a, c), min(b, d), max(a, c), max(b, d)
+
+
 def face_jpeg_bytes(jpeg: bytes, box: ArrayLike) -> float:
     """Entropy-coded bytes a JPEG file spends on the face box, NaN for a non-JPEG file.
 
@@ -221,6 +241,8 @@ def face_jpeg_bytes(jpeg: bytes, box: ArrayLike) -> float:
     headers, which do not depend on the face, are left out). Re-encoding decoded JPEG blocks with
     their own tables reproduces their quantised coefficients almost exactly, so this is the share
     of the file that carries the face, to within a few percent, whatever encoder wrote it.
+    ``box`` is in the upright image's pixels (as :func:`~evalharness.data.images.load_image`
+    turns it by its EXIF orientation); the blocks are those of the file as stored.
     """
     with Image.open(io.BytesIO(jpeg)) as picture:
         if picture.format != "JPEG":
@@ -229,7 +251,7 @@ def face_jpeg_bytes(jpeg: bytes, box: ArrayLike) -> float:
         tables = picture.quantization
         # MCU of 4:4:4 (and greyscale) is 8x8 px, 4:2:2 is 16x8, 4:2:0 is 16x16.
         mcu_w, mcu_h = (16 if sampling in (1, 2) else 8), (16 if sampling == 2 else 8)
-        x1, y1, x2, y2 = (float(v) for v in box)
+        x1, y1, x2, y2 = stored_box(box, picture.size, orientation=picture.getexif().get(_ORIENTATION, 1))
         left, top = max(0, math.floor(x1 / mcu_w) * mcu_w), max(0, math.floor(y1 / mcu_h) * mcu_h)
         right = min(picture.width, math.ceil(x2 / mcu_w) * mcu_w)
         bottom = min(picture.height, math.ceil(y2 / mcu_h) * mcu_h)

@@ -72,6 +72,16 @@ def best_predictor_sentence(content: Mapping[str, Any]) -> str:
             f"{sum(b['n_mated'] for b in measure['bins'])} mated probes).")
 
 
+def _error_bars(bins: Sequence[Mapping[str, Any]], column: str, values: list[float]) -> list[list[float]]:
+    """How far each bin's 95% interval of ``column`` reaches below and above its value (none where
+    the bin has no interval; a bound of 0 is a bound, not a missing one)."""
+    def bound(b: Mapping[str, Any], side: str, value: float) -> float:
+        return value if b[f"{column}_ci_{side}"] is None else b[f"{column}_ci_{side}"]
+
+    return [[max(0.0, v - bound(b, "low", v)) for v, b in zip(values, bins, strict=True)],
+            [max(0.0, bound(b, "high", v) - v) for v, b in zip(values, bins, strict=True)]]
+
+
 def _panel(ax: plt.Axes, measure: Mapping[str, Any], fpir: float) -> None:
     bins = measure["bins"]
     x = [b["median"] for b in bins]
@@ -79,10 +89,8 @@ def _panel(ax: plt.Axes, measure: Mapping[str, Any], fpir: float) -> None:
     series = (("rank1", "rank 1", "-"), (f"fnir_at_fpir_{fpir:g}", f"FNIR at FPIR {fpir:g}", "--"))
     for index, (column, label, style) in enumerate(series):
         y = [math.nan if b[column] is None else b[column] for b in bins]
-        y_error = [[max(0.0, v - (b[f"{column}_ci_low"] or v)) for v, b in zip(y, bins, strict=True)],
-                   [max(0.0, (b[f"{column}_ci_high"] or v) - v) for v, b in zip(y, bins, strict=True)]]
-        ax.errorbar(x, y, xerr=x_error, yerr=y_error, color=OKABE_ITO[3 + index], marker=MARKERS[index],
-                    linestyle=style, capsize=2, elinewidth=0.7, label=label)
+        ax.errorbar(x, y, xerr=x_error, yerr=_error_bars(bins, column, y), color=OKABE_ITO[3 + index],
+                    marker=MARKERS[index], linestyle=style, capsize=2, elinewidth=0.7, label=label)
     low, high = bins[0]["low"], bins[-1]["high"]
     if low > 0 and high / low > LOG_RATIO:
         ax.set_xscale("log")

@@ -86,3 +86,14 @@ def test_crop_resize_refuses_a_box_outside_the_image() -> None:
     with pytest.raises(ValueError, match="wholly outside"):
         crop_resize(torch.zeros((1, 3, 10, 10)), torch.tensor([0]), np.array([5]),
                     np.array([4]), np.array([1]), np.array([3]), 24)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_image_smaller_than_the_smallest_face_holds_none(lfw_mini: Path, fast: bool) -> None:
+    """Under ``min_face_size`` (20 px) on its short side an image cannot hold a face the cascade
+    looks for: none is found (the cascade itself has no pyramid level to run and would fail),
+    and the other images of the call are still detected."""
+    photo = load_image(next(iter(open_dataset(lfw_mini).records)).path)
+    tiny = F.interpolate(photo[None], size=(19, 40), mode="area")[0]
+    found = MtcnnDetector(CPU, fast=fast).detect([tiny, photo])
+    assert len(found[0]) == 0 and len(found[1]) >= 1

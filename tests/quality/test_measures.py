@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from evalharness.camera import codec
 from evalharness.camera.simulate import LFW_DEEPFUNNELED_EYES_PX, simulate
@@ -25,6 +25,7 @@ from evalharness.quality.measures import (
     face_level_dn,
     skin_level_dn,
     face_region,
+    stored_box,
     noise_sigma_dn,
     reference_similarity,
     to_grey,
@@ -86,6 +87,41 @@ def test_face_jpeg_bytes_counts_the_scan_of_the_face_blocks(lfw_mini: Path) -> N
     png = io.BytesIO()
     Image.fromarray((image.permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(png, format="PNG")
     assert math.isnan(face_jpeg_bytes(png.getvalue(), [0, 0, 250, 250]))
+
+
+#: How Pillow turns a stored image upright for each EXIF orientation (ImageOps.exif_transpose).
+UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+           5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+           8: Image.Transpose.ROTATE_90}
+#: The inverse of each: the image as a camera held that way stores it.
+STORED = UPRIGHT | {6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_box_on_the_upright_image_maps_to_the_stored_pixels(orientation: int) -> None:
+    """The stored pixels under the mapped box, turned upright, are the upright image's pixels under
+    the box, for every EXIF orientation: JPEG bytes are counted on the face, not beside it."""
+    upright = Image.fromarray(np.random.default_rng(orientation).integers(0, 256, (24, 40), np.uint8))
+    stored = upright.transpose(STORED[orientation]) if orientation in STORED else upright
+    box = (5, 3, 17, 20)
+    crop = stored.crop(tuple(int(v) for v in stored_box(box, stored.size, orientation=orientation)))
+    assert np.array_equal(np.asarray(crop.transpose(UPRIGHT[orientation]) if orientation in UPRIGHT else crop),
+                          np.asarray(upright.crop(box)))
+
+
+def test_face_jpeg_bytes_follow_the_exif_orientation(lfw_mini: Path) -> None:
+    """A photograph stored turned, with EXIF orientation 6 (as a phone held upright stores it),
+    spends on the face what the same photograph stored upright does."""
+    photo = Image.fromarray((load_image(_faces(lfw_mini, 1)[0]).permute(1, 2, 0).numpy() * 255).astype(np.uint8))
+    upright = photo.crop((0, 0, 248, 248))  # whole 8 px blocks: both files' blocks hold the same pixels
+    plain, turned = io.BytesIO(), io.BytesIO()
+    upright.save(plain, format="JPEG", quality=75, subsampling=0)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    upright.transpose(STORED[6]).save(turned, format="JPEG", quality=75, subsampling=0, exif=exif.tobytes())
+    assert ImageOps.exif_transpose(Image.open(turned)).size == upright.size
+    box = [80, 72, 168, 184]
+    assert face_jpeg_bytes(turned.getvalue(), box) == pytest.approx(face_jpeg_bytes(plain.getvalue(), box), rel=0.05)
 
 
 def test_face_region_is_grown_to_the_minimum_and_clipped() -> None:

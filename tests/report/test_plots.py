@@ -58,3 +58,13 @@ def test_figure_is_a_png_with_ink(x):
     image = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
     assert image.shape[1] > 800 and image.min() < 50  # a real raster with dark text and lines
 
+
+
+def test_quality_error_bars_reach_a_bound_of_zero() -> None:
+    """The quality figure's bars reach each interval's bounds, a bound of 0 included (a rate of
+    0.4% whose interval starts at 0 has a bar down to 0, not none); no interval, no bar."""
+    from evalharness.report.quality import _error_bars
+
+    bins = [{"rank1_ci_low": 0.0, "rank1_ci_high": 0.02}, {"rank1_ci_low": None, "rank1_ci_high": None}]
+    below, above = _error_bars(bins, "rank1", [0.004, 0.5])
+    assert below == pytest.approx([0.004, 0.0]) and above == pytest.approx([0.016, 0.0])
