@@ -90,6 +90,13 @@ CHART_IED_PX = 128.0
 #: Closed-loop iterations: bisection steps for sharpness, scalings for noise.
 SHARPNESS_STEPS = 10
 NOISE_STEPS = 6
+#: The range searched for the sensor's gain (DN per electron) and the largest factor one noise
+#: step may change the noise by, an order of magnitude: flat fields whose noise the codec removes
+#: read a ratio near 0 (1e-14 on ten FRMDB frames), which unbounded sent the gain far beyond the
+#: range, where every later flat field clips and the loop never returns. A ratio that measures
+#: something is not bounded by it (0.17-1.95 on the 95 development frames).
+GAIN_RANGE_DN_PER_E = (1e-4, 1000.0)
+MAX_NOISE_STEP_RATIO = 10.0
 #: Bisection steps for the stored noise's correlation length, and its upper end, pixels: a
 #: quarter of the noise block's side. Beyond it the block's plane absorbs the correlated noise,
 #: and the measured correlation one pixel apart stops growing (0.636 at 3 px, 0.651 at 5 px,
@@ -496,7 +503,9 @@ def _match_noise(profile: CameraProfile, measured: CameraMeasures, seed: int) ->
             ratio = 2.0  # so much noise that every block clips somewhere: halve it
         elif not (math.isfinite(ratio) and ratio > 0):
             break  # no level in common above quantisation: keep the fit
-        gain, read_e = gain / ratio**2, read_e * ratio
+        ratio = min(max(ratio, 1.0 / MAX_NOISE_STEP_RATIO), MAX_NOISE_STEP_RATIO)
+        gain = min(max(gain / ratio**2, GAIN_RANGE_DN_PER_E[0]), GAIN_RANGE_DN_PER_E[1])
+        read_e *= ratio
         steps += 1
     values = _noise_values(profile, gain, read_e, white_dn)
     listed = ", ".join(f"{level:.0f}:{sigma:.2f}" for level, sigma in
@@ -577,19 +586,25 @@ def _noise_misses(simulated: measure.NoiseCurve, real: measure.NoiseCurve) -> st
     """Where ``simulated`` misses ``real`` by more than :data:`NOISE_TOLERANCE`, listed (empty
     when nowhere): sigma relatively at each level, the correlation at each lag absolutely (a
     share of its full scale, 1: a relative tolerance would fail two white noises on sampling
-    alone)."""
-    off = [f"{level:.0f} DN x{sim / real_sigma:.2f}" for level, real_sigma, sim in noise_by_level(simulated, real)
-           if abs(sim / real_sigma - 1.0) > NOISE_TOLERANCE]
+    alone). A level of the real noise above quantisation that the simulation does not show (its
+    blocks all clip) and a correlation it cannot measure are misses too."""
+    compared = noise_by_level(simulated, real)
+    off = [f"{level:.0f} DN x{sim / real_sigma:.2f}" for level, real_sigma, sim in compared
+           if not abs(sim / real_sigma - 1.0) <= NOISE_TOLERANCE]
+    shown = {level for level, _, _ in compared}
+    off += [f"{level:.0f} DN not shown (every simulated block clips)" for level, sigma
+            in zip(real.level_dn.tolist(), real.sigma_dn.tolist(), strict=True)
+            if sigma >= QUANTISATION_SIGMA_DN and level not in shown]
     off += [f"correlation {lag} px apart {sim_rho:.2f} for {real_rho:.2f}" for lag, real_rho, sim_rho in zip(
         measure.CORRELATION_LAGS_PX, real.mean_correlation(), simulated.mean_correlation(), strict=True)
-        if abs(sim_rho - real_rho) > NOISE_TOLERANCE]
+        if not abs(sim_rho - real_rho) <= NOISE_TOLERANCE]  # NaN: not measured, a miss
     return ", ".join(off)
 
 
 def _noise_values(profile: CameraProfile, gain: float, read_e: float, white_dn: float) -> dict[str, float]:
     """Gain, read noise and the irradiance that puts a white face at ``white_dn`` (linear)."""
     white_linear_dn = FULL_SCALE_DN * _linear(white_dn) if profile.tone_curve == "srgb" else white_dn
-    gain = min(max(gain, 1e-4), 1000.0)
+    gain = min(max(gain, GAIN_RANGE_DN_PER_E[0]), GAIN_RANGE_DN_PER_E[1])
     read_e = min(max(read_e, 0.0), 1000.0)
     per_unit = derive(profile)["white_signal_e"] / profile.face_irradiance_w_m2
     irradiance = white_linear_dn / gain / per_unit

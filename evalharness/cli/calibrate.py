@@ -12,8 +12,8 @@ import tomli_w
 import typer
 
 from evalharness.cli.app import app, print_json, say
-from evalharness.config.profile import load_profile
-from evalharness.errors import DataError, HarnessError, OutputError
+from evalharness.config.profile import load_profile, resolve_profile
+from evalharness.errors import ConfigError, DataError, HarnessError, OutputError
 
 if TYPE_CHECKING:
     from evalharness.camera.calibration import Calibrated
@@ -49,6 +49,9 @@ def calibrate_command(
     if out.suffix != ".toml":
         raise typer.BadParameter(f"--out must end in .toml (got {out})")
     base_profile = load_profile(base)
+    if out.resolve() in {path.resolve() for path in resolve_profile(base).chain}:
+        raise ConfigError(f"--out {out}: is the base profile (or one of its bases); writing it would "
+                          "replace the profile it inherits from: give a new file")
     measured_frames, names, bad = [], [], []
     for path in frames:
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import tomllib
 from collections.abc import Iterable, Mapping
 from difflib import SequenceMatcher, get_close_matches
@@ -112,6 +114,10 @@ def _describe(
         elif "input" in problem and problem["type"] != "missing" and loc:
             # A whole-model rule's input is the whole mapping: never dump it.
             message = f"{message} (got {problem['input']!r})" + allowed_range(table, str(loc[-1]))
+        elif not loc:  # a rule across fields: where each field it names was set, if not here
+            named = [f"{name} from {where}" for name, where in sorted(field_sources.items())
+                     if where != source and re.search(rf"\b{re.escape(name)}\b", message)]
+            message += f" ({'; '.join(named)})" if named else ""
         lines.append(f"{field_sources.get(key, source)}: {field}: {message}")
         keys.append(key)
     return lines, tuple(keys)

@@ -271,7 +271,8 @@ def resolved_toml(name_or_path: str | Path, directory: Path = PROFILES_DIR) -> s
     """
     layers = resolve_profile(name_or_path, directory)
     profile = profile_from_layers(layers)
-    return render_resolved(layers, profile.model_dump(exclude_unset=True, exclude={"name"}))
+    # JSON mode: tables as lists, as TOML reads them, so that each value is found in its file.
+    return render_resolved(layers, profile.model_dump(mode="json", exclude_unset=True, exclude={"name"}))
 
 
 #: Units by field-name suffix (first match wins); fractions and ratios have none.

@@ -133,10 +133,12 @@ def drop_replaced_field_of_view(merged: dict[str, Any], incoming: Mapping[str, A
 
 
 def base_path(base: object, child: Path, profiles_dir: Path) -> Path:
-    """The file a ``base = ...`` in ``child`` names: a path (relative to ``child``) or a shipped name."""
+    """The file a ``base = ...`` in ``child`` names: a ``.toml`` path (relative to ``child``) or
+    a shipped name, as ``--profile`` reads one (``validation/frmdb-cctv``: a file under the
+    profiles' folder)."""
     if not isinstance(base, str) or not base:
         raise ConfigError(f"{child}: base must be a profile name or a .toml path (got {base!r})")
-    if base.endswith(".toml") or "/" in base:
+    if base.endswith(".toml"):
         path = (child.parent / base) if not Path(base).is_absolute() else Path(base)
         if not path.is_file():
             raise ConfigError(f"{child}: base {base!r}: no such file {path}")

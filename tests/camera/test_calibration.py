@@ -506,6 +506,36 @@ def test_dark_frames_are_matched_on_flat_fields_at_their_level(tmp_path, capsys)
     assert resolve_profile(out).values["gain_dn_per_e"].comment.startswith("closed loop on")
 
 
+def test_a_noise_the_simulation_does_not_show_is_a_miss():
+    """The noise check lists a level the simulated flat fields do not show (their blocks all
+    clip) and a correlation they cannot measure, which compare as NaN, instead of passing them."""
+    from evalharness.camera.calibration import _noise_misses
+
+    real = measure.NoiseCurve(np.array([24.0, 100.0]), np.array([0.7, 1.8]), np.ones(2), np.full(2, 40),
+                              np.array([[0.6, 0.4], [0.6, 0.4]]))
+    assert _noise_misses(real, real) == ""
+    nothing = real.select(np.zeros(2, bool))
+    assert _noise_misses(nothing, real) == ("24 DN not shown (every simulated block clips), 100 DN not shown "
+                                            "(every simulated block clips), correlation 1 px apart nan for 0.60, "
+                                            "correlation 2 px apart nan for 0.40")
+
+
+def test_ten_real_frames_whose_first_flat_fields_show_no_noise_are_still_matched(tmp_path, capsys):
+    """Ten FRMDB frames fit a gain whose simulated flat fields show no noise above the codec's
+    (a ratio near 0): the noise loop steps by at most a factor of ten and stays in the gain's
+    range, so it comes back and matches the frames' noise, where it once ran off to the range's
+    end (1000 DN/e-) with no warning."""
+    if not FRMDB_FRAMES.is_dir():
+        pytest.skip(f"FRMDB frames not at {FRMDB_FRAMES}")
+    frames = sorted(FRMDB_FRAMES.glob("00[12]/*.jpg"))
+    result = _calibrate_json(capsys, frames, tmp_path / "ten.toml")
+    assert len(frames) == 10 and result["values"]["gain_dn_per_e"] < 1.0
+    ratio = result["checks"]["noise_sigma_ratio"]
+    assert ratio["simulated"] == pytest.approx(ratio["real"], rel=0.15)
+    levels = [check for key, check in result["checks"].items() if key.startswith("noise_sigma_") and key[12].isdigit()]
+    assert len(levels) >= 10 and all(c["simulated"] == pytest.approx(c["real"], rel=0.15) for c in levels)
+
+
 def test_a_base_with_a_stored_noise_gets_the_frames_noise_not_its_own(tmp_path, capsys):
     """On a base that gives a stored noise (a calibrated camera), the sensor curve is matched
     without it, and the frames' noise is written as a stored noise of their own, as a profile on
@@ -536,6 +566,21 @@ def test_frames_of_two_sizes_or_none_readable_are_one_clear_error(tmp_path, caps
                  "--out", str(out)]) == 3
     err = capsys.readouterr().err
     assert "c.jpg" in err and "none of the 1 frames" in err and "Traceback" not in err
+
+
+def test_the_profile_written_may_not_be_its_own_base(tmp_path, capsys):
+    """--out naming the base, or a base of the base, is refused before anything is measured or
+    written: it would replace the profile it inherits from."""
+    Image.fromarray(np.full((288, 352), 100, np.uint8)).save(tmp_path / "a.jpg", quality=80)
+    lower = tmp_path / "lower.toml"
+    lower.write_text('base = "legacy-interlaced"\ndistance_m = 12  # my setting\n', encoding="utf-8")
+    upper = tmp_path / "upper.toml"
+    upper.write_text('base = "lower.toml"\n', encoding="utf-8")
+    for out in (upper, lower):
+        assert main(["calibrate", str(tmp_path / "a.jpg"), "--base", str(upper), "--out", str(out)]) == 2
+        assert "is the base profile (or one of its bases)" in capsys.readouterr().err
+    assert "# my setting" in lower.read_text(encoding="utf-8") and upper.read_text(encoding="utf-8") == \
+        'base = "lower.toml"\n'
 
 
 def _needs_frames() -> None:

@@ -17,6 +17,7 @@ from evalharness.config.profile import (
     resolved_toml,
 )
 from evalharness.errors import ConfigError
+from evalharness.paths import PROFILES_DIR
 
 
 def _write(folder: Path, name: str, text: str) -> Path:
@@ -109,3 +110,32 @@ def test_the_stored_copy_is_self_contained(tmp_path):
     stored = _write(tmp_path / "bases", "cam.toml", text)  # beside nothing it could inherit from
     (tmp_path / "bases" / "middle.toml").unlink()
     assert load_profile(stored) == expected
+
+
+def test_a_stored_table_keeps_the_file_that_set_it(tmp_path):
+    """A table value (``stored_noise_dn``: level, sigma rows) is found in the file that set it, as
+    a number is: the stored copy names that file and comment, not ``--set``."""
+    top = _write(tmp_path, "cam.toml", 'base = "legacy-interlaced"\n'
+                 'stored_noise_dn = [[24.0, 0.7], [200.0, 1.3]]  # measured on flat walls\n')
+    text = resolved_toml(top)
+    assert "stored_noise_dn = [\n" in text and "]  # measured on flat walls [cam.toml]" in text
+    assert "[--set]" not in text
+
+
+def test_a_base_name_in_a_subfolder_reads_as_profile_names_do(tmp_path):
+    """``base = "validation/frmdb-cctv"`` names a shipped profile, as ``--profile`` reads that
+    name, wherever the child file lies."""
+    child = _write(tmp_path, "cam.toml", 'base = "validation/frmdb-cctv"\njpeg_quality = 40\n')
+    assert _values(load_profile(child)) == _values(load_profile("validation/frmdb-cctv")) | {"jpeg_quality": 40}
+
+
+def test_a_rule_across_fields_names_the_files_that_set_its_other_fields(tmp_path):
+    """The infrared weights must sum to 1: a child changing one names the base file that set the
+    other two, so the reader sees where every term of the sum came from."""
+    child = _write(tmp_path, "mix.toml", 'base = "ir-two-lane"\nir_mix_red = 0.5\n')
+    with pytest.raises(ConfigError) as raised:
+        load_profile(child)
+    base = PROFILES_DIR / "ir-two-lane.toml"
+    assert str(raised.value) == (
+        f"{child}: (top level): Value error, ir_mix_red + ir_mix_green + ir_mix_blue must be 1 (got 0.8) "
+        f"(ir_mix_blue from {base}; ir_mix_green from {base})")
