@@ -3,7 +3,8 @@
 The kernel is the uniform line segment of length ``length_px`` at ``angle_deg`` (0 = to the
 right, 90 = down the image), rasterised with bilinear (tent) weights, so a point source becomes a
 line whose intensity profile along the motion has variance ``length_px^2 / 12 + 1 / 6`` px^2
-(segment plus tent).
+(segment plus tent) on average over sub-pixel positions; a kernel shorter than a pixel, sampled
+on the grid, may differ (0.17 px^2 for 0.22 at 0.76 px and 113 degrees).
 """
 
 from __future__ import annotations

@@ -107,9 +107,11 @@ def show_command(
 
     overrides, target = split_resolution(parse_overrides(set_))
     layers = resolve_profile(name)
-    profile = profile_from_layers(layers, overrides)
-    rows = field_rows(layers, profile, overrides)
-    profile = _at_target(profile, target)
+    profile = _at_target(profile_from_layers(layers, overrides), target)
+    # A resolution target moves the camera: its distance is the command line's, solved.
+    solved = {"distance_m": profile.distance_m} if target else {}
+    rows = [dataclasses.replace(row, comment="solved from --set " + " ".join(f"{k}={v:g}" for k, v in target.items()))
+            if row.name in solved else row for row in field_rows(layers, profile, overrides | solved)]
     figures = derive(profile)
     _warn_out_of_frame(profile)
     if as_json:

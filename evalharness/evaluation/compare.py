@@ -38,7 +38,7 @@ def read_summary(run_dir: Path) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"{path}: no summary.csv; is {run_dir} a finished run directory?")
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(path, dtype={"condition_id": str})  # hex ids such as 012345678901 stay text
     except ValueError as error:  # pandas' parser errors and UnicodeDecodeError are ValueErrors
         raise DataError(f"{path}: not a readable CSV table ({error}); rerun the run to rewrite "
                         "it") from None

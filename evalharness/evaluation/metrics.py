@@ -15,10 +15,10 @@ Conventions (stated here once; every function follows them):
   identify at every rank and threshold (ISO/IEC 19795-1 counts a failure to acquire against
   the system); for a non-mated probe it is a correct rejection (no false positive is
   possible). Undetected non-mated probes are represented by a best score of ``-inf``.
-- **Open-set errors.** FPIR(T) is the fraction of non-mated searches whose best score is at
-  or above T. FNIR(N, R, T) is the fraction of mated searches where the mate is not returned
-  at rank R or better with a score at or above T; R = 1 here by default (the top candidate
-  is the decision, as a lights-out identification system would use it).
+- **Open-set errors.** FPIR(T) is the fraction of non-mated searches whose best score is
+  above T. FNIR(N, R, T) is the fraction of mated searches where the mate is not returned at
+  rank R or better with a score above T (the threshold is exclusive, as above); R = 1 here by
+  default (the top candidate is the decision, as a lights-out identification system would use it).
 - **Threshold at a target FPIR** is set from the non-mated scores alone: the lowest threshold
   whose FPIR does not exceed the target. With fewer than ``1 / fpir`` non-mated searches only
   an FPIR of zero is admissible, so the threshold lies above every non-mated score. With no

@@ -158,10 +158,11 @@ def quality_tables(conditions: Mapping[str, pd.DataFrame], labels: Mapping[str, 
         if not len(curve):
             continue
         values = probes[measure.name].to_numpy(np.float64)
+        # No AUC where every probe was identified, or none: null, as JSON has no NaN.
+        auc, power = (None if math.isnan(v) else float(v) for v in curve[["auc", "predictive_power"]].iloc[0])
         measures.append({
             "name": measure.name, "label": measure.label, "reference_free": measure.reference_free,
-            "needs_detection": measure.needs_detection, "auc": float(curve["auc"].iloc[0]),
-            "predictive_power": float(curve["predictive_power"].iloc[0]),
+            "needs_detection": measure.needs_detection, "auc": auc, "predictive_power": power,
             "percentiles": np.percentile(values[np.isfinite(values)], PERCENTILES).tolist(),
             "bins": json_ready(curve.drop(columns=["measure", "auc", "predictive_power"])),
         })
@@ -173,7 +174,7 @@ def quality_tables(conditions: Mapping[str, pd.DataFrame], labels: Mapping[str, 
                               "n_mated": len(rows),
                               "medians": {k: None if pd.isna(v) else float(FLOAT_FORMAT % v)
                                           for k, v in medians.items()}})
-    ranked = sorted((m for m in measures if not math.isnan(m["predictive_power"])),
+    ranked = sorted((m for m in measures if m["predictive_power"] is not None),
                     key=lambda m: -m["predictive_power"])
     content = {"fpir": FPIR, "measures": measures, "conditions": per_condition,
                "best_predictor": ranked[0]["name"] if ranked else None,

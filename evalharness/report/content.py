@@ -50,8 +50,9 @@ STATISTICS = (
     "every resample gives the same 0 or 1 (all probes succeed, or none) that interval collapses to "
     "a point, and the exact binomial interval (Clopper-Pearson [REF: clopper-pearson-1934]) is given "
     "instead; summary.csv names the interval used for each rate (<rate>_interval). summary.csv also "
-    "gives Wilson score intervals [REF: wilson-1927], which treat probes as independent and so are "
-    "narrower. Counts are given beside every rate.",
+    "gives Wilson score intervals [REF: wilson-1927], which treat probes as independent: where a "
+    "person gives several probes they are too narrow, and where each gives one they differ from the "
+    "bootstrap's by method alone. Counts are given beside every rate.",
 )
 
 #: The size of the pose mismatch, measured on real images (docs/VALIDATION.md, section Pose).

@@ -45,6 +45,17 @@ def test_profiles_show_json_lists_fields_and_files(cli, tmp_path):
     assert shown["ied_px"] > 0  # the derived figures are still there
 
 
+def test_a_resolution_target_lists_the_distance_it_solved(cli, tmp_path):
+    """--set ied_px=24 moves the camera: the fields list the solved distance, marked as the
+    command line's, beside derived figures at that distance (not the file's 14 m)."""
+    result = cli("profiles", "show", _child(tmp_path), "--set", "ied_px=24", "--json")
+    assert result.code == 0, result.err
+    shown = json.loads(result.out)
+    distance = {row["name"]: row for row in shown["fields"]}["distance_m"]
+    assert distance["status"] == "--set" and distance["comment"] == "solved from --set ied_px=24"
+    assert distance["value"] != 14.0 and shown["ied_px"] == 24.0
+
+
 def test_profile_errors_are_one_line_with_a_suggestion(cli, tmp_path):
     result = cli("profiles", "show", "ir-two-lanes")
     assert result.code == CONFIG_ERROR and len(result.err_lines) == 1

@@ -40,3 +40,10 @@ def test_the_first_difference_of_arithmetic_is_named():
     pinned = replace(xeon, kernels=(("ONEDNN_MAX_CPU_ISA", "AVX2"), ("torch", "AVX2")))
     assert xeon.difference(pinned) == "kernel choices torch AVX512 and ONEDNN_MAX_CPU_ISA AVX2, torch AVX2"
     assert arithmetic(REFERENCE) is None  # a summary without its manifest
+
+
+def test_a_condition_id_of_digits_stays_text(tmp_path) -> None:
+    """Condition ids are 12 hex characters; one of digits only (a one-condition run, about 1 in 250)
+    is still the id that names conditions/<id>.json, not a number."""
+    (tmp_path / "summary.csv").write_text("condition_id,rank1\n012345678901,0.5\n123e45678901,0.25\n")
+    assert list(read_summary(tmp_path).index) == ["012345678901", "123e45678901"]

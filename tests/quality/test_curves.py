@@ -88,3 +88,15 @@ def test_rates_are_nan_free_where_defined(quality_run: Path) -> None:
     for measure in read_quality(quality_run)["measures"]:
         assert not math.isnan(measure["auc"])
         assert all(b["rank1"] is not None for b in measure["bins"])
+
+
+def test_a_run_where_every_probe_is_identified_writes_strict_json(quality_run: Path) -> None:
+    """Every mated probe identified: no measure has an AUC, which quality.json says with null
+    (not NaN, which JSON lacks), and no measure is the best predictor."""
+    from evalharness.evaluation.quality_curves import quality_tables
+
+    everyone = {cid: rows.assign(detected=True, mate_rank=1) for cid, rows in _conditions(quality_run).items()}
+    _, content = quality_tables(everyone, {}, seed=11, n_resamples=10)
+    assert content["measures"] and all(m["auc"] is None and m["predictive_power"] is None for m in content["measures"])
+    assert content["best_predictor"] is None
+    json.dumps(content, allow_nan=False)
