@@ -201,9 +201,15 @@ RESOLUTION_KEYS = ("ied_px", "px_per_m")
 
 
 def split_resolution(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, float]]:
-    """``--set`` values as (profile field overrides, resolution targets of :data:`RESOLUTION_KEYS`)."""
+    """``--set`` values as (profile field overrides, resolution targets of :data:`RESOLUTION_KEYS`);
+    a target that is not a positive number is a :class:`ConfigError` naming it."""
     fields = {key: value for key, value in overrides.items() if key not in RESOLUTION_KEYS}
-    return fields, {key: float(value) for key, value in overrides.items() if key in RESOLUTION_KEYS}
+    targets = {key: value for key, value in overrides.items() if key in RESOLUTION_KEYS}
+    for key, value in targets.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ConfigError(f"--set {key}={value!r}: give a positive number ({key} is a resolution "
+                              "to move the camera to)")
+    return fields, {key: float(value) for key, value in targets.items()}
 
 
 def at_resolution(profile: CameraProfile, *, ied_px: float | None = None,

@@ -48,4 +48,4 @@ def finish(batch: Batch[T]) -> None:
     """Raise a :class:`DataError` (exit 3) counting the failed files, if any failed."""
     if batch.failed:
         raise DataError(f"{len(batch.failed)} of {batch.total} file(s) could not be processed "
-                        f"(each named above); the other {len(batch.done)} were")
+                        f"(each named above); the other {len(batch.done)} were processed")

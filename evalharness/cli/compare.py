@@ -29,7 +29,7 @@ def compare(
 ) -> None:
     """Compare two runs condition by condition; exit 6 when any metric differs beyond the allowed.
     Names a difference of device or processor where both runs' manifests record them."""
-    from evalharness.evaluation.compare import arithmetic, compare_summaries, read_summary
+    from evalharness.evaluation.compare import EVERY_CONDITION, arithmetic, compare_summaries, read_summary
 
     differences = compare_summaries(read_summary(run_a), read_summary(run_b), tolerance, within_ci)
     first, second = arithmetic(run_a), arithmetic(run_b)
@@ -44,7 +44,8 @@ def compare(
         for d in differences:
             if d.only_in is not None:
                 missing = runs["b" if d.only_in == "a" else "a"]
-                typer.echo(f"{d.condition_id}  only in {runs[d.only_in]}: {missing} lacks this condition")
+                lacks = "this condition" if d.condition_id != EVERY_CONDITION else f"the metric {d.metric}"
+                typer.echo(f"{d.condition_id}  only in {runs[d.only_in]}: {missing} lacks {lacks}")
             else:
                 typer.echo(f"{d.condition_id}  {d.metric}: {d.value_a:.4f} vs {d.value_b:.4f} "
                            f"(allowed {d.allowed:.4f})")

@@ -60,6 +60,9 @@ def _at_target(profile: CameraProfile, target: dict[str, float]) -> CameraProfil
 SHEET_MAX_ZOOM = 4
 SHEET_MAX_PANEL_PX = 768
 
+#: What ``degrade`` writes per photograph: NAME followed by each of these.
+DEGRADE_OUTPUTS = (".jpg", "_sheet.png", "_frame.jpg", "_frame_sheet.png")
+
 #: Units printed beside the figures of ``profiles show``.
 _UNITS = {
     "slant_range_m": "m", "px_per_m": "px/m", "ied_px": "px", "face_width_px": "px",
@@ -192,6 +195,9 @@ def degrade_command(
             raise ConfigError(f"{stems[path.stem]} and {path} would both be written as {out / path.stem}.jpg; "
                               "give the photographs different names or degrade them separately")
         stems[path.stem] = path
+    written = {(out / f"{path.stem}{suffix}").resolve() for path in images for suffix in DEGRADE_OUTPUTS}
+    if clash := next((path for path in images if path.resolve() in written), None):
+        raise ConfigError(f"{clash}: degrade would write its results over this photograph; give another --out")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar, get_args
 
 from annotated_types import Ge, Gt, Le, Lt
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from evalharness.errors import ConfigError
 
@@ -19,9 +19,19 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class StrictModel(BaseModel):
-    """Base of every config model: unknown keys are errors, values are immutable."""
+    """Base of every config model: unknown keys are errors, values are immutable, and a boolean
+    is not a number (TOML's ``true`` would otherwise be read as 1: a JPEG quality of 1, 1 m)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        kinds = get_args(cls.model_fields[str(info.field_name)].annotation) or \
+            (cls.model_fields[str(info.field_name)].annotation,)
+        if isinstance(value, bool) and bool not in kinds and (int in kinds or float in kinds):
+            raise ValueError(f"{str(value).lower()} is a boolean; give a number")
+        return value
 
 
 def read_toml(path: Path) -> dict[str, Any]:

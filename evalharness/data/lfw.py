@@ -85,6 +85,9 @@ def _parse_pair(path: str | os.PathLike[str], fields: list[str], line_no: int, f
         return Pair(fields[0], index1, fields[0], index2, fold)
     if not mated and len(fields) == 4:
         index1, index2 = _positive_ints(path, [fields[1], fields[3]], line_no)
+        if fields[0] == fields[2]:
+            raise DataError(f"{path}:{line_no}: a mismatched pair names {fields[0]} twice; it must name "
+                            "two different people")
         return Pair(fields[0], index1, fields[2], index2, fold)
     expected = "name i j" if mated else "name1 i name2 j"
     raise DataError(f"{path}:{line_no}: expected a {'matched' if mated else 'mismatched'} "
@@ -107,14 +110,18 @@ def read_pairs(path: str | os.PathLike[str]) -> list[Pair]:
     Raises
     ------
     DataError
-        The file is unreadable, its header is not ``N`` or ``folds N``, or a line does not
-        match the matched/mismatched layout its position requires (names file and line).
+        The file is unreadable, its header is not ``N`` or ``folds N`` (at least 2 folds), or a
+        line does not match the matched/mismatched layout its position requires, or a
+        mismatched pair names one person twice (names file and line).
     """
     lines = _read_lines(path)
     if not lines or len(lines[0]) not in (1, 2):
         raise DataError(f"{path}: first line must be 'N' or 'folds N' (LFW pairs file)")
     header = _positive_ints(path, lines[0], 1)
     n_folds, per_kind = (None, header[0]) if len(header) == 1 else header
+    if n_folds is not None and n_folds < 2:
+        raise DataError(f"{path}: header 'folds N' with {n_folds} fold: k-fold accuracy needs at least 2 "
+                        "(one split is written 'N')")
     expected = (n_folds or 1) * 2 * per_kind
     if len(lines) - 1 != expected:
         raise DataError(f"{path}: header promises {expected} pairs, file has {len(lines) - 1}")

@@ -20,16 +20,22 @@ from evalharness.errors import DataError
 from evalharness.evaluation import store
 
 
+#: The condition of a :class:`Difference` that is a metric column only one run has.
+EVERY_CONDITION = "(every condition)"
+
+
 @dataclass(frozen=True)
 class Difference:
-    """One metric of one condition that differs beyond the allowed amount."""
+    """One metric of one condition that differs beyond the allowed amount; with ``only_in``, a
+    condition (metric ``(condition missing)``) or a metric (condition :data:`EVERY_CONDITION`)
+    that only that run has."""
 
     condition_id: str
     metric: str
     value_a: float
     value_b: float
     allowed: float
-    only_in: Literal["a", "b"] | None = None  # a condition in one run only: which
+    only_in: Literal["a", "b"] | None = None
 
 
 def read_summary(run_dir: Path) -> pd.DataFrame:
@@ -44,6 +50,16 @@ def read_summary(run_dir: Path) -> pd.DataFrame:
                         "it") from None
     if "condition_id" not in table.columns:
         raise DataError(f"{path}: no condition_id column; not a summary written by evalharness")
+    if (repeated := table["condition_id"][table["condition_id"].duplicated()]).size:
+        raise DataError(f"{path}: condition {repeated.iloc[0]} has more than one row; rerun the run to "
+                        "rewrite it")
+    for column in (c for metric in metrics_with_intervals(table)
+                   for c in (metric, f"{metric}_ci_low", f"{metric}_ci_high")):
+        numbers = pd.to_numeric(table[column], errors="coerce")
+        if (bad := table[column][numbers.isna() & table[column].notna()]).size:
+            raise DataError(f"{path}: {column} of condition {table['condition_id'][bad.index[0]]} is "
+                            f"{bad.iloc[0]!r}, not a number; rerun the run to rewrite it")
+        table[column] = numbers
     return table.set_index("condition_id")
 
 
@@ -72,9 +88,13 @@ def compare_summaries(
     for condition in sorted(set(a.index) ^ set(b.index)):
         differences.append(Difference(str(condition), "(condition missing)", np.nan, np.nan, 0.0,
                                       "a" if condition in a.index else "b"))
+    metrics = {"a": metrics_with_intervals(a), "b": metrics_with_intervals(b)}
+    for run, other in (("a", "b"), ("b", "a")):  # a metric one run lacks is not an agreement
+        differences += [Difference(EVERY_CONDITION, metric, np.nan, np.nan, 0.0, run)
+                        for metric in metrics[run] if metric not in metrics[other]]
     for condition in sorted(set(a.index) & set(b.index)):
         row_a, row_b = a.loc[condition], b.loc[condition]
-        for metric in metrics_with_intervals(a):
+        for metric in (m for m in metrics["a"] if m in metrics["b"]):
             value_a, value_b = float(row_a[metric]), float(row_b[metric])
             allowed = tolerance
             if within_ci:

@@ -21,6 +21,7 @@ it before every run.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol as TypingProtocol
@@ -157,6 +158,11 @@ def build_split(records: Sequence[Record], settings: ProtocolSettings, seed: int
 
     too_few = sorted(name for name, paths in by_identity.items() if len(paths) <= k)
     nonmated_ids = _choose(too_few + held_out, settings.nonmated_identities, _seeded_rng(seed, "nonmated"))
+    for key, chosen in (("holdout_identities", held_out), ("enrolled_identities", enrolled),
+                        ("nonmated_identities", nonmated_ids)):
+        if (wanted := getattr(settings, key)) is not None and len(chosen) < wanted:
+            warnings.warn(f"protocol.{key} = {wanted}: the dataset has {len(chosen)} such people, and all "
+                          "are used", stacklevel=2)
 
     gallery, mated = [], []
     pick_rng = _seeded_rng(seed, "gallery")

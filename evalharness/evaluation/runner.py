@@ -346,7 +346,7 @@ def _claim(run_dir: Path, config_hash: str, experiment: Experiment, dataset: Fol
             raise ConfigError(f"{run_dir}: holds a run of a different config ({str(found)[:12]}, this one "
                               f"{config_hash[:12]}); pick another --out or delete {run_dir}")
         store.remove_partial_files(run_dir)  # what a killed run was writing; redone below
-    elif run_dir.exists() and any(run_dir.iterdir()):
+    elif run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
         raise OutputError(f"{run_dir}: exists and is not a run directory; pick another --out")
     # The profiles as run, bases merged in and source comments kept, so that neither the report
     # nor a rerun needs anything outside; the stored experiment names these copies and pins the

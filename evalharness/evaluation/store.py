@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from evalharness.errors import DataError, OutputError
 
@@ -112,9 +114,22 @@ def condition_path(run_dir: Path, condition_id: str, suffix: str = ".parquet") -
 
 
 def completed_conditions(run_dir: Path) -> set[str]:
-    """Ids of the conditions whose rows are stored (temporary files are not counted)."""
-    folder = Path(run_dir) / CONDITIONS_DIR
-    return {path.stem for path in folder.glob("*.parquet") if not path.name.startswith(".")}
+    """Ids of the conditions whose rows and JSON are stored and readable (temporary files are not
+    counted). Both are written atomically, so a damaged one was damaged since: it is warned about
+    and its condition is not counted, so that a resumed run evaluates it again."""
+    done = set()
+    for path in sorted((Path(run_dir) / CONDITIONS_DIR).glob("*.parquet")):
+        if path.name.startswith("."):
+            continue
+        try:
+            pq.read_metadata(path)
+            json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+            warnings.warn(f"{path.parent / path.stem}: damaged ({error}); the condition is evaluated again",
+                          stacklevel=2)
+            continue
+        done.add(path.stem)
+    return done
 
 
 def read_rows(run_dir: Path, condition_ids: Iterable[str]) -> pd.DataFrame:

@@ -61,10 +61,15 @@ def save_atomically(state_dict: dict[str, torch.Tensor], path: Path) -> None:
     """Write ``state_dict`` to ``path`` via a temporary file and a rename.
 
     A reader never sees a half-written file, and two processes converting at once both end
-    with a complete one.
+    with a complete one. A cache folder that cannot be written is a :class:`ModelError` naming
+    it and :data:`CACHE_ENV`.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+    except OSError as error:
+        raise ModelError(f"{path.parent}: cannot write converted weights there ({error}); set {CACHE_ENV} "
+                         "to a writable folder") from None
     try:
         with os.fdopen(handle, "wb") as stream:
             torch.save({key: state_dict[key] for key in sorted(state_dict)}, stream)

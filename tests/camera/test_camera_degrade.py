@@ -78,3 +78,13 @@ def test_degrade_refuses_two_photographs_that_would_overwrite_each_other(lfw_min
     twin.write_bytes(good.read_bytes())
     assert _degrade(str(good), str(twin), "--profile", "ir-two-lane", "--out", str(tmp_path / "out")) == 2
     assert "would both be written as" in capsys.readouterr().err
+
+
+def test_degrade_refuses_to_write_over_a_photograph_it_reads(lfw_mini: Path, tmp_path, capsys):
+    """--out the photograph's own folder, where NAME.jpg is the photograph: refused, unchanged."""
+    good = sorted(lfw_mini.glob("B*/*_0001.jpg"))[0]
+    mine = tmp_path / good.name
+    mine.write_bytes(good.read_bytes())
+    assert _degrade(str(mine), "--profile", "ir-two-lane", "--out", str(tmp_path)) == 2
+    assert f"{mine}: degrade would write its results over this photograph" in capsys.readouterr().err
+    assert mine.read_bytes() == good.read_bytes()

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from evalharness.camera.geometry import at_resolution, derive_geometry
+from evalharness.camera.geometry import at_resolution, derive_geometry, split_resolution
 from evalharness.config.profile import load_profile, with_overrides
 from evalharness.errors import ConfigError
 
@@ -44,3 +44,10 @@ def test_exactly_one_target() -> None:
         at_resolution(_square_camera(), ied_px=10.0, px_per_m=100.0)
     with pytest.raises(ConfigError, match="positive"):
         at_resolution(_square_camera(), ied_px=0.0)
+
+
+@pytest.mark.parametrize("value", ["abc", "", 0, True, float("nan")])
+def test_a_resolution_target_that_is_not_a_positive_number_is_named(value) -> None:
+    with pytest.raises(ConfigError, match=f"--set ied_px={value!r}: give a positive number"):
+        split_resolution({"ied_px": value, "speed_kmh": 30})
+    assert split_resolution({"ied_px": 24, "speed_kmh": 30}) == ({"speed_kmh": 30}, {"ied_px": 24.0})

@@ -139,3 +139,17 @@ def test_a_rule_across_fields_names_the_files_that_set_its_other_fields(tmp_path
     assert str(raised.value) == (
         f"{child}: (top level): Value error, ir_mix_red + ir_mix_green + ir_mix_blue must be 1 (got 0.8) "
         f"(ir_mix_blue from {base}; ir_mix_green from {base})")
+
+
+def test_a_boolean_is_not_a_number(tmp_path):
+    """TOML's true for a number (read by Python as 1) is refused, naming the field, in a profile
+    file and on the command line; an experiment's seed likewise."""
+    child = _write(tmp_path, "booly.toml", 'base = "ir-two-lane"\njpeg_quality = true\n')
+    with pytest.raises(ConfigError, match=f"{child}: jpeg_quality: Value error, true is a boolean; give a number"):
+        load_profile(child)
+    with pytest.raises(ConfigError, match="distance_m: Value error, true is a boolean"):
+        load_profile("ir-two-lane", {"distance_m": True})
+    from evalharness.config.experiment import ProtocolSettings
+
+    with pytest.raises(ValueError, match="enrolled_identities\n.*true is a boolean"):
+        ProtocolSettings(enrolled_identities=True)

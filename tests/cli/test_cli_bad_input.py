@@ -18,7 +18,7 @@ from PIL import Image
 
 from evalharness.paths import PROFILES_DIR
 
-CONFIG_ERROR, DATA_ERROR = 2, 3
+CONFIG_ERROR, DATA_ERROR, OUTPUT_ERROR = 2, 3, 5
 
 
 def _one_clear_error(result, code: int, *fragments: str) -> str:
@@ -85,6 +85,15 @@ def test_missing_dataset_folder(cli, write_experiment, tmp_path):
     relative = write_experiment(dataset="no-faces-here")
     _one_clear_error(cli("run", relative, "--out", tmp_path / "r"), DATA_ERROR,
                      "exp.toml: dataset", "'no-faces-here' not found", "beside the experiment file")
+
+
+def test_an_output_that_is_a_file_is_refused(cli, write_experiment, tiny_dataset, tmp_path):
+    """--out naming a file (not a folder): the output error, the file untouched."""
+    in_the_way = tmp_path / "afile"
+    in_the_way.write_text("mine\n")
+    _one_clear_error(cli("run", write_experiment(dataset=tiny_dataset), "--out", in_the_way, "--limit", "2",
+                         "--device", "cpu"), OUTPUT_ERROR, "afile: exists and is not a run directory")
+    assert in_the_way.read_text() == "mine\n"
 
 
 def test_relative_paths_are_relative_to_the_experiment_file(cli, write_experiment, tmp_path, tiny_dataset,

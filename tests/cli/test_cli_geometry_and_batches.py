@@ -90,7 +90,7 @@ def test_degrade_reports_a_bad_file_and_degrades_the_rest(cli, lfw_mini, tmp_pat
     assert result.code == DATA_ERROR and "Traceback" not in result.err
     first, last = result.err_lines
     assert first.startswith(f"error: {bad}: ") and "not an image" in first
-    assert last == "error: 1 of 2 file(s) could not be processed (each named above); the other 1 were"
+    assert last == "error: 1 of 2 file(s) could not be processed (each named above); the other 1 were processed"
     assert sorted(p.name for p in out.iterdir()) == ["Al_Gore_0001.jpg", "Al_Gore_0001_sheet.png"]
 
 

@@ -4,7 +4,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from evalharness.errors import DataError
 from evalharness.evaluation.compare import Arithmetic, arithmetic, compare_summaries, read_summary
 
 REFERENCE = Path(__file__).resolve().parents[2] / "benchmarks" / "reference" / "default"
@@ -47,3 +49,22 @@ def test_a_condition_id_of_digits_stays_text(tmp_path) -> None:
     is still the id that names conditions/<id>.json, not a number."""
     (tmp_path / "summary.csv").write_text("condition_id,rank1\n012345678901,0.5\n123e45678901,0.25\n")
     assert list(read_summary(tmp_path).index) == ["012345678901", "123e45678901"]
+
+
+def test_a_metric_only_one_run_has_is_a_difference_either_way(tmp_path):
+    """A summary lacking a metric column does not agree with one that has it, whichever is first."""
+    reference = read_summary(REFERENCE)
+    fewer = reference.drop(columns=["rank1", "rank1_ci_low", "rank1_ci_high"])
+    for a, b, only_in in ((fewer, reference, "b"), (reference, fewer, "a")):
+        assert [(d.condition_id, d.metric, d.only_in) for d in compare_summaries(a, b)] == [
+            ("(every condition)", "rank1", only_in)]
+
+
+def test_a_malformed_summary_is_named_by_file_row_and_column(tmp_path):
+    rows = "condition_id,rank1,rank1_ci_low,rank1_ci_high\n"
+    (tmp_path / "summary.csv").write_text(rows + "aaa111bbb222,0.5,0.4,abc\n")
+    with pytest.raises(DataError, match="summary.csv: rank1_ci_high of condition aaa111bbb222 is 'abc', not a"):
+        read_summary(tmp_path)
+    (tmp_path / "summary.csv").write_text(rows + "aaa111bbb222,0.5,0.4,0.6\naaa111bbb222,0.5,0.4,0.6\n")
+    with pytest.raises(DataError, match="condition aaa111bbb222 has more than one row"):
+        read_summary(tmp_path)

@@ -147,3 +147,11 @@ def test_condition_split_follows_the_camera_geometry() -> None:
         == {"Img_31.png"}  # 65 deg above
     # Without probe_view = "camera" every probe stays, whatever the camera.
     assert for_condition(split, ProtocolSettings(gallery_choice="frontal"), views, steep) is split
+
+
+def test_asking_for_more_people_than_the_dataset_has_warns(records) -> None:
+    """A count beyond what the dataset holds takes everyone, and says so (an open-set rate on
+    fewer non-mated people than asked is not what the experiment states)."""
+    with pytest.warns(UserWarning, match=r"protocol.nonmated_identities = 100000: the dataset has \d+ such people"):
+        split = build_split(records, ProtocolSettings(nonmated_identities=100000), seed=0)
+    assert split == build_split(records, ProtocolSettings(), seed=0)

@@ -16,6 +16,8 @@ def test_parquet_round_trip_and_completion(tmp_path: Path) -> None:
     table = pd.DataFrame({"identity": ["a", "b"], "mate_rank": pd.array([1, None], dtype="Int64"),
                           "nonmate_scores": [[0.1, 0.2], []]})
     store.write_parquet(store.condition_path(tmp_path, "abc"), table)
+    assert store.completed_conditions(tmp_path) == set()  # the condition's JSON is written first
+    store.write_json(store.condition_path(tmp_path, "abc", ".json"), {"condition_id": "abc"})
     assert store.completed_conditions(tmp_path) == {"abc"}
     back = store.read_rows(tmp_path, ["abc"])
     assert back["mate_rank"].isna().tolist() == [False, True]
@@ -70,3 +72,20 @@ def test_read_parquet_names_a_missing_or_broken_table(tmp_path: Path) -> None:
         store.read_parquet(tmp_path / "probes.parquet")
     store.write_parquet(tmp_path / "probes.parquet", pd.DataFrame({"a": [1, 2]}))
     assert store.read_parquet(tmp_path / "probes.parquet")["a"].tolist() == [1, 2]
+
+
+def test_a_damaged_condition_is_warned_about_and_not_counted(tmp_path: Path) -> None:
+    """Written atomically, a condition's files can only be damaged afterwards (a disk, an editor):
+    a truncated Parquet file or JSON that does not parse is named, and the resumed run evaluates
+    that condition again instead of failing at the summary."""
+    for name in ("good", "cut", "garbled"):
+        store.write_parquet(store.condition_path(tmp_path, name), pd.DataFrame({"a": [1, 2]}))
+        store.write_json(store.condition_path(tmp_path, name, ".json"), {"condition_id": name})
+    cut = store.condition_path(tmp_path, "cut")
+    cut.write_bytes(cut.read_bytes()[:20])
+    store.condition_path(tmp_path, "garbled", ".json").write_text("{not json")
+    with pytest.warns(UserWarning) as warned:
+        assert store.completed_conditions(tmp_path) == {"good"}
+    assert sorted(str(w.message).split(":")[0] for w in warned) == [
+        str(tmp_path / store.CONDITIONS_DIR / "cut"), str(tmp_path / store.CONDITIONS_DIR / "garbled")]
+    assert all("the condition is evaluated again" in str(w.message) for w in warned)

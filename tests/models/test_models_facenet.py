@@ -11,7 +11,7 @@ from facenet_pytorch import extract_face as facenet_pytorch_extract_face
 
 from evalharness.errors import ModelError
 from evalharness.models.align import extract_face
-from evalharness.models.cache import cache_dir, load_state_dict, state_dict_sha256
+from evalharness.models.cache import cache_dir, load_state_dict, save_atomically, state_dict_sha256
 from evalharness.models.facenet import (
     CASIA_CACHE_NAME,
     CASIA_WEIGHTS_SHA256,
@@ -128,3 +128,11 @@ def test_vggface2_file_drops_the_classifier_and_honours_a_pinned_sha256(tmp_path
     torch.save({"conv2d_1a.conv.weight": torch.zeros(1)}, path)
     with pytest.raises(ModelError, match="not facenet-pytorch InceptionResnetV1 weights"):
         load_facenet_vggface2(torch.device("cpu"), path)
+
+
+def test_a_cache_that_cannot_be_written_is_named(tmp_path):
+    """EVALHARNESS_CACHE naming a file: the model error names the folder and the variable."""
+    in_the_way = tmp_path / "afile"
+    in_the_way.write_text("")
+    with pytest.raises(ModelError, match=f"{in_the_way}: cannot write converted weights there .*EVALHARNESS_CACHE"):
+        save_atomically({"w": torch.zeros(1)}, in_the_way / "weights.pt")

@@ -36,6 +36,8 @@ def test_read_pairs_assigns_view_2_folds(tmp_path):
     ("1\nA\t0\t2\nB\t1\tC\t1\n", ":2: expected positive integers"),
     ("pairs\n", ":1: expected positive integers"),
     ("1 2 3\n", "first line must be"),
+    ("1\nA\t1\t2\nB\t1\tB\t2\n", ":3: a mismatched pair names B twice"),
+    ("1\t1\nA\t1\t2\nB\t1\tC\t1\n", "k-fold accuracy needs at least 2"),
 ])
 def test_read_pairs_names_the_line_that_is_wrong(tmp_path, text, message):
     path = tmp_path / "bad.txt"
