@@ -57,6 +57,7 @@ from pathlib import Path
 
 import quality_vs_real  # scripts/, beside this file
 import validation_goal as validation_goal_script
+from make_frmdb_paired import people
 
 from evalharness.camera.calibration import NOISE_TOLERANCE
 from evalharness.evaluation.validation_goal import Criterion, criteria, goal_met, verdict
@@ -357,12 +358,6 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                      "fitted on a person do not predict them (choose the people with --development-subjects "
                      "and --held-out-subjects)")
     return args
-
-
-def people(folder: Path, chosen: list[str] | None) -> list[str]:
-    """The people of an FRMDB folder (its ``surveillance/<id>`` folders), or of them those chosen."""
-    found = sorted(path.name for path in (folder / "surveillance").glob("*") if path.is_dir())
-    return [person for person in found if not chosen or person in chosen]
 
 
 def roster(args: argparse.Namespace) -> str:

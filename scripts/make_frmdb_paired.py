@@ -51,6 +51,13 @@ def source_view(photo: Path, all_views: bool) -> tuple[float, float] | None:
     return (yaw_deg, pitch_deg) if keep else None
 
 
+def people(frmdb: Path, subjects: list[str] | None = None) -> list[str]:
+    """The people of an FRMDB folder (its ``surveillance/<id>`` folders), sorted; of them, those in
+    ``subjects`` when given."""
+    found = sorted(path.name for path in (frmdb / "surveillance").glob("*") if path.is_dir())
+    return [person for person in found if not subjects or person in subjects]
+
+
 def make_paired(frmdb: Path, out: Path, gallery_view: str = "33",
                 subjects: list[str] | None = None, all_views: bool = False) -> Path:
     """Write the paired layout of ``frmdb`` under ``out`` (created) and return ``out``; ValueError
@@ -65,18 +72,16 @@ def make_paired(frmdb: Path, out: Path, gallery_view: str = "33",
             raise ValueError(f"{frmdb / 'subjects.csv'}: no column {' or '.join(absent)} "
                              f"(its header: {','.join(table.fieldnames or [])})")
         cameras = {row["subject"]: row["camera"] for row in table}
-    chosen = sorted(p.name for p in (frmdb / "surveillance").iterdir() if p.is_dir())
-    if subjects:
-        if absent := sorted(set(subjects) - set(chosen)):
-            raise ValueError(f"{frmdb / 'surveillance'}: no folder for subject {', '.join(absent)}")
-        chosen = [s for s in chosen if s in set(subjects)]
+    chosen = people(frmdb, subjects)
+    if subjects and (absent := sorted(set(subjects) - set(chosen))):
+        raise ValueError(f"{frmdb / 'surveillance'}: no folder for subject {', '.join(absent)}")
     # Everything is planned, and bad input refused, before anything is written: a half-written
     # layout would pass for a whole one.
     if missing := [subject for subject in chosen if subject not in cameras]:
         raise ValueError(f"{frmdb / 'subjects.csv'}: no row for subject {', '.join(missing)}, "
                          "whose probes need a camera group")
-    if missing := [str(frmdb / "mugshots" / subject / f"Img_{gallery_view}.png") for subject in chosen
-                   if not (frmdb / "mugshots" / subject / f"Img_{gallery_view}.png").is_file()]:
+    galleries = [frmdb / "mugshots" / subject / f"Img_{gallery_view}.png" for subject in chosen]
+    if missing := [str(photo) for photo in galleries if not photo.is_file()]:
         raise ValueError(f"no gallery photograph {', '.join(missing)}: every person needs one to be "
                          "searched for (--gallery-view)")
     copies, views, probes, left_out = [], [], [], 0

@@ -50,9 +50,13 @@ def _at_target(profile: CameraProfile, target: dict[str, float]) -> CameraProfil
     from evalharness.camera.geometry import at_resolution
 
     moved = at_resolution(profile, **target)
-    asked = " ".join(f"{key}={value:g}" for key, value in target.items())
-    say(f"{asked}: distance_m = {moved.distance_m:.3f} m (the rest of the geometry kept)")
+    say(f"{_asked(target)}: distance_m = {moved.distance_m:.3f} m (the rest of the geometry kept)")
     return moved
+
+
+def _asked(target: dict[str, float]) -> str:
+    """A resolution target as the command line gave it: ``ied_px=24``."""
+    return " ".join(f"{key}={value:g}" for key, value in target.items())
 
 #: Degrade sheets show one stored pixel as ``zoom x zoom`` screen pixels, the same zoom for every
 #: distance (so that a face at 40 m looks smaller and coarser than at 20 m), up to this largest
@@ -113,8 +117,8 @@ def show_command(
     profile = _at_target(profile_from_layers(layers, overrides), target)
     # A resolution target moves the camera: its distance is the command line's, solved.
     solved = {"distance_m": profile.distance_m} if target else {}
-    rows = [dataclasses.replace(row, comment="solved from --set " + " ".join(f"{k}={v:g}" for k, v in target.items()))
-            if row.name in solved else row for row in field_rows(layers, profile, overrides | solved)]
+    rows = [dataclasses.replace(row, comment=f"solved from --set {_asked(target)}") if row.name in solved else row
+            for row in field_rows(layers, profile, overrides | solved)]
     figures = derive(profile)
     _warn_out_of_frame(profile)
     if as_json:

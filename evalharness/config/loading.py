@@ -27,8 +27,8 @@ class StrictModel(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        kinds = get_args(cls.model_fields[str(info.field_name)].annotation) or \
-            (cls.model_fields[str(info.field_name)].annotation,)
+        annotation = cls.model_fields[str(info.field_name)].annotation
+        kinds = get_args(annotation) or (annotation,)
         if isinstance(value, bool) and bool not in kinds and (int in kinds or float in kinds):
             raise ValueError(f"{str(value).lower()} is a boolean; give a number")
         return value
