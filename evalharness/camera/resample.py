@@ -4,8 +4,9 @@ Pixel coordinates are continuous: pixel ``(i, j)`` covers ``[j, j + 1) x [i, i +
 position maps between images by the crop's affine transform alone. Each source image is cropped
 to the square that will become the output canvas (where the square leaves the photograph, it is
 filled with the mean colour of the photograph's border: a flat surround invents no structure,
-where repeating the edge pixels drew streaks under the chin of tight crops) and resized with torch's antialiased bilinear filter, whose support widens
-with the reduction so that no detail finer than the output's Nyquist limit aliases.
+where repeating the edge pixels drew streaks under the chin of tight crops) and resized with torch's
+antialiased bilinear filter, whose support widens with the reduction so that no detail finer than
+the output's Nyquist limit aliases. The faces come in linear light, as a pixel adds it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ def resample_faces(
     Parameters
     ----------
     faces : Tensor (B, C, H, W)
-        Source photographs, float in [0, 1].
+        Source photographs in linear light, float in [0, 1] (an average of sRGB-encoded values
+        is not the light a pixel gathers: 1 px black and white stripes would come out 0.21, not
+        0.5).
     centres_px : Tensor (B, 2)
         Source point (x, y), pixels, to place at the centre of the output canvas.
     scales : Tensor (B,)

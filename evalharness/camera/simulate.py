@@ -154,9 +154,9 @@ def _video(image: torch.Tensor, given: StageInput) -> torch.Tensor:
 #: The first stage: the face placed on the canvas (:func:`simulate` runs it, as it sets the
 #: stored image's coordinates).
 PLACEMENT = StageDescription(
-    "resample", "the source face scaled so that its eyes are ied_px apart (from the geometry), on a "
-    "square canvas of side max(4 ied_px, 32) px rounded up to even, centred on the true face box. "
-    "Then sRGB decoding to linear reflectance.")
+    "resample", "sRGB decoding to linear reflectance, then the source face scaled (averaging light) so "
+    "that its eyes are ied_px apart (from the geometry), on a square canvas of side max(4 ied_px, 32) "
+    "px rounded up to even, centred on the true face box.")
 #: The image stages, in order: each runs where its profile uses it.
 STAGES: tuple[Stage, ...] = (
     Stage(StageDescription("spectral", "infrared: the channel mix to monochrome (an approximation, see "
@@ -242,13 +242,12 @@ def simulate(
     box_width_src = source_ied * profile.face_width_m / profile.ied_m
     centre_src = midpoint.clone()
     centre_src[:, 1] += box_width_src * (FACE_BOX_TOP + FACE_BOX_BOTTOM) / 2.0
-    canvas, origins, scales = resample.resample_faces(
-        faces, centre_src, geo.ied_px / source_ied, side
+    # The resample stands for the pixel's aperture, which adds light: it averages linear values.
+    linear, origins, scales = resample.resample_faces(
+        sensor.srgb_to_linear(faces), centre_src, geo.ied_px / source_ied, side
     )
     out_eyes = (eyes_px - origins[:, None, :]) * scales[:, None, None]
-    stages: dict[str, torch.Tensor] = {"resample": canvas} if keep_stages else {}
-
-    linear = sensor.srgb_to_linear(canvas)
+    stages: dict[str, torch.Tensor] = {"resample": sensor.linear_to_srgb(linear)} if keep_stages else {}
     if full_frame:
         if (outside := geometry.out_of_frame(profile, geo)) is not None:
             raise ConfigError(outside)

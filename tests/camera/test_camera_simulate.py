@@ -172,3 +172,19 @@ def test_crop_beyond_the_photograph_is_filled_flat_not_streaked() -> None:
     assert float(below.std(dim=-1).max()) < 1e-5          # no streaks along a row
     border = torch.cat([face[0, :, 0, :], face[0, :, -1, :], face[0, :, :, 0], face[0, :, :, -1]], dim=-1)
     assert torch.allclose(below[:, 0, 0], border.mean(dim=-1), atol=1e-5)
+
+
+def test_resample_averages_light_not_srgb_values() -> None:
+    """A pixel adds the light that falls on it. Fine black and white stripes, reduced to a
+    quarter, must store the grey of half the light (sRGB 0.735), not the average of the
+    encoded values (0.5, which is linear 0.21: the face would be darkened where it has detail)."""
+    profile = load_profile("colour-overview-night")
+    ied_px = derive_geometry(profile).ied_px
+    source_ied = 4 * ied_px
+    side = int(6 * source_ied)
+    stripes = torch.zeros(1, 3, side, side)
+    stripes[..., ::2] = 1.0
+    eyes = torch.tensor([[[side / 2 - source_ied / 2, side / 2], [side / 2 + source_ied / 2, side / 2]]])
+    resampled = simulate(stripes, eyes, profile, _generators(["s"]), keep_stages=True).stages["resample"]
+    inner = resampled[..., 4:-4, 4:-4]
+    assert float(inner.mean()) == pytest.approx(0.735, abs=0.01)
