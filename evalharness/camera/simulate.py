@@ -52,6 +52,8 @@ FACE_MEAN_LINEAR_RGB = (0.386, 0.221, 0.150)
 #: medians of facenet-pytorch MTCNN landmarks over 300 images (IED 42.0 px, 10th-90th
 #: percentile 38.0-46.1 px), for sources without detected landmarks.
 LFW_DEEPFUNNELED_EYES_PX = ((104.7, 113.7), (147.1, 112.6))
+#: Side of those images, pixels: the fixed eye centres hold for images of this size only.
+LFW_DEEPFUNNELED_SIDE_PX = 250
 
 
 @dataclass

@@ -29,15 +29,16 @@ class Batch(Generic[T]):
     failed: list[Path] = field(default_factory=list)
 
 
-def each(paths: Sequence[Path], work: Callable[[Path], T]) -> Batch[T]:
+def each(paths: Sequence[Path], work: Callable[[Path], T], *, single_raises: bool = True) -> Batch[T]:
     """``work(path)`` for every path; a :class:`DataError` is printed as one ``error:`` line and
-    the next path is processed. With a single path its error is raised as it is."""
+    the next path is processed. With a single path its error is raised as it is, unless
+    ``single_raises`` is false (``--json``: the caller still prints its document, listing it)."""
     batch: Batch[T] = Batch(len(paths))
     for path in paths:
         try:
             batch.done.append((path, work(path)))
         except DataError as error:
-            if len(paths) == 1:
+            if len(paths) == 1 and single_raises:
                 raise
             typer.echo(f"error: {error}", err=True)
             batch.failed.append(path)

@@ -25,6 +25,8 @@ class Checkup:
     #: What a run's manifest records of the processor (:func:`~evalharness.evaluation.manifest.processor`).
     processor: dict = field(default_factory=dict)
     models: list[dict] = field(default_factory=list)
+    #: The cache folder (``path``) and whether it can be written (``writable``).
+    cache: dict = field(default_factory=dict)
     dataset: dict = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
@@ -48,6 +50,7 @@ def examine() -> Checkup:
     """Collect versions, the device, each model's weights and the bundled dataset's counts."""
     from evalharness.data.folder import open_dataset
     from evalharness.evaluation.manifest import processor
+    from evalharness.models.cache import cache_dir, unwritable_problem
     from evalharness.models.registry import list_models
 
     checkup = Checkup(
@@ -63,6 +66,10 @@ def examine() -> Checkup:
         checkup.models.append(asdict(info))
         if not info.available and info.required:
             checkup.problems.append(f"model {info.name}: {info.problem}")
+    problem = unwritable_problem()
+    checkup.cache = {"path": str(cache_dir()), "writable": problem is None}
+    if problem is not None:
+        checkup.problems.append(f"cache {problem}")
     try:
         dataset = open_dataset(DEFAULT_DATASET)
     except HarnessError as error:
@@ -83,7 +90,8 @@ def examine() -> Checkup:
 
 @app.command(epilog="Example: evalharness doctor --json")
 def doctor(json_output: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Check Python, packages, the device and processor, model weights and the bundled dataset.
+    """Check Python, packages, the device and processor, model weights, the cache folder and the
+    bundled dataset.
 
     Exits 0 when everything needed is usable; otherwise 1, with one line per problem
     saying how to fix it.
@@ -110,6 +118,8 @@ def doctor(json_output: bool = typer.Option(False, "--json", help="Machine-reada
                 state = f"optional, not installed ({model['problem']})"
             typer.echo(f"model           {model['name']}: {state}; {model['path'] or '-'}; "
                        f"sha256 {model['sha256'] or '-'}")
+        typer.echo(f"cache           {checkup.cache['path']}: "
+                   f"{'writable' if checkup.cache['writable'] else 'NOT WRITABLE'}")
         if checkup.dataset:
             d = checkup.dataset
             typer.echo(f"dataset         {d['path']}: {d['identities']} identities, {d['images']} "

@@ -122,7 +122,7 @@ def quality(
         if past.detector != detector_info["name"]:
             say(f"note: the faces are measured with the run's detector ({detector_info['name']}), the expected "
                 f"rate was fitted on the sizes and poses that {validation}'s detector ({past.detector}) measured")
-    scored = each(images, lambda path: score_image(path, detector, content, probes))
+    scored = each(images, lambda path: score_image(path, detector, content, probes), single_raises=not json_output)
     results = [result for _, result in scored.done]
     for result in results:
         for face in result["faces"]:

@@ -160,7 +160,8 @@ class Experiment(StrictModel):
     enlarged by before detection, as an examiner's viewer would; 1 means as stored.
     source_eyes : where the source photograph's eyes are: "detected" (MTCNN landmarks of the
     face nearest the centre) or "lfw-deepfunneled" (the aligned set's fixed positions, immune to
-    head yaw). grid : blocks of profiles x sweep axes. bootstrap_resamples : B of the subject
+    head yaw; the run skips, and lists, every image that is not 250x250 px, where they mark no
+    eyes). grid : blocks of profiles x sweep axes. bootstrap_resamples : B of the subject
     bootstrap. samples_per_condition : stored images kept per condition for contact sheets.
     batch_size : probes per batch. limit : at most this many probes per condition (``--limit``).
     dataset_fingerprint : the SHA-256 fingerprint the dataset must have (a run directory's

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from evalharness.data.images import MAX_IMAGE_PIXELS, ImageError, load_image
+from evalharness.data.images import MAX_IMAGE_PIXELS, ImageError, load_image, upright_size
 from evalharness.data.views import View, read_views
 from evalharness.errors import DataError
 
@@ -86,6 +86,16 @@ class SkippedFile:
 
     relpath: str
     reason: str
+
+
+@dataclass(frozen=True)
+class RequiredSize:
+    """Only images of this size (upright, as decoded) are usable; ``why`` says why, in the
+    reason each other image is skipped with."""
+
+    width_px: int
+    height_px: int
+    why: str
 
 
 @dataclass(frozen=True)
@@ -174,6 +184,7 @@ def open_dataset(
     *,
     verify_images: bool = True,
     max_pixels: int = MAX_IMAGE_PIXELS,
+    size: RequiredSize | None = None,
 ) -> FolderDataset:
     """List, check and fingerprint a folder-per-identity dataset.
 
@@ -187,6 +198,8 @@ def open_dataset(
         JPEG on one CPU core). When false, only names, sizes and hashes are checked.
     max_pixels
         Largest accepted width x height of an image (checked only when ``verify_images``).
+    size
+        Skip every image not of this size (read from its header), with the size's reason.
 
     Returns
     -------
@@ -225,7 +238,7 @@ def open_dataset(
             shown = _shown(entry.name) + ("/" if entry.is_dir() else "")
             skipped.append(SkippedFile(shown, problem))
         elif entry.is_dir():
-            found, bad = _scan_identity(entry, real_root, verify_images, max_pixels)
+            found, bad = _scan_identity(entry, real_root, verify_images, max_pixels, size)
             records += found
             skipped += bad
         elif _is_image_name(entry.name):
@@ -243,7 +256,7 @@ def open_dataset(
 
 
 def _scan_identity(
-    folder: os.DirEntry[str], real_root: Path, verify_images: bool, max_pixels: int
+    folder: os.DirEntry[str], real_root: Path, verify_images: bool, max_pixels: int, size: RequiredSize | None
 ) -> tuple[list[FaceRecord], list[SkippedFile]]:
     """The usable images of one identity folder, and what in it was skipped.
 
@@ -274,7 +287,7 @@ def _scan_identity(
             continue
         if not _is_image_name(entry.name):
             continue
-        problem = _link_problem(entry, real_root) or _file_problem(entry, verify_images, max_pixels)
+        problem = _link_problem(entry, real_root) or _file_problem(entry, verify_images, max_pixels, size)
         if problem is not None:
             skipped.append(SkippedFile(relpath, problem))
             continue
@@ -329,8 +342,10 @@ def _link_problem(entry: os.DirEntry[str], real_root: Path) -> str | None:
     return None
 
 
-def _file_problem(entry: os.DirEntry[str], verify_images: bool, max_pixels: int) -> str | None:
-    """Why an image file is unusable (not a regular file, empty, undecodable), or None."""
+def _file_problem(entry: os.DirEntry[str], verify_images: bool, max_pixels: int,
+                  size: RequiredSize | None) -> str | None:
+    """Why an image file is unusable (not a regular file, empty, undecodable, not of the required
+    size), or None."""
     if not entry.is_file():
         return "not a regular file"
     try:
@@ -343,6 +358,13 @@ def _file_problem(entry: os.DirEntry[str], verify_images: bool, max_pixels: int)
             load_image(entry.path, max_pixels)
         except ImageError as error:
             return error.reason
+    if size is not None:
+        try:
+            width, height = upright_size(entry.path)
+        except ImageError as error:
+            return error.reason
+        if (width, height) != (size.width_px, size.height_px):
+            return f"{width}x{height} px, not {size.width_px}x{size.height_px}: {size.why}"
     return None
 
 

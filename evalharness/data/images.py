@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from evalharness.errors import DataError
 
@@ -115,6 +115,19 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS)
         # Pillow reports corrupt or truncated data as OSError ("image file is truncated"),
         # SyntaxError (malformed headers), ValueError or EOFError depending on the plugin.
         raise ImageError(path, f"cannot be decoded: {error}") from None
+
+
+def upright_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """``(width, height)`` in pixels of the image as :func:`read_image` returns it (EXIF
+    orientations 5-8 turn it a quarter), read from the header alone. An unreadable file is an
+    :class:`ImageError`."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            turned = image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise ImageError(Path(path), f"cannot be read: {error}") from None
+    return (height, width) if turned else (width, height)
 
 
 def image_to_tensor(image: Image.Image, source: str | os.PathLike[str] = "<image>") -> torch.Tensor:

@@ -26,10 +26,10 @@ import tomli_w
 import torch
 
 from evalharness.camera.geometry import derive_geometry, out_of_frame
-from evalharness.camera.simulate import derive, describe_stages
+from evalharness.camera.simulate import LFW_DEEPFUNNELED_SIDE_PX, derive, describe_stages
 from evalharness.config.experiment import Experiment, FrameScene, load_experiment, resolve_dataset
 from evalharness.config.profile import profile_path, resolved_toml
-from evalharness.data.folder import FolderDataset, open_dataset
+from evalharness.data.folder import FolderDataset, RequiredSize, open_dataset
 from evalharness.errors import ConfigError, DataError, OutputError
 from evalharness.evaluation import manifest, store
 from evalharness.evaluation.conditions import Condition, build_grid, sweep_axes
@@ -272,7 +272,12 @@ def prepare(experiment_path: Path, run_dir: Path, overrides: dict[str, Any] | No
     if framed:
         raise ConfigError(f"{experiment_path}: probe_modes: 'frame' needs the face inside the camera's "
                           f"frame; it is outside in {', '.join(framed)}")
-    dataset = open_dataset(resolve_dataset(experiment, experiment_path))
+    # The fixed eye centres are where LFW's aligned images have them; in a photograph of another
+    # size they mark no eyes, and its face would be placed at a wrong size.
+    dataset = open_dataset(resolve_dataset(experiment, experiment_path), size=RequiredSize(
+        LFW_DEEPFUNNELED_SIDE_PX, LFW_DEEPFUNNELED_SIDE_PX, "source_eyes = 'lfw-deepfunneled' assumes LFW's "
+        "aligned images; use source_eyes = 'detected' for other photographs")
+        if experiment.source_eyes == "lfw-deepfunneled" else None)
     if experiment.dataset_fingerprint not in (None, dataset.fingerprint):
         raise DataError(f"{experiment_path}: dataset_fingerprint: {dataset.root} has fingerprint "
                         f"{dataset.fingerprint}, not {experiment.dataset_fingerprint}; point dataset at "
@@ -299,8 +304,11 @@ def prepare(experiment_path: Path, run_dir: Path, overrides: dict[str, Any] | No
     # directory behind that a corrected rerun would refuse as "not a run directory". The detector
     # comparison runs in this process (on a Ray head: on its own best device).
     comparison = Comparison.load(experiment, str(experiment_path), device if executor == "local" else "auto")
-    backend = _start_executor(executor, experiment, dataset, split, device,
-                              {key: value for key, value in executor_options.items() if value is not None})
+    try:
+        backend = _start_executor(executor, experiment, dataset, split, device,
+                                  {key: value for key, value in executor_options.items() if value is not None})
+    except ConfigError as error:  # a model name or option the registry refuses: name the file
+        raise ConfigError(f"{experiment_path}: {error}") from error
     run_dir = Path(run_dir)
     try:
         _claim(run_dir, manifest.config_hash(config), experiment, dataset)

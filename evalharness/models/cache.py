@@ -57,6 +57,24 @@ def state_dict_sha256(state_dict: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
+def unwritable_problem() -> str | None:
+    """None when the cache folder can be made and written (converted weights and the runs'
+    embedding caches go there); else what stops it, naming the folder and :data:`CACHE_ENV`.
+    ``evalharness doctor``'s check: it makes the folder, as the first run would."""
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        return _unwritable(folder, error)
+    return None
+
+
+def _unwritable(folder: Path, error: OSError) -> str:
+    return f"{folder}: cannot write there ({error}); set {CACHE_ENV} to a writable folder"
+
+
 def save_atomically(state_dict: dict[str, torch.Tensor], path: Path) -> None:
     """Write ``state_dict`` to ``path`` via a temporary file and a rename.
 
@@ -68,8 +86,7 @@ def save_atomically(state_dict: dict[str, torch.Tensor], path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
     except OSError as error:
-        raise ModelError(f"{path.parent}: cannot write converted weights there ({error}); set {CACHE_ENV} "
-                         "to a writable folder") from None
+        raise ModelError(_unwritable(path.parent, error)) from None
     try:
         with os.fdopen(handle, "wb") as stream:
             torch.save({key: state_dict[key] for key in sorted(state_dict)}, stream)

@@ -33,7 +33,7 @@ import torch
 
 from evalharness.config.experiment import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER
 from evalharness.config.loading import suggest
-from evalharness.errors import ModelError
+from evalharness.errors import ConfigError, ModelError
 from evalharness.models.base import Detector, ModelInfo, Recognizer, resolve_device
 from evalharness.models.cache import cache_dir
 from evalharness.models.dlib_resnet import (
@@ -107,7 +107,7 @@ class Entry:
 
 def _load_onnx(device: torch.device, spec: str | None = None) -> OnnxRecognizer:
     if spec is None:
-        raise ModelError("recognizer 'onnx' needs its spec file: onnx:PATH/TO/SPEC.toml")
+        raise ConfigError("recognizer 'onnx' needs its spec file: onnx:PATH/TO/SPEC.toml")
     return load_onnx_recognizer(load_onnx_spec(spec), device, name=f"onnx:{spec}")
 
 
@@ -198,7 +198,7 @@ def _call(loader: Callable, label: str, device: torch.device, options: dict) -> 
     accepted = set(inspect.signature(loader).parameters) - {"device"}
     unknown = sorted(set(options) - accepted)
     if unknown:
-        raise ModelError(f"{label}: unknown option(s) {', '.join(unknown)}; "
+        raise ConfigError(f"{label}: unknown option(s) {', '.join(unknown)}; "
                          f"allowed: {', '.join(sorted(accepted)) or 'none'}")
     return loader(device, **options)
 
@@ -209,11 +209,13 @@ def get_detector(name: str = DEFAULT_DETECTOR, device: str | torch.device = "aut
 
     Raises
     ------
+    ConfigError
+        Unknown name or option (a setting to correct, exit 2).
     ModelError
-        Unknown name or option, device unavailable, or weights missing.
+        Device unavailable, or weights missing.
     """
     if name not in detector_names():
-        raise ModelError(f"unknown detector {name!r}{suggest(name, detector_names())}; "
+        raise ConfigError(f"unknown detector {name!r}{suggest(name, detector_names())}; "
                          f"available: {', '.join(detector_names())}")
     return _call(ENTRIES[name].loader, f"detector {name!r}", resolve_device(device), options)
 
@@ -226,17 +228,19 @@ def get_recognizer(name: str = DEFAULT_RECOGNIZER, device: str | torch.device = 
 
     Raises
     ------
+    ConfigError
+        Unknown name, argument or option (a setting to correct, exit 2).
     ModelError
-        Unknown name or option, device unavailable, or weights missing/unverifiable.
+        Device unavailable, or weights missing/unverifiable.
     """
     base, _, argument = name.partition(":")
     if base not in recognizer_names():
-        raise ModelError(f"unknown recognizer {name!r}{suggest(base, recognizer_names())}; available: "
+        raise ConfigError(f"unknown recognizer {name!r}{suggest(base, recognizer_names())}; available: "
                          f"{', '.join(recognizer_names())}")
     entry = ENTRIES[base]
     if argument:
         if entry.argument is None:
-            raise ModelError(f"recognizer {base!r} takes no ':' argument (got {name!r})")
+            raise ConfigError(f"recognizer {base!r} takes no ':' argument (got {name!r})")
         options = {**options, entry.argument: argument}
     if base == "dlib-resnet" and device == "auto":
         device = "cpu"

@@ -181,7 +181,12 @@ def _bad_files(root: Path) -> dict[str, str]:
     face.convert("RGBA").save(first / "alpha.png")
     face.convert("CMYK").save(first / "cmyk.jpg")
     Image.fromarray(np.asarray(face.convert("L")).astype(np.uint16) * 257).save(first / "deep.png")
-    return {f"{first.name}/truncated.jpg": "truncated", f"{second.name}/empty.jpg": "empty",
+    # Valid images, but not of the aligned set's size, where its fixed eye centres mark no eyes.
+    face.resize((1, 1)).save(second / "dot.png")
+    face.resize((125, 125)).save(second / "half.jpg")
+    return {f"{second.name}/dot.png": "1x1 px, not 250x250: source_eyes = 'lfw-deepfunneled'",
+            f"{second.name}/half.jpg": "125x125 px, not 250x250",
+            f"{first.name}/truncated.jpg": "truncated", f"{second.name}/empty.jpg": "empty",
             f"{second.name}/notes.jpg": "not an image", f"{third.name}/bomb.png": "decompression bomb",
             f"{third.name}/bad\\xff.jpg": "UTF-8", "Nobody_Here/": "no usable image",
             "Linked_Person/": "symbolic link to outside"}
@@ -221,3 +226,18 @@ def test_other_commands_name_the_bad_file(cli, tmp_path, tiny_dataset):
     _one_clear_error(cli("pairs", tiny_dataset, tmp_path / "none.txt"), DATA_ERROR, "none.txt",
                      "cannot read")
     _one_clear_error(cli("--quiet", "report", tmp_path), DATA_ERROR, "summary.csv")
+
+
+@pytest.mark.parametrize(("setting", "fragments"), [
+    ('recognizers=["facenet-casiax"]', ["unknown recognizer 'facenet-casiax'", "did you mean 'facenet-casia'?"]),
+    ('detector_options={min_face_px=20}', ["detector 'mtcnn': unknown option(s) min_face_px", "allowed:"]),
+    ('recognizer_options={numerics="fp16"}', ["numerics must be one of auto, fp32, bf16"]),
+], ids=["unknown-recognizer", "unknown-option", "bad-option-value"])
+def test_a_model_setting_is_a_config_error(cli, write_experiment, tiny_dataset, tmp_path, setting, fragments):
+    """A model name or option is a setting to correct (exit 2, naming the experiment), not a
+    missing or damaged weights file (exit 4), and a run that cannot start claims no directory."""
+    out = tmp_path / "run"
+    result = cli("run", write_experiment(dataset=tiny_dataset), "--out", out, "--set", setting,
+                 "--device", "cpu", "--limit", "2")
+    _one_clear_error(result, CONFIG_ERROR, "exp.toml: ", *fragments)
+    assert not out.exists()

@@ -89,3 +89,19 @@ def test_usage_lines_name_what_to_give(cli):
     # Every command that runs a model defaults to the same device choice.
     for command in ("run", "quality", "pairs"):
         assert "[default: auto]" in " ".join(cli(command, "--help").out.split()), command
+
+
+def test_doctor_names_a_cache_folder_it_cannot_write(cli, tmp_path, monkeypatch):
+    """Runs write converted weights and embedding caches there: doctor must say so before a run
+    fails on it, naming the folder and the variable that moves it."""
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("not a folder\n")
+    monkeypatch.setenv("EVALHARNESS_CACHE", str(in_the_way / "cache"))
+    result = cli("doctor")
+    assert result.code == 1
+    assert f"cache           {in_the_way / 'cache'}: NOT WRITABLE" in result.out
+    (problem,) = [line for line in result.err.splitlines() if line.startswith("problem: cache ")]
+    assert "cannot write there" in problem and "set EVALHARNESS_CACHE to a writable folder" in problem
+    monkeypatch.setenv("EVALHARNESS_CACHE", str(tmp_path / "new" / "cache"))
+    result = cli("doctor")
+    assert result.code == 0 and f"cache           {tmp_path / 'new' / 'cache'}: writable" in result.out

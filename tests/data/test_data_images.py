@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image, ImageFile
 
-from evalharness.data.images import MAX_IMAGE_PIXELS, ImageError, load_image
+from evalharness.data.images import MAX_IMAGE_PIXELS, ImageError, load_image, upright_size
 from evalharness.errors import DataError
 
 
@@ -97,6 +97,8 @@ def test_exif_orientation_is_applied(tmp_path, face):
     portrait.save(tmp_path / "rotated.jpg", exif=exif, quality=95)
     image = load_image(tmp_path / "rotated.jpg")
     assert image.shape == (3, 250, 200)
+    assert upright_size(tmp_path / "rotated.jpg") == (200, 250)  # from the header, as decoded
+    assert upright_size(tmp_path / "rotated.jpg") != portrait.size
     upright = _as_tensor(np.asarray(portrait.transpose(Image.Transpose.ROTATE_270)))
     assert (image - upright).abs().mean() < 0.03
 

@@ -20,7 +20,7 @@ from evalharness.config.experiment import ProtocolSettings
 from evalharness.config.profile import load_profile
 from evalharness.data.folder import open_dataset
 from evalharness.data.images import load_image
-from evalharness.errors import ModelError
+from evalharness.errors import ConfigError
 from evalharness.evaluation.matching import identity_scores
 from evalharness.evaluation.metrics import identification_rate, mate_ranks
 from evalharness.evaluation.protocol import build_split
@@ -43,7 +43,7 @@ def test_numerics_resolves_and_refuses_unknown_values() -> None:
     assert resolve_numerics("fp32", CPU) == "fp32"
     assert resolve_numerics("auto", CPU) == ("bf16" if bf16_supported(CPU) else "fp32")
     assert get_recognizer("facenet-casia", CPU).numerics == "fp32"  # the default
-    with pytest.raises(ModelError, match="numerics must be one of auto, fp32, bf16"):
+    with pytest.raises(ConfigError, match="numerics must be one of auto, fp32, bf16"):
         resolve_numerics("fp16", CPU)
 
 
@@ -141,9 +141,9 @@ def test_bf16_keeps_rank1_within_half_a_point_or_one_probe(lfw_mini: Path, profi
 
 
 def test_unknown_model_names_suggest_the_nearest() -> None:
-    with pytest.raises(ModelError, match=r"unknown detector 'mtccn' \(did you mean 'mtcnn'\?\); available: "):
+    with pytest.raises(ConfigError, match=r"unknown detector 'mtccn' \(did you mean 'mtcnn'\?\); available: "):
         get_detector("mtccn", CPU)
-    with pytest.raises(ModelError, match=r"unknown recognizer 'facenet-casa' \(did you mean 'facenet-casia'\?\)"):
+    with pytest.raises(ConfigError, match=r"unknown recognizer 'facenet-casa' \(did you mean 'facenet-casia'\?\)"):
         get_recognizer("facenet-casa", CPU)
-    with pytest.raises(ModelError, match=r"unknown detector 'zzz'; available: "):
+    with pytest.raises(ConfigError, match=r"unknown detector 'zzz'; available: "):
         get_detector("zzz", CPU)

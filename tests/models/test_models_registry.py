@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from evalharness.errors import ModelError
+from evalharness.errors import ConfigError, ModelError
 from evalharness.models import get_detector, get_recognizer, list_models, resolve_device
 from evalharness.models.align import central_face, centre_box
 from evalharness.models.cache import CACHE_ENV
@@ -18,13 +18,13 @@ from evalharness.models.photos import embed_photos
 
 
 def test_unknown_names_and_options_are_refused_with_the_choices():
-    with pytest.raises(ModelError, match="available: dlib-resnet, facenet-casia"):
+    with pytest.raises(ConfigError, match="available: dlib-resnet, facenet-casia"):
         get_recognizer("arcface", "cpu")
-    with pytest.raises(ModelError, match="unknown option.*min_face_px.*allowed: factor"):
+    with pytest.raises(ConfigError, match="unknown option.*min_face_px.*allowed: factor"):
         get_detector("mtcnn", "cpu", min_face_px=20)
-    with pytest.raises(ModelError, match="takes no ':' argument"):
+    with pytest.raises(ConfigError, match="takes no ':' argument"):
         get_recognizer("facenet-casia:file.pt", "cpu")
-    with pytest.raises(ModelError, match="needs its spec file"):
+    with pytest.raises(ConfigError, match="needs its spec file"):
         get_recognizer("onnx", "cpu")
 
 

@@ -107,6 +107,10 @@ def test_a_bad_file_is_reported_and_the_others_placed(quality_run: Path, lfw_min
     assert [r["image"] for r in result["results"]] == [str(still)] and result["failed"] == [str(bad)]
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     assert errors[0].startswith(f"error: {bad}: ") and "1 of 2 file(s) could not be processed" in errors[1]
+    # Alone, it is still listed in the JSON a script reads, not only on stderr.
+    code, out, err = _quality(capsys, str(bad), "--run", str(quality_run), "--json")
+    assert code == 3 and json.loads(out)["results"] == [] and json.loads(out)["failed"] == [str(bad)]
+    assert [line for line in err.splitlines() if line.startswith("error: ")][0].startswith(f"error: {bad}: ")
 
 
 FACE_KEYS = {"expected_rank1", "expected_rank1_ci_low", "expected_rank1_ci_high", "gallery_size", "ied_px",
