@@ -20,6 +20,12 @@ class ConfigError(HarnessError):
     exit_code = 2
 
 
+class ModelSettingError(ConfigError):
+    """A model name, argument or option that no registered model takes, or an option's value
+    out of its range: a setting to correct (exit 2), not a weights problem (:class:`ModelError`).
+    The runner names the experiment file in front of it."""
+
+
 class DataError(HarnessError):
     """A dataset, image or protocol file is missing or unusable (names the path)."""
 

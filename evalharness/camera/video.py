@@ -24,8 +24,8 @@ PIXEL_FORMAT = "yuv420p"
 
 #: swscale's flags for the RGB <-> YUV conversions on either side of the codec. Its defaults round
 #: the decoded RGB down: a lossless (QP 0) round trip returned a grey ramp 0.48 DN darker and real
-#: faces 1.2 DN darker, a bias no camera's decoder adds. Accurate rounding with full-resolution
-#: chroma interpolation brings both within 0.01 DN; bit-exact arithmetic makes every CPU give the
+#: faces 1.2-1.4 DN darker, a bias no camera's decoder adds. Accurate rounding with full-resolution
+#: chroma interpolation brings both within 0.02 DN; bit-exact arithmetic makes every CPU give the
 #: same pixels (swscale otherwise picks SIMD paths by CPU).
 SWSCALE_FLAGS = (Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
                  | Interpolation.FULL_CHR_H_INP | Interpolation.BITEXACT)

@@ -84,11 +84,7 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS)
     try:
         if path.stat().st_size == 0:
             raise ImageError(path, "empty file (0 bytes)")
-        # Pillow warns above Image.MAX_IMAGE_PIXELS and raises above twice that, while reading
-        # the header; both are bombs here, and the check below catches anything smaller.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(path)
+        image = _open_header(path)
         width, height = image.size
         if width * height > max_pixels:
             image.close()
@@ -103,18 +99,30 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS)
         with image:
             image.load()  # decodes every pixel: a truncated file fails here, not later
             return ImageOps.exif_transpose(image)
-    except ImageError:
-        raise
-    except FileNotFoundError:
-        raise ImageError(path, "no such file") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageError(path, f"too many pixels (possible decompression bomb): {error}") from None
-    except UnidentifiedImageError:
-        raise ImageError(path, "not an image in a format Pillow can read") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
-        # Pillow reports corrupt or truncated data as OSError ("image file is truncated"),
-        # SyntaxError (malformed headers), ValueError or EOFError depending on the plugin.
-        raise ImageError(path, f"cannot be decoded: {error}") from None
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as error:
+        raise _image_error(path, error) from None
+
+
+def _open_header(path: Path) -> Image.Image:
+    """``Image.open``, which reads the header only. Pillow warns above Image.MAX_IMAGE_PIXELS and
+    raises above twice that; both are bombs here (:func:`read_image` checks anything smaller)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(path)
+
+
+def _image_error(path: Path, error: BaseException) -> ImageError:
+    """The :class:`ImageError` saying what ``error``, raised while reading ``path``, means."""
+    if isinstance(error, FileNotFoundError):
+        return ImageError(path, "no such file")
+    if isinstance(error, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return ImageError(path, f"too many pixels (possible decompression bomb): {error}")
+    if isinstance(error, UnidentifiedImageError):
+        return ImageError(path, "not an image in a format Pillow can read")
+    # Pillow reports corrupt or truncated data as OSError ("image file is truncated"),
+    # SyntaxError (malformed headers), ValueError or EOFError depending on the plugin.
+    return ImageError(path, f"cannot be decoded: {error}")
 
 
 def upright_size(path: str | os.PathLike[str]) -> tuple[int, int]:
@@ -122,11 +130,12 @@ def upright_size(path: str | os.PathLike[str]) -> tuple[int, int]:
     orientations 5-8 turn it a quarter), read from the header alone. An unreadable file is an
     :class:`ImageError`."""
     try:
-        with Image.open(path) as image:
+        with _open_header(Path(path)) as image:
             width, height = image.size
             turned = image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ImageError(Path(path), f"cannot be read: {error}") from None
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as error:
+        raise _image_error(Path(path), error) from None
     return (height, width) if turned else (width, height)
 
 

@@ -30,7 +30,7 @@ from evalharness.camera.simulate import LFW_DEEPFUNNELED_SIDE_PX, derive, descri
 from evalharness.config.experiment import Experiment, FrameScene, load_experiment, resolve_dataset
 from evalharness.config.profile import profile_path, resolved_toml
 from evalharness.data.folder import FolderDataset, RequiredSize, open_dataset
-from evalharness.errors import ConfigError, DataError, OutputError
+from evalharness.errors import ConfigError, DataError, ModelSettingError, OutputError
 from evalharness.evaluation import manifest, store
 from evalharness.evaluation.conditions import Condition, build_grid, sweep_axes
 from evalharness.evaluation.detector_comparison import Comparison
@@ -303,11 +303,11 @@ def prepare(experiment_path: Path, run_dir: Path, overrides: dict[str, Any] | No
     # Models (and workers) before the run directory: a run that cannot start leaves no
     # directory behind that a corrected rerun would refuse as "not a run directory". The detector
     # comparison runs in this process (on a Ray head: on its own best device).
-    comparison = Comparison.load(experiment, str(experiment_path), device if executor == "local" else "auto")
     try:
+        comparison = Comparison.load(experiment, str(experiment_path), device if executor == "local" else "auto")
         backend = _start_executor(executor, experiment, dataset, split, device,
                                   {key: value for key, value in executor_options.items() if value is not None})
-    except ConfigError as error:  # a model name or option the registry refuses: name the file
+    except ModelSettingError as error:  # a model name or option the experiment sets: name its file
         raise ConfigError(f"{experiment_path}: {error}") from error
     run_dir = Path(run_dir)
     try:

@@ -42,7 +42,7 @@ from facenet_pytorch.models.inception_resnet_v1 import BasicConv2d
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
-from evalharness.errors import ConfigError, ModelError
+from evalharness.errors import ModelError, ModelSettingError
 from evalharness.models.align import extract_face
 from evalharness.models.base import Images, as_image_list
 from evalharness.models.cache import (
@@ -83,7 +83,7 @@ def bf16_supported(device: torch.device) -> bool:
 def resolve_numerics(numerics: str, device: torch.device) -> str:
     """``"fp32"`` or ``"bf16"`` for the ``numerics`` option on ``device`` (see module doc)."""
     if numerics not in NUMERICS:
-        raise ConfigError(f"numerics must be one of {', '.join(NUMERICS)}, got {numerics!r}")
+        raise ModelSettingError(f"numerics must be one of {', '.join(NUMERICS)}, got {numerics!r}")
     if numerics == "auto":
         return "bf16" if bf16_supported(device) else "fp32"
     return numerics
@@ -135,7 +135,7 @@ class FaceNetRecognizer:
                  device: torch.device, margin: float = 32, batch_size: int = 64,
                  numerics: str = "fp32") -> None:
         if not 0 <= margin < self.image_size:
-            raise ConfigError(f"{name}: margin must be in [0, {self.image_size}) px, got {margin}")
+            raise ModelSettingError(f"{name}: margin must be in [0, {self.image_size}) px, got {margin}")
         self.name = name
         self.weights_sha256 = weights_sha256
         self.device = device

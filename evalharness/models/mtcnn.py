@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from facenet_pytorch import MTCNN
 
-from evalharness.errors import ConfigError, ModelError
+from evalharness.errors import ModelError, ModelSettingError
 from evalharness.models.align import extract_face
 from evalharness.models.base import Detections, Images, as_image_list, indices_by_size
 from evalharness.models.cache import file_sha256
@@ -72,7 +72,7 @@ class MtcnnDetector:
                  factor: float = 0.709, image_size: int = 160, margin: float = 0,
                  fast: bool = True) -> None:
         if min_face_size <= 0 or not 0 < factor < 1:
-            raise ConfigError(f"MTCNN: min_face_size must be > 0 px (got {min_face_size}) and "
+            raise ModelSettingError(f"MTCNN: min_face_size must be > 0 px (got {min_face_size}) and "
                              f"factor in (0, 1) (got {factor})")
         self.weights_sha256 = mtcnn_weights_sha256()
         self.device = device

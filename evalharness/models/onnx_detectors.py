@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torchvision.ops import nms
 
-from evalharness.errors import ConfigError
+from evalharness.errors import ModelSettingError
 from evalharness.models.base import Detections, Images, as_image_list, indices_by_size
 from evalharness.models.packaged import PackagedModel, prepared_session
 
@@ -84,7 +84,7 @@ class OnnxDetector(ABC):
             else float(score_threshold)
         self.nms_iou = self.default_nms_iou if nms_iou is None else float(nms_iou)
         if not (0 < self.score_threshold < 1 and 0 < self.nms_iou <= 1):
-            raise ConfigError(f"detector {self.name!r}: score_threshold must be in (0, 1) (got "
+            raise ModelSettingError(f"detector {self.name!r}: score_threshold must be in (0, 1) (got "
                              f"{self.score_threshold}) and nms_iou in (0, 1] (got {self.nms_iou})")
         self.weights_sha256 = self.model.sha256
         self._session = prepared_session(self.model.model_bytes(), device, self.name,

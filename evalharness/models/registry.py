@@ -27,13 +27,14 @@ import importlib.util
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_type_hints
 
 import torch
+from pydantic import TypeAdapter, ValidationError
 
 from evalharness.config.experiment import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER
 from evalharness.config.loading import suggest
-from evalharness.errors import ConfigError, ModelError
+from evalharness.errors import ModelError, ModelSettingError
 from evalharness.models.base import Detector, ModelInfo, Recognizer, resolve_device
 from evalharness.models.cache import cache_dir
 from evalharness.models.dlib_resnet import (
@@ -107,7 +108,7 @@ class Entry:
 
 def _load_onnx(device: torch.device, spec: str | None = None) -> OnnxRecognizer:
     if spec is None:
-        raise ConfigError("recognizer 'onnx' needs its spec file: onnx:PATH/TO/SPEC.toml")
+        raise ModelSettingError("recognizer 'onnx' needs its spec file: onnx:PATH/TO/SPEC.toml")
     return load_onnx_recognizer(load_onnx_spec(spec), device, name=f"onnx:{spec}")
 
 
@@ -194,13 +195,24 @@ def lfw_accuracy(name: str) -> float | None:
 
 
 def _call(loader: Callable, label: str, device: torch.device, options: dict) -> object:
-    """Call ``loader(device, **options)``, refusing options it does not take, by name."""
+    """Call ``loader(device, **options)``, refusing by name an option it does not take or a value
+    not of the option's annotated type (pydantic's checks; true/false is no number)."""
     accepted = set(inspect.signature(loader).parameters) - {"device"}
     unknown = sorted(set(options) - accepted)
     if unknown:
-        raise ConfigError(f"{label}: unknown option(s) {', '.join(unknown)}; "
-                         f"allowed: {', '.join(sorted(accepted)) or 'none'}")
-    return loader(device, **options)
+        raise ModelSettingError(f"{label}: unknown option(s) {', '.join(unknown)}; "
+                                f"allowed: {', '.join(sorted(accepted)) or 'none'}")
+    hints = get_type_hints(loader.__init__ if inspect.isclass(loader) else loader)
+    checked = {}
+    for key, value in options.items():
+        try:
+            if isinstance(value, bool) and hints[key] is not bool:
+                raise ValueError("true/false is not a value of this option")
+            checked[key] = TypeAdapter(hints[key]).validate_python(value)
+        except ValueError as error:  # pydantic's ValidationError is one
+            reason = error.errors()[0]["msg"] if isinstance(error, ValidationError) else str(error)
+            raise ModelSettingError(f"{label}: option {key} = {value!r}: {reason}") from None
+    return loader(device, **checked)
 
 
 def get_detector(name: str = DEFAULT_DETECTOR, device: str | torch.device = "auto",
@@ -209,13 +221,13 @@ def get_detector(name: str = DEFAULT_DETECTOR, device: str | torch.device = "aut
 
     Raises
     ------
-    ConfigError
+    ModelSettingError
         Unknown name or option (a setting to correct, exit 2).
     ModelError
         Device unavailable, or weights missing.
     """
     if name not in detector_names():
-        raise ConfigError(f"unknown detector {name!r}{suggest(name, detector_names())}; "
+        raise ModelSettingError(f"unknown detector {name!r}{suggest(name, detector_names())}; "
                          f"available: {', '.join(detector_names())}")
     return _call(ENTRIES[name].loader, f"detector {name!r}", resolve_device(device), options)
 
@@ -228,19 +240,19 @@ def get_recognizer(name: str = DEFAULT_RECOGNIZER, device: str | torch.device = 
 
     Raises
     ------
-    ConfigError
+    ModelSettingError
         Unknown name, argument or option (a setting to correct, exit 2).
     ModelError
         Device unavailable, or weights missing/unverifiable.
     """
     base, _, argument = name.partition(":")
     if base not in recognizer_names():
-        raise ConfigError(f"unknown recognizer {name!r}{suggest(base, recognizer_names())}; available: "
+        raise ModelSettingError(f"unknown recognizer {name!r}{suggest(base, recognizer_names())}; available: "
                          f"{', '.join(recognizer_names())}")
     entry = ENTRIES[base]
     if argument:
         if entry.argument is None:
-            raise ConfigError(f"recognizer {base!r} takes no ':' argument (got {name!r})")
+            raise ModelSettingError(f"recognizer {base!r} takes no ':' argument (got {name!r})")
         options = {**options, entry.argument: argument}
     if base == "dlib-resnet" and device == "auto":
         device = "cpu"

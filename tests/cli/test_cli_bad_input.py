@@ -228,16 +228,32 @@ def test_other_commands_name_the_bad_file(cli, tmp_path, tiny_dataset):
     _one_clear_error(cli("--quiet", "report", tmp_path), DATA_ERROR, "summary.csv")
 
 
-@pytest.mark.parametrize(("setting", "fragments"), [
-    ('recognizers=["facenet-casiax"]', ["unknown recognizer 'facenet-casiax'", "did you mean 'facenet-casia'?"]),
-    ('detector_options={min_face_px=20}', ["detector 'mtcnn': unknown option(s) min_face_px", "allowed:"]),
-    ('recognizer_options={numerics="fp16"}', ["numerics must be one of auto, fp32, bf16"]),
-], ids=["unknown-recognizer", "unknown-option", "bad-option-value"])
-def test_a_model_setting_is_a_config_error(cli, write_experiment, tiny_dataset, tmp_path, setting, fragments):
+COMPARISON = '[detector_comparison]\ndetectors = ["mtcnn", "yunet"]\nprobes_per_condition = 2'
+
+
+@pytest.mark.parametrize(("extra", "setting", "fragments"), [
+    ("", 'recognizers=["facenet-casiax"]', ["unknown recognizer 'facenet-casiax'", "did you mean 'facenet-casia'?"]),
+    ("", 'detector_options={min_face_px=20}', ["detector 'mtcnn': unknown option(s) min_face_px", "allowed:"]),
+    ("", 'recognizer_options={numerics="fp16"}', ["numerics must be one of auto, fp32, bf16"]),
+    ("", 'recognizer_options={margin="wide"}', ["recognizer 'facenet-casia': option margin = 'wide'",
+                                                "valid number"]),
+    ("", 'detector_options={factor=true}', ["detector 'mtcnn': option factor = True", "true/false"]),
+    (COMPARISON, 'detector_options={factor="x"}', ["detector 'mtcnn': option factor = 'x'"]),
+], ids=["unknown-recognizer", "unknown-option", "bad-option-value", "option-of-another-type", "true-for-a-number",
+        "with-a-detector-comparison"])
+def test_a_model_setting_is_a_config_error(cli, write_experiment, tiny_dataset, tmp_path, extra, setting, fragments):
     """A model name or option is a setting to correct (exit 2, naming the experiment), not a
-    missing or damaged weights file (exit 4), and a run that cannot start claims no directory."""
+    missing or damaged weights file (exit 4) nor a crash (exit 70), and a run that cannot start
+    claims no directory."""
     out = tmp_path / "run"
-    result = cli("run", write_experiment(dataset=tiny_dataset), "--out", out, "--set", setting,
+    result = cli("run", write_experiment(dataset=tiny_dataset, extra=extra), "--out", out, "--set", setting,
                  "--device", "cpu", "--limit", "2")
     _one_clear_error(result, CONFIG_ERROR, "exp.toml: ", *fragments)
     assert not out.exists()
+
+
+def test_a_command_line_flag_is_not_blamed_on_the_experiment(cli, write_experiment, tiny_dataset, tmp_path):
+    result = cli("run", write_experiment(dataset=tiny_dataset), "--out", tmp_path / "run", "--address", "127.0.0.1:1",
+                 "--device", "cpu")
+    line = _one_clear_error(result, CONFIG_ERROR, "--address")
+    assert "exp.toml" not in line
