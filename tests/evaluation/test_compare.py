@@ -15,9 +15,10 @@ REFERENCE = Path(__file__).resolve().parents[2] / "benchmarks" / "reference" / "
 def test_a_rate_only_one_run_could_estimate_differs_exactly_but_not_within_the_intervals():
     """The H200 run of the default experiment detected none of the 140 probes of one 4.5 px
     condition where the CPU detected one: rank-1 of the detected was 0/1 on the CPU and undefined
-    on the GPU. Within the intervals that is no difference; exactly, it is one."""
+    on the GPU. Within the intervals that is no difference; exactly, it is one. Rebuilt on any
+    condition of the reference whose few detected faces were none identified."""
     reference = read_summary(REFERENCE)
-    (condition,) = reference.index[(reference["n_detected_mated"] == 1)
+    (condition,) = reference.index[(reference["n_detected_mated"] > 0)
                                    & (reference["rank1_detected"] == 0)][:1]
     undetected = reference.copy()
     for column in ("rank1_detected", "rank1_detected_ci_low", "rank1_detected_ci_high"):
