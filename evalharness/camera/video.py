@@ -23,7 +23,7 @@ from av.video.reformatter import Interpolation
 PIXEL_FORMAT = "yuv420p"
 
 #: swscale's flags for the RGB <-> YUV conversions on either side of the codec. Its defaults round
-#: the decoded RGB down: a lossless (QP 0) round trip returned a grey ramp 0.48 DN darker and real
+#: the decoded RGB down: a lossless (QP 0) round trip returned a grey ramp 0.47 DN darker and
 #: faces 1.2-1.4 DN darker, a bias no camera's decoder adds. Accurate rounding with full-resolution
 #: chroma interpolation brings both within 0.02 DN; bit-exact arithmetic makes every CPU give the
 #: same pixels (swscale otherwise picks SIMD paths by CPU).

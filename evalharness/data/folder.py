@@ -360,7 +360,7 @@ def _file_problem(entry: os.DirEntry[str], verify_images: bool, max_pixels: int,
             return error.reason
     if size is not None:
         try:
-            width, height = upright_size(entry.path)
+            width, height = upright_size(entry.path, max_pixels)
         except ImageError as error:
             return error.reason
         if (width, height) != (size.width_px, size.height_px):

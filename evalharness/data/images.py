@@ -85,14 +85,7 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS)
         if path.stat().st_size == 0:
             raise ImageError(path, "empty file (0 bytes)")
         image = _open_header(path)
-        width, height = image.size
-        if width * height > max_pixels:
-            image.close()
-            raise ImageError(
-                path,
-                f"{width}x{height} pixels exceeds the limit of {max_pixels:,} pixels "
-                "(possible decompression bomb)"
-            )
+        _refuse_a_bomb(path, image, max_pixels)
         # WeasyPrint sets this process-wide flag to True on import, which makes Pillow pad
         # truncated files with grey instead of failing; the harness never accepts those.
         ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -112,6 +105,16 @@ def _open_header(path: Path) -> Image.Image:
         return Image.open(path)
 
 
+def _refuse_a_bomb(path: Path, image: Image.Image, max_pixels: int) -> None:
+    """Close ``image`` and raise an :class:`ImageError` when its header claims more than
+    ``max_pixels`` pixels, before anything is decoded."""
+    width, height = image.size
+    if width * height > max_pixels:
+        image.close()
+        raise ImageError(path, f"{width}x{height} pixels exceeds the limit of {max_pixels:,} pixels "
+                               "(possible decompression bomb)")
+
+
 def _image_error(path: Path, error: BaseException) -> ImageError:
     """The :class:`ImageError` saying what ``error``, raised while reading ``path``, means."""
     if isinstance(error, FileNotFoundError):
@@ -125,12 +128,14 @@ def _image_error(path: Path, error: BaseException) -> ImageError:
     return ImageError(path, f"cannot be decoded: {error}")
 
 
-def upright_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+def upright_size(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[int, int]:
     """``(width, height)`` in pixels of the image as :func:`read_image` returns it (EXIF
-    orientations 5-8 turn it a quarter), read from the header alone. An unreadable file is an
-    :class:`ImageError`."""
+    orientations 5-8 turn it a quarter), from the header (Pillow decodes a PNG to read its EXIF,
+    so the pixel limit is checked first). An unreadable file or one of more than ``max_pixels``
+    pixels is an :class:`ImageError`."""
     try:
         with _open_header(Path(path)) as image:
+            _refuse_a_bomb(Path(path), image, max_pixels)
             width, height = image.size
             turned = image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError,

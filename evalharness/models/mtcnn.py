@@ -71,9 +71,9 @@ class MtcnnDetector:
                  thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
                  factor: float = 0.709, image_size: int = 160, margin: float = 0,
                  fast: bool = True) -> None:
-        if min_face_size <= 0 or not 0 < factor < 1:
+        if not (min_face_size > 0 and 0 < factor < 1):  # NaN fails too
             raise ModelSettingError(f"MTCNN: min_face_size must be > 0 px (got {min_face_size}) and "
-                             f"factor in (0, 1) (got {factor})")
+                                    f"factor in (0, 1) (got {factor})")
         self.weights_sha256 = mtcnn_weights_sha256()
         self.device = device
         self.min_face_size = min_face_size

@@ -85,7 +85,7 @@ class OnnxDetector(ABC):
         self.nms_iou = self.default_nms_iou if nms_iou is None else float(nms_iou)
         if not (0 < self.score_threshold < 1 and 0 < self.nms_iou <= 1):
             raise ModelSettingError(f"detector {self.name!r}: score_threshold must be in (0, 1) (got "
-                             f"{self.score_threshold}) and nms_iou in (0, 1] (got {self.nms_iou})")
+                                    f"{self.score_threshold}) and nms_iou in (0, 1] (got {self.nms_iou})")
         self.weights_sha256 = self.model.sha256
         self._session = prepared_session(self.model.model_bytes(), device, self.name,
                                          free_input_dims=self.free_input_dims)

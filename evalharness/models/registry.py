@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Literal, get_type_hints
 
 import torch
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from evalharness.config.experiment import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER
 from evalharness.config.loading import suggest
@@ -194,6 +194,10 @@ def lfw_accuracy(name: str) -> float | None:
     return entry.lfw.accuracy if entry is not None and entry.lfw is not None else None
 
 
+#: Option values are checked as pydantic checks a model's fields, without infinity or NaN.
+_FINITE = ConfigDict(allow_inf_nan=False)
+
+
 def _call(loader: Callable, label: str, device: torch.device, options: dict) -> object:
     """Call ``loader(device, **options)``, refusing by name an option it does not take or a value
     not of the option's annotated type (pydantic's checks; true/false is no number)."""
@@ -206,9 +210,10 @@ def _call(loader: Callable, label: str, device: torch.device, options: dict) -> 
     checked = {}
     for key, value in options.items():
         try:
-            if isinstance(value, bool) and hints[key] is not bool:
-                raise ValueError("true/false is not a value of this option")
-            checked[key] = TypeAdapter(hints[key]).validate_python(value)
+            if isinstance(value, bool) != (hints[key] is bool):
+                raise ValueError("true/false is this option's only value" if hints[key] is bool
+                                 else "true/false is not a value of this option")
+            checked[key] = TypeAdapter(hints[key], config=_FINITE).validate_python(value)
         except ValueError as error:  # pydantic's ValidationError is one
             reason = error.errors()[0]["msg"] if isinstance(error, ValidationError) else str(error)
             raise ModelSettingError(f"{label}: option {key} = {value!r}: {reason}") from None

@@ -238,9 +238,11 @@ COMPARISON = '[detector_comparison]\ndetectors = ["mtcnn", "yunet"]\nprobes_per_
     ("", 'recognizer_options={margin="wide"}', ["recognizer 'facenet-casia': option margin = 'wide'",
                                                 "valid number"]),
     ("", 'detector_options={factor=true}', ["detector 'mtcnn': option factor = True", "true/false"]),
+    ("", 'detector_options={fast=1}', ["detector 'mtcnn': option fast = 1", "true/false"]),
+    ("", 'detector_options={min_face_size=nan}', ["detector 'mtcnn': option min_face_size = nan", "finite"]),
     (COMPARISON, 'detector_options={factor="x"}', ["detector 'mtcnn': option factor = 'x'"]),
 ], ids=["unknown-recognizer", "unknown-option", "bad-option-value", "option-of-another-type", "true-for-a-number",
-        "with-a-detector-comparison"])
+        "a-number-for-true", "not-a-number", "with-a-detector-comparison"])
 def test_a_model_setting_is_a_config_error(cli, write_experiment, tiny_dataset, tmp_path, extra, setting, fragments):
     """A model name or option is a setting to correct (exit 2, naming the experiment), not a
     missing or damaged weights file (exit 4) nor a crash (exit 70), and a run that cannot start
