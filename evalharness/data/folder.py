@@ -199,7 +199,8 @@ def open_dataset(
     max_pixels
         Largest accepted width x height of an image (checked only when ``verify_images``).
     size
-        Skip every image not of this size (read from its header), with the size's reason.
+        Skip every image not of this size (upright, as decoded; from its header when
+        ``verify_images`` is false), with the size's reason.
 
     Returns
     -------
@@ -353,18 +354,23 @@ def _file_problem(entry: os.DirEntry[str], verify_images: bool, max_pixels: int,
             return "empty file (0 bytes)"
     except OSError as error:
         return f"cannot be read: {error.strerror}"
+    decoded = None
     if verify_images:
         try:
-            load_image(entry.path, max_pixels)
+            decoded = load_image(entry.path, max_pixels)
         except ImageError as error:
             return error.reason
-    if size is not None:
-        try:
-            width, height = upright_size(entry.path, max_pixels)
-        except ImageError as error:
-            return error.reason
-        if (width, height) != (size.width_px, size.height_px):
-            return f"{width}x{height} px, not {size.width_px}x{size.height_px}: {size.why}"
+    if size is None:
+        return None
+    try:
+        # The decoded image's own size when there is one: reading the file again would decode a
+        # PNG twice (Pillow decodes it to read its EXIF).
+        width, height = upright_size(entry.path, max_pixels) if decoded is None \
+            else (decoded.shape[-1], decoded.shape[-2])
+    except ImageError as error:
+        return error.reason
+    if (width, height) != (size.width_px, size.height_px):
+        return f"{width}x{height} px, not {size.width_px}x{size.height_px}: {size.why}"
     return None
 
 

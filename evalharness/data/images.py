@@ -92,9 +92,13 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS)
         with image:
             image.load()  # decodes every pixel: a truncated file fails here, not later
             return ImageOps.exif_transpose(image)
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as error:
+    except _READ_ERRORS as error:
         raise _image_error(path, error) from None
+
+
+#: What Pillow raises on a file it cannot read (:func:`_image_error` says what each means).
+_READ_ERRORS = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError,
+                Image.DecompressionBombWarning)
 
 
 def _open_header(path: Path) -> Image.Image:
@@ -138,8 +142,7 @@ def upright_size(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXEL
             _refuse_a_bomb(Path(path), image, max_pixels)
             width, height = image.size
             turned = image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as error:
+    except _READ_ERRORS as error:
         raise _image_error(Path(path), error) from None
     return (height, width) if turned else (width, height)
 
