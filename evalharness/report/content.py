@@ -59,8 +59,8 @@ STATISTICS = (
 POSE_EFFECT = (
     "The size of that mismatch was measured on real CCTV and HD images (docs/VALIDATION.md, section "
     "Pose): simulating each real probe from the near-frontal studio view instead of the view nearest "
-    "its own head pose changed simulated rank-1 by -32.9 points overall, -36.3 at 20-30 px between "
-    "the eyes and -3.9 above 50 px."
+    "its own head pose changed simulated rank-1 by -33.1 points overall, -36.3 at 20-30 px between "
+    "the eyes and -6.5 above 50 px."
 )
 POSE_ONE_VIEW = (
     "Head pose from a high-mounted camera is not simulated in this run: the camera model is "
