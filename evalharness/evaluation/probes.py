@@ -27,9 +27,12 @@ class Probes:
 
     ``best_of_k`` (optional, shape (P,)): whether the probe was identified at rank 1 in any of
     the captures of its pass (:func:`evalharness.evaluation.scenarios.best_of_k_hits`).
+    ``tail_fraction``: of the impostor scores, the highest fraction the database projection's
+    tail is fitted to (:func:`projection.fit_impostors`).
     """
 
-    def __init__(self, rows: pd.DataFrame, best_of_k: np.ndarray | None = None) -> None:
+    def __init__(self, rows: pd.DataFrame, best_of_k: np.ndarray | None = None, *,
+                 tail_fraction: float = projection.TAIL_FRACTION) -> None:
         self.mated = (rows["probe_kind"] == "mated").to_numpy()
         self.detected = rows["detected"].to_numpy(dtype=bool)
         self.rank = rows["mate_rank"].fillna(np.iinfo(np.int32).max).to_numpy(dtype=np.int64)
@@ -46,6 +49,7 @@ class Probes:
         order = np.argsort(-impostor, kind="stable")
         self.impostor, self.impostor_owner = impostor[order], owner[order]
         self.best_of_k = best_of_k
+        self.tail_fraction = tail_fraction
         self._model: tuple[np.ndarray, projection.ImpostorModel] | None = None
 
     def detection_rate(self, idx: np.ndarray) -> float:
@@ -99,7 +103,8 @@ class Probes:
         statistic in turn)."""
         if self._model is None or self._model[0] is not idx:
             copies = np.bincount(idx, minlength=self.mated.size)[self.impostor_owner]
-            self._model = (idx, projection.fit_impostors(self.impostor, copies=copies, presorted=True))
+            self._model = (idx, projection.fit_impostors(self.impostor, copies=copies, presorted=True,
+                                                                tail_fraction=self.tail_fraction))
         return self._model[1]
 
     def impostor_model(self, idx: np.ndarray) -> projection.ImpostorModel | None:

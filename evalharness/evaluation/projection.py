@@ -96,13 +96,15 @@ class ImpostorModel:
         return self.threshold + self.scale / self.shape * (ratio ** (-self.shape) - 1.0)
 
 
-def fit_impostors(scores: ArrayLike, *, copies: ArrayLike | None = None, presorted: bool = False) -> ImpostorModel:
+def fit_impostors(scores: ArrayLike, *, copies: ArrayLike | None = None, presorted: bool = False,
+                  tail_fraction: float = TAIL_FRACTION) -> ImpostorModel:
     """Fit :class:`ImpostorModel` to impostor scores (any order; highest first when ``presorted``),
     each counted ``copies`` times (a bootstrap resample's; once each by default).
 
     The tail is the generalised Pareto distribution of the excesses over the score exceeded by
-    :data:`TAIL_FRACTION` of them, by probability-weighted moments: with ``a0`` the mean excess and
-    ``a1`` the mean of ``(1 - p_i) y_(i)`` (``y`` ascending, plotting positions
+    ``tail_fraction`` of them (in (0, 1); :data:`TAIL_FRACTION` in every run, other values for
+    ``benchmarks/projection_check.py --tail-fractions``), by probability-weighted moments: with
+    ``a0`` the mean excess and ``a1`` the mean of ``(1 - p_i) y_(i)`` (``y`` ascending, plotting positions
     ``p_i = (i - 0.35) / n``), shape ``= 2 - a0 / (a0 - 2 a1)`` and scale ``= 2 a0 a1 / (a0 - 2 a1)``.
     """
     descending = np.asarray(scores, dtype=np.float64)
@@ -112,7 +114,7 @@ def fit_impostors(scores: ArrayLike, *, copies: ArrayLike | None = None, presort
         descending, copies = descending[order], copies[order]
     counted = np.cumsum(copies)
     n = int(counted[-1]) if counted.size else 0
-    k = int(TAIL_FRACTION * n)
+    k = int(tail_fraction * n)
     if k < MIN_TAIL_POINTS:
         return ImpostorModel(descending, counted, math.inf, 0.0, 0.0, math.nan)
     # Only the highest k + 1 scores (copies repeated) enter the fit.

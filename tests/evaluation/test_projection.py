@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 from evalharness.evaluation import projection
+from evalharness.evaluation.probes import Probes
 
 EXPERIMENT = """\
 name = "projection-test"
@@ -42,6 +43,26 @@ def test_pareto_tail_fit_recovers_a_known_tail():
     # quantile_above inverts exceedance.
     for mass in (1e-3, 1e-6, 1e-9):
         assert model.exceedance([model.quantile_above(mass)])[0] == pytest.approx(mass, rel=1e-6)
+
+
+def test_tail_fraction_sets_the_scores_the_tail_is_fitted_to():
+    """Excesses of a generalised Pareto sample over any threshold are generalised Pareto of the
+    same shape, so every fraction recovers it; the larger fraction, from more excesses, closer.
+    A condition's probes pass their fraction to the fit (benchmarks/projection_check.py)."""
+    scores = stats.genpareto.rvs(c=-0.2, scale=0.05, size=200_000, random_state=np.random.default_rng(0))
+    default = projection.fit_impostors(scores)
+    wide = projection.fit_impostors(scores, tail_fraction=0.2)
+    assert default.tail_mass == pytest.approx(projection.TAIL_FRACTION)
+    assert wide.tail_mass == pytest.approx(0.2)
+    assert wide.shape == pytest.approx(-0.2, abs=0.02)
+    assert default.shape == pytest.approx(-0.2, abs=0.1)
+    rows = pd.DataFrame({"probe_kind": ["mated", "nonmated"], "detected": [True, True],
+                         "mate_rank": pd.array([1, None], dtype="Int64"), "mate_score": [0.9, np.nan],
+                         "best_nonmate_score": [scores[:1000].max(), scores[1000:].max()],
+                         "nonmate_scores": [scores[:1000], scores[1000:3000]]})
+    for fraction in (projection.TAIL_FRACTION, 0.2):
+        model = Probes(rows, tail_fraction=fraction).impostor_model(np.arange(2))
+        assert model.tail_mass == pytest.approx(fraction)
 
 
 def test_below_the_tail_the_empirical_distribution_counts_ties_against_the_mate():
