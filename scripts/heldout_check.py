@@ -59,7 +59,7 @@ import quality_vs_real  # scripts/, beside this file
 import validation_goal as validation_goal_script
 from make_frmdb_paired import people
 
-from evalharness.camera.calibration import NOISE_TOLERANCE
+from evalharness.camera.calibration import MATCH_TOLERANCE
 from evalharness.evaluation.validation_goal import Criterion, criteria, goal_met, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -261,7 +261,7 @@ def _camera_figures(validation: Path) -> tuple[dict[str, float], dict[str, float
 
 def calibrated_profile_goal(out: Path) -> tuple[list[str], bool]:
     """The quality issue's profile goal: `calibrate` on the held-out camera's frames reproduces
-    their noise (each level within :data:`NOISE_TOLERANCE`, correlations within as much) and
+    their noise (each level within :data:`MATCH_TOLERANCE`, correlations within as much) and
     sharpness (within as much) in closed loop (its compression is read from the JPEG tables, not
     fitted); and the CCTV profile as `calibrate` wrote it from the development frames
     (:data:`CALIBRATED_PROFILES`, no stand-in) passes `validate` on the held-out people as well as
@@ -294,10 +294,10 @@ def calibrated_profile_goal(out: Path) -> tuple[list[str], bool]:
             misses = {key: check["simulated"] / check["real"] - 1 if relative else check["simulated"] - check["real"]
                       for key, check in checks.items() if belongs(key)}
             worst = max(misses, key=lambda key: abs(misses[key]), default=None)
-            ok = worst is not None and abs(misses[worst]) <= NOISE_TOLERANCE
+            ok = worst is not None and abs(misses[worst]) <= MATCH_TOLERANCE
             figure = "not measured" if worst is None else (
                 f"worst {worst} {100 * misses[worst]:+.0f}%" if relative else f"worst {worst} {misses[worst]:+.2f}")
-            allowed = f"+-{NOISE_TOLERANCE:.0%}" if relative else f"+-{NOISE_TOLERANCE:g}"
+            allowed = f"+-{MATCH_TOLERANCE:.0%}" if relative else f"+-{MATCH_TOLERANCE:g}"
             judgement = ("MET" if ok else "NOT MET") if judged else "shown"
             lines.append(f"| calibrate closed loop, {name} ({len(misses)} check{'' if len(misses) == 1 else 's'}, "
                          f"{len(calibrated['frames'])} frames) | {figure} | {allowed} | {judgement} |")

@@ -8,7 +8,10 @@ What the frames cannot tell (field of view, distances, speed, spectral response)
 base's. Noise and sharpness are matched in closed loop: a test chart (grey patches with slanted
 edges) goes through this harness's own camera model (:func:`~evalharness.camera.simulate.simulate`,
 full frame) with the candidate profile, and its frames are measured exactly as the real ones were,
-so that JPEG, demosaicking and the tone curve act on the simulation as on the camera:
+so that JPEG, demosaicking and the tone curve act on the simulation as on the camera. The noise is
+matched first, behind the base's lens; the lens is then matched on a chart that carries that
+noise, whose quantisation and JPEG blocks act on edges as they do in the frames; then the noise
+is matched again behind the matched lens and colour sampling, as the profile's final values:
 
 - sharpness: ``aberration_blur_um`` is bisected until the chart's edge MTF50 equals the real
   frames' (the lens's diffraction stays the base's). Both are measured on the static scene only
@@ -30,7 +33,7 @@ so that JPEG, demosaicking and the tone curve act on the simulation as on the ca
   level: gain times ``k^2``, read noise divided by ``k``); ``face_irradiance_w_m2`` then keeps the
   measured white level (99th percentile of the frames' luma) at the same digital number. Scaling
   changes the curve's level, not its shape: where that one curve misses the frames' noise by more
-  than :data:`NOISE_TOLERANCE` at a level, or in its correlation between neighbours, the noise is
+  than :data:`MATCH_TOLERANCE` at a level, or in its correlation between neighbours, the noise is
   written as measured in stored values instead (``stored_noise_dn`` and
   ``stored_noise_correlation_px``, :mod:`evalharness.camera.noise`, matched level by level in
   closed loop), and the gain then sets the signal scale only. What the final profile still
@@ -73,10 +76,10 @@ from evalharness.camera.sensor import FULL_SCALE_DN, linear_to_srgb, srgb_to_lin
 from evalharness.camera.simulate import derive, simulate
 from evalharness.config.profile import CameraProfile, with_overrides
 
-#: Largest relative difference of the calibrated noise from the frames' at one level that
-#: `calibrate` lets pass without a warning: the 15% within which a calibrated profile is to
-#: reproduce its camera's measures.
-NOISE_TOLERANCE = 0.15
+#: Largest relative difference of the calibrated profile's closed-loop measures from the frames'
+#: (the noise at one level, the matched sharpness) that `calibrate` lets pass without a warning:
+#: the 15% within which a calibrated profile is to reproduce its camera's measures.
+MATCH_TOLERANCE = 0.15
 #: Why the noise was not measured, when no level has enough flat blocks free of clipping.
 NOISE_NOT_MEASURED = (
     f"noise not measured: no signal level has {measure.MIN_BLOCKS_PER_BIN} flat "
@@ -167,6 +170,8 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
             f"measured: JPEG sampling factors, most common of {n} frames")
     profile = with_overrides(base, values)
     sharpness = measured.sharpness
+    if sharpness.measured:  # the chart that matches the lens carries the camera's noise, not the base's
+        profile = with_overrides(profile, _match_noise(profile, measured, seed).values)
     if sharpness.lens_measured:
         sigma_px, mtf_sim = _match_sharpness(profile, measured, seed)
         put("aberration_blur_um", round(sigma_px * profile.pixel_pitch_um, 3),
@@ -180,8 +185,9 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
             put(key, value, core.comments[key])
     elif not sharpness.lens_measured:
         put("aberration_blur_um", base.aberration_blur_um, sharpness_not_measured(sharpness))
-    profile = with_overrides(base, values)
-    noise = _match_noise(profile, measured, seed)
+    # Then the noise behind the matched lens and colour sampling (a mosaic's interpolation
+    # correlates the noise; the lens acts on no flat field).
+    noise = _match_noise(with_overrides(base, values), measured, seed)
     for key, value in noise.values.items():
         put(key, value, noise.comments[key])
     profile = with_overrides(base, values)
@@ -196,10 +202,11 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
             measure.CORRELATION_LAGS_PX, real_noise.mean_correlation(),
             simulated_noise.mean_correlation(), strict=True)})
         misses = _noise_misses(simulated_noise, real_noise)
-        warning = (f"the calibrated noise differs from the frames' by more than {NOISE_TOLERANCE:.0%} "
+        warning = (f"the calibrated noise differs from the frames' by more than {MATCH_TOLERANCE:.0%} "
                    f"({misses}); the closed-loop checks list every level") if misses else None
     else:
         warning = noise.unmatched
+    warnings = [warning] if warning else []
     if sharpness.measured:
         final = measure_chart(profile, seed)
         checks["mtf50_cyc_per_px"] = (sharpness.mtf50_cyc_per_px, final.sharpness.mtf50_cyc_per_px)
@@ -223,7 +230,23 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
     if sharpness.measured and (sharper := _sharper_than_rendered(sharpness, final.sharpness, profile)):
         remarks.append(sharper)
     matched = "mtf50_cyc_per_px" if sharpness.lens_measured else core.check if core is not None else None
-    return Calibrated(values, notes, checks, remarks, [warning] if warning else [], sharpness_check=matched)
+    if matched is not None and (miss := _sharpness_miss(checks.get(matched), matched)):
+        warnings.append(miss)
+    return Calibrated(values, notes, checks, remarks, warnings, sharpness_check=matched)
+
+
+def _sharpness_miss(check: tuple[float, float] | None, key: str) -> str | None:
+    """The warning when the final profile's chart misses the frames' sharpness measure ``key``
+    (real, simulated) by more than :data:`MATCH_TOLERANCE`, or shows no such edges; else None."""
+    real, simulated = check if check is not None else (math.nan, math.nan)  # a class's: where both measured
+    if not math.isfinite(simulated):
+        return (f"the calibrated chart shows none of the edges the frames' sharpness was matched on "
+                f"({key}): aberration_blur_um is not checked against this camera's edges")
+    if abs(simulated / real - 1.0) <= MATCH_TOLERANCE:
+        return None
+    return (f"the calibrated sharpness misses the frames' by more than {MATCH_TOLERANCE:.0%} ({key}: "
+            f"frames {real:.3g}, calibrated chart {simulated:.3g}): aberration_blur_um does not "
+            "reproduce this camera's edges")
 
 
 def _fastest_class(sharpness: Sharpness) -> ContrastClass | None:
@@ -235,14 +258,14 @@ def _fastest_class(sharpness: Sharpness) -> ContrastClass | None:
 
 def _sharper_than_rendered(real: Sharpness, chart: Sharpness, profile: CameraProfile) -> str | None:
     """A remark when the frames' fastest-rising static edges (:func:`_fastest_class`) rise
-    faster, by more than :data:`NOISE_TOLERANCE`, than the chart through ``profile`` renders any
+    faster, by more than :data:`MATCH_TOLERANCE`, than the chart through ``profile`` renders any
     step: natural edges are at best steps, so the profile's lens or colour sampling is softer than
     the camera's. None otherwise."""
     fastest = _fastest_class(real)
     chart_rises = [c.rise_px[0] for c in chart.narrow_contrast_classes if math.isfinite(c.rise_px[0])]
     if fastest is None or not chart_rises:
         return None
-    if fastest.rise_px[0] >= (1.0 - NOISE_TOLERANCE) * min(chart_rises):
+    if fastest.rise_px[0] >= (1.0 - MATCH_TOLERANCE) * min(chart_rises):
         return None
     mosaic = profile.spectral_mode == "colour" and profile.colour_sampling == "mosaic"
     return (f"edge core: the frames' static {fastest.low_dn:.0f}-{fastest.high_dn:.0f} DN edges rise "
@@ -373,7 +396,7 @@ def _match_core(profile: CameraProfile, sharpness: Sharpness, seed: int) -> Core
     static edges (:func:`_fastest_class`), whose shoulders and shading move it least.
 
     Natural edges are at best steps, so the camera renders a step at least that fast. Where a
-    colour mosaic at the stored size renders no step within :data:`NOISE_TOLERANCE` of it even
+    colour mosaic at the stored size renders no step within :data:`MATCH_TOLERANCE` of it even
     behind the sharpest lens, the frame was sampled finer than its pixels (a recorder's scaled-down
     frame): ``colour_sampling = "full"``. ``aberration_blur_um`` is then bisected (log sigma) until
     the chart's edges in the same contrast class rise as fast as the frames'; at the range's sharp
@@ -399,7 +422,7 @@ def _match_core(profile: CameraProfile, sharpness: Sharpness, seed: int) -> Core
     sharpest = chart_rise(profile, math.exp(low))
     if not math.isfinite(sharpest):
         return None
-    if (sharpest > (1.0 + NOISE_TOLERANCE) * target and profile.spectral_mode == "colour"
+    if (sharpest > (1.0 + MATCH_TOLERANCE) * target and profile.spectral_mode == "colour"
             and profile.colour_sampling == "mosaic"):
         full = with_overrides(profile, {"colour_sampling": "full"})
         full_sharpest = chart_rise(full, math.exp(low))
@@ -421,7 +444,7 @@ def _match_core(profile: CameraProfile, sharpness: Sharpness, seed: int) -> Core
     values["aberration_blur_um"] = round(sigma_px * pitch, 3)
     comments["aberration_blur_um"] = (
         f"closed loop on a stated proxy{bound}: the chart's edges in the same contrast class rise "
-        f"{matched:.2f} px (25-75%, before the noise is matched; the header's "
+        f"{matched:.2f} px (25-75%, with the noise as first matched; the header's "
         f"checks give the final profile's), {edges}; natural edges are at best "
         f"steps, so the lens is at least this sharp. Their MTF50 does not measure one lens "
         f"({sharpness.lens_inconsistency()})")
@@ -471,7 +494,7 @@ class NoiseMatch:
 def _match_noise(profile: CameraProfile, measured: CameraMeasures, seed: int) -> NoiseMatch:
     """Noise values reproducing the measured noise (module docstring): the Poisson-Gaussian
     sensor's gain, read noise and light, and, where its one curve misses the frames' noise by
-    more than :data:`NOISE_TOLERANCE` at a level or in its correlation, the noise measured in
+    more than :data:`MATCH_TOLERANCE` at a level or in its correlation, the noise measured in
     stored values (:func:`_match_stored_noise`)."""
     real = measured.noise
     usable = real.sigma_dn >= QUANTISATION_SIGMA_DN
@@ -524,7 +547,7 @@ def _match_noise(profile: CameraProfile, measured: CameraMeasures, seed: int) ->
     if not misses and not inherited:
         return NoiseMatch(values, comments)
     stored = _match_stored_noise(with_overrides(profile, values), real.select(usable), seed)
-    why = (f"that one curve misses the frames' noise by more than {NOISE_TOLERANCE:.0%} ({misses})"
+    why = (f"that one curve misses the frames' noise by more than {MATCH_TOLERANCE:.0%} ({misses})"
            if misses else "the base gives a stored noise, which a profile on it cannot unset")
     comments["gain_dn_per_e"] += (f"; {why}, so the noise is stored_noise_dn's and this gain sets "
                                   "the signal scale only")
@@ -583,21 +606,21 @@ def _match_stored_noise(profile: CameraProfile, real: measure.NoiseCurve, seed: 
 
 
 def _noise_misses(simulated: measure.NoiseCurve, real: measure.NoiseCurve) -> str:
-    """Where ``simulated`` misses ``real`` by more than :data:`NOISE_TOLERANCE`, listed (empty
+    """Where ``simulated`` misses ``real`` by more than :data:`MATCH_TOLERANCE`, listed (empty
     when nowhere): sigma relatively at each level, the correlation at each lag absolutely (a
     share of its full scale, 1: a relative tolerance would fail two white noises on sampling
     alone). A level of the real noise above quantisation that the simulation does not show (its
     blocks all clip) and a correlation it cannot measure are misses too."""
     compared = noise_by_level(simulated, real)
     off = [f"{level:.0f} DN x{sim / real_sigma:.2f}" for level, real_sigma, sim in compared
-           if not abs(sim / real_sigma - 1.0) <= NOISE_TOLERANCE]
+           if not abs(sim / real_sigma - 1.0) <= MATCH_TOLERANCE]
     shown = {level for level, _, _ in compared}
     off += [f"{level:.0f} DN not shown (every simulated block clips)" for level, sigma
             in zip(real.level_dn.tolist(), real.sigma_dn.tolist(), strict=True)
             if sigma >= QUANTISATION_SIGMA_DN and level not in shown]
     off += [f"correlation {lag} px apart {sim_rho:.2f} for {real_rho:.2f}" for lag, real_rho, sim_rho in zip(
         measure.CORRELATION_LAGS_PX, real.mean_correlation(), simulated.mean_correlation(), strict=True)
-        if not abs(sim_rho - real_rho) <= NOISE_TOLERANCE]  # NaN: not measured, a miss
+        if not abs(sim_rho - real_rho) <= MATCH_TOLERANCE]  # NaN: not measured, a miss
     return ", ".join(off)
 
 

@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-from evalharness.camera import measure
+from evalharness.camera import calibration, measure
 from evalharness.camera.calibration import (CHART_IED_PX, _match_core, _sharper_than_rendered, chart_frames,
                                             chart_image, flat_fields, measure_chart)
 from evalharness.camera.frame_measures import (MIN_STATIC_EDGES, WINDOW_AGREEMENT_RATIO, ContrastClass, Sharpness,
@@ -343,6 +343,35 @@ def test_calibrate_recovers_the_settings_of_simulated_frames(tmp_path, capsys):
     layers = resolve_profile(out)
     assert layers.values["hfov_deg"].file.name == "legacy-interlaced.toml"
     assert "measured" in layers.values["jpeg_quality"].comment
+
+
+@pytest.mark.slow
+def test_calibrate_recovers_the_lens_of_a_noisy_infrared_camera_at_jpeg_quality_30(tmp_path, capsys):
+    """An ANPR-like camera: monochrome, JPEG quality 30. Behind the base's far noisier sensor the
+    chart shows no measurable edge at any sharp lens, which sent the lens search to its sharp end
+    (0.94 um, its chart twice as sharp as the frames, without a warning) until the chart carried
+    the noise matched to the frames."""
+    truth = load_profile("legacy-interlaced", {**KNOWN, "spectral_mode": "infrared", "jpeg_quality": 30})
+    frames = []
+    for index, jpeg in enumerate(chart_frames(truth, seed=11, count=6, scenes=_chart_with_a_walker(6))):
+        frames.append(tmp_path / f"frame{index}.jpg")
+        frames[-1].write_bytes(jpeg)
+    out = tmp_path / "infrared.toml"
+    result = _calibrate_json(capsys, frames, out)
+    profile = load_profile(out)
+    assert profile.spectral_mode == "infrared" and profile.jpeg_quality == 30
+    assert profile.aberration_blur_um == pytest.approx(20.0, rel=0.15)
+    real_mtf, simulated_mtf = result["checks"]["mtf50_cyc_per_px"].values()
+    assert simulated_mtf == pytest.approx(real_mtf, rel=0.15)
+    assert result["warnings"] == []
+
+
+def test_a_calibrated_chart_that_misses_the_frames_sharpness_is_warned_about():
+    assert calibration._sharpness_miss((0.160, 0.170), "mtf50_cyc_per_px") is None
+    miss = calibration._sharpness_miss((0.160, 0.349), "mtf50_cyc_per_px")
+    assert "mtf50_cyc_per_px: frames 0.16, calibrated chart 0.349" in miss and "15%" in miss
+    assert "shows none of the edges" in calibration._sharpness_miss(None, "rise_25_75_contrast_20_60_dn_px")
+    assert "shows none of the edges" in calibration._sharpness_miss((0.160, math.nan), "mtf50_cyc_per_px")
 
 
 @pytest.mark.slow
