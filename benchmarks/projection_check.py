@@ -12,19 +12,21 @@ compares with what the full gallery gives directly:
   non-mated search (metrics.fnir_at_fpir).
 
 Then it checks the impostor tail that the database scenarios extrapolate into (``--draws``): it
-draws runs of the default experiment's size from the large one (``--mated`` mated and
-``--nonmated`` non-mated probes of different people, each with the scores of ``--small - 1``
-random non-mates, as that run measures them), projects 1 - FNIR at FPIR in galleries of each
-``--tail-sizes`` N from each draw, with the subject-bootstrap 95% interval the run's summary would
-report, and compares both with the same probes' rate under the impostor distribution of the whole
-large run (millions of scores: it resolves per-identity exceedances down to about one over their
-number, where the draw's resolve one over tens of thousands). The gap is the error of the tail's
-extrapolation alone (the mated scores are the same on both sides); the share of draws whose
-interval covers the large run's rate is the interval's coverage. ``--tail-fractions`` compares
-tail thresholds other than the shipped ``projection.TAIL_FRACTION``.
+draws runs of the default experiment's design from the large one (``--mated`` mated probes of
+different people, whose people alone form the gallery, and ``--nonmated`` non-mated probes, each
+probe's scores against that gallery taken from its scores against the whole one, whose order the
+script rebuilds from the run's experiment and dataset), projects 1 - FNIR at FPIR in galleries of
+each ``--tail-sizes`` N from each draw, with the subject-bootstrap 95% interval the run's summary
+would report, and compares both with the same mated probes' rate under the whole large run's
+impostor scores as they are, with no tail fitted (millions of scores: they resolve per-identity
+exceedances down to a few over their number, where a draw's resolve a few over tens of
+thousands; the table gives how many lie above each threshold). The gap is the error of the tail's
+extrapolation (the mated scores are the same on both sides); the count of draws whose interval
+covers the large run's rate is the interval's coverage. ``--tail-fractions`` compares tail
+thresholds other than the shipped ``projection.TAIL_FRACTION``.
 
 Example (the 4,038 people of LFW's development-training split; 4 min on 2 CPU cores with the
-gallery's embeddings cached, the tail check 5 s per condition and tail fraction)::
+gallery's embeddings cached; the tail check about 15 s per condition and tail fraction)::
 
     evalharness run benchmarks/projection_check.toml --out /tmp/projection --no-report \\
         --set dataset=/path/to/lfw-devtrain/images
@@ -40,9 +42,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evalharness.config.experiment import load_experiment, resolve_dataset
+from evalharness.data.folder import open_dataset
 from evalharness.evaluation import metrics, projection, store
-from evalharness.evaluation.intervals import subject_bootstrap
+from evalharness.evaluation.intervals import subject_bootstrap, wilson_interval
 from evalharness.evaluation.probes import Probes
+from evalharness.evaluation.protocol import build_split, uses_views
 
 
 def keep_some(scores: list[np.ndarray], count: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -77,27 +82,63 @@ def check(rows: pd.DataFrame, small: int, sizes: list[int], fpir: float, seed: i
     return results
 
 
-def tail_check(rows: pd.DataFrame, *, small: int, mated: int, nonmated: int, sizes: list[int], fpir: float,
-               fractions: list[float], draws: int, resamples: int, seed: int) -> list[dict[str, object]]:
-    """The database projection from draws of a default-sized run against the whole run's impostor
-    distribution (see the module docstring): one row per tail fraction and N, with the mean and
-    rms error in points, the share of draws whose interval covers, the large run's mean rate, and
-    how many of its impostor scores lie above its own threshold at that N (the larger, the better
-    resolved the comparison)."""
+def gallery_columns(run: Path) -> list[str]:
+    """The run's gallery identities in the order of each probe's scores (sorted), from its split
+    rebuilt as the runner builds it (the dataset must be where the run's experiment.toml says)."""
+    path = run / "experiment.toml"
+    experiment = load_experiment(path)
+    dataset = open_dataset(resolve_dataset(experiment, path))
+    views = dataset.views if uses_views(experiment.protocol) else None
+    return build_split(dataset.records, experiment.protocol, experiment.seed, views).gallery_identities()
+
+
+def draw_run(rows: pd.DataFrame, columns: list[str], *, mated: int, nonmated: int,
+             rng: np.random.Generator) -> pd.DataFrame:
+    """A run of the default experiment's design drawn from a large one: ``mated`` mated probes of
+    different people, whose people alone form the gallery, and ``nonmated`` non-mated probes, each
+    probe's non-mate scores those against that gallery (as the small run scores them)."""
+    position = {name: i for i, name in enumerate(columns)}
+    is_mated = (rows["probe_kind"] == "mated").to_numpy()
+    first_probe: dict[str, int] = {}
+    for row in np.flatnonzero(is_mated):
+        first_probe.setdefault(rows["identity"].iat[row], int(row))
+    people = rng.choice(sorted(first_probe), mated, replace=False)
+    picked = rows.iloc[np.concatenate([[first_probe[name] for name in people],
+                                       rng.choice(np.flatnonzero(~is_mated), nonmated, replace=False)])]
+    gallery = np.sort([position[name] for name in people])
+    scores = []
+    for kind, identity, mate, stored in zip(picked["probe_kind"], picked["identity"], picked["mate_score"],
+                                            picked["nonmate_scores"], strict=True):
+        stored = np.asarray(stored, np.float64)
+        if stored.size == 0:  # undetected: no scores
+            scores.append(stored)
+            continue
+        own = position.get(identity) if kind == "mated" else None
+        if stored.size != len(columns) - (own is not None):
+            raise SystemExit("the run keeps a sample of the non-mate scores (nonmate_scores_kept): "
+                             "the tail check needs them all")
+        every = stored if own is None else np.insert(stored, own, mate)
+        scores.append(every[gallery[gallery != own]])
+    return picked.assign(nonmate_scores=scores).reset_index(drop=True)
+
+
+def tail_check(rows: pd.DataFrame, columns: list[str], *, mated: int, nonmated: int, sizes: list[int],
+               fpir: float, fractions: list[float], draws: int, resamples: int,
+               seed: int) -> list[dict[str, object]]:
+    """The database projection from draws of a default-sized run (:func:`draw_run`) against the
+    same mated probes' rate under the whole run's impostor scores, empirical (no tail fitted), as
+    in the module docstring: one row per tail fraction and N, with the mean error and its standard
+    error and the rms error in points, how many draws' intervals covered, the large run's mean rate,
+    and how many of its impostor scores lie above its threshold at that N (the fewer, the noisier
+    the large run's own rate)."""
     everything = Probes(rows)
-    large = projection.fit_impostors(everything.impostor, presorted=True)
-    thresholds = {size: large.quantile_above(-math.expm1(math.log1p(-fpir) / size)) for size in sizes}
-    mated_rows = np.flatnonzero((rows["probe_kind"] == "mated").to_numpy())
-    nonmated_rows = np.flatnonzero((rows["probe_kind"] != "mated").to_numpy())
+    large = projection.fit_impostors(everything.impostor, presorted=True, tail_fraction=0.0)
     rng = np.random.default_rng(seed)
     errors = {(f, size): [] for f in fractions for size in sizes}
-    covered = {(f, size): [] for f in fractions for size in sizes}
+    covered = {(f, size): 0 for f in fractions for size in sizes}
     direct = {size: [] for size in sizes}
     for draw in range(draws):
-        picked = rows.iloc[np.concatenate([rng.choice(mated_rows, mated, replace=False),
-                                           rng.choice(nonmated_rows, nonmated, replace=False)])]
-        picked = picked.assign(nonmate_scores=keep_some([np.asarray(s, np.float64) for s in picked["nonmate_scores"]],
-                                                        small - 1, rng)).reset_index(drop=True)
+        picked = draw_run(rows, columns, mated=mated, nonmated=nonmated, rng=rng)
         for fraction in fractions:
             probes = Probes(picked, tail_fraction=fraction)
             statistics = {size: probes.database(size, fpir) for size in sizes}
@@ -109,14 +150,16 @@ def tail_check(rows: pd.DataFrame, *, small: int, mated: int, nonmated: int, siz
                                                      large, gallery_size=size, fpir=fpir)
                 low, high = intervals[size]
                 errors[(fraction, size)].append(statistics[size](np.arange(len(picked))) - truth)
-                covered[(fraction, size)].append(low <= truth <= high)
+                covered[(fraction, size)] += int(low <= truth <= high)
                 if fraction == fractions[0]:
                     direct[size].append(truth)
+    per_identity = {size: -math.expm1(math.log1p(-fpir) / size) for size in sizes}
     return [{"fraction": f, "N": size, "large": float(np.mean(direct[size])),
-             "resolved_by": int(np.sum(everything.impostor > thresholds[size])),
+             "resolved_by": int(np.sum(everything.impostor > large.quantile_above(per_identity[size]))),
              "mean_error": 100 * float(np.mean(errors[(f, size)])),
+             "mean_error_se": 100 * float(np.std(errors[(f, size)], ddof=1) / math.sqrt(draws)),
              "rms_error": 100 * math.sqrt(float(np.mean(np.square(errors[(f, size)])))),
-             "coverage": float(np.mean(covered[(f, size)]))} for f in fractions for size in sizes]
+             "covered": covered[(f, size)]} for f in fractions for size in sizes]
 
 
 def main() -> None:
@@ -127,10 +170,10 @@ def main() -> None:
     parser.add_argument("--fpir", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=0)
     tail = parser.add_argument_group("tail check")
-    tail.add_argument("--draws", type=int, default=30, help="default-sized runs drawn (0: no tail check)")
+    tail.add_argument("--draws", type=int, default=100, help="default-design runs drawn (0: no tail check)")
     tail.add_argument("--mated", type=int, default=140, help="mated probes per draw")
     tail.add_argument("--nonmated", type=int, default=100, help="non-mated probes per draw")
-    tail.add_argument("--tail-sizes", type=int, nargs="*", default=[10**3, 10**4, 10**5])
+    tail.add_argument("--tail-sizes", type=int, nargs="*", default=[10**3, 10**4])
     tail.add_argument("--tail-fractions", type=float, nargs="*", default=[projection.TAIL_FRACTION])
     tail.add_argument("--resamples", type=int, default=200, help="bootstrap resamples per draw")
     args = parser.parse_args()
@@ -143,16 +186,20 @@ def main() -> None:
             print(f"  N = {result['N']:>6,}  {result['measure']:<40} direct {result['direct']:7.2%}  "
                   f"projected {result['projected']:7.2%}  ({gap:+.1f} points)")
         if args.draws:
-            print(f"  1 - FNIR @ FPIR {args.fpir:g} from {args.draws} draws of {args.mated} mated and {args.nonmated} "
-                  f"non-mated probes, against the whole run's {len(rows):,} probes' impostor scores:\n"
+            print(f"  1 - FNIR @ FPIR {args.fpir:g} from {args.draws} draws of {args.mated} mated probes (their "
+                  f"people the gallery) and {args.nonmated} non-mated, against the same mated probes under the "
+                  f"whole run's {len(rows):,} probes' impostor scores, empirical:\n"
                   "  | tail fraction | N | whole run: rate (impostor scores above its threshold) | draw - whole "
-                  "run: mean (points) | rms | 95% intervals covering |\n  | --- | --- | --- | --- | --- | --- |")
-            for r in tail_check(rows, small=args.small, mated=args.mated, nonmated=args.nonmated,
+                  "run: mean (its standard error), points | rms | 95% intervals covering (Wilson 95%) |\n"
+                  "  | --- | --- | --- | --- | --- | --- |")
+            columns = gallery_columns(args.run)
+            for r in tail_check(rows, columns, mated=args.mated, nonmated=args.nonmated,
                                 sizes=args.tail_sizes, fpir=args.fpir, fractions=args.tail_fractions,
                                 draws=args.draws, resamples=args.resamples, seed=args.seed):
+                low, high = wilson_interval(r["covered"], args.draws)
                 print(f"  | {r['fraction']:g} | {r['N']:,} | {r['large']:.1%} ({r['resolved_by']}) | "
-                      f"{r['mean_error']:+.1f} | {r['rms_error']:.1f} | {r['coverage']:.0%} |")
-
+                      f"{r['mean_error']:+.1f} ({r['mean_error_se']:.1f}) | {r['rms_error']:.1f} | "
+                      f"{r['covered']}/{args.draws} ({low:.0%}-{high:.0%}) |")
 
 if __name__ == "__main__":
     main()

@@ -9,9 +9,10 @@ base's. Noise and sharpness are matched in closed loop: a test chart (grey patch
 edges) goes through this harness's own camera model (:func:`~evalharness.camera.simulate.simulate`,
 full frame) with the candidate profile, and its frames are measured exactly as the real ones were,
 so that JPEG, demosaicking and the tone curve act on the simulation as on the camera. The noise is
-matched first, behind the base's lens; the lens is then matched on a chart that carries that
-noise, whose quantisation and JPEG blocks act on edges as they do in the frames; then the noise
-is matched again behind the matched lens and colour sampling, as the profile's final values:
+matched first, behind the base's lens, and where the frames' edges were measured the lens is
+matched on a chart that carries that noise and white level, whose quantisation and JPEG blocks act
+on edges as they do in the frames; where that match changed the colour sampling, which acts on the
+noise as the lens does not, the noise is then matched again:
 
 - sharpness: ``aberration_blur_um`` is bisected until the chart's edge MTF50 equals the real
   frames' (the lens's diffraction stays the base's). Both are measured on the static scene only
@@ -170,8 +171,10 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
             f"measured: JPEG sampling factors, most common of {n} frames")
     profile = with_overrides(base, values)
     sharpness = measured.sharpness
-    if sharpness.measured:  # the chart that matches the lens carries the camera's noise, not the base's
-        profile = with_overrides(profile, _match_noise(profile, measured, seed).values)
+    # The chart that matches the lens carries the camera's noise and white level, not the base's.
+    noise = _match_noise(profile, measured, seed)
+    if sharpness.measured:
+        profile = with_overrides(profile, noise.values)
     if sharpness.lens_measured:
         sigma_px, mtf_sim = _match_sharpness(profile, measured, seed)
         put("aberration_blur_um", round(sigma_px * profile.pixel_pitch_um, 3),
@@ -185,9 +188,10 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
             put(key, value, core.comments[key])
     elif not sharpness.lens_measured:
         put("aberration_blur_um", base.aberration_blur_um, sharpness_not_measured(sharpness))
-    # Then the noise behind the matched lens and colour sampling (a mosaic's interpolation
-    # correlates the noise; the lens acts on no flat field).
-    noise = _match_noise(with_overrides(base, values), measured, seed)
+    # The lens acts on no flat field, but colour sampling does (a mosaic's interpolation
+    # correlates the noise): where the sharpness match changed it, the noise is matched again.
+    if values.get("colour_sampling", base.colour_sampling) != base.colour_sampling:
+        noise = _match_noise(with_overrides(base, values), measured, seed)
     for key, value in noise.values.items():
         put(key, value, noise.comments[key])
     profile = with_overrides(base, values)
@@ -401,7 +405,8 @@ def _match_core(profile: CameraProfile, sharpness: Sharpness, seed: int) -> Core
     frame): ``colour_sampling = "full"``. ``aberration_blur_um`` is then bisected (log sigma) until
     the chart's edges in the same contrast class rise as fast as the frames'; at the range's sharp
     end when even that is too slow (the rise check shows by how much). None when no class has
-    :data:`MIN_STATIC_EDGES` windows or the chart shows none in it."""
+    :data:`MIN_STATIC_EDGES` windows; the base's lens, with the class's check, when the chart shows
+    none in it behind any lens searched."""
     fastest = _fastest_class(sharpness)
     if fastest is None:
         return None
@@ -420,8 +425,10 @@ def _match_core(profile: CameraProfile, sharpness: Sharpness, seed: int) -> Core
              f"({fastest.windows} {NARROW_WINDOW_PX[0]}x{NARROW_WINDOW_PX[1]} px windows) rise "
              f"(25-75%) in {target:.2f} px")
     sharpest = chart_rise(profile, math.exp(low))
-    if not math.isfinite(sharpest):
-        return None
+    if not math.isfinite(sharpest):  # kept, and the final check's absence is warned about
+        return CoreMatch({"aberration_blur_um": profile.aberration_blur_um}, {"aberration_blur_um": (
+            f"the base's value: {edges}, but the chart shows no edges of that contrast even behind "
+            "the sharpest lens searched, so the stated proxy could not be matched")}, fastest.rise_key)
     if (sharpest > (1.0 + MATCH_TOLERANCE) * target and profile.spectral_mode == "colour"
             and profile.colour_sampling == "mosaic"):
         full = with_overrides(profile, {"colour_sampling": "full"})

@@ -102,11 +102,14 @@ def fit_impostors(scores: ArrayLike, *, copies: ArrayLike | None = None, presort
     each counted ``copies`` times (a bootstrap resample's; once each by default).
 
     The tail is the generalised Pareto distribution of the excesses over the score exceeded by
-    ``tail_fraction`` of them (in (0, 1); :data:`TAIL_FRACTION` in every run, other values for
-    ``benchmarks/projection_check.py --tail-fractions``), by probability-weighted moments: with
-    ``a0`` the mean excess and ``a1`` the mean of ``(1 - p_i) y_(i)`` (``y`` ascending, plotting positions
-    ``p_i = (i - 0.35) / n``), shape ``= 2 - a0 / (a0 - 2 a1)`` and scale ``= 2 a0 a1 / (a0 - 2 a1)``.
+    ``tail_fraction`` of them (in [0, 1); :data:`TAIL_FRACTION` in every run, other values for
+    ``benchmarks/projection_check.py``; 0: no tail, the empirical distribution throughout), by
+    probability-weighted moments: with ``a0`` the mean excess and ``a1`` the mean of
+    ``(1 - p_i) y_(i)`` (``y`` ascending, plotting positions ``p_i = (i - 0.35) / n``), shape
+    ``= 2 - a0 / (a0 - 2 a1)`` and scale ``= 2 a0 a1 / (a0 - 2 a1)``.
     """
+    if not 0.0 <= tail_fraction < 1.0:
+        raise ValueError(f"tail_fraction must lie in [0, 1), got {tail_fraction}")
     descending = np.asarray(scores, dtype=np.float64)
     copies = np.ones(descending.size, np.int64) if copies is None else np.asarray(copies, np.int64)
     if not presorted:

@@ -47,8 +47,9 @@ def test_pareto_tail_fit_recovers_a_known_tail():
 
 def test_tail_fraction_sets_the_scores_the_tail_is_fitted_to():
     """Excesses of a generalised Pareto sample over any threshold are generalised Pareto of the
-    same shape, so every fraction recovers it; the larger fraction, from more excesses, closer.
-    A condition's probes pass their fraction to the fit (benchmarks/projection_check.py)."""
+    same shape, so every fraction recovers it (the larger, from more excesses, within a tighter
+    bound here). A condition's probes pass their fraction to the fit; 0 fits no tail
+    (benchmarks/projection_check.py)."""
     scores = stats.genpareto.rvs(c=-0.2, scale=0.05, size=200_000, random_state=np.random.default_rng(0))
     default = projection.fit_impostors(scores)
     wide = projection.fit_impostors(scores, tail_fraction=0.2)
@@ -63,6 +64,10 @@ def test_tail_fraction_sets_the_scores_the_tail_is_fitted_to():
     for fraction in (projection.TAIL_FRACTION, 0.2):
         model = Probes(rows, tail_fraction=fraction).impostor_model(np.arange(2))
         assert model.tail_mass == pytest.approx(fraction)
+    assert math.isnan(projection.fit_impostors(scores, tail_fraction=0.0).scale)  # empirical throughout
+    for wrong in (1.0, -0.1, math.nan):
+        with pytest.raises(ValueError, match="tail_fraction"):
+            projection.fit_impostors(scores, tail_fraction=wrong)
 
 
 def test_below_the_tail_the_empirical_distribution_counts_ties_against_the_mate():
