@@ -15,15 +15,17 @@ Then it checks the impostor tail that the database scenarios extrapolate into (`
 draws runs of the default experiment's design from the large one (``--mated`` mated probes of
 different people, whose people alone form the gallery, and ``--nonmated`` non-mated probes, each
 probe's scores against that gallery taken from its scores against the whole one, whose order the
-script rebuilds from the run's experiment and dataset), projects 1 - FNIR at FPIR in galleries of
-each ``--tail-sizes`` N from each draw, with the subject-bootstrap 95% interval the run's summary
-would report, and compares both with the same mated probes' rate under the whole large run's
-impostor scores as they are, with no tail fitted (millions of scores: they resolve per-identity
-exceedances down to a few over their number, where a draw's resolve a few over tens of
-thousands; the table gives how many lie above each threshold). The gap is the error of the tail's
-extrapolation (the mated scores are the same on both sides); the count of draws whose interval
-covers the large run's rate is the interval's coverage. ``--tail-fractions`` compares tail
-thresholds other than the shipped ``projection.TAIL_FRACTION``.
+script rebuilds from the run's experiment and dataset and checks against the rows), projects
+1 - FNIR at FPIR in galleries of each ``--tail-sizes`` N from each draw, with the subject-bootstrap
+95% interval the run's summary would report, and compares both with the same mated probes' rate
+under the whole run's impostor scores against the same population (its mated people), as they
+are, with no tail fitted (millions of scores resolve per-identity exceedances down to a few over
+their number, where a draw's resolve a few over tens of thousands; the table gives how many lie
+above each threshold). The gap is the error of the tail's extrapolation (the mated scores are the
+same on both sides); its mean has an interval from the draws' spread and the whole run's own (its
+people resampled); the count of draws whose interval covers the whole run's rate is the
+interval's coverage (the draws overlap in people: not independent trials). ``--tail-fractions``
+compares tail thresholds other than the shipped ``projection.TAIL_FRACTION``.
 
 Example (the 4,038 people of LFW's development-training split; 4 min on 2 CPU cores with the
 gallery's embeddings cached; the tail check about 15 s per condition and tail fraction)::
@@ -45,7 +47,7 @@ import pandas as pd
 from evalharness.config.experiment import load_experiment, resolve_dataset
 from evalharness.data.folder import open_dataset
 from evalharness.evaluation import metrics, projection, store
-from evalharness.evaluation.intervals import subject_bootstrap, wilson_interval
+from evalharness.evaluation.intervals import subject_bootstrap
 from evalharness.evaluation.probes import Probes
 from evalharness.evaluation.protocol import build_split, uses_views
 
@@ -84,61 +86,90 @@ def check(rows: pd.DataFrame, small: int, sizes: list[int], fpir: float, seed: i
 
 def gallery_columns(run: Path) -> list[str]:
     """The run's gallery identities in the order of each probe's scores (sorted), from its split
-    rebuilt as the runner builds it (the dataset must be where the run's experiment.toml says)."""
+    rebuilt as the runner builds it (the dataset must be where the run's experiment.toml says;
+    :func:`full_scores` checks the order against the run's rows)."""
     path = run / "experiment.toml"
     experiment = load_experiment(path)
     dataset = open_dataset(resolve_dataset(experiment, path))
+    if experiment.dataset_fingerprint not in (None, dataset.fingerprint):
+        raise SystemExit(f"{dataset.root} is not the data {run} was run on (fingerprint)")
     views = dataset.views if uses_views(experiment.protocol) else None
     return build_split(dataset.records, experiment.protocol, experiment.seed, views).gallery_identities()
 
 
-def draw_run(rows: pd.DataFrame, columns: list[str], *, mated: int, nonmated: int,
+def full_scores(rows: pd.DataFrame, columns: list[str]) -> list[np.ndarray]:
+    """Each probe's scores against every gallery identity, in ``columns`` order (a mated probe's
+    mate put back; empty where undetected). Stops unless each detected probe's highest other score
+    is in the column of its stored ``best_nonmate_identity``: the columns are then the run's."""
+    position = {name: i for i, name in enumerate(columns)}
+    scores = []
+    for kind, identity, mate, stored, best in zip(rows["probe_kind"], rows["identity"], rows["mate_score"],
+                                                  rows["nonmate_scores"], rows["best_nonmate_identity"],
+                                                  strict=True):
+        stored = np.asarray(stored, np.float64)
+        own = position[identity] if kind == "mated" else None
+        if stored.size and stored.size != len(columns) - (own is not None):
+            raise SystemExit("the run keeps a sample of the non-mate scores (nonmate_scores_kept): "
+                             "the tail check needs them all")
+        every = stored if own is None or not stored.size else np.insert(stored, own, mate)
+        others = every.copy()
+        if own is not None and stored.size:
+            others[own] = -np.inf
+        if stored.size and columns[int(np.argmax(others))] != best:
+            raise SystemExit(f"the rebuilt gallery order does not match the run's rows ({identity})")
+        scores.append(every)
+    return scores
+
+
+def draw_run(rows: pd.DataFrame, scores: list[np.ndarray], columns: list[str], *, mated: int, nonmated: int,
              rng: np.random.Generator) -> pd.DataFrame:
     """A run of the default experiment's design drawn from a large one: ``mated`` mated probes of
     different people, whose people alone form the gallery, and ``nonmated`` non-mated probes, each
-    probe's non-mate scores those against that gallery (as the small run scores them)."""
+    probe's non-mate scores those against that gallery (``scores``: :func:`full_scores`)."""
     position = {name: i for i, name in enumerate(columns)}
     is_mated = (rows["probe_kind"] == "mated").to_numpy()
     first_probe: dict[str, int] = {}
     for row in np.flatnonzero(is_mated):
         first_probe.setdefault(rows["identity"].iat[row], int(row))
     people = rng.choice(sorted(first_probe), mated, replace=False)
-    picked = rows.iloc[np.concatenate([[first_probe[name] for name in people],
-                                       rng.choice(np.flatnonzero(~is_mated), nonmated, replace=False)])]
+    picked = np.concatenate([[first_probe[name] for name in people],
+                             rng.choice(np.flatnonzero(~is_mated), nonmated, replace=False)])
     gallery = np.sort([position[name] for name in people])
-    scores = []
-    for kind, identity, mate, stored in zip(picked["probe_kind"], picked["identity"], picked["mate_score"],
-                                            picked["nonmate_scores"], strict=True):
-        stored = np.asarray(stored, np.float64)
-        if stored.size == 0:  # undetected: no scores
-            scores.append(stored)
-            continue
-        own = position.get(identity) if kind == "mated" else None
-        if stored.size != len(columns) - (own is not None):
-            raise SystemExit("the run keeps a sample of the non-mate scores (nonmate_scores_kept): "
-                             "the tail check needs them all")
-        every = stored if own is None else np.insert(stored, own, mate)
-        scores.append(every[gallery[gallery != own]])
-    return picked.assign(nonmate_scores=scores).reset_index(drop=True)
+    kept = []
+    for row in picked:
+        columns_seen = gallery[gallery != position[rows["identity"].iat[row]]] if is_mated[row] else gallery
+        kept.append(scores[row][columns_seen] if scores[row].size else scores[row])  # undetected: none
+    return rows.iloc[picked].assign(nonmate_scores=kept).reset_index(drop=True)
 
 
 def tail_check(rows: pd.DataFrame, columns: list[str], *, mated: int, nonmated: int, sizes: list[int],
                fpir: float, fractions: list[float], draws: int, resamples: int,
                seed: int) -> list[dict[str, object]]:
-    """The database projection from draws of a default-sized run (:func:`draw_run`) against the
-    same mated probes' rate under the whole run's impostor scores, empirical (no tail fitted), as
-    in the module docstring: one row per tail fraction and N, with the mean error and its standard
-    error and the rms error in points, how many draws' intervals covered, the large run's mean rate,
-    and how many of its impostor scores lie above its threshold at that N (the fewer, the noisier
-    the large run's own rate)."""
-    everything = Probes(rows)
-    large = projection.fit_impostors(everything.impostor, presorted=True, tail_fraction=0.0)
+    """The database projection from draws of a default-design run (:func:`draw_run`) against the
+    same mated probes' rate under the whole run's impostor scores against the same population of
+    gallery people (the mated people's columns: a draw's gallery holds no one-image distractors),
+    empirical (no tail fitted), as in the module docstring. One row per tail fraction and N: the
+    mean error in points with its 95% interval (the spread over the draws and the reference's own,
+    by a bootstrap of the whole run's people), the rms error, how many draws' intervals covered, the
+    reference's mean rate, and how many of its impostor scores lie above its threshold at that N
+    (the fewer, the noisier the reference)."""
+    scores = full_scores(rows, columns)
+    position = {name: i for i, name in enumerate(columns)}
+    is_mated = (rows["probe_kind"] == "mated").to_numpy()
+    people = np.array(sorted(position[name] for name in set(rows.loc[is_mated, "identity"])))
+    pool = [every[people[people != position[identity]]] if kind_mated else every[people]
+            for every, identity, kind_mated in zip(scores, rows["identity"], is_mated, strict=True) if every.size]
+    owner = np.repeat(np.flatnonzero([every.size > 0 for every in scores]), [len(p) for p in pool])
+    impostor = np.concatenate(pool)
+    order = np.argsort(-impostor, kind="stable")
+    impostor, owner = impostor[order], owner[order]
+    reference = projection.fit_impostors(impostor, presorted=True, tail_fraction=0.0)
     rng = np.random.default_rng(seed)
-    errors = {(f, size): [] for f in fractions for size in sizes}
+    estimates = {(f, size): [] for f in fractions for size in sizes}
     covered = {(f, size): 0 for f in fractions for size in sizes}
-    direct = {size: [] for size in sizes}
+    drawn_mates = []
     for draw in range(draws):
-        picked = draw_run(rows, columns, mated=mated, nonmated=nonmated, rng=rng)
+        picked = draw_run(rows, scores, columns, mated=mated, nonmated=nonmated, rng=rng)
         for fraction in fractions:
             probes = Probes(picked, tail_fraction=fraction)
             statistics = {size: probes.database(size, fpir) for size in sizes}
@@ -147,19 +178,38 @@ def tail_check(rows: pd.DataFrame, columns: list[str], *, mated: int, nonmated: 
                                           n_resamples=resamples)
             for size in sizes:
                 truth = projection.database_hit_rate(probes.mate_score[probes.mated], probes.detected[probes.mated],
-                                                     large, gallery_size=size, fpir=fpir)
+                                                     reference, gallery_size=size, fpir=fpir)
                 low, high = intervals[size]
-                errors[(fraction, size)].append(statistics[size](np.arange(len(picked))) - truth)
+                estimates[(fraction, size)].append(statistics[size](np.arange(len(picked))) - truth)
                 covered[(fraction, size)] += int(low <= truth <= high)
-                if fraction == fractions[0]:
-                    direct[size].append(truth)
-    per_identity = {size: -math.expm1(math.log1p(-fpir) / size) for size in sizes}
-    return [{"fraction": f, "N": size, "large": float(np.mean(direct[size])),
-             "resolved_by": int(np.sum(everything.impostor > large.quantile_above(per_identity[size]))),
-             "mean_error": 100 * float(np.mean(errors[(f, size)])),
-             "mean_error_se": 100 * float(np.std(errors[(f, size)], ddof=1) / math.sqrt(draws)),
-             "rms_error": 100 * math.sqrt(float(np.mean(np.square(errors[(f, size)])))),
-             "covered": covered[(f, size)]} for f in fractions for size in sizes]
+        drawn_mates.append((probes.mate_score[probes.mated], probes.detected[probes.mated]))
+
+    def reference_rates(model: projection.ImpostorModel) -> np.ndarray:
+        return np.array([np.mean([projection.database_hit_rate(mate, found, model, gallery_size=size, fpir=fpir)
+                                  for mate, found in drawn_mates]) for size in sizes])
+
+    # The reference's own sampling error: its people resampled, each score weighted by its copies.
+    person = np.unique(rows["identity"].to_numpy(), return_inverse=True)[1].ravel()
+    boot = np.random.default_rng([seed, draws])
+    resampled = []
+    for _ in range(resamples):
+        copies = np.bincount(boot.integers(0, person.max() + 1, person.max() + 1), minlength=person.max() + 1)
+        resampled.append(reference_rates(projection.fit_impostors(impostor, copies=copies[person[owner]],
+                                                                  presorted=True, tail_fraction=0.0)))
+    spread = np.std(resampled, axis=0, ddof=1)
+    rates = reference_rates(reference)
+    rows_out = []
+    for f in fractions:
+        for i, size in enumerate(sizes):
+            errors = np.array(estimates[(f, size)])
+            half = 1.96 * math.hypot(errors.std(ddof=1) / math.sqrt(draws), spread[i])
+            rows_out.append({"fraction": f, "N": size, "large": float(rates[i]),
+                             "resolved_by": int(np.sum(impostor > reference.quantile_above(
+                                 -math.expm1(math.log1p(-fpir) / size)))),
+                             "mean_error": 100 * float(errors.mean()), "mean_error_half_width": 100 * half,
+                             "rms_error": 100 * math.sqrt(float(np.mean(np.square(errors)))),
+                             "covered": covered[(f, size)]})
+    return rows_out
 
 
 def main() -> None:
@@ -173,10 +223,11 @@ def main() -> None:
     tail.add_argument("--draws", type=int, default=100, help="default-design runs drawn (0: no tail check)")
     tail.add_argument("--mated", type=int, default=140, help="mated probes per draw")
     tail.add_argument("--nonmated", type=int, default=100, help="non-mated probes per draw")
-    tail.add_argument("--tail-sizes", type=int, nargs="*", default=[10**3, 10**4])
+    tail.add_argument("--tail-sizes", type=int, nargs="*", default=[10**3])
     tail.add_argument("--tail-fractions", type=float, nargs="*", default=[projection.TAIL_FRACTION])
     tail.add_argument("--resamples", type=int, default=200, help="bootstrap resamples per draw")
     args = parser.parse_args()
+    columns = gallery_columns(args.run) if args.draws else []
     for condition in store.read_json(args.run / "manifest.json")["conditions"]:
         rows = pd.read_parquet(store.condition_path(args.run, condition["id"]))
         print(f"{condition['label']}: {int((rows['probe_kind'] == 'mated').sum())} mated probes, projection from "
@@ -188,18 +239,18 @@ def main() -> None:
         if args.draws:
             print(f"  1 - FNIR @ FPIR {args.fpir:g} from {args.draws} draws of {args.mated} mated probes (their "
                   f"people the gallery) and {args.nonmated} non-mated, against the same mated probes under the "
-                  f"whole run's {len(rows):,} probes' impostor scores, empirical:\n"
+                  "whole run's impostor scores against its mated people, empirical:\n"
                   "  | tail fraction | N | whole run: rate (impostor scores above its threshold) | draw - whole "
-                  "run: mean (its standard error), points | rms | 95% intervals covering (Wilson 95%) |\n"
+                  "run: mean, points (95% interval: draws and whole run) | rms | 95% intervals covering |\n"
                   "  | --- | --- | --- | --- | --- | --- |")
-            columns = gallery_columns(args.run)
             for r in tail_check(rows, columns, mated=args.mated, nonmated=args.nonmated,
                                 sizes=args.tail_sizes, fpir=args.fpir, fractions=args.tail_fractions,
                                 draws=args.draws, resamples=args.resamples, seed=args.seed):
-                low, high = wilson_interval(r["covered"], args.draws)
+                low, high = r["mean_error"] - r["mean_error_half_width"], r["mean_error"] + r["mean_error_half_width"]
                 print(f"  | {r['fraction']:g} | {r['N']:,} | {r['large']:.1%} ({r['resolved_by']}) | "
-                      f"{r['mean_error']:+.1f} ({r['mean_error_se']:.1f}) | {r['rms_error']:.1f} | "
-                      f"{r['covered']}/{args.draws} ({low:.0%}-{high:.0%}) |")
+                      f"{r['mean_error']:+.1f} ({low:+.1f} to {high:+.1f}) | {r['rms_error']:.1f} | "
+                      f"{r['covered']}/{args.draws} |")
+
 
 if __name__ == "__main__":
     main()

@@ -137,8 +137,9 @@ class Calibrated:
     #: What the calibrated profile fails to reproduce, one line each (``calibrate`` warns).
     warnings: list[str] = field(default_factory=list)
     #: The closed-loop check ``aberration_blur_um`` was matched on (``mtf50_cyc_per_px``, or the
-    #: fastest contrast class's ``rise_25_75_...`` key), or None where the base's is kept
-    #: (:func:`sharpness_not_measured` says why).
+    #: fastest contrast class's ``rise_25_75_...`` key, also where the chart shows none of that
+    #: class's edges and the base's lens is kept, which ``warnings`` then names), or None where the
+    #: frames measure no lens and the base's is kept (:func:`sharpness_not_measured` says why).
     sharpness_check: str | None = None
 
 
@@ -188,8 +189,8 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
             put(key, value, core.comments[key])
     elif not sharpness.lens_measured:
         put("aberration_blur_um", base.aberration_blur_um, sharpness_not_measured(sharpness))
-    # The lens acts on no flat field, but colour sampling does (a mosaic's interpolation
-    # correlates the noise): where the sharpness match changed it, the noise is matched again.
+    # The lens leaves a flat field's noise alike in distribution, but colour sampling does not (a
+    # mosaic's interpolation correlates it): where the sharpness match changed it, match again.
     if values.get("colour_sampling", base.colour_sampling) != base.colour_sampling:
         noise = _match_noise(with_overrides(base, values), measured, seed)
     for key, value in noise.values.items():
@@ -406,7 +407,7 @@ def _match_core(profile: CameraProfile, sharpness: Sharpness, seed: int) -> Core
     the chart's edges in the same contrast class rise as fast as the frames'; at the range's sharp
     end when even that is too slow (the rise check shows by how much). None when no class has
     :data:`MIN_STATIC_EDGES` windows; the base's lens, with the class's check, when the chart shows
-    none in it behind any lens searched."""
+    none in it behind the sharpest lens searched (a softer lens is not tried)."""
     fastest = _fastest_class(sharpness)
     if fastest is None:
         return None
