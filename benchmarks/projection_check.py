@@ -135,11 +135,20 @@ def draw_run(rows: pd.DataFrame, scores: list[np.ndarray], columns: list[str], *
     picked = np.concatenate([[first_probe[name] for name in people],
                              rng.choice(np.flatnonzero(~is_mated), nonmated, replace=False)])
     gallery = np.sort([position[name] for name in people])
+    return rows.iloc[picked].assign(nonmate_scores=against(rows, scores, position, gallery, picked)).reset_index(
+        drop=True)
+
+
+def against(rows: pd.DataFrame, scores: list[np.ndarray], position: dict[str, int], gallery: np.ndarray,
+            picked: np.ndarray) -> list[np.ndarray]:
+    """The non-mate scores of each ``picked`` row against the gallery columns ``gallery`` (sorted
+    positions): a mated probe's own column left out; none where undetected."""
     kept = []
     for row in picked:
-        columns_seen = gallery[gallery != position[rows["identity"].iat[row]]] if is_mated[row] else gallery
-        kept.append(scores[row][columns_seen] if scores[row].size else scores[row])  # undetected: none
-    return rows.iloc[picked].assign(nonmate_scores=kept).reset_index(drop=True)
+        identity, every = rows["identity"].iat[row], scores[row]
+        seen = gallery[gallery != position[identity]] if rows["probe_kind"].iat[row] == "mated" else gallery
+        kept.append(every[seen] if every.size else every)
+    return kept
 
 
 def tail_check(rows: pd.DataFrame, columns: list[str], *, mated: int, nonmated: int, sizes: list[int],
@@ -157,13 +166,10 @@ def tail_check(rows: pd.DataFrame, columns: list[str], *, mated: int, nonmated: 
     position = {name: i for i, name in enumerate(columns)}
     is_mated = (rows["probe_kind"] == "mated").to_numpy()
     people = np.array(sorted(position[name] for name in set(rows.loc[is_mated, "identity"])))
-    pool = [every[people[people != position[identity]]] if kind_mated else every[people]
-            for every, identity, kind_mated in zip(scores, rows["identity"], is_mated, strict=True) if every.size]
-    owner = np.repeat(np.flatnonzero([every.size > 0 for every in scores]), [len(p) for p in pool])
-    impostor = np.concatenate(pool)
-    order = np.argsort(-impostor, kind="stable")
-    impostor, owner = impostor[order], owner[order]
-    reference = projection.fit_impostors(impostor, presorted=True, tail_fraction=0.0)
+    # The whole run's probes with their scores against its mated people only, empirical throughout.
+    whole = Probes(rows.assign(nonmate_scores=against(rows, scores, position, people, np.arange(len(rows)))),
+                   tail_fraction=0.0)
+    reference = whole.impostor_model(np.arange(len(rows)))
     rng = np.random.default_rng(seed)
     estimates = {(f, size): [] for f in fractions for size in sizes}
     covered = {(f, size): 0 for f in fractions for size in sizes}
@@ -188,14 +194,14 @@ def tail_check(rows: pd.DataFrame, columns: list[str], *, mated: int, nonmated: 
         return np.array([np.mean([projection.database_hit_rate(mate, found, model, gallery_size=size, fpir=fpir)
                                   for mate, found in drawn_mates]) for size in sizes])
 
-    # The reference's own sampling error: its people resampled, each score weighted by its copies.
+    # The reference's own sampling error: its people resampled (each probe repeated by its
+    # person's copies, as a summary's bootstrap resample repeats it).
     person = np.unique(rows["identity"].to_numpy(), return_inverse=True)[1].ravel()
     boot = np.random.default_rng([seed, draws])
     resampled = []
     for _ in range(resamples):
         copies = np.bincount(boot.integers(0, person.max() + 1, person.max() + 1), minlength=person.max() + 1)
-        resampled.append(reference_rates(projection.fit_impostors(impostor, copies=copies[person[owner]],
-                                                                  presorted=True, tail_fraction=0.0)))
+        resampled.append(reference_rates(whole.impostor_model(np.repeat(np.arange(len(rows)), copies[person]))))
     spread = np.std(resampled, axis=0, ddof=1)
     rates = reference_rates(reference)
     rows_out = []
@@ -204,7 +210,7 @@ def tail_check(rows: pd.DataFrame, columns: list[str], *, mated: int, nonmated: 
             errors = np.array(estimates[(f, size)])
             half = 1.96 * math.hypot(errors.std(ddof=1) / math.sqrt(draws), spread[i])
             rows_out.append({"fraction": f, "N": size, "large": float(rates[i]),
-                             "resolved_by": int(np.sum(impostor > reference.quantile_above(
+                             "resolved_by": int(np.sum(whole.impostor > reference.quantile_above(
                                  -math.expm1(math.log1p(-fpir) / size)))),
                              "mean_error": 100 * float(errors.mean()), "mean_error_half_width": 100 * half,
                              "rms_error": 100 * math.sqrt(float(np.mean(np.square(errors)))),
