@@ -95,6 +95,12 @@ class ImpostorModel:
             return self.threshold - self.scale * math.log(ratio)
         return self.threshold + self.scale / self.shape * (ratio ** (-self.shape) - 1.0)
 
+    def search_threshold(self, *, fpir: float, gallery_size: int) -> float:
+        """The score ``T`` that a non-mated search of ``gallery_size`` identities exceeds with
+        probability ``fpir`` (in (0, 1)), non-mates independent: ``P(X > T) = 1 - (1 - fpir)^(1/N)``
+        per identity."""
+        return self.quantile_above(-math.expm1(math.log1p(-fpir) / gallery_size))
+
 
 def fit_impostors(scores: ArrayLike, *, copies: ArrayLike | None = None, presorted: bool = False,
                   tail_fraction: float = TAIL_FRACTION) -> ImpostorModel:
@@ -165,9 +171,7 @@ def database_hit_rate(mate_scores: ArrayLike, detected: ArrayLike, impostors: Im
     # (1 - beaten) ** (N - 1) without underflow trouble for beaten near 0.
     ranked_first = np.exp((gallery_size - 1) * np.log1p(-np.minimum(beaten, 1.0 - 1e-300)))
     if fpir is not None:
-        # A non-mated search of N stays below T with probability (1 - fpir): P(X > T) per identity.
-        per_identity = -math.expm1(math.log1p(-fpir) / gallery_size)
-        ranked_first = ranked_first * (s > impostors.quantile_above(per_identity))
+        ranked_first = ranked_first * (s > impostors.search_threshold(fpir=fpir, gallery_size=gallery_size))
     return float(ranked_first.sum() / detected.size)
 
 

@@ -106,11 +106,10 @@ LIMITATIONS = (
     "against the impostor scores of large LFW runs (2 million each, against their 1,184 enrolled "
     "people, in seven camera conditions): from 100 runs of the default experiment's design drawn from "
     "each, the rate projected to 10^3 was 1.3-5.2 points too high on average (the fitted tail is "
-    "lighter than the far tail: the median threshold let through 1.2-2.0% of non-mated searches, not "
-    "the 1% asked for) and 4-13 points off rms, and its 95% intervals covered the large run's rate in "
-    "91-97 of 100 (benchmarks/RESULTS.md); 10^5 and 10^7 lie beyond any gallery here. The database "
-    "rates lean towards identification, and one run's rate is imprecise: read its interval, not the "
-    "point.",
+    "lighter than the far tail, so the threshold comes out low) and 4-13 points off rms, and its 95% "
+    "intervals covered the large run's rate in 91-97 of 100 (benchmarks/RESULTS.md); 10^5 and 10^7 "
+    "lie beyond any gallery here. The database rates lean towards identification, and one run's rate "
+    "is imprecise: read its interval, not the point.",
     "The several-captures scenario takes the same source photograph (the same pose) at the run's "
     "swept distances as the frames of one pass; real frames of one pass differ in pose and light "
     "less than different photographs do but more than this assumes, and are taken at the camera's "

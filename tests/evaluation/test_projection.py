@@ -45,6 +45,15 @@ def test_pareto_tail_fit_recovers_a_known_tail():
         assert model.exceedance([model.quantile_above(mass)])[0] == pytest.approx(mass, rel=1e-6)
 
 
+def test_search_threshold_gives_the_fpir_of_a_search_of_n():
+    """Scores 0.000-0.999, empirical: a search of one identity exceeds 0.989 with probability 10/1000
+    = 0.01; a search of 10 needs P(X > T) = 1 - 0.99^(1/10) = 0.0010045 per identity, met at 0.998
+    (1/1000), so that 1 - (1 - 0.001)^10 = 0.00996 <= 0.01 of its searches return a candidate."""
+    model = projection.fit_impostors(np.arange(1000) / 1000, tail_fraction=0.0)
+    assert model.search_threshold(fpir=0.01, gallery_size=1) == pytest.approx(0.989)
+    assert model.search_threshold(fpir=0.01, gallery_size=10) == pytest.approx(0.998)
+
+
 def test_tail_fraction_sets_the_scores_the_tail_is_fitted_to():
     """Excesses of a generalised Pareto sample over any threshold are generalised Pareto of the
     same shape, so every fraction recovers it (the larger, from more excesses, within a tighter
