@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
+from scipy.ndimage import gaussian_filter1d
 
 from evalharness.camera import measure
 from evalharness.camera.frame_measures import (
@@ -322,6 +323,26 @@ def chart_image(side_px: int) -> torch.Tensor:
     fine = torch.from_numpy(levels[row, column]).float()[None, None]
     image = torch.nn.functional.avg_pool2d(fine, supersample)[0]
     return image.expand(3, -1, -1).clone()
+
+
+def walking_scenes(count: int, *, blur_px: float = 3.0) -> torch.Tensor:
+    """Scenes for :func:`chart_frames` with known settings and something moving, as a real camera
+    films people walking across a static room: ``(count, 3, S, S)`` sRGB (``S`` = 5 x
+    :data:`CHART_IED_PX`), the chart at 85% (so that neither it nor the bars clip) with two dark
+    upright bars, slanted 5 degrees and motion-blurred horizontally by ``blur_px`` (Gaussian sigma,
+    source = sensor pixels), 40 px further right in each frame. Used to check that ``calibrate``
+    recovers a camera's settings and leaves moving edges out of its sharpness."""
+    side = int(5 * CHART_IED_PX)
+    chart = 0.85 * chart_image(side)
+    rows, cols = np.indices((side, side), dtype=np.float64)
+    scenes = []
+    for index in range(count):
+        left = side / 2 - 150 + 40 * index - math.tan(math.radians(5.0)) * (rows - side / 2)
+        bar = ((((cols >= left) & (cols < left + 50)) | ((cols >= left + 150) & (cols < left + 200)))
+               & (abs(rows - side / 2) < 130)).astype(np.float64)
+        cover = torch.from_numpy(gaussian_filter1d(bar, blur_px, axis=1)).float()
+        scenes.append(chart * (1 - cover) + 0.2 * cover)
+    return torch.stack(scenes)
 
 
 def chart_frames(
