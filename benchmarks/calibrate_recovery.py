@@ -6,20 +6,26 @@ case's spectral mode, JPEG quality, lens blur and sensor noise. The camera model
 (:func:`~evalharness.camera.calibration.walking_scenes`, noise seeded per frame), and
 ``calibrate`` measures them and writes values on the same base (as ``evalharness calibrate FRAME...
 --base legacy-interlaced`` does, through the same functions). Printed per case, set against
-recovered: colour or monochrome, JPEG quality, the lens blur (sigma, um; its relative error), the
-sensor gain and read noise (the split of the noise between shot and read parts, weakly
-determined after JPEG; where no sensor curve follows the frames' noise within 15%, ``calibrate``
-draws it as measured, ``stored_noise_dn``, and these two matter less), and the closed-loop checks
-the profile's header records: the calibrated camera's noise over the frames' (ratio; 1 is exact),
-the check the lens was matched on (MTF50 of the static edges, or the core of the fastest edges
-when the edges do not measure one lens) and the chart's MTF50 against the frames' (the goal's
-tolerance is 15% for noise and sharpness), with the number of warnings ``calibrate`` gave.
-Nothing is written.
+recovered:
 
-The grid spans the CCTV camera of the validation (colour, JPEG 70-95) and ANPR-like cameras
-(monochrome infrared, JPEG 30-50, sharp and soft lenses). It does not span other frame sizes,
-interlacing, or real scenes (the real frames' check is ``tests/camera/test_calibration.py`` on
-FRMDB's CCTV frames and docs/VALIDATION.md).
+- what can be compared with the camera itself: colour or monochrome, JPEG quality, the lens blur
+  (sigma, um; its relative error), and the noise on flat fields at the frames' levels, the
+  calibrated camera's over the true camera's (the range of the ratio over the levels, and the
+  correlation of neighbouring pixels' noise, calibrated against true);
+- the sensor's gain and read noise. Where no Poisson-Gaussian curve follows the frames' noise
+  within 15% at every level and in its correlation, ``calibrate`` draws the noise as measured in
+  stored values (``stored_noise_dn``): the read noise is then unused, and the gain only scales
+  the signal, which the irradiance matched with it to the frames' white level cancels, so neither
+  changes the images (unless a run sets the irradiance too);
+- ``calibrate``'s own closed-loop checks, which it matched and so are near 1 by construction: the
+  calibrated camera's noise over the frames' (median over the levels; exactly 1 where the noise
+  is stored) and the chart's MTF50 against the frames', with the check the lens was matched on and
+  the warnings it gave.
+
+Nothing is written. The grid spans the CCTV camera of the validation (colour, JPEG 70-95) and
+ANPR-like cameras (monochrome infrared, JPEG 30-50, sharp and soft lenses). It does not span other
+frame sizes, interlacing, or real scenes (the real frames' check is
+``tests/camera/test_calibration.py`` on FRMDB's CCTV frames and docs/VALIDATION.md).
 
 Example (the table in benchmarks/RESULTS.md; about a minute per case on 2 CPU cores)::
 
@@ -36,15 +42,14 @@ from typing import Any
 
 from PIL import Image
 
-from evalharness.camera.calibration import calibrate, chart_frames, walking_scenes
+from evalharness.camera import measure
+from evalharness.camera.calibration import (calibrate, chart_frames, flat_field_noise, noise_by_level,
+                                            stored_pixel_pitch_um, walking_scenes)
 from evalharness.camera.frame_measures import measure_image, summarise
 from evalharness.config.profile import CameraProfile, load_profile, with_overrides
 
 BASE = "legacy-interlaced"
-#: The camera every case varies: the base at 352x288, progressive, with its pixel pitch as
-#: ``calibrate`` assumes for that base, so that the lens blur in um compares directly.
-CAMERA: dict[str, Any] = {"sensor_width_px": 352, "sensor_height_px": 288, "interlaced": False,
-                          "pixel_pitch_um": 18.764}
+WIDTH_PX, HEIGHT_PX = 352, 288
 #: (spectral mode, JPEG quality, lens blur sigma um, gain DN/e-, read noise e-).
 CASES: tuple[tuple[str, int, float, float, float], ...] = (
     ("colour", 95, 20.0, 0.5, 5.0),
@@ -63,14 +68,19 @@ CASES: tuple[tuple[str, int, float, float, float], ...] = (
 
 @dataclass(frozen=True)
 class Recovery:
-    """One case: the camera that filmed the frames, the profile calibrated from them, its checks."""
+    """One case: the camera that filmed the frames, the profile calibrated from them, and checks."""
 
     truth: CameraProfile
     recovered: CameraProfile
-    noise_ratio: float | None
+    #: Flat-field noise at the frames' levels, calibrated / true: lowest and highest ratio.
+    noise_vs_truth: tuple[float, float]
+    #: Correlation of neighbouring pixels' flat-field noise: calibrated, true.
+    correlation_vs_truth: tuple[float, float]
+    #: calibrate's closed-loop noise ratio (calibrated / frames, median over levels; matched).
+    noise_vs_frames: float | None
     #: The check the lens was matched on (``Calibrated.sharpness_check``): MTF50, an edge core, or none.
     lens_check: str | None
-    mtf50_real: float | None
+    mtf50_frames: float | None
     mtf50_calibrated: float | None
     warnings: int
     seconds: float
@@ -79,17 +89,28 @@ class Recovery:
 def recover(settings: dict[str, Any], *, frames: int, seed: int) -> Recovery:
     """Film ``frames`` frames with the base camera under ``settings``, and calibrate them on the base."""
     started = time.perf_counter()
-    truth = load_profile(BASE, {**CAMERA, **settings})
+    base = load_profile(BASE)
+    camera = {"sensor_width_px": WIDTH_PX, "sensor_height_px": HEIGHT_PX, "interlaced": False,
+              # the pitch calibrate assumes, so that the lens blur in um compares directly
+              "pixel_pitch_um": stored_pixel_pitch_um(base, WIDTH_PX)}
+    truth = load_profile(BASE, {**camera, **settings})
     measures = []
     for jpeg in chart_frames(truth, seed=seed, count=frames, scenes=walking_scenes(frames)):
         with Image.open(io.BytesIO(jpeg)) as image:
             measures.append(measure_image(image))
-    base = load_profile(BASE)
-    result = calibrate(summarise(measures, [f"frame {index}" for index in range(frames)]), base, seed=0)
+    measured = summarise(measures, [f"frame {index}" for index in range(frames)])
+    result = calibrate(measured, base, seed=0)
+    recovered = with_overrides(base, result.values)
+    true_noise = flat_field_noise(truth, measured.noise.level_dn)
+    calibrated_noise = flat_field_noise(recovered, measured.noise.level_dn)
+    ratios = [sim / real for _, real, sim in noise_by_level(calibrated_noise, true_noise)]
+    lag = measure.CORRELATION_LAGS_PX.index(1)
     noise = result.checks.get("noise_sigma_ratio")
     mtf = result.checks.get("mtf50_cyc_per_px")
-    return Recovery(truth, with_overrides(base, result.values), noise[1] if noise else None,
-                    result.sharpness_check, mtf[0] if mtf else None, mtf[1] if mtf else None, len(result.warnings),
+    return Recovery(truth, recovered, (min(ratios), max(ratios)),
+                    (float(calibrated_noise.mean_correlation()[lag]), float(true_noise.mean_correlation()[lag])),
+                    noise[1] if noise else None, result.sharpness_check,
+                    mtf[0] if mtf else None, mtf[1] if mtf else None, len(result.warnings),
                     time.perf_counter() - started)
 
 
@@ -102,22 +123,27 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=6, help="frames filmed per case")
     parser.add_argument("--seed", type=int, default=11, help="seed of the frames' noise")
     args = parser.parse_args()
-    print(f"`calibrate` on {args.frames} frames of a known camera ({BASE} at 352x288), base {BASE}:\n\n"
-          "| set: mode, JPEG, lens um, gain DN/e-, read e- | recovered: mode, JPEG | lens um | gain | read e- "
-          "| noise drawn as | noise: calibrated / frames | lens matched on | MTF50: frames -> calibrated chart "
-          "| warnings | s |\n"
-          "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(f"`calibrate` on {args.frames} frames of a known camera ({BASE} at {WIDTH_PX}x{HEIGHT_PX}), "
+          f"base {BASE}:\n\n"
+          "| set: mode, JPEG, lens um, gain DN/e-, read e- | recovered: mode, JPEG | lens um "
+          "| flat-field noise, calibrated / true: by level | 1-px correlation: calibrated, true "
+          "| noise drawn as | gain | read e- | calibrate's checks (matched): noise / frames "
+          "| MTF50 frames -> chart, matched on | warnings | s |\n"
+          "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for mode, quality, blur_um, gain, read_e in CASES:
         r = recover({"spectral_mode": mode, "jpeg_quality": quality, "aberration_blur_um": blur_um,
                      "gain_dn_per_e": gain, "read_noise_e": read_e}, frames=args.frames, seed=args.seed)
         got = r.recovered
-        noise = "-" if r.noise_ratio is None else f"{r.noise_ratio:.2f}"
-        mtf = ("-" if r.mtf50_real is None or r.mtf50_calibrated is None else
-               f"{r.mtf50_real:.3f} -> {r.mtf50_calibrated:.3f} ({r.mtf50_calibrated / r.mtf50_real - 1.0:+.0%})")
+        matched = "-" if r.noise_vs_frames is None else f"{r.noise_vs_frames:.2f}"
+        mtf = ("-" if r.mtf50_frames is None or r.mtf50_calibrated is None else
+               f"{r.mtf50_frames:.3f} -> {r.mtf50_calibrated:.3f} "
+               f"({r.mtf50_calibrated / r.mtf50_frames - 1.0:+.1%}), {r.lens_check or 'base kept'}")
         print(f"| {mode}, {quality}, {blur_um:g}, {gain:g}, {read_e:g} | {got.spectral_mode}, {got.jpeg_quality} "
-              f"| {_error(got.aberration_blur_um, blur_um)} | {_error(got.gain_dn_per_e, gain)} "
-              f"| {_error(got.read_noise_e, read_e)} | {'stored' if got.stored_noise_dn else 'sensor'} | {noise} "
-              f"| {r.lens_check or 'base kept'} | {mtf} | {r.warnings} | {r.seconds:.0f} |",
+              f"| {_error(got.aberration_blur_um, blur_um)} "
+              f"| {r.noise_vs_truth[0]:.2f}-{r.noise_vs_truth[1]:.2f} "
+              f"| {r.correlation_vs_truth[0]:.2f}, {r.correlation_vs_truth[1]:.2f} "
+              f"| {'stored' if got.stored_noise_dn else 'sensor'} | {_error(got.gain_dn_per_e, gain)} "
+              f"| {_error(got.read_noise_e, read_e)} | {matched} | {mtf} | {r.warnings} | {r.seconds:.0f} |",
               flush=True)
 
 

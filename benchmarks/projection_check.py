@@ -241,8 +241,8 @@ def main() -> None:
     tail.add_argument("--draws", type=int, default=100, help="default-design runs drawn (0: no tail check)")
     tail.add_argument("--mated", type=int, default=140, help="mated probes per draw")
     tail.add_argument("--nonmated", type=int, default=100, help="non-mated probes per draw")
-    tail.add_argument("--tail-sizes", type=int, nargs="*", default=[10**3])
-    tail.add_argument("--tail-fractions", type=float, nargs="*", default=[projection.TAIL_FRACTION])
+    tail.add_argument("--tail-sizes", type=int, nargs="+", default=[10**3])
+    tail.add_argument("--tail-fractions", type=float, nargs="+", default=[projection.TAIL_FRACTION])
     tail.add_argument("--resamples", type=int, default=200, help="bootstrap resamples per draw")
     args = parser.parse_args()
     columns = gallery_columns(args.run) if args.draws else []

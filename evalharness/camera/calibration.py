@@ -155,9 +155,8 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
 
     put("sensor_width_px", measured.width_px, f"measured: stored frame width, all {n} frames")
     put("sensor_height_px", measured.height_px, f"measured: stored frame height, all {n} frames")
-    pitch = base.pixel_pitch_um * base.sensor_width_px / measured.width_px
-    put("pixel_pitch_um", round(pitch, 3), f"[assumption] the base's sensor width "
-        f"({base.sensor_width_px} px x {base.pixel_pitch_um} um) spread over {measured.width_px} px")
+    put("pixel_pitch_um", stored_pixel_pitch_um(base, measured.width_px), "[assumption] the base's sensor "
+        f"width ({base.sensor_width_px} px x {base.pixel_pitch_um} um) spread over {measured.width_px} px")
     chroma = measured.chroma_dn
     put("spectral_mode", "infrared" if measured.monochrome else "colour",
         f"measured: mean |R-G|,|B-G| {chroma[0]:.1f} DN (range {chroma[1]:.1f}-{chroma[2]:.1f}) "
@@ -325,13 +324,19 @@ def chart_image(side_px: int) -> torch.Tensor:
     return image.expand(3, -1, -1).clone()
 
 
+def stored_pixel_pitch_um(base: CameraProfile, width_px: int) -> float:
+    """The pixel pitch (um, 3 decimals) :func:`calibrate` assumes for frames ``width_px`` wide on
+    ``base``: the base's sensor width spread over them (frames cannot show the sensor's size)."""
+    return round(base.pixel_pitch_um * base.sensor_width_px / width_px, 3)
+
+
 def walking_scenes(count: int, *, blur_px: float = 3.0) -> torch.Tensor:
-    """Scenes for :func:`chart_frames` with known settings and something moving, as a real camera
-    films people walking across a static room: ``(count, 3, S, S)`` sRGB (``S`` = 5 x
-    :data:`CHART_IED_PX`), the chart at 85% (so that neither it nor the bars clip) with two dark
-    upright bars, slanted 5 degrees and motion-blurred horizontally by ``blur_px`` (Gaussian sigma,
-    source = sensor pixels), 40 px further right in each frame. Used to check that ``calibrate``
-    recovers a camera's settings and leaves moving edges out of its sharpness."""
+    """Scenes for :func:`chart_frames` with something moving, as a real camera films people walking
+    across a static room: ``(count, 3, S, S)`` sRGB (``S`` = 5 x :data:`CHART_IED_PX`), the chart
+    at 85% (so that neither it nor the bars clip) with two dark upright bars, slanted 5 degrees and
+    motion-blurred horizontally by ``blur_px`` (Gaussian sigma, source = sensor pixels; 0:
+    unblurred), 40 px further right in each frame. Used to check that :func:`calibrate` recovers a
+    known camera and leaves moving edges out of its sharpness."""
     side = int(5 * CHART_IED_PX)
     chart = 0.85 * chart_image(side)
     rows, cols = np.indices((side, side), dtype=np.float64)
@@ -340,7 +345,7 @@ def walking_scenes(count: int, *, blur_px: float = 3.0) -> torch.Tensor:
         left = side / 2 - 150 + 40 * index - math.tan(math.radians(5.0)) * (rows - side / 2)
         bar = ((((cols >= left) & (cols < left + 50)) | ((cols >= left + 150) & (cols < left + 200)))
                & (abs(rows - side / 2) < 130)).astype(np.float64)
-        cover = torch.from_numpy(gaussian_filter1d(bar, blur_px, axis=1)).float()
+        cover = torch.from_numpy(gaussian_filter1d(bar, blur_px, axis=1) if blur_px > 0 else bar).float()
         scenes.append(chart * (1 - cover) + 0.2 * cover)
     return torch.stack(scenes)
 

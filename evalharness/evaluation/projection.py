@@ -98,7 +98,7 @@ class ImpostorModel:
     def search_threshold(self, *, fpir: float, gallery_size: int) -> float:
         """The score ``T`` that a non-mated search of ``gallery_size`` identities exceeds with
         probability ``fpir`` (in (0, 1)), non-mates independent: ``P(X > T) = 1 - (1 - fpir)^(1/N)``
-        per identity."""
+        per identity (at most that, between two scores of the empirical body)."""
         return self.quantile_above(-math.expm1(math.log1p(-fpir) / gallery_size))
 
 

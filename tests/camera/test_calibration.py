@@ -33,9 +33,9 @@ FRMDB_FRAMES = Path(os.environ.get("EVALHARNESS_SHARED", Path(__file__).resolve(
 
 #: A 352x288 colour CCTV camera with known settings, on legacy-interlaced (pitch as calibrate
 #: assumes for that base, so that aberration_blur_um compares directly).
-KNOWN = {"sensor_width_px": 352, "sensor_height_px": 288, "spectral_mode": "colour",
-         "interlaced": False, "jpeg_quality": 70, "pixel_pitch_um": 18.764,
-         "aberration_blur_um": 20.0, "gain_dn_per_e": 0.5, "read_noise_e": 5.0}
+KNOWN = {"sensor_width_px": 352, "sensor_height_px": 288, "spectral_mode": "colour", "interlaced": False,
+         "jpeg_quality": 70, "aberration_blur_um": 20.0, "gain_dn_per_e": 0.5, "read_noise_e": 5.0,
+         "pixel_pitch_um": calibration.stored_pixel_pitch_um(load_profile("legacy-interlaced"), 352)}
 
 
 @pytest.mark.parametrize("quality", [20, 55, 75, 95])
@@ -324,7 +324,8 @@ def test_calibrate_recovers_the_settings_of_simulated_frames(tmp_path, capsys):
     assert result["checks"]["noise_sigma_ratio"]["simulated"] == pytest.approx(1.0, abs=0.15)
     assert profile.gain_dn_per_e == pytest.approx(0.5, rel=0.25)
     # Its noise curve has the model's own shape: matched at every level, so nothing is warned.
-    levels = [check for key, check in result["checks"].items() if key.startswith("noise_sigma_") and key.endswith("_dn")]
+    levels = [check for key, check in result["checks"].items()
+              if key.startswith("noise_sigma_") and key.endswith("_dn")]
     assert len(levels) >= 3 and result["warnings"] == []
     assert all(check["simulated"] == pytest.approx(check["real"], rel=0.15) for check in levels)
     # ... and in its spread over neighbouring pixels, within the tolerance. (Flat fields hold no
