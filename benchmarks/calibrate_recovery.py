@@ -22,6 +22,12 @@ recovered:
   is stored) and the chart's MTF50 against the frames', with the check the lens was matched on and
   the warnings it gave.
 
+``--cases I...`` runs only those cases (0-based, in the table's order). ``--by-level`` then prints
+for each the noise by level of the frames (walking bars), of the still chart alone (no bars) and
+of flat fields of the true and of the calibrated camera: where the frames read noisier than the
+true camera's flat fields, the still chart shows whether the moving bars or the chart's own
+content does it.
+
 Nothing is written. The grid spans the CCTV camera of the validation (colour, JPEG 70-95) and
 ANPR-like cameras (monochrome infrared, JPEG 30-50, sharp and soft lenses). It does not span other
 frame sizes, interlacing, or real scenes (the real frames' check is
@@ -45,7 +51,7 @@ from PIL import Image
 from evalharness.camera import measure
 from evalharness.camera.calibration import (calibrate, chart_frames, flat_field_noise, noise_by_level,
                                             stored_pixel_pitch_um, walking_scenes)
-from evalharness.camera.frame_measures import measure_image, summarise
+from evalharness.camera.frame_measures import CameraMeasures, measure_image, summarise
 from evalharness.config.profile import CameraProfile, load_profile, with_overrides
 
 BASE = "legacy-interlaced"
@@ -86,19 +92,30 @@ class Recovery:
     seconds: float
 
 
+def known_camera(settings: dict[str, Any]) -> CameraProfile:
+    """The base at the benchmark's frame size with the case's ``settings``."""
+    camera = {"sensor_width_px": WIDTH_PX, "sensor_height_px": HEIGHT_PX, "interlaced": False,
+              # the pitch calibrate assumes, so that the lens blur in um compares directly
+              "pixel_pitch_um": stored_pixel_pitch_um(load_profile(BASE), WIDTH_PX)}
+    return load_profile(BASE, {**camera, **settings})
+
+
+def filmed(truth: CameraProfile, *, frames: int, seed: int, walking: bool = True) -> CameraMeasures:
+    """The measures of ``frames`` frames of the chart through ``truth``, with bars walking across
+    it or (``walking=False``) the chart alone."""
+    measures = []
+    for jpeg in chart_frames(truth, seed=seed, count=frames, scenes=walking_scenes(frames) if walking else None):
+        with Image.open(io.BytesIO(jpeg)) as image:
+            measures.append(measure_image(image))
+    return summarise(measures, [f"frame {index}" for index in range(frames)])
+
+
 def recover(settings: dict[str, Any], *, frames: int, seed: int) -> Recovery:
     """Film ``frames`` frames with the base camera under ``settings``, and calibrate them on the base."""
     started = time.perf_counter()
     base = load_profile(BASE)
-    camera = {"sensor_width_px": WIDTH_PX, "sensor_height_px": HEIGHT_PX, "interlaced": False,
-              # the pitch calibrate assumes, so that the lens blur in um compares directly
-              "pixel_pitch_um": stored_pixel_pitch_um(base, WIDTH_PX)}
-    truth = load_profile(BASE, {**camera, **settings})
-    measures = []
-    for jpeg in chart_frames(truth, seed=seed, count=frames, scenes=walking_scenes(frames)):
-        with Image.open(io.BytesIO(jpeg)) as image:
-            measures.append(measure_image(image))
-    measured = summarise(measures, [f"frame {index}" for index in range(frames)])
+    truth = known_camera(settings)
+    measured = filmed(truth, frames=frames, seed=seed)
     result = calibrate(measured, base, seed=0)
     recovered = with_overrides(base, result.values)
     true_noise = flat_field_noise(truth, measured.noise.level_dn)
@@ -114,6 +131,21 @@ def recover(settings: dict[str, Any], *, frames: int, seed: int) -> Recovery:
                     time.perf_counter() - started)
 
 
+def noise_sources(settings: dict[str, Any], recovered: CameraProfile, *, frames: int, seed: int) -> None:
+    """Print the noise by level of the walking frames, the still chart, and flat fields of the true
+    and of the ``recovered`` camera (sigma, DN; '-' where a source shows no flat blocks at a level)."""
+    truth = known_camera(settings)
+    walking = filmed(truth, frames=frames, seed=seed).noise
+    sources = [walking, filmed(truth, frames=frames, seed=seed, walking=False).noise,
+               flat_field_noise(truth, walking.level_dn), flat_field_noise(recovered, walking.level_dn)]
+    print(f"\n{settings}: noise sigma (DN) by level\n\n"
+          "| level DN | frames (walking bars) | still chart | true camera, flat fields | calibrated camera, "
+          "flat fields |\n| --- | --- | --- | --- | --- |")
+    for level in walking.level_dn:
+        cells = [dict(zip(curve.level_dn, curve.sigma_dn)).get(level) for curve in sources]
+        print(f"| {level:.0f} | " + " | ".join("-" if c is None else f"{c:.2f}" for c in cells) + " |")
+
+
 def _error(recovered: float, truth: float) -> str:
     return f"{recovered:.3g} ({recovered / truth - 1.0:+.0%})"
 
@@ -122,7 +154,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=6, help="frames filmed per case")
     parser.add_argument("--seed", type=int, default=11, help="seed of the frames' noise")
+    parser.add_argument("--cases", type=int, nargs="+", default=list(range(len(CASES))),
+                        help="the cases to run (0-based; all by default)")
+    parser.add_argument("--by-level", action="store_true", help="also print each case's noise by level")
     args = parser.parse_args()
+    recovered: list[tuple[dict[str, Any], CameraProfile]] = []
     print(f"`calibrate` on {args.frames} frames of a known camera ({BASE} at {WIDTH_PX}x{HEIGHT_PX}), "
           f"base {BASE}:\n\n"
           "| set: mode, JPEG, lens um, gain DN/e-, read e- | recovered: mode, JPEG | lens um "
@@ -130,10 +166,12 @@ def main() -> None:
           "| noise drawn as | gain | read e- | calibrate's checks (matched): noise / frames "
           "| MTF50 frames -> chart, matched on | warnings | s |\n"
           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for mode, quality, blur_um, gain, read_e in CASES:
-        r = recover({"spectral_mode": mode, "jpeg_quality": quality, "aberration_blur_um": blur_um,
-                     "gain_dn_per_e": gain, "read_noise_e": read_e}, frames=args.frames, seed=args.seed)
+    for mode, quality, blur_um, gain, read_e in (CASES[index] for index in args.cases):
+        settings = {"spectral_mode": mode, "jpeg_quality": quality, "aberration_blur_um": blur_um,
+                    "gain_dn_per_e": gain, "read_noise_e": read_e}
+        r = recover(settings, frames=args.frames, seed=args.seed)
         got = r.recovered
+        recovered.append((settings, got))
         matched = "-" if r.noise_vs_frames is None else f"{r.noise_vs_frames:.2f}"
         mtf = ("-" if r.mtf50_frames is None or r.mtf50_calibrated is None else
                f"{r.mtf50_frames:.3f} -> {r.mtf50_calibrated:.3f} "
@@ -145,6 +183,8 @@ def main() -> None:
               f"| {'stored' if got.stored_noise_dn else 'sensor'} | {_error(got.gain_dn_per_e, gain)} "
               f"| {_error(got.read_noise_e, read_e)} | {matched} | {mtf} | {r.warnings} | {r.seconds:.0f} |",
               flush=True)
+    for settings, got in recovered if args.by_level else []:
+        noise_sources(settings, got, frames=args.frames, seed=args.seed)
 
 
 if __name__ == "__main__":
