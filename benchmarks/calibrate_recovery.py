@@ -76,12 +76,13 @@ CASES: tuple[tuple[str, int, float, float, float], ...] = (
 class Recovery:
     """One case: the camera that filmed the frames, the profile calibrated from them, and checks."""
 
+    settings: dict[str, Any]
     truth: CameraProfile
     recovered: CameraProfile
-    #: Flat-field noise at the frames' levels, calibrated / true: lowest and highest ratio.
-    noise_vs_truth: tuple[float, float]
-    #: Correlation of neighbouring pixels' flat-field noise: calibrated, true.
-    correlation_vs_truth: tuple[float, float]
+    #: The frames' noise, and the flat fields' of the true and of the calibrated camera at its levels.
+    frames_noise: measure.NoiseCurve
+    true_flat: measure.NoiseCurve
+    calibrated_flat: measure.NoiseCurve
     #: calibrate's closed-loop noise ratio (calibrated / frames, median over levels; matched).
     noise_vs_frames: float | None
     #: The check the lens was matched on (``Calibrated.sharpness_check``): MTF50, an edge core, or none.
@@ -90,6 +91,19 @@ class Recovery:
     mtf50_calibrated: float | None
     warnings: int
     seconds: float
+
+    @property
+    def noise_vs_truth(self) -> tuple[float, float]:
+        """Flat-field noise, calibrated / true, at the levels both show: lowest and highest ratio."""
+        ratios = [sim / real for _, real, sim in noise_by_level(self.calibrated_flat, self.true_flat)]
+        return min(ratios), max(ratios)
+
+    @property
+    def correlation_vs_truth(self) -> tuple[float, float]:
+        """Correlation of neighbouring pixels' flat-field noise: calibrated, true."""
+        lag = measure.CORRELATION_LAGS_PX.index(1)
+        return (float(self.calibrated_flat.mean_correlation()[lag]),
+                float(self.true_flat.mean_correlation()[lag]))
 
 
 def known_camera(settings: dict[str, Any]) -> CameraProfile:
@@ -118,27 +132,23 @@ def recover(settings: dict[str, Any], *, frames: int, seed: int) -> Recovery:
     measured = filmed(truth, frames=frames, seed=seed)
     result = calibrate(measured, base, seed=0)
     recovered = with_overrides(base, result.values)
-    true_noise = flat_field_noise(truth, measured.noise.level_dn)
-    calibrated_noise = flat_field_noise(recovered, measured.noise.level_dn)
-    ratios = [sim / real for _, real, sim in noise_by_level(calibrated_noise, true_noise)]
-    lag = measure.CORRELATION_LAGS_PX.index(1)
     noise = result.checks.get("noise_sigma_ratio")
     mtf = result.checks.get("mtf50_cyc_per_px")
-    return Recovery(truth, recovered, (min(ratios), max(ratios)),
-                    (float(calibrated_noise.mean_correlation()[lag]), float(true_noise.mean_correlation()[lag])),
-                    noise[1] if noise else None, result.sharpness_check,
+    return Recovery(settings, truth, recovered, measured.noise, flat_field_noise(truth, measured.noise.level_dn),
+                    flat_field_noise(recovered, measured.noise.level_dn), noise[1] if noise else None,
+                    result.sharpness_check,
                     mtf[0] if mtf else None, mtf[1] if mtf else None, len(result.warnings),
                     time.perf_counter() - started)
 
 
-def noise_sources(settings: dict[str, Any], recovered: CameraProfile, *, frames: int, seed: int) -> None:
-    """Print the noise by level of the walking frames, the still chart, and flat fields of the true
-    and of the ``recovered`` camera (sigma, DN; '-' where a source shows no flat blocks at a level)."""
-    truth = known_camera(settings)
-    walking = filmed(truth, frames=frames, seed=seed).noise
-    sources = [walking, filmed(truth, frames=frames, seed=seed, walking=False).noise,
-               flat_field_noise(truth, walking.level_dn), flat_field_noise(recovered, walking.level_dn)]
-    print(f"\n{settings}: noise sigma (DN) by level\n\n"
+def noise_sources(case: Recovery, *, frames: int, seed: int) -> None:
+    """Print the noise by level of the case's walking frames, of the still chart filmed the same
+    way, and of flat fields of the true and of the calibrated camera (sigma, DN; '-' where a
+    source shows no flat blocks at a level)."""
+    walking = case.frames_noise
+    sources = [walking, filmed(case.truth, frames=frames, seed=seed, walking=False).noise, case.true_flat,
+               case.calibrated_flat]
+    print(f"\n{case.settings}: noise sigma (DN) by level\n\n"
           "| level DN | frames (walking bars) | still chart | true camera, flat fields | calibrated camera, "
           "flat fields |\n| --- | --- | --- | --- | --- |")
     for level in walking.level_dn:
@@ -158,7 +168,7 @@ def main() -> None:
                         help="the cases to run (0-based; all by default)")
     parser.add_argument("--by-level", action="store_true", help="also print each case's noise by level")
     args = parser.parse_args()
-    recovered: list[tuple[dict[str, Any], CameraProfile]] = []
+    cases: list[Recovery] = []
     print(f"`calibrate` on {args.frames} frames of a known camera ({BASE} at {WIDTH_PX}x{HEIGHT_PX}), "
           f"base {BASE}:\n\n"
           "| set: mode, JPEG, lens um, gain DN/e-, read e- | recovered: mode, JPEG | lens um "
@@ -171,7 +181,7 @@ def main() -> None:
                     "gain_dn_per_e": gain, "read_noise_e": read_e}
         r = recover(settings, frames=args.frames, seed=args.seed)
         got = r.recovered
-        recovered.append((settings, got))
+        cases.append(r)
         matched = "-" if r.noise_vs_frames is None else f"{r.noise_vs_frames:.2f}"
         mtf = ("-" if r.mtf50_frames is None or r.mtf50_calibrated is None else
                f"{r.mtf50_frames:.3f} -> {r.mtf50_calibrated:.3f} "
@@ -183,8 +193,8 @@ def main() -> None:
               f"| {'stored' if got.stored_noise_dn else 'sensor'} | {_error(got.gain_dn_per_e, gain)} "
               f"| {_error(got.read_noise_e, read_e)} | {matched} | {mtf} | {r.warnings} | {r.seconds:.0f} |",
               flush=True)
-    for settings, got in recovered if args.by_level else []:
-        noise_sources(settings, got, frames=args.frames, seed=args.seed)
+    for case in cases if args.by_level else []:
+        noise_sources(case, frames=args.frames, seed=args.seed)
 
 
 if __name__ == "__main__":

@@ -122,12 +122,12 @@ def full_scores(rows: pd.DataFrame, columns: list[str]) -> list[np.ndarray]:
     return scores
 
 
-def draw_run(rows: pd.DataFrame, scores: list[np.ndarray], columns: list[str], *, mated: int, nonmated: int,
-             rng: np.random.Generator) -> pd.DataFrame:
+def draw_run(rows: pd.DataFrame, scores: list[np.ndarray], position: dict[str, int], *, mated: int,
+             nonmated: int, rng: np.random.Generator) -> pd.DataFrame:
     """A run of the default experiment's design drawn from a large one: ``mated`` mated probes of
     different people, whose people alone form the gallery, and ``nonmated`` non-mated probes, each
-    probe's non-mate scores those against that gallery (``scores``: :func:`full_scores`)."""
-    position = {name: i for i, name in enumerate(columns)}
+    probe's non-mate scores those against that gallery (``scores``: :func:`full_scores`;
+    ``position``: each gallery identity's column)."""
     is_mated = (rows["probe_kind"] == "mated").to_numpy()
     first_probe: dict[str, int] = {}
     for row in np.flatnonzero(is_mated):
@@ -178,21 +178,24 @@ def tail_check(rows: pd.DataFrame, columns: list[str], *, mated: int, nonmated: 
     covered = {(f, size): 0 for f in fractions for size in sizes}
     drawn_mates = []
     for draw in range(draws):
-        picked = draw_run(rows, scores, columns, mated=mated, nonmated=nonmated, rng=rng)
+        picked = draw_run(rows, scores, position, mated=mated, nonmated=nonmated, rng=rng)
+        # One index array for the whole draw, so that Probes fits its impostor model once per
+        # fraction (it keeps the fit of the last index array it was given).
+        everyone = np.arange(len(picked))
         for fraction in fractions:
             probes = Probes(picked, tail_fraction=fraction)
             statistics = {size: probes.database(size, fpir) for size in sizes}
             intervals = subject_bootstrap(statistics, picked["identity"].to_numpy(),
                                           np.random.default_rng([seed, draw]), strata=probes.mated,
                                           n_resamples=resamples)
-            model = probes.impostor_model(np.arange(len(picked)))
+            model = probes.impostor_model(everyone)
             if model is None:
                 raise SystemExit("a drawn run holds no impostor scores: draw more probes")
             mate, found = probes.mate_score[probes.mated], probes.detected[probes.mated]
             for size in sizes:
                 truth = projection.database_hit_rate(mate, found, reference, gallery_size=size, fpir=fpir)
                 low, high = intervals[size]
-                estimates[(fraction, size)].append(statistics[size](np.arange(len(picked))) - truth)
+                estimates[(fraction, size)].append(statistics[size](everyone) - truth)
                 covered[(fraction, size)] += int(low <= truth <= high)
                 # The error's part that is the draw's threshold: the reference's rate (its rank-1
                 # factor) with the draw's threshold; the rest is the draw's rank-1 factor's.
