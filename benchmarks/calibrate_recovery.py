@@ -11,7 +11,8 @@ recovered:
 - what can be compared with the camera itself: colour or monochrome, JPEG quality, the lens blur
   (sigma, um; its relative error), and the noise on flat fields at the frames' levels, the
   calibrated camera's over the true camera's (the range of the ratio over the levels, and the
-  correlation of neighbouring pixels' noise, calibrated against true);
+  correlation of neighbouring pixels' noise, calibrated against true; the noise of a flat field
+  is the median over all its blocks, as every block is flat);
 - the sensor's gain and read noise. Where no Poisson-Gaussian curve follows the frames' noise
   within 15% at every level and in its correlation, ``calibrate`` draws the noise as measured in
   stored values (``stored_noise_dn``): the read noise is then unused, and the gain only scales
@@ -24,9 +25,11 @@ recovered:
 
 ``--cases I...`` runs only those cases (0-based, in the table's order). ``--by-level`` then prints
 for each the noise by level of the frames (walking bars), of the still chart alone (no bars) and
-of flat fields of the true and of the calibrated camera: where the frames read noisier than the
-true camera's flat fields, the still chart shows whether the moving bars or the chart's own
-content does it.
+of flat fields of the true and of the calibrated camera, as calibrate reads noise; and, read on
+all blocks rather than the flattest, of the still chart's patch interiors and of the true
+camera's flat fields: where the frames read noisier than the true camera's flat fields, these
+show whether the moving bars, the codec's treatment of a frame with content, or the measure's
+choice of blocks does it (:func:`noise_sources`).
 
 Nothing is written. The grid spans the CCTV camera of the validation (colour, JPEG 70-95) and
 ANPR-like cameras (monochrome infrared, JPEG 30-50, sharp and soft lenses). It does not span other
@@ -46,15 +49,18 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from evalharness.camera import measure
-from evalharness.camera.calibration import (calibrate, chart_frames, flat_field_noise, noise_by_level,
+from evalharness.camera.calibration import (calibrate, chart_frames, flat_field_blocks, noise_by_level,
                                             stored_pixel_pitch_um, walking_scenes)
 from evalharness.camera.frame_measures import CameraMeasures, measure_image, summarise
 from evalharness.config.profile import CameraProfile, load_profile, with_overrides
 
 BASE = "legacy-interlaced"
+#: A block of the noiseless chart whose sigma reaches this (DN) holds an edge, not a patch's inside.
+EDGE_FREE_DN = 0.3
 WIDTH_PX, HEIGHT_PX = 352, 288
 #: (spectral mode, JPEG quality, lens blur sigma um, gain DN/e-, read noise e-).
 CASES: tuple[tuple[str, int, float, float, float], ...] = (
@@ -79,10 +85,10 @@ class Recovery:
     settings: dict[str, Any]
     truth: CameraProfile
     recovered: CameraProfile
-    #: The frames' noise, and the flat fields' of the true and of the calibrated camera at its levels.
+    #: The frames' noise, and the flat-field blocks of the true and of the calibrated camera at its levels.
     frames_noise: measure.NoiseCurve
-    true_flat: measure.NoiseCurve
-    calibrated_flat: measure.NoiseCurve
+    true_blocks: measure.BlockNoise
+    calibrated_blocks: measure.BlockNoise
     #: calibrate's closed-loop noise ratio (calibrated / frames, median over levels; matched).
     noise_vs_frames: float | None
     #: The check the lens was matched on (``Calibrated.sharpness_check``): MTF50, an edge core, or none.
@@ -93,10 +99,24 @@ class Recovery:
     seconds: float
 
     @property
+    def true_flat(self) -> measure.NoiseCurve:
+        return measure.noise_curve(self.true_blocks)
+
+    @property
+    def calibrated_flat(self) -> measure.NoiseCurve:
+        return measure.noise_curve(self.calibrated_blocks)
+
+    @property
     def noise_vs_truth(self) -> tuple[float, float]:
         """Flat-field noise, calibrated / true, at the levels both show: lowest and highest ratio."""
-        ratios = [sim / real for _, real, sim in noise_by_level(self.calibrated_flat, self.true_flat)]
+        ratios = self._by_level().values()
         return min(ratios), max(ratios)
+
+    def _by_level(self) -> dict[float, float]:
+        # Every block of a flat field is flat: its noise is the median of all of them.
+        true, calibrated = (measure.noise_curve(blocks, flat_fraction=1.0)
+                            for blocks in (self.true_blocks, self.calibrated_blocks))
+        return {level: sim / real for level, real, sim in noise_by_level(calibrated, true)}
 
     @property
     def correlation_vs_truth(self) -> tuple[float, float]:
@@ -134,23 +154,53 @@ def recover(settings: dict[str, Any], *, frames: int, seed: int) -> Recovery:
     recovered = with_overrides(base, result.values)
     noise = result.checks.get("noise_sigma_ratio")
     mtf = result.checks.get("mtf50_cyc_per_px")
-    return Recovery(settings, truth, recovered, measured.noise, flat_field_noise(truth, measured.noise.level_dn),
-                    flat_field_noise(recovered, measured.noise.level_dn), noise[1] if noise else None,
+    return Recovery(settings, truth, recovered, measured.noise, flat_field_blocks(truth, measured.noise.level_dn),
+                    flat_field_blocks(recovered, measured.noise.level_dn), noise[1] if noise else None,
                     result.sharpness_check,
                     mtf[0] if mtf else None, mtf[1] if mtf else None, len(result.warnings),
                     time.perf_counter() - started)
 
 
+def patch_interiors(truth: CameraProfile, *, frames: int, seed: int) -> measure.NoiseCurve:
+    """The noise of the still chart's blocks that lie inside one patch, all of them at each level:
+    what the codec leaves in a flat area of a frame with content. A block is inside where the
+    chart filmed by a noiseless, lossless copy of the camera reads under :data:`EDGE_FREE_DN`."""
+    quiet = with_overrides(truth, {"stored_noise_dn": [[0.0, 0.05], [255.0, 0.05]], "jpeg_quality": 100})
+    block = measure.NOISE_BLOCK_PX
+    parts = []
+    for clean, noisy in zip(chart_frames(quiet, seed=seed, count=frames), chart_frames(truth, seed=seed, count=frames),
+                            strict=True):
+        y_clean, rgb = measure.luma_dn(_decoded(clean)), _decoded(noisy)
+        unclipped = np.zeros(y_clean.shape, dtype=bool)
+        edges = measure.block_noise(y_clean, clipped_px=unclipped).sigma_dn >= EDGE_FREE_DN
+        rows, cols = y_clean.shape[0] // block, y_clean.shape[1] // block
+        outside = unclipped.copy()
+        outside[: rows * block, : cols * block] = np.kron(edges.reshape(rows, cols), np.ones((block, block))) > 0
+        parts.append(measure.block_noise(measure.luma_dn(rgb), clipped_px=measure.clipped(rgb) | outside))
+    return measure.noise_curve(measure.BlockNoise.concatenate(parts), flat_fraction=1.0)
+
+
+def _decoded(jpeg: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(jpeg)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
 def noise_sources(case: Recovery, *, frames: int, seed: int) -> None:
-    """Print the noise by level of the case's walking frames, of the still chart filmed the same
-    way, and of flat fields of the true and of the calibrated camera (sigma, DN; '-' where a
-    source shows no flat blocks at a level)."""
+    """Print the noise by level (sigma, DN; '-' where a source shows no flat blocks at a level), as
+    calibrate reads it (the flattest 10% of each level's blocks) of the case's walking frames, of
+    the still chart filmed the same way and of flat fields of the true and of the calibrated
+    camera; and the median of all the blocks inside the still chart's patches and of all the
+    true camera's flat-field blocks. Where the last two agree, the codec treats a flat area alike
+    in either, and what differs between the flat fields and the frames is which blocks the
+    measure takes as flattest."""
     walking = case.frames_noise
     sources = [walking, filmed(case.truth, frames=frames, seed=seed, walking=False).noise, case.true_flat,
-               case.calibrated_flat]
+               case.calibrated_flat, patch_interiors(case.truth, frames=frames, seed=seed),
+               measure.noise_curve(case.true_blocks, flat_fraction=1.0)]
     print(f"\n{case.settings}: noise sigma (DN) by level\n\n"
           "| level DN | frames (walking bars) | still chart | true camera, flat fields | calibrated camera, "
-          "flat fields |\n| --- | --- | --- | --- | --- |")
+          "flat fields | still chart, inside patches: all blocks | true camera, flat fields: all blocks |\n"
+          "| --- | --- | --- | --- | --- | --- | --- |")
     for level in walking.level_dn:
         cells = [dict(zip(curve.level_dn, curve.sigma_dn)).get(level) for curve in sources]
         print(f"| {level:.0f} | " + " | ".join("-" if c is None else f"{c:.2f}" for c in cells) + " |")

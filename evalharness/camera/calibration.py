@@ -28,7 +28,11 @@ noise as the lens does not, the noise is then matched again:
   different cameras): the base's lens blur is kept, and its comment says why. The closed-loop
   checks show, by edge contrast, the MTF50 and the core of the edges;
 - noise: measured on flat fields (:func:`flat_fields`: uniform grey at each level the frames
-  show) rather than on the chart, whose frame shows 72-200 DN only. ``gain_dn_per_e`` and
+  show) rather than on the chart, whose frame shows 72-200 DN only, and read as the frames were
+  (:func:`~evalharness.camera.measure.matched_noise_curve`): the frames' noise is that of each
+  level's flattest 10% of blocks, which are some share of their flat ones, and the flat fields'
+  is read on the same share of theirs (on a flat field every block is flat, and its flattest
+  10% would be the low tail of a noise that varies from block to block). ``gain_dn_per_e`` and
   ``read_noise_e`` start from a Poisson-Gaussian fit of the real noise curve and are scaled until
   the flat fields' noise equals the real noise in median ratio (scaling sigma by ``k`` at every
   level: gain times ``k^2``, read noise divided by ``k``); ``face_irradiance_w_m2`` then keeps the
@@ -70,8 +74,8 @@ from evalharness.camera.frame_measures import (
     CameraMeasures,
     ContrastClass,
     Sharpness,
+    blocks_of_files,
     measure_image,
-    noise_of_files,
     summarise,
 )
 from evalharness.camera.sensor import FULL_SCALE_DN, linear_to_srgb, srgb_to_linear
@@ -199,7 +203,8 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
     checks: dict[str, tuple[float, float]] = {}
     if noise.unmatched is None and measured.noise.level_dn.size:
         real_noise = measured.noise
-        simulated_noise = flat_field_noise(profile, real_noise.level_dn, seed=seed)
+        flat = flat_field_blocks(profile, real_noise.level_dn, seed=seed)
+        simulated_noise = measure.matched_noise_curve(flat, measured.noise_blocks)
         checks["noise_sigma_ratio"] = (1.0, _noise_ratio(simulated_noise, real_noise))
         checks.update({f"noise_sigma_{level:.0f}_dn": (real, sim)
                        for level, real, sim in noise_by_level(simulated_noise, real_noise)})
@@ -209,8 +214,10 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
         misses = _noise_misses(simulated_noise, real_noise)
         warning = (f"the calibrated noise differs from the frames' by more than {MATCH_TOLERANCE:.0%} "
                    f"({misses}); the closed-loop checks list every level") if misses else None
+        shares = measure.flat_shares(flat, measured.noise_blocks)
+        selection = _selection_remark(shares) if shares else None
     else:
-        warning = noise.unmatched
+        warning, selection = noise.unmatched, None
     warnings = [warning] if warning else []
     if sharpness.measured:
         final = measure_chart(profile, seed)
@@ -232,6 +239,8 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
                f"black/white {contrast:.3f} linear, an upper bound of veiling_glare_ratio (not "
                "applied: dark objects are not perfectly black); the tone curve stays the base's, "
                "as frames alone cannot separate gamma from scene reflectance"]
+    if selection:
+        remarks.append(selection)
     if sharpness.measured and (sharper := _sharper_than_rendered(sharpness, final.sharpness, profile)):
         remarks.append(sharper)
     matched = "mtf50_cyc_per_px" if sharpness.lens_measured else core.check if core is not None else None
@@ -510,9 +519,18 @@ def flat_fields(profile: CameraProfile, levels_dn: Sequence[float], *, seed: int
     return chart_frames(profile, seed=seed, count=len(level), scenes=scenes)
 
 
-def flat_field_noise(profile: CameraProfile, levels_dn: Sequence[float], *, seed: int = 0) -> measure.NoiseCurve:
-    """The noise curve of :func:`flat_fields`, measured as a real frame's is."""
-    return noise_of_files(io.BytesIO(data) for data in flat_fields(profile, levels_dn, seed=seed))
+def flat_field_blocks(profile: CameraProfile, levels_dn: Sequence[float], *, seed: int = 0) -> measure.BlockNoise:
+    """The noise blocks of :func:`flat_fields`, measured as a real frame's are."""
+    return blocks_of_files(io.BytesIO(data) for data in flat_fields(profile, levels_dn, seed=seed))
+
+
+def flat_field_noise(profile: CameraProfile, levels_dn: Sequence[float], *, seed: int = 0,
+                     frames: measure.BlockNoise | None = None) -> measure.NoiseCurve:
+    """The noise curve of :func:`flat_fields`, read as a real frame's is; with ``frames`` (the
+    noise blocks of a camera's frames), as those frames' were read
+    (:func:`~evalharness.camera.measure.matched_noise_curve`)."""
+    blocks = flat_field_blocks(profile, levels_dn, seed=seed)
+    return measure.noise_curve(blocks) if frames is None else measure.matched_noise_curve(blocks, frames)
 
 
 @dataclass(frozen=True)
@@ -530,7 +548,7 @@ def _match_noise(profile: CameraProfile, measured: CameraMeasures, seed: int) ->
     sensor's gain, read noise and light, and, where its one curve misses the frames' noise by
     more than :data:`MATCH_TOLERANCE` at a level or in its correlation, the noise measured in
     stored values (:func:`_match_stored_noise`)."""
-    real = measured.noise
+    real, blocks = measured.noise, measured.noise_blocks
     usable = real.sigma_dn >= QUANTISATION_SIGMA_DN
     inherited = profile.stored_noise_dn is not None  # a base with a stored noise: not the sensor's
     profile = with_overrides(profile, {"stored_noise_dn": None, "stored_noise_correlation_px": 0.0})
@@ -554,7 +572,7 @@ def _match_noise(profile: CameraProfile, measured: CameraMeasures, seed: int) ->
     steps = 0
     for _ in range(NOISE_STEPS):
         values = _noise_values(profile, gain, read_e, white_dn)
-        simulated = flat_field_noise(with_overrides(profile, values), levels, seed=seed)
+        simulated = flat_field_noise(with_overrides(profile, values), levels, seed=seed, frames=blocks)
         ratio = _noise_ratio(simulated, real)
         if simulated.level_dn.size == 0:
             ratio = 2.0  # so much noise that every block clips somewhere: halve it
@@ -576,11 +594,11 @@ def _match_noise(profile: CameraProfile, measured: CameraMeasures, seed: int) ->
     if not steps:
         return NoiseMatch(values, comments, "gain_dn_per_e and read_noise_e are not matched to the "
                           "frames' noise: the simulated flat fields show none above quantisation")
-    sensor_curve = flat_field_noise(with_overrides(profile, values), levels, seed=seed)
+    sensor_curve = flat_field_noise(with_overrides(profile, values), levels, seed=seed, frames=blocks)
     misses = _noise_misses(sensor_curve, real)
     if not misses and not inherited:
         return NoiseMatch(values, comments)
-    stored = _match_stored_noise(with_overrides(profile, values), real.select(usable), seed)
+    stored = _match_stored_noise(with_overrides(profile, values), real.select(usable), blocks, seed)
     why = (f"that one curve misses the frames' noise by more than {MATCH_TOLERANCE:.0%} ({misses})"
            if misses else "the base gives a stored noise, which a profile on it cannot unset")
     comments["gain_dn_per_e"] += (f"; {why}, so the noise is stored_noise_dn's and this gain sets "
@@ -588,7 +606,8 @@ def _match_noise(profile: CameraProfile, measured: CameraMeasures, seed: int) ->
     return NoiseMatch({**values, **stored.values}, {**comments, **stored.comments})
 
 
-def _match_stored_noise(profile: CameraProfile, real: measure.NoiseCurve, seed: int) -> NoiseMatch:
+def _match_stored_noise(profile: CameraProfile, real: measure.NoiseCurve, blocks: measure.BlockNoise,
+                        seed: int) -> NoiseMatch:
     """``stored_noise_dn`` bisected level by level until the flat fields' noise equals the
     frames' (:mod:`evalharness.camera.noise`), at a first length of 1 px; then
     ``stored_noise_correlation_px`` bisected until their correlation one pixel apart equals the
@@ -600,7 +619,7 @@ def _match_stored_noise(profile: CameraProfile, real: measure.NoiseCurve, seed: 
 
     def curve(length_px: float, rows: list[list[float]]) -> measure.NoiseCurve:
         return flat_field_noise(with_overrides(profile, {
-            "stored_noise_dn": rows, "stored_noise_correlation_px": length_px}), levels, seed=seed)
+            "stored_noise_dn": rows, "stored_noise_correlation_px": length_px}), levels, seed=seed, frames=blocks)
 
     def match_levels(length_px: float) -> list[list[float]]:
         # Bisection in log sigma, every level at once (each flat field is one level): the codec
@@ -656,6 +675,17 @@ def _noise_misses(simulated: measure.NoiseCurve, real: measure.NoiseCurve) -> st
         measure.CORRELATION_LAGS_PX, real.mean_correlation(), simulated.mean_correlation(), strict=True)
         if not abs(sim_rho - real_rho) <= MATCH_TOLERANCE]  # NaN: not measured, a miss
     return ", ".join(off)
+
+
+def _selection_remark(shares: dict[float, float]) -> str:
+    """What the flat fields were read on (:func:`~evalharness.camera.measure.flat_shares`)."""
+    low, high = min(shares.values()), max(shares.values())
+    return (f"noise selection: the frames' noise at each level is that of their flattest "
+            f"{measure.FLAT_FRACTION:.0%} of blocks, which are {low:.0%}-{high:.0%} of their flat blocks (those "
+            f"no noisier than {measure.FLAT_CEILING_QUANTILE:.0%} of the flat fields' blocks there); the flat "
+            "fields were read on the same share of theirs, as every block of a flat field is flat and its "
+            f"flattest {measure.FLAT_FRACTION:.0%} would be the least noisy of a noise that varies from block "
+            "to block")
 
 
 def _noise_values(profile: CameraProfile, gain: float, read_e: float, white_dn: float) -> dict[str, float]:

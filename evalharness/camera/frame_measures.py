@@ -287,6 +287,8 @@ class CameraMeasures:
     black_dn: tuple[float, float, float]  # median, min, max
     jpeg_quality: tuple[int, int, int, float] | None  # median, min, max, worst mismatch
     jpeg_subsampling: str | None  # the most common
+    #: The blocks ``noise`` was read from, all frames' (calibrate reads its flat fields as these were read).
+    noise_blocks: measure.BlockNoise
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values."""
@@ -329,7 +331,8 @@ def summarise(frames: Sequence[FrameMeasures], names: Sequence[str]) -> CameraMe
         listed = ", ".join(f"{name} {f.width_px}x{f.height_px}"
                            for name, f in zip(names, frames, strict=True))
         raise DataError(f"frames of one camera must share one size; got {listed}")
-    noise = _pooled_noise(frames)
+    blocks = measure.BlockNoise.concatenate([f.blocks for f in frames])
+    noise = measure.noise_curve(blocks)
     chroma = np.array([f.chroma_dn for f in frames])
     whites = np.array([f.white_dn for f in frames])
     blacks = np.array([f.black_dn for f in frames])
@@ -347,6 +350,7 @@ def summarise(frames: Sequence[FrameMeasures], names: Sequence[str]) -> CameraMe
         jpeg_quality=(int(np.median(qualities)), min(qualities), max(qualities), max(mismatches))
         if qualities else None,
         jpeg_subsampling=max(set(samplings), key=samplings.count) if samplings else None,
+        noise_blocks=blocks,
     )
 
 
@@ -402,16 +406,17 @@ def static_sharpness(
                      narrow_mtf50, len(narrow), by_contrast(narrow_found))
 
 
-def noise_of_files(files: Iterable[str | Path | BinaryIO]) -> measure.NoiseCurve:
-    """The noise curve of stored image files (paths or open binary files, of any sizes) pooled as
+def blocks_of_files(files: Iterable[str | Path | BinaryIO]) -> measure.BlockNoise:
+    """The noise blocks of stored image files (paths or open binary files, of any sizes) pooled as
     one camera's, each measured as :func:`measure_frame` measures a frame's noise (colour frames;
     a monochrome file is read as three equal channels)."""
     blocks = []
     for file in files:
         with Image.open(file) as image:
             blocks.append(measure.frame_noise(np.asarray(image.convert("RGB"))))
-    return measure.noise_curve(measure.BlockNoise.concatenate(blocks))
+    return measure.BlockNoise.concatenate(blocks)
 
 
-def _pooled_noise(frames: Sequence[FrameMeasures]) -> measure.NoiseCurve:
-    return measure.noise_curve(measure.BlockNoise.concatenate([f.blocks for f in frames]))
+def noise_of_files(files: Iterable[str | Path | BinaryIO]) -> measure.NoiseCurve:
+    """The noise curve of :func:`blocks_of_files`."""
+    return measure.noise_curve(blocks_of_files(files))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -43,9 +43,13 @@ NOISE_BLOCK_PX = 16
 #: Fraction of the blocks at each signal level taken as flat (the lowest sigmas).
 FLAT_FRACTION = 0.1
 #: Signal bins of the noise curve, DN (stored values).
-NOISE_BIN_EDGES_DN = np.arange(0.0, 256.0, 16.0)
+NOISE_BIN_STEP_DN = 16.0
+NOISE_BIN_EDGES_DN = np.arange(0.0, 256.0, NOISE_BIN_STEP_DN)
 #: Fewest flat blocks a noise bin needs.
 MIN_BLOCKS_PER_BIN = 5
+#: A frame's block counts as flat (noise alone) where its sigma is at most this quantile of flat
+#: fields' blocks at its level: noise alone exceeds it in one block in a hundred.
+FLAT_CEILING_QUANTILE = 0.99
 
 #: Edge windows: rows x columns, pixels, and the step between windows.
 EDGE_WINDOW_PX = (24, 24)
@@ -211,25 +215,66 @@ class NoiseCurve:
         return np.average(self.correlation, axis=0, weights=self.blocks)
 
 
-def noise_curve(blocks: BlockNoise, *, flat_fraction: float = FLAT_FRACTION) -> NoiseCurve:
+def noise_curve(blocks: BlockNoise, *, flat_fraction: float = FLAT_FRACTION,
+                shares: Mapping[float, float] | None = None) -> NoiseCurve:
     """The noise curve from :func:`block_noise` results (of one or many frames, concatenated);
     ``flat_fraction``: the share of each level's blocks, lowest sigma first, taken as flat (1 for
-    images of flat patches only)."""
+    images of flat patches only); ``shares``: instead, the share at each level (bin centre, DN),
+    the levels not named left out (:func:`matched_noise_curve`)."""
     rows = []
     for low, high in zip(NOISE_BIN_EDGES_DN[:-1], NOISE_BIN_EDGES_DN[1:], strict=True):
+        level = (low + high) / 2.0
+        if shares is not None and level not in shares:
+            continue
+        share = flat_fraction if shares is None else shares[level]
         inside = np.flatnonzero((blocks.mean_dn >= low) & (blocks.mean_dn < high))
         order = inside[np.argsort(blocks.sigma_dn[inside], kind="stable")]
-        flat = order[: int(len(order) * flat_fraction)]
+        flat = order[: int(len(order) * share)]
         if len(flat) >= MIN_BLOCKS_PER_BIN:
             q1, median, q3 = np.percentile(blocks.sigma_dn[flat], [25, 50, 75])
-            rows.append(((low + high) / 2.0, median, q3 - q1, len(flat),
-                         np.median(blocks.correlation[flat], axis=0)))
+            rows.append((level, median, q3 - q1, len(flat), np.median(blocks.correlation[flat], axis=0)))
     if not rows:
         return NoiseCurve(*(np.array([]) for _ in range(3)), np.array([], dtype=int),
                           np.empty((0, len(CORRELATION_LAGS_PX))))
     level, sigma, spread, count, correlation = zip(*rows, strict=True)
     return NoiseCurve(np.array(level), np.array(sigma), np.array(spread),
                       np.array(count, dtype=int), np.array(correlation))
+
+
+def flat_shares(flat_blocks: BlockNoise, frame_blocks: BlockNoise, *,
+                flat_fraction: float = FLAT_FRACTION) -> dict[float, float]:
+    """At each level of ``noise_curve(frame_blocks)`` (bin centre, DN) that the flat fields'
+    blocks ``flat_blocks`` show: the share of the frames' flat blocks that its flattest
+    ``flat_fraction`` are, in (0, 1].
+
+    The frames' curve reads the flattest k of a level's N blocks (k = ``flat_fraction`` N), and a
+    frame's blocks are flat (noise alone) and textured: k is the flattest k / F of its F flat
+    blocks, or all of them where F <= k. F is counted as the frames' blocks there whose sigma is
+    at most :data:`FLAT_CEILING_QUANTILE` of the flat fields' (texture that faint counts as flat,
+    and the share is then smaller)."""
+    shares = {}
+    frames_curve = noise_curve(frame_blocks, flat_fraction=flat_fraction)
+    for level in frames_curve.level_dn.tolist():
+        low, high = level - NOISE_BIN_STEP_DN / 2.0, level + NOISE_BIN_STEP_DN / 2.0
+        flat = flat_blocks.sigma_dn[(flat_blocks.mean_dn >= low) & (flat_blocks.mean_dn < high)]
+        if len(flat) < MIN_BLOCKS_PER_BIN:
+            continue
+        frame = frame_blocks.sigma_dn[(frame_blocks.mean_dn >= low) & (frame_blocks.mean_dn < high)]
+        flat_in_frames = int((frame <= np.quantile(flat, FLAT_CEILING_QUANTILE)).sum())
+        shares[level] = min(1.0, int(len(frame) * flat_fraction) / max(flat_in_frames, 1))
+    return shares
+
+
+def matched_noise_curve(flat_blocks: BlockNoise, frame_blocks: BlockNoise) -> NoiseCurve:
+    """The noise curve of flat fields' blocks read as :func:`noise_curve` reads frames' (whose
+    blocks are ``frame_blocks``): at each level, their flattest :func:`flat_shares`.
+
+    On flat fields every block is flat, so their flattest :data:`FLAT_FRACTION` are the low tail
+    of the noise's spread from block to block, where in frames with few flat areas the same
+    fraction reaches typical flat blocks: the same noise would read lower on the flat fields, the
+    more so the wider that spread (a codec at low quality quantises some blocks' noise away and
+    keeps others'; up to 2.2 times lower at JPEG 30, 1.13 at 95, benchmarks/RESULTS.md)."""
+    return noise_curve(flat_blocks, shares=flat_shares(flat_blocks, frame_blocks))
 
 
 @dataclass(frozen=True)

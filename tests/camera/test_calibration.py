@@ -257,6 +257,29 @@ def test_blocks_with_a_clipped_colour_channel_measure_no_noise():
     assert np.all(kept.sigma_dn > 1.0)  # the kept blocks' noise is measured as before
 
 
+def test_flat_fields_are_read_on_the_share_of_flat_blocks_that_the_frames_read():
+    """Frames whose flattest 10% at 104 DN (20 of 200 blocks) are 20 of their 30 blocks as flat as
+    noise (sigma 1.0-1.9 DN; the other 170 textured, 5-20 DN): flat fields of the same noise
+    (100 blocks, 1-2 DN evenly) are read on their flattest 2/3, 66 blocks, median 1 + 32.5/99 =
+    1.328 DN, beside the frames' 1 + 9.5 x 0.9/29 = 1.295; their flattest 10% would read 1.045.
+    At 200 DN the frames hold 2 flat blocks of the 5 read, so every flat-field block is read
+    (1.5 DN); 40 DN, which the flat fields show in 3 blocks only, is left out. The ceiling is the
+    flat fields' 99% quantile, 1 + 98.01/99 DN."""
+    ramp = np.linspace(1.0, 2.0, 100)
+    flat = measure.BlockNoise(np.repeat([104.0, 200.0, 40.0], [100, 100, 3]),
+                              np.concatenate([ramp, ramp, [1.0, 1.1, 1.2]]), np.zeros((203, 2)))
+    frame_sigma = [np.linspace(1.0, 1.9, 30), np.linspace(5.0, 20.0, 170), [1.2, 1.3], np.linspace(10, 20, 48),
+                   np.linspace(1.0, 2.0, 60)]
+    frames = measure.BlockNoise(np.repeat([104.0, 104.0, 200.0, 200.0, 40.0], [30, 170, 2, 48, 60]),
+                                np.concatenate(frame_sigma), np.zeros((310, 2)))
+    assert measure.flat_shares(flat, frames) == {104.0: pytest.approx(20 / 30), 200.0: 1.0}
+    matched = measure.matched_noise_curve(flat, frames)
+    assert matched.level_dn.tolist() == [104.0, 200.0] and matched.blocks.tolist() == [66, 100]
+    assert matched.sigma_dn == pytest.approx([1 + 32.5 / 99, 1.5])
+    assert measure.noise_curve(frames).sigma_dn[1] == pytest.approx(1 + 9.5 * 0.9 / 29)  # 104 DN
+    assert measure.noise_curve(flat).sigma_dn[0] == pytest.approx(1 + 4.5 / 99)
+
+
 def test_poisson_gaussian_fit_recovers_gain_and_read_noise():
     rng = np.random.default_rng(3)
     gain, read_e = 0.4, 6.0
@@ -323,20 +346,30 @@ def test_calibrate_recovers_the_settings_of_simulated_frames(tmp_path, capsys):
     assert not any(remark.startswith("edge core:") for remark in result["remarks"])
     assert result["checks"]["noise_sigma_ratio"]["simulated"] == pytest.approx(1.0, abs=0.15)
     assert profile.gain_dn_per_e == pytest.approx(0.5, rel=0.25)
-    # Its noise curve has the model's own shape: matched at every level, so nothing is warned.
-    levels = [check for key, check in result["checks"].items()
-              if key.startswith("noise_sigma_") and key.endswith("_dn")]
+    # Its noise is matched at every level (by the sensor's curve or, where texture among some
+    # levels' flattest blocks bends the frames' curve, as a stored noise), so nothing is warned.
+    levels_checked = [key for key in result["checks"] if key.startswith("noise_sigma_") and key.endswith("_dn")]
+    levels = [result["checks"][key] for key in levels_checked]
     assert len(levels) >= 3 and result["warnings"] == []
     assert all(check["simulated"] == pytest.approx(check["real"], rel=0.15) for check in levels)
     # ... and in its spread over neighbouring pixels, within the tolerance. (Flat fields hold no
-    # scene: with the chart's and the walkers' blurred edges among these frames' flattest blocks,
-    # 136 and 184 DN read 9% and 14% noisier than the calibrated camera's flat fields, and the
-    # sensor's curve, matched in median, gives 40 DN 14.8% too much: just within, so calibrate
-    # draws the sensor's noise. Before session 25's calibrate it missed 40 DN by more than 15% and
-    # calibrate drew the noise as measured, stored_noise_dn.)
+    # scene: the chart's and the walkers' blurred edges among some levels' flattest blocks are read
+    # as noise; whether the sensor's one curve then stays within 15% at every level has changed
+    # with the machine's arithmetic, docs/VALIDATION.md, "Recovery of known settings".)
     for lag in (1, 2):
         real, simulated = result["checks"][f"noise_correlation_{lag}_px"].values()
         assert simulated == pytest.approx(real, abs=0.15)
+    # The camera's own noise, not only the frames' reading of it: read on every block of flat
+    # fields (each is flat), the calibrated camera's is within 5% of the true one's at the median
+    # level the frames show. Until session 27 calibrate read its flat fields on their flattest
+    # 10%, the low tail of a noise that JPEG 70 spreads from block to block, and made this camera
+    # 3-21% too noisy at every level (benchmarks/RESULTS.md, "`calibrate` recovering a known
+    # camera"); now 0.94-1.16 times, the most where the walkers' blurred edges are read as noise.
+    shown = [float(key.split("_")[2]) for key in levels_checked]
+    true_noise, calibrated_noise = (measure.noise_curve(calibration.flat_field_blocks(camera, shown), flat_fraction=1.0)
+                                    for camera in (truth, profile))
+    ratios = [sim / real for _, real, sim in calibration.noise_by_level(calibrated_noise, true_noise)]
+    assert len(ratios) >= len(shown) - 1 and float(np.median(ratios)) == pytest.approx(1.0, abs=0.05), ratios
     # Written on its base: what frames cannot tell stays the base's.
     layers = resolve_profile(out)
     assert layers.values["hfov_deg"].file.name == "legacy-interlaced.toml"

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evalharness.config.profile import load_profile
 from evalharness.data.paired import open_paired
 from evalharness.evaluation.validation_goal import criteria, verdict
 from evalharness.evaluation.validation_summary import Corrections
@@ -98,7 +99,8 @@ def test_validate_then_apply_its_corrections(cli, frmdb_paired, tmp_path: Path) 
     assert len(warned) == len(mismatches) >= 4
     assert "exposure 'skin' there, 'face' here" in mismatches
     assert "overrides {} there, {'subject_speed_mps': 1.0} here" in mismatches
-    assert "camera group '*': gain_dn_per_e 0.015 there, 0.1048 here" in mismatches
+    measured_gain = load_profile(CCTV.replace("frmdb-cctv", "frmdb-cctv-measured")).gain_dn_per_e
+    assert f"camera group '*': gain_dn_per_e 0.015 there, {measured_gain!r} here" in mismatches
     assert "by a simulation that differs from this one" in (tmp_path / "other" / "validation.html").read_text(
         encoding="utf-8")
 
