@@ -18,7 +18,8 @@ blocks with no clipped channel by level (`evalharness calibrate`'s measure) of t
 (with ``--crops``, face crops of one camera, whose sizes differ),
 the same of the differences between real frames of one view (:func:`between_frames`: no static
 texture), and the same of flat grey fields at 8-248 DN filmed through each PROFILE
-(`calibration.flat_field_noise`, as `calibrate` films them; the noise at a stored level depends
+(`calibration.flat_field_noise`, as `calibrate` films and reads them: on the share of flat blocks
+that the real FRAMEs' flattest 10% are, at the levels they show; the noise at a stored level depends
 on the gain and read noise, or on the profile's measured ``stored_noise_dn``, not on the light),
 each with its correlation 1 and 2 px apart.
 Docs: docs/VALIDATION.md, "Exposure on the skin", "Noise on unclipped blocks" and "Noise measured
@@ -137,11 +138,14 @@ def noise_by_level(frames: list[Path], profiles: list[str], *, crops: bool = Fal
         return ({int(round(level)): float(sigma) for level, sigma in zip(curve.level_dn, curve.sigma_dn, strict=True)},
                 curve.mean_correlation())
 
-    curves = {("real crops" if crops else "real frames"): row(frame_measures.noise_of_files(frames))}
+    blocks = frame_measures.blocks_of_files(frames)
+    curves = {("real crops" if crops else "real frames"): row(measure.noise_curve(blocks))}
     if not crops:
         curves["real frames, between frames of one view"] = row(between_frames(frames))
     for name in profiles:
-        curves[Path(name).name] = row(calibration.flat_field_noise(load_profile(name), FIELD_LEVELS_DN))
+        # Read as the real ones were (calibrate since session 27): on the share of flat blocks
+        # that the real ones' flattest 10% are, at the levels they show.
+        curves[Path(name).name] = row(calibration.flat_field_noise(load_profile(name), FIELD_LEVELS_DN, frames=blocks))
     levels = sorted(set().union(*(values for values, _ in curves.values())))
     lines = ["| noise (DN) at level | " + " | ".join(f"{level}" for level in levels) + " | correlation 1, 2 px |",
              "| --- |" + " --- |" * (len(levels) + 1)]
