@@ -204,7 +204,8 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
     if noise.unmatched is None and measured.noise.level_dn.size:
         real_noise = measured.noise
         flat = flat_field_blocks(profile, real_noise.level_dn, seed=seed)
-        simulated_noise = measure.matched_noise_curve(flat, measured.noise_blocks)
+        shares = measure.flat_shares(flat, measured.noise_blocks)
+        simulated_noise = measure.noise_curve(flat, shares=shares)  # matched_noise_curve, shares kept
         checks["noise_sigma_ratio"] = (1.0, _noise_ratio(simulated_noise, real_noise))
         checks.update({f"noise_sigma_{level:.0f}_dn": (real, sim)
                        for level, real, sim in noise_by_level(simulated_noise, real_noise)})
@@ -214,7 +215,6 @@ def calibrate(measured: CameraMeasures, base: CameraProfile, *, seed: int = 0) -
         misses = _noise_misses(simulated_noise, real_noise)
         warning = (f"the calibrated noise differs from the frames' by more than {MATCH_TOLERANCE:.0%} "
                    f"({misses}); the closed-loop checks list every level") if misses else None
-        shares = measure.flat_shares(flat, measured.noise_blocks)
         selection = _selection_remark(shares) if shares else None
     else:
         warning, selection = noise.unmatched, None

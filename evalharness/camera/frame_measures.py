@@ -415,8 +415,3 @@ def blocks_of_files(files: Iterable[str | Path | BinaryIO]) -> measure.BlockNois
         with Image.open(file) as image:
             blocks.append(measure.frame_noise(np.asarray(image.convert("RGB"))))
     return measure.BlockNoise.concatenate(blocks)
-
-
-def noise_of_files(files: Iterable[str | Path | BinaryIO]) -> measure.NoiseCurve:
-    """The noise curve of :func:`blocks_of_files`."""
-    return measure.noise_curve(blocks_of_files(files))

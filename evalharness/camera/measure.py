@@ -273,7 +273,7 @@ def matched_noise_curve(flat_blocks: BlockNoise, frame_blocks: BlockNoise) -> No
     of the noise's spread from block to block, where in frames with few flat areas the same
     fraction reaches typical flat blocks: the same noise would read lower on the flat fields, the
     more so the wider that spread (a codec at low quality quantises some blocks' noise away and
-    keeps others'; up to 2.2 times lower at JPEG 30, 1.13 at 95, benchmarks/RESULTS.md)."""
+    keeps others'; 2.4 times lower at JPEG 30 and 184 DN, 1.10-1.13 at JPEG 95, benchmarks/RESULTS.md)."""
     return noise_curve(flat_blocks, shares=flat_shares(flat_blocks, frame_blocks))
 
 
