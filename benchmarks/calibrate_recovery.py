@@ -55,7 +55,7 @@ from PIL import Image
 from evalharness.camera import measure
 from evalharness.camera.calibration import (calibrate, chart_frames, flat_field_blocks, noise_by_level,
                                             stored_pixel_pitch_um, walking_scenes)
-from evalharness.camera.frame_measures import CameraMeasures, measure_image, summarise
+from evalharness.camera.frame_measures import CameraMeasures, measure_stored, summarise
 from evalharness.config.profile import CameraProfile, load_profile, with_overrides
 
 BASE = "legacy-interlaced"
@@ -137,10 +137,8 @@ def known_camera(settings: dict[str, Any]) -> CameraProfile:
 def filmed(truth: CameraProfile, *, frames: int, seed: int, walking: bool = True) -> CameraMeasures:
     """The measures of ``frames`` frames of the chart through ``truth``, with bars walking across
     it or (``walking=False``) the chart alone."""
-    measures = []
-    for jpeg in chart_frames(truth, seed=seed, count=frames, scenes=walking_scenes(frames) if walking else None):
-        with Image.open(io.BytesIO(jpeg)) as image:
-            measures.append(measure_image(image))
+    data = chart_frames(truth, seed=seed, count=frames, scenes=walking_scenes(frames) if walking else None)
+    measures = [measure_stored(jpeg) for jpeg in data]
     return summarise(measures, [f"frame {index}" for index in range(frames)])
 
 

@@ -31,7 +31,6 @@ beside the standard ones (`frame_measures.NARROW_WINDOW_PX`). Docs: docs/VALIDAT
 from __future__ import annotations
 
 import argparse
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import replace
@@ -176,10 +175,8 @@ def main() -> None:
     shapes = {"real frames": shapes_by_class(frames, measured.noise)} if args.halo else {}
     cores = {"real frames": measured.sharpness}
     for name in args.profile:
-        chart = []
-        for data in calibration.chart_frames(load_profile(name, overrides), count=4):
-            with Image.open(io.BytesIO(data)) as image:
-                chart.append(frame_measures.measure_image(image))
+        chart = [frame_measures.measure_stored(data)
+                 for data in calibration.chart_frames(load_profile(name, overrides), count=4)]
         summary = frame_measures.summarise(chart, [f"chart {k}" for k in range(len(chart))])
         settings = "".join(f", {item}" for item in args.set)
         sharpness = summary.sharpness

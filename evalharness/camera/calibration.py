@@ -59,7 +59,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 from scipy.ndimage import gaussian_filter1d
 
 from evalharness.camera import measure
@@ -75,7 +74,7 @@ from evalharness.camera.frame_measures import (
     ContrastClass,
     Sharpness,
     blocks_of_files,
-    measure_image,
+    measure_stored,
     summarise,
 )
 from evalharness.camera.sensor import FULL_SCALE_DN, linear_to_srgb, srgb_to_linear
@@ -390,10 +389,7 @@ def chart_frames(
 
 def measure_chart(profile: CameraProfile, seed: int = 0) -> CameraMeasures:
     """:class:`CameraMeasures` of :func:`chart_frames` (JPEG settings are the profile's)."""
-    frames = []
-    for data in chart_frames(profile, seed=seed):
-        with Image.open(io.BytesIO(data)) as image:
-            frames.append(measure_image(image))
+    frames = [measure_stored(data) for data in chart_frames(profile, seed=seed)]
     return summarise(frames, [f"chart {index}" for index in range(len(frames))])
 
 

@@ -12,6 +12,7 @@ turns these measures into profile values.
 
 from __future__ import annotations
 
+import io
 import math
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -124,6 +125,12 @@ def measure_image(image: Image.Image) -> FrameMeasures:
         return measure_frame(pixels)
     return measure_frame(pixels, luma_table=list(image.quantization[0]),
                          subsampling=_SUBSAMPLING_NAMES.get(JpegImagePlugin.get_sampling(image)))
+
+
+def measure_stored(data: bytes) -> FrameMeasures:
+    """:func:`measure_image` of an image file held in memory (a simulated camera's JPEG frame)."""
+    with Image.open(io.BytesIO(data)) as image:
+        return measure_image(image)
 
 
 #: Levels between which an edge's core rise is read (:func:`measure.rise_px`): 25-75% (what a

@@ -215,6 +215,14 @@ class NoiseCurve:
         return np.average(self.correlation, axis=0, weights=self.blocks)
 
 
+def _level_blocks(blocks: BlockNoise) -> dict[float, np.ndarray]:
+    """Each noise bin's centre (DN) and the indices of ``blocks`` whose mean lies in it, every bin
+    of :data:`NOISE_BIN_EDGES_DN` in order (empty ones too): the one binning that the noise curve
+    and the flat shares read."""
+    return {(low + high) / 2.0: np.flatnonzero((blocks.mean_dn >= low) & (blocks.mean_dn < high))
+            for low, high in zip(NOISE_BIN_EDGES_DN[:-1], NOISE_BIN_EDGES_DN[1:], strict=True)}
+
+
 def noise_curve(blocks: BlockNoise, *, flat_fraction: float = FLAT_FRACTION,
                 shares: Mapping[float, float] | None = None) -> NoiseCurve:
     """The noise curve from :func:`block_noise` results (of one or many frames, concatenated);
@@ -222,12 +230,10 @@ def noise_curve(blocks: BlockNoise, *, flat_fraction: float = FLAT_FRACTION,
     images of flat patches only); ``shares``: instead, the share at each level (bin centre, DN),
     the levels not named left out (:func:`matched_noise_curve`)."""
     rows = []
-    for low, high in zip(NOISE_BIN_EDGES_DN[:-1], NOISE_BIN_EDGES_DN[1:], strict=True):
-        level = (low + high) / 2.0
+    for level, inside in _level_blocks(blocks).items():
         if shares is not None and level not in shares:
             continue
         share = flat_fraction if shares is None else shares[level]
-        inside = np.flatnonzero((blocks.mean_dn >= low) & (blocks.mean_dn < high))
         order = inside[np.argsort(blocks.sigma_dn[inside], kind="stable")]
         flat = order[: int(len(order) * share)]
         if len(flat) >= MIN_BLOCKS_PER_BIN:
@@ -253,13 +259,12 @@ def flat_shares(flat_blocks: BlockNoise, frame_blocks: BlockNoise, *,
     at most :data:`FLAT_CEILING_QUANTILE` of the flat fields' (texture that faint counts as flat,
     and the share is then smaller)."""
     shares = {}
-    frames_curve = noise_curve(frame_blocks, flat_fraction=flat_fraction)
-    for level in frames_curve.level_dn.tolist():
-        low, high = level - NOISE_BIN_STEP_DN / 2.0, level + NOISE_BIN_STEP_DN / 2.0
-        flat = flat_blocks.sigma_dn[(flat_blocks.mean_dn >= low) & (flat_blocks.mean_dn < high)]
+    flat_levels, frame_levels = _level_blocks(flat_blocks), _level_blocks(frame_blocks)
+    for level in noise_curve(frame_blocks, flat_fraction=flat_fraction).level_dn.tolist():
+        flat = flat_blocks.sigma_dn[flat_levels[level]]
         if len(flat) < MIN_BLOCKS_PER_BIN:
             continue
-        frame = frame_blocks.sigma_dn[(frame_blocks.mean_dn >= low) & (frame_blocks.mean_dn < high)]
+        frame = frame_blocks.sigma_dn[frame_levels[level]]
         flat_in_frames = int((frame <= np.quantile(flat, FLAT_CEILING_QUANTILE)).sum())
         shares[level] = min(1.0, int(len(frame) * flat_fraction) / max(flat_in_frames, 1))
     return shares

@@ -20,7 +20,7 @@ from evalharness.camera import calibration, measure
 from evalharness.camera.calibration import (_match_core, _sharper_than_rendered, chart_frames, flat_fields,
                                             measure_chart, walking_scenes)
 from evalharness.camera.frame_measures import (MIN_STATIC_EDGES, WINDOW_AGREEMENT_RATIO, ContrastClass, Sharpness,
-                                               measure_frame, measure_image, summarise)
+                                               measure_frame, measure_image, measure_stored, summarise)
 from evalharness.cli import main
 from evalharness.config.profile import load_profile, resolve_profile
 from evalharness.paths import PROFILES_DIR
@@ -312,12 +312,8 @@ def test_calibrate_recovers_the_settings_of_simulated_frames(tmp_path, capsys):
     # The walker's edges are found, and would soften the estimate if they counted: every
     # window's MTF50 pooled is below the static chart's by more than the static estimate's 10%
     # tolerance (the widest of its blur run past the window and are refused as not contained).
-    with Image.open(io.BytesIO(chart_frames(truth, seed=11, count=1)[0])) as image:
-        still = measure.pooled_mtf50(measure_image(image).edges)
-    windows = []
-    for jpeg in data:
-        with Image.open(io.BytesIO(jpeg)) as image:
-            windows += measure_image(image).edges
+    still = measure.pooled_mtf50(measure_stored(chart_frames(truth, seed=11, count=1)[0]).edges)
+    windows = [window for jpeg in data for window in measure_stored(jpeg).edges]
     assert measure.pooled_mtf50(windows) < 0.9 * still
     out = tmp_path / "calibrated.toml"
     result = _calibrate_json(capsys, frames, out)
