@@ -53,9 +53,9 @@ import numpy as np
 from PIL import Image
 
 from evalharness.camera import measure
-from evalharness.camera.calibration import (calibrate, chart_frames, flat_field_blocks, noise_by_level,
+from evalharness.camera.calibration import (calibrate, chart_frames, flat_field_blocks, measure_chart, noise_by_level,
                                             stored_pixel_pitch_um, walking_scenes)
-from evalharness.camera.frame_measures import CameraMeasures, measure_stored, summarise
+from evalharness.camera.frame_measures import CameraMeasures
 from evalharness.config.profile import CameraProfile, load_profile, with_overrides
 
 BASE = "legacy-interlaced"
@@ -137,9 +137,7 @@ def known_camera(settings: dict[str, Any]) -> CameraProfile:
 def filmed(truth: CameraProfile, *, frames: int, seed: int, walking: bool = True) -> CameraMeasures:
     """The measures of ``frames`` frames of the chart through ``truth``, with bars walking across
     it or (``walking=False``) the chart alone."""
-    data = chart_frames(truth, seed=seed, count=frames, scenes=walking_scenes(frames) if walking else None)
-    measures = [measure_stored(jpeg) for jpeg in data]
-    return summarise(measures, [f"frame {index}" for index in range(frames)])
+    return measure_chart(truth, seed, count=frames, scenes=walking_scenes(frames) if walking else None)
 
 
 def recover(settings: dict[str, Any], *, frames: int, seed: int) -> Recovery:

@@ -387,9 +387,11 @@ def chart_frames(
     return simulate(chart, eyes[None].expand(count, -1, -1), still, generators, full_frame=True).jpeg
 
 
-def measure_chart(profile: CameraProfile, seed: int = 0) -> CameraMeasures:
-    """:class:`CameraMeasures` of :func:`chart_frames` (JPEG settings are the profile's)."""
-    frames = [measure_stored(data) for data in chart_frames(profile, seed=seed)]
+def measure_chart(profile: CameraProfile, seed: int = 0, *, count: int = CHART_FRAMES,
+                  scenes: torch.Tensor | None = None) -> CameraMeasures:
+    """:class:`CameraMeasures` of :func:`chart_frames` (JPEG settings are the profile's; ``count``
+    and ``scenes`` as there)."""
+    frames = [measure_stored(data) for data in chart_frames(profile, seed=seed, count=count, scenes=scenes)]
     return summarise(frames, [f"chart {index}" for index in range(len(frames))])
 
 
