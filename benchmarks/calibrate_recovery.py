@@ -3,7 +3,7 @@
 Each case is a camera with known settings: the 352x288 CCTV base ``legacy-interlaced`` with the
 case's spectral mode, JPEG quality, lens blur and sensor noise. The camera model films
 ``--frames`` frames of the calibration chart with two motion-blurred bars walking across it
-(:func:`~evalharness.camera.calibration.walking_scenes`, noise seeded per frame), and
+(:func:`~evalharness.camera.charts.walking_scenes`, noise seeded per frame), and
 ``calibrate`` measures them and writes values on the same base (as ``evalharness calibrate FRAME...
 --base legacy-interlaced`` does, through the same functions). Printed per case, set against
 recovered:
@@ -53,8 +53,8 @@ import numpy as np
 from PIL import Image
 
 from evalharness.camera import measure
-from evalharness.camera.calibration import (calibrate, chart_frames, flat_field_blocks, measure_chart, noise_by_level,
-                                            stored_pixel_pitch_um, walking_scenes)
+from evalharness.camera.calibration import calibrate, noise_by_level, stored_pixel_pitch_um
+from evalharness.camera.charts import chart_frames, flat_field_blocks, measure_chart, walking_scenes
 from evalharness.camera.frame_measures import CameraMeasures
 from evalharness.config.profile import CameraProfile, load_profile, with_overrides
 

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from evalharness.camera import calibration, frame_measures, measure
+from evalharness.camera import charts, frame_measures, measure
 from evalharness.config.loading import parse_overrides
 from evalharness.config.profile import load_profile
 
@@ -176,7 +176,7 @@ def main() -> None:
     cores = {"real frames": measured.sharpness}
     for name in args.profile:
         chart = [frame_measures.measure_stored(data)
-                 for data in calibration.chart_frames(load_profile(name, overrides), count=4)]
+                 for data in charts.chart_frames(load_profile(name, overrides), count=4)]
         summary = frame_measures.summarise(chart, [f"chart {k}" for k in range(len(chart))])
         settings = "".join(f", {item}" for item in args.set)
         sharpness = summary.sharpness

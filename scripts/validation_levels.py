@@ -18,7 +18,7 @@ blocks with no clipped channel by level (`evalharness calibrate`'s measure) of t
 (with ``--crops``, face crops of one camera, whose sizes differ),
 the same of the differences between real frames of one view (:func:`between_frames`: no static
 texture), and the same of flat grey fields at 8-248 DN filmed through each PROFILE
-(`calibration.flat_field_noise`, as `calibrate` films and reads them: on the share of flat blocks
+(`charts.flat_field_noise`, as `calibrate` films and reads them: on the share of flat blocks
 that the real FRAMEs' flattest 10% are, at the levels they show; the noise at a stored level depends
 on the gain and read noise, or on the profile's measured ``stored_noise_dn``, not on the light),
 each with its correlation 1 and 2 px apart.
@@ -38,7 +38,7 @@ import pandas as pd
 from PIL import Image
 from sklearn.linear_model import LogisticRegression
 
-from evalharness.camera import calibration, frame_measures, measure
+from evalharness.camera import charts, frame_measures, measure
 from evalharness.config.profile import load_profile
 from evalharness.evaluation.intervals import subject_bootstrap
 from evalharness.evaluation.validation_summary import probe_outcomes
@@ -145,7 +145,7 @@ def noise_by_level(frames: list[Path], profiles: list[str], *, crops: bool = Fal
     for name in profiles:
         # Read as the real ones were (calibrate since session 27): on the share of flat blocks
         # that the real ones' flattest 10% are, at the levels they show.
-        curves[Path(name).name] = row(calibration.flat_field_noise(load_profile(name), FIELD_LEVELS_DN, frames=blocks))
+        curves[Path(name).name] = row(charts.flat_field_noise(load_profile(name), FIELD_LEVELS_DN, frames=blocks))
     levels = sorted(set().union(*(values for values, _ in curves.values())))
     lines = ["| noise (DN) at level | " + " | ".join(f"{level}" for level in levels) + " | correlation 1, 2 px |",
              "| --- |" + " --- |" * (len(levels) + 1)]

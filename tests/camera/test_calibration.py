@@ -17,8 +17,8 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from evalharness.camera import calibration, measure
-from evalharness.camera.calibration import (_match_core, _sharper_than_rendered, chart_frames, flat_fields,
-                                            measure_chart, walking_scenes)
+from evalharness.camera.calibration import _match_core, _sharper_than_rendered
+from evalharness.camera.charts import chart_frames, flat_field_blocks, flat_fields, measure_chart, walking_scenes
 from evalharness.camera.frame_measures import (MIN_STATIC_EDGES, WINDOW_AGREEMENT_RATIO, ContrastClass, Sharpness,
                                                measure_frame, measure_image, measure_stored, summarise)
 from evalharness.cli import main
@@ -362,7 +362,7 @@ def test_calibrate_recovers_the_settings_of_simulated_frames(tmp_path, capsys):
     # 3-21% too noisy at every level (benchmarks/RESULTS.md, "`calibrate` recovering a known
     # camera"); now 0.94-1.16 times, the most where the walkers' blurred edges are read as noise.
     shown = [float(key.split("_")[2]) for key in levels_checked]
-    true_noise, calibrated_noise = (measure.noise_curve(calibration.flat_field_blocks(camera, shown), flat_fraction=1.0)
+    true_noise, calibrated_noise = (measure.noise_curve(flat_field_blocks(camera, shown), flat_fraction=1.0)
                                     for camera in (truth, profile))
     ratios = [sim / real for _, real, sim in calibration.noise_by_level(calibrated_noise, true_noise)]
     assert len(ratios) >= len(shown) - 1 and float(np.median(ratios)) == pytest.approx(1.0, abs=0.05), ratios
