@@ -158,6 +158,15 @@ def test_motion_blur_script_on_real_probes(frmdb_paired, tmp_path: Path) -> None
     summary = face_motion_blur.summarize(table, factors, resamples=50, seed=0).iloc[0]
     assert summary["camera"] == "cctv-352x288" and summary["n"] == len(table)
     assert summary["factor_ci_low"] <= summary["factor"] <= summary["factor_ci_high"]
+    # The box's centre only, the probes turned as their sources are (both read by the pose fit),
+    # and the factors of a given speed rather than the profile's.
+    inner = face_motion_blur.measure(tmp_path / "v", factors, share=0.6, pose_within_deg=15.0, speed_mps=2.8)
+    matched = rows[rows["real_detected"] & rows["simulated"]
+                   & ((rows["yaw_deg"] - rows["source_fitted_yaw_deg"]).abs() <= 15.0)]
+    assert 0 < len(inner) < len(table) and sorted(inner["relpath"]) == sorted(matched["relpath"])
+    whole = table.set_index("relpath").loc[inner["relpath"]]
+    assert (inner["real"].to_numpy() != whole["real"].to_numpy()).all()  # another region of the same face
+    assert (inner["sim_0"] > inner["sim_3"]).all()  # 8.4 m/s across the face: every face loses power along the rows
 
 
 def test_a_turned_source_s_eyes_are_spread_to_its_fitted_face() -> None:
