@@ -111,8 +111,8 @@ def measure(run: Path, factors: Sequence[float], *, share: float = 1.0,
         source = find_face(source_image, detector)
         base = lit(with_overrides(at_resolution(camera, ied_px=getattr(row, ied_column(size))),
                                   {"subject_direction_deg": row.sim_subject_direction_deg}), row.sim_exposure_scale)
+        speed = base.subject_speed_mps if speed_mps is None else speed_mps
         for factor in factors:
-            speed = base.subject_speed_mps if speed_mps is None else speed_mps
             profile = with_overrides(base, {"subject_speed_mps": speed * factor})
             capture = simulate_source(source_image, source, profile, seed=meta["seed"], camera=camera.name,
                                       key=row.relpath, size=size)

@@ -27,8 +27,8 @@ noise as the lens does not, the noise is then matched again:
   mosaic at the stored size renders no step that fast. Too few static edges (one frame, frames of
   different cameras): the base's lens blur is kept, and its comment says why. The closed-loop
   checks show, by edge contrast, the MTF50 and the core of the edges;
-- noise: measured on flat fields (:func:`~evalharness.camera.charts.flat_fields`: uniform grey at each level the frames
-  show) rather than on the chart, whose frame shows 72-200 DN only, and read as the frames were
+- noise: measured on flat fields (:func:`~evalharness.camera.charts.flat_fields`: uniform grey at
+  each level the frames show) rather than on the chart, whose frame shows 72-200 DN only, and read as the frames were
   (:func:`~evalharness.camera.measure.matched_noise_curve`): the frames' noise is that of each
   level's flattest 10% of blocks, which are some share of their flat ones, and the flat fields'
   is read on the same share of theirs (on a flat field every block is flat, and its flattest
@@ -113,7 +113,6 @@ STORED_SIGMA_RANGE_DN = (0.05, 64.0)
 #: across it, 0.25 is 7-17. Where a curve has fallen to its floor (noise, and texture beside
 #: natural edges, higher at lower edge contrast) the check compares floors, not sharpness.
 SHAPE_CHECK_CYC_PER_PX = (0.1, 0.25)
-
 
 
 @dataclass(frozen=True)
@@ -407,7 +406,6 @@ def _bisect(below: Callable[[np.ndarray], Any], low: Any, high: Any, steps: int)
         above = np.asarray(below(middle))
         low, high = np.where(above, middle, low), np.where(above, high, middle)
     return low, high
-
 
 
 @dataclass(frozen=True)

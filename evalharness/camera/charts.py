@@ -78,7 +78,8 @@ def walking_scenes(count: int, *, blur_px: float = 3.0) -> torch.Tensor:
     across a static room: ``(count, 3, S, S)`` sRGB (``S`` = :data:`CHART_SIDE_PX`), the chart
     at 85% (so that neither it nor the bars clip) with two dark upright bars, slanted 5 degrees and
     motion-blurred horizontally by ``blur_px`` (Gaussian sigma, source = sensor pixels; 0:
-    unblurred), 40 px further right in each frame. Used to check that :func:`calibrate` recovers a
+    unblurred), 40 px further right in each frame. Used to check that
+    :func:`~evalharness.camera.calibration.calibrate` recovers a
     known camera and leaves moving edges out of its sharpness."""
     side = CHART_SIDE_PX
     chart = 0.85 * chart_image(side)
