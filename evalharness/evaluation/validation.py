@@ -31,7 +31,9 @@ For each real probe of a paired dataset (:mod:`evalharness.data.paired`):
      and 104 DN (HD), the studio photographs through the profiles about 200. The skin is read at
      the landmarks; ``exposure="face"`` (the default until session 12) reads the box's centre,
      which holds hair and background that differ between studio and scene (docs/VALIDATION.md,
-     "Exposure on the skin");
+     "Exposure on the skin"). Where a source's landmarks miss its skin (a turned face's far eye
+     and nose tip placed beyond its silhouette: :func:`exposure_region`), that probe is matched on
+     the box's centre instead (``sim_exposure_region``);
    - *walking direction* (``walk="facing"``): people walk where their head faces (Grasso et al.
      1998, ``grasso-1998`` in ``docs/references.toml``), so ``subject_direction_deg`` is the real
      probe's |head yaw| from the camera: a face seen frontally walks towards the camera (no motion
@@ -50,7 +52,8 @@ real probe, so that the two can be compared free of its bias), ``profile`` (the 
 (the solved distance), ``simulated`` (false with ``problem`` when the geometry could not reach
 the IED), ``sim_subject_direction_deg`` and ``sim_motion_blur_px`` (the walking direction used
 and the motion blur it gives), ``sim_exposure_scale`` (the factor on the profile's light on the
-face), ``sim_detected``, ``sim_mate_rank``, ``sim_mate_score``, ``sim_best_nonmate_score`` (of
+face), ``sim_exposure_region`` (where the light was matched: ``"skin"``, ``"face"`` or
+``"profile"``), ``sim_detected``, ``sim_mate_rank``, ``sim_mate_score``, ``sim_best_nonmate_score`` (of
 draw 0, whose image the contact sheet shows); ``sim_draws``, ``sim_detected_share``,
 ``sim_rank1_share``, ``sim_margin_mean`` (over all draws, :func:`draw_shares`);
 ``real_sharpness_dn2``, ``real_noise_dn``, ``real_level_dn``, ``real_skin_dn`` and their ``sim_``
@@ -107,6 +110,14 @@ IMAGE_MEASURES = ("sharpness_dn2", "noise_dn", "level_dn", "skin_dn")
 #: when its face level is within :data:`LEVEL_TOLERANCE_DN` of the real one's.
 EXPOSURE_ITERATIONS = 5
 LEVEL_TOLERANCE_DN = 2.0
+#: The real face level that each exposure region matches (``probes.parquet`` columns).
+REAL_LEVEL_COLUMNS = {"skin": "real_skin_dn", "face": "real_level_dn"}
+#: A source photograph's skin discs read its skin when their level is within these factors of its
+#: face box's centre, which a studio photograph has on the face: the discs' median reads the
+#: backdrop once more than half of them lie off the face, and a backdrop differs from lit skin by
+#: more than this (FRMDB development sources: 0.59-1.62 where the landmarks lie on the face,
+#: 0.08-0.46 where a turned face's lie beyond its silhouette; docs/VALIDATION.md).
+SKIN_TO_FACE_LEVEL = (0.5, 2.0)
 
 
 @dataclass(frozen=True)
@@ -178,12 +189,13 @@ def per_image(kind: str, key: dict[str, str], records: Sequence[FaceRecord],
 @dataclass(frozen=True)
 class Match:
     """What a probe's simulation is matched to, measured on its real image: inter-eye distance
-    (px), head yaw (degrees; sets the walking direction) and face level (DN; sets the exposure).
-    A probe without a detected face carries its camera group's median |yaw| and level."""
+    (px), head yaw (degrees; sets the walking direction) and face levels (DN; set the exposure).
+    A probe without a detected face carries its camera group's median |yaw| and levels."""
 
     ied_px: float
     yaw_deg: float
-    level_dn: float
+    #: The real face's level (DN) in each exposure region (:data:`REAL_LEVEL_COLUMNS`).
+    levels_dn: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -225,6 +237,18 @@ def _image_measures(image: torch.Tensor, box: np.ndarray, landmarks: np.ndarray 
     return {"sharpness_dn2": measures["sharpness_laplacian_dn2"], "noise_dn": measures["noise_sigma_dn"],
             "level_dn": face_level_dn(pixels, box),
             "skin_dn": skin_level_dn(pixels, landmarks) if landmarks is not None else float("nan")}
+
+
+def exposure_region(image: torch.Tensor, source: Face) -> Literal["skin", "face"]:
+    """Where the light of a simulation from source ``image (3, H, W)`` (values in [0, 1]) is
+    matched to its real probe's: on the skin at the source's landmarks, unless those miss its
+    skin (their discs read outside :data:`SKIN_TO_FACE_LEVEL` times the centre of its face box),
+    then on the box's centre. Matching a backdrop's level to a real face's skin lights the face
+    until it is stored white (docs/VALIDATION.md, "Skin read off the face")."""
+    pixels = image.numpy()
+    ratio = skin_level_dn(pixels, source.landmarks) / max(face_level_dn(pixels, source.box), 1.0)
+    low, high = SKIN_TO_FACE_LEVEL
+    return "skin" if low <= ratio <= high else "face"
 
 
 def lit(profile: CameraProfile, scale: float) -> CameraProfile:
@@ -323,16 +347,12 @@ class Validation:
     #: carry the chance of one noise draw per probe.
     draws: int = DEFAULT_VALIDATION_DRAWS
 
-    @property
-    def level_column(self) -> str:
-        """The row's real face level that the exposure is matched to."""
-        return "real_skin_dn" if self.exposure == "skin" else "real_level_dn"
-
-    def level_of(self, capture: Capture, source: Face) -> float:
-        """A capture's face level as :attr:`level_column`'s real one is read (DN): on the skin at
-        the source's landmarks carried through the camera, or on the centre of the true box."""
+    def level_of(self, capture: Capture, source: Face, region: Literal["skin", "face"]) -> float:
+        """A capture's face level in ``region`` as :data:`REAL_LEVEL_COLUMNS` reads the real one
+        (DN): on the skin at the source's landmarks carried through the camera, or on the centre of
+        the true box."""
         pixels = capture.images[0].cpu().numpy()
-        if self.exposure == "skin":
+        if region == "skin":
             return skin_level_dn(pixels, capture_landmarks(source, self.size, capture))
         return face_level_dn(pixels, capture.face_boxes[0].numpy())
 
@@ -369,14 +389,15 @@ class Validation:
             real.append((record, int(found["width_px"]), face, outcome,
                          {f"real_{name}": float(found[name]) for name in IMAGE_MEASURES}))
 
-        poses: dict[str, list[tuple[float, float, float, float]]] = {}
+        poses: dict[str, list[tuple[float, ...]]] = {}
         for record, _, face, _, measured in real:
             if face.found:
                 poses.setdefault(self.dataset.camera_of(record.relpath), []).append(
-                    (face.yaw_deg, face.pitch_deg, abs(face.yaw_deg), measured[self.level_column]))
+                    (face.yaw_deg, face.pitch_deg, abs(face.yaw_deg),
+                     *(measured[column] for column in REAL_LEVEL_COLUMNS.values())))
         # What a probe without a detected face borrows: its camera group's median pose (for the
         # view), |yaw| (for the walking direction: faces turned left and right both walk across)
-        # and level (also for a detected face whose level could not be read).
+        # and levels (also for a detected face whose level could not be read).
         camera_median = {camera: tuple(np.nanmedian(values, axis=0)) for camera, values in poses.items()}
         camera_pose = {camera: values[:2] for camera, values in camera_median.items()}
         rows, samples = [], {}
@@ -388,12 +409,13 @@ class Validation:
             source_record, source_face = sources[chosen]
             row |= {"source": source_record.relpath, **self._view(source_record.relpath, source_face),
                     "source_fitted_yaw_deg": source_face.yaw_deg, "source_fitted_pitch_deg": source_face.pitch_deg}
-            median = camera_median.get(row["camera"], (np.nan,) * 4)
-            yaw_deg, level_dn = (row["yaw_deg"], row[self.level_column]) if face.found else median[2:]
-            if not np.isfinite(level_dn):  # a face whose skin lies off the image: its camera's median
-                level_dn = median[3]
+            median = camera_median.get(row["camera"], (np.nan,) * (3 + len(REAL_LEVEL_COLUMNS)))
+            yaw_deg = row["yaw_deg"] if face.found else median[2]
+            # No face, or one whose skin lies off the image: its camera group's median level.
+            levels_dn = {region: row[column] if face.found and np.isfinite(row[column]) else median[3 + i]
+                         for i, (region, column) in enumerate(REAL_LEVEL_COLUMNS.items())}
             row |= self._simulated(record.relpath, self.profile_of(row["camera"]), source_record, source_face,
-                                   Match(row[self.ied_column], yaw_deg, level_dn),
+                                   Match(row[self.ied_column], yaw_deg, levels_dn),
                                    gallery, columns, column[record.identity], samples)
             samples[f"samples/real/{record.relpath}.png"] = png_bytes(load_image(record.path), THUMBNAIL_PX)
             rows.append(row)
@@ -476,7 +498,8 @@ class Validation:
                    samples: dict[str, bytes]) -> dict[str, Any]:
         empty = {"profile": camera.name, "distance_m": float("nan"), "simulated": False, "problem": None,
                  "sim_detected": False, "sim_subject_direction_deg": float("nan"), "sim_motion_blur_px": float("nan"),
-                 "sim_exposure_scale": float("nan"), **{f"sim_{name}": float("nan") for name in IMAGE_MEASURES},
+                 "sim_exposure_scale": float("nan"), "sim_exposure_region": None,
+                 **{f"sim_{name}": float("nan") for name in IMAGE_MEASURES},
                  "sim_mate_rank": None, "sim_mate_score": float("nan"), "sim_best_nonmate_score": float("nan"),
                  **draw_shares([])}
         if not np.isfinite(match.ied_px):
@@ -493,11 +516,12 @@ class Validation:
             return simulate_source(image, source, lit(profile, scale), seed=self.seed, camera=camera.name, key=key,
                                    size=self.size, draws=draws)
 
-        if self.exposure != "profile" and np.isfinite(match.level_dn):
-            capture, scale, _ = matched_exposure(simulate_at, match.level_dn, profile.tone_curve,
-                                                 lambda capture: self.level_of(capture, source))
+        region = exposure_region(image, source) if self.exposure == "skin" else self.exposure
+        if region != "profile" and np.isfinite(match.levels_dn[region]):
+            capture, scale, _ = matched_exposure(simulate_at, match.levels_dn[region], profile.tone_curve,
+                                                 lambda capture: self.level_of(capture, source, region))
         else:
-            capture, scale = simulate_at(1.0), 1.0
+            capture, scale, region = simulate_at(1.0), 1.0, "profile"
         stored, boxes = capture.images.expand(-1, 3, -1, -1), capture.face_boxes
         if self.draws > 1:  # the other draws at the light found for draw 0
             more = simulate_at(scale, range(1, self.draws))
@@ -509,6 +533,7 @@ class Validation:
             "profile": camera.name, "distance_m": profile.distance_m, "simulated": True,
             "sim_subject_direction_deg": profile.subject_direction_deg,
             "sim_motion_blur_px": derive_geometry(profile).motion_blur_px, "sim_exposure_scale": scale,
+            "sim_exposure_region": region,
             **{f"sim_{name}": value for name, value in
                _image_measures(stored[0], capture.face_boxes[0].numpy(),
                                capture_landmarks(source, self.size, capture)).items()},

@@ -174,6 +174,16 @@ SIZE_CHOICES = {
 }
 
 
+def _matched_on_box(meta: dict[str, Any], rows: pd.DataFrame) -> str:
+    """With ``--exposure skin``, a sentence on the probes whose light was matched on the face
+    box's centre because their source's landmarks missed its skin (none, or a run before
+    ``sim_exposure_region``: empty)."""
+    count = int((rows.get("sim_exposure_region", pd.Series(dtype=object)) == "face").sum())
+    return (f" On {count} of them the source's landmarks missed its skin, so their light was matched on "
+            "the centre of the face box (<code>sim_exposure_region</code>)."
+            if count and meta.get("exposure") == "skin" else "")
+
+
 def _not_simulated(figures: dict[str, Any]) -> str:
     """A sentence on the probes that could not be simulated, left out of every figure (none: empty)."""
     count = figures.get("not_simulated") or 0
@@ -215,7 +225,8 @@ figcaption{{font-size:70%}}</style></head><body>
 Detector {html.escape(meta['models']['detector']['name'])}, recognizer {html.escape(meta['models']['recognizer']['name'])}.
 Each detected real probe was simulated from {VIEW_CHOICES[meta.get('view_choice', 'pose')]}, at its own
 size: {SIZE_CHOICES[meta.get('size', 'eyes')]}; with {EXPOSURE_CHOICES[meta.get('exposure', 'profile')]} and
-{WALK_CHOICES[meta.get('walk', 'profile')]}. {_draws(meta, figures)} Prediction: {status}. Intervals: 95%, paired
+{WALK_CHOICES[meta.get('walk', 'profile')]}.{_matched_on_box(meta, rows)}
+{_draws(meta, figures)} Prediction: {status}. Intervals: 95%, paired
 bootstrap over people.</p>
 <img src="{plot}" alt="real and simulated rank-1 by inter-eye distance">
 {_table(figures)}

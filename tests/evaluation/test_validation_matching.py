@@ -18,6 +18,7 @@ from evalharness.evaluation.validation import (
     LEVEL_TOLERANCE_DN,
     Face,
     capture_landmarks,
+    exposure_region,
     find_face,
     matched_exposure,
     simulate_source,
@@ -108,6 +109,41 @@ def test_skin_exposure_brings_the_skin_of_a_real_face_to_the_target(lfw_mini: Pa
     capture, _, level_dn = matched_exposure(simulate_at, 60.0, "srgb", skin)
     assert abs(level_dn - 60.0) <= LEVEL_TOLERANCE_DN and level_dn == skin(capture)
     assert abs(face_level_dn(capture.images[0].numpy(), capture.face_boxes[0].numpy()) - level_dn) > 0.1
+
+
+def _studio(landmarks: list[list[float]]) -> tuple[torch.Tensor, Face]:
+    """A 100 px photograph: a dark backdrop (0.1), a face at 0.8 filling the box 20-60 x 20-80,
+    and a face record with that box and ``landmarks``."""
+    image = torch.full((3, 100, 100), 0.1)
+    image[:, 20:80, 20:60] = 0.8
+    face = Face(np.array([20, 20, 60, 80], np.float32), np.array(landmarks, np.float32), True, 0.0, 0.0, 20.0)
+    return image, face
+
+
+def test_exposure_region_keeps_the_skin_only_where_the_landmarks_lie_on_the_face() -> None:
+    """The skin discs read 204 DN on the face, as its box's centre does (ratio 1: the skin); with
+    the nose tip and the far eye beyond the face's edge (x = 60), as the detector places them on a
+    turned face, more than half of the discs' pixels lie on the backdrop and the discs read 25.5
+    DN, 0.125 of the box's centre: the box's centre is matched instead."""
+    on_face, face = _studio([[30, 40], [50, 40], [40, 55], [32, 65], [48, 65]])
+    assert exposure_region(on_face, face) == "skin"
+    off_face, face = _studio([[45, 40], [75, 38], [78, 55], [50, 65], [70, 64]])
+    assert skin_level_dn(off_face.numpy(), face.landmarks) == pytest.approx(0.1 * 255)
+    assert exposure_region(off_face, face) == "face"
+
+
+def test_exposure_region_of_real_studio_views(frmdb_dev: Path) -> None:
+    """On FRMDB's studio photographs of person 046 filmed from 30 degrees above the eyes: from 45
+    degrees to the side (``Img_42``, a near-profile, fitted yaw 65 degrees) MTCNN places the far
+    eye and the nose tip beyond the face, and the skin discs read about 18 DN against 211 on the
+    box's centre; from in front (``Img_32``) they read the skin (docs/VALIDATION.md, "Skin read
+    off the face")."""
+    detector = get_detector("mtcnn", "cpu")
+    regions = {}
+    for view in ("Img_32", "Img_42"):
+        image = load_image(frmdb_dev / "mugshots" / "046" / f"{view}.png")
+        regions[view] = exposure_region(image, find_face(image, detector))
+    assert regions == {"Img_32": "skin", "Img_42": "face"}
 
 
 def test_draws_differ_in_noise_alone_and_draw_0_is_the_single_simulation(lfw_mini: Path) -> None:
