@@ -31,9 +31,9 @@ For each real probe of a paired dataset (:mod:`evalharness.data.paired`):
      and 104 DN (HD), the studio photographs through the profiles about 200. The skin is read at
      the landmarks; ``exposure="face"`` (the default until session 12) reads the box's centre,
      which holds hair and background that differ between studio and scene (docs/VALIDATION.md,
-     "Exposure on the skin"). Where a source's landmarks miss its skin (a turned face's far eye
-     and nose tip placed beyond its silhouette: :func:`exposure_region`), that probe is matched on
-     the box's centre instead (``sim_exposure_region``);
+     "Exposure on the skin"). Where the landmarks miss the skin of the source or of the real probe (a
+     turned face's far eye and nose tip placed beyond its silhouette: :func:`exposure_region`),
+     that probe is matched on the box's centre instead (``sim_exposure_region``);
    - *walking direction* (``walk="facing"``): people walk where their head faces (Grasso et al.
      1998, ``grasso-1998`` in ``docs/references.toml``), so ``subject_direction_deg`` is the real
      probe's |head yaw| from the camera: a face seen frontally walks towards the camera (no motion
@@ -112,11 +112,11 @@ EXPOSURE_ITERATIONS = 5
 LEVEL_TOLERANCE_DN = 2.0
 #: The real face level that each exposure region matches (``probes.parquet`` columns).
 REAL_LEVEL_COLUMNS = {"skin": "real_skin_dn", "face": "real_level_dn"}
-#: A source photograph's skin discs read its skin when their level is within these factors of its
-#: face box's centre, which a studio photograph has on the face: the discs' median reads the
-#: backdrop once more than half of them lie off the face, and a backdrop differs from lit skin by
-#: more than this (FRMDB development sources: 0.59-1.62 where the landmarks lie on the face,
-#: 0.08-0.46 where a turned face's lie beyond its silhouette; docs/VALIDATION.md).
+#: An image's skin discs read its skin when their level is within these factors of its face box's
+#: centre, which lies on the face: the discs' median reads the backdrop once more than half of them
+#: lie off the face, and a backdrop differs from lit skin by more than this (FRMDB development
+#: sources: 0.59-1.62 where the landmarks lie on the face, 0.08-0.46 where a turned face's lie
+#: beyond its silhouette; the real probes' turned faces alike; docs/VALIDATION.md).
 SKIN_TO_FACE_LEVEL = (0.5, 2.0)
 
 
@@ -239,16 +239,27 @@ def _image_measures(image: torch.Tensor, box: np.ndarray, landmarks: np.ndarray 
             "skin_dn": skin_level_dn(pixels, landmarks) if landmarks is not None else float("nan")}
 
 
-def exposure_region(image: torch.Tensor, source: Face) -> Literal["skin", "face"]:
-    """Where the light of a simulation from source ``image (3, H, W)`` (values in [0, 1]) is
-    matched to its real probe's: on the skin at the source's landmarks, unless those miss its
-    skin (their discs read outside :data:`SKIN_TO_FACE_LEVEL` times the centre of its face box),
-    then on the box's centre. Matching a backdrop's level to a real face's skin lights the face
-    until it is stored white (docs/VALIDATION.md, "Skin read off the face")."""
-    pixels = image.numpy()
-    ratio = skin_level_dn(pixels, source.landmarks) / max(face_level_dn(pixels, source.box), 1.0)
+def reads_skin(skin_dn: float, face_dn: float) -> bool:
+    """Whether an image's skin discs (``skin_dn``, DN) read its skin: within
+    :data:`SKIN_TO_FACE_LEVEL` times its face box's centre (``face_dn``, DN). False where the
+    discs read nothing (NaN: all outside the image)."""
     low, high = SKIN_TO_FACE_LEVEL
-    return "skin" if low <= ratio <= high else "face"
+    return bool(low <= skin_dn / max(face_dn, 1.0) <= high)
+
+
+def exposure_region(image: torch.Tensor, source: Face, *, real_levels_dn: dict[str, float]
+                    ) -> Literal["skin", "face"]:
+    """Where the light of a simulation from source ``image (3, H, W)`` (values in [0, 1]) is
+    matched to its real probe's, whose levels are ``real_levels_dn`` (DN, :attr:`Match.levels_dn`):
+    on the skin at the landmarks, unless those miss the skin of the source or of the real probe
+    (:func:`reads_skin`), then on the box's centre. MTCNN places a turned face's far eye and nose
+    tip beyond its silhouette, on the studio backdrop or the scene behind the real face; matching a
+    backdrop's level to skin lights or darkens the face many times over (docs/VALIDATION.md, "Skin
+    read off the face")."""
+    pixels = image.numpy()
+    on_skin = reads_skin(skin_level_dn(pixels, source.landmarks), face_level_dn(pixels, source.box)) \
+        and reads_skin(real_levels_dn["skin"], real_levels_dn["face"])
+    return "skin" if on_skin else "face"
 
 
 def lit(profile: CameraProfile, scale: float) -> CameraProfile:
@@ -516,7 +527,8 @@ class Validation:
             return simulate_source(image, source, lit(profile, scale), seed=self.seed, camera=camera.name, key=key,
                                    size=self.size, draws=draws)
 
-        region = exposure_region(image, source) if self.exposure == "skin" else self.exposure
+        region = exposure_region(image, source, real_levels_dn=match.levels_dn) if self.exposure == "skin" \
+            else self.exposure
         if region != "profile" and np.isfinite(match.levels_dn[region]):
             capture, scale, _ = matched_exposure(simulate_at, match.levels_dn[region], profile.tone_curve,
                                                  lambda capture: self.level_of(capture, source, region))

@@ -176,11 +176,11 @@ SIZE_CHOICES = {
 
 def _matched_on_box(meta: dict[str, Any], rows: pd.DataFrame) -> str:
     """With ``--exposure skin``, a sentence on the probes whose light was matched on the face
-    box's centre because their source's landmarks missed its skin (none, or a run before
-    ``sim_exposure_region``: empty)."""
+    box's centre because the landmarks of their source or of the real face missed its skin (none,
+    or a run before ``sim_exposure_region``: empty)."""
     count = int((rows.get("sim_exposure_region", pd.Series(dtype=object)) == "face").sum())
-    return (f" On {count} of them the source's landmarks missed its skin, so their light was matched on "
-            "the centre of the face box (<code>sim_exposure_region</code>)."
+    return (f" On {count} of them the landmarks of the source photograph or of the real face missed the "
+            "skin, so their light was matched on the centre of the face box (<code>sim_exposure_region</code>)."
             if count and meta.get("exposure") == "skin" else "")
 
 

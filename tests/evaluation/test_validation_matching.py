@@ -21,6 +21,7 @@ from evalharness.evaluation.validation import (
     exposure_region,
     find_face,
     matched_exposure,
+    reads_skin,
     simulate_source,
 )
 from evalharness.models import get_detector
@@ -120,16 +121,33 @@ def _studio(landmarks: list[list[float]]) -> tuple[torch.Tensor, Face]:
     return image, face
 
 
-def test_exposure_region_keeps_the_skin_only_where_the_landmarks_lie_on_the_face() -> None:
+#: A real probe whose skin discs read its skin (ratio 1 to its box's centre).
+REAL_ON_SKIN = {"skin": 100.0, "face": 100.0}
+
+
+def test_exposure_region_keeps_the_skin_only_where_the_source_landmarks_lie_on_the_face() -> None:
     """The skin discs read 204 DN on the face, as its box's centre does (ratio 1: the skin); with
     the nose tip and the far eye beyond the face's edge (x = 60), as the detector places them on a
     turned face, more than half of the discs' pixels lie on the backdrop and the discs read 25.5
     DN, 0.125 of the box's centre: the box's centre is matched instead."""
     on_face, face = _studio([[30, 40], [50, 40], [40, 55], [32, 65], [48, 65]])
-    assert exposure_region(on_face, face) == "skin"
+    assert exposure_region(on_face, face, real_levels_dn=REAL_ON_SKIN) == "skin"
     off_face, face = _studio([[45, 40], [75, 38], [78, 55], [50, 65], [70, 64]])
     assert skin_level_dn(off_face.numpy(), face.landmarks) == pytest.approx(0.1 * 255)
-    assert exposure_region(off_face, face) == "face"
+    assert exposure_region(off_face, face, real_levels_dn=REAL_ON_SKIN) == "face"
+
+
+def test_exposure_region_leaves_the_skin_where_the_real_probes_landmarks_miss_it() -> None:
+    """A source that reads its skin is still matched on the box's centre when the real probe's discs
+    read outside 0.5-2 times its box's centre (FRMDB 014/Img_04: 210.6 against 23.9 DN, 8.8) or read
+    nothing (NaN); at exactly 2 they read the skin, just above it not."""
+    image, face = _studio([[30, 40], [50, 40], [40, 55], [32, 65], [48, 65]])
+    assert exposure_region(image, face, real_levels_dn={"skin": 210.6, "face": 23.9}) == "face"
+    assert exposure_region(image, face, real_levels_dn={"skin": float("nan"), "face": 50.0}) == "face"
+    assert exposure_region(image, face, real_levels_dn={"skin": 45.0, "face": 50.0}) == "skin"
+    assert reads_skin(100.0, 50.0) and reads_skin(25.0, 50.0)
+    assert not reads_skin(100.5, 50.0) and not reads_skin(24.5, 50.0)
+    assert reads_skin(1.5, 0.0)  # a black box's centre counts as 1 DN: no division by zero
 
 
 def test_exposure_region_of_real_studio_views(frmdb_dev: Path) -> None:
@@ -142,8 +160,24 @@ def test_exposure_region_of_real_studio_views(frmdb_dev: Path) -> None:
     regions = {}
     for view in ("Img_32", "Img_42"):
         image = load_image(frmdb_dev / "mugshots" / "046" / f"{view}.png")
-        regions[view] = exposure_region(image, find_face(image, detector))
+        regions[view] = exposure_region(image, find_face(image, detector), real_levels_dn=REAL_ON_SKIN)
     assert regions == {"Img_32": "skin", "Img_42": "face"}
+
+
+def test_real_probes_landmarks_beyond_a_turned_face_miss_its_skin(frmdb_dev: Path) -> None:
+    """On FRMDB's real CCTV crops of person 014: turned about 56 degrees (``Img_04``), MTCNN places
+    the nose tip and the far eye beyond the dark, bearded face's profile on the lit wall behind it,
+    and the skin discs read about 211 DN against 24 on the box's centre; turned about 37 degrees
+    (``Img_01``) they read the skin, as bright as the box's centre (docs/VALIDATION.md, "Skin read
+    off the face")."""
+    detector = get_detector("mtcnn", "cpu")
+    levels = {}
+    for probe in ("Img_01", "Img_04"):
+        image = load_image(frmdb_dev / "surveillance" / "014" / f"{probe}.png")
+        face = find_face(image, detector)
+        levels[probe] = (skin_level_dn(image.numpy(), face.landmarks), face_level_dn(image.numpy(), face.box))
+    assert reads_skin(*levels["Img_01"]) and not reads_skin(*levels["Img_04"])
+    assert levels["Img_04"][0] > 150.0 > 50.0 > levels["Img_04"][1]
 
 
 def test_draws_differ_in_noise_alone_and_draw_0_is_the_single_simulation(lfw_mini: Path) -> None:
