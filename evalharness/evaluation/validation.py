@@ -255,7 +255,7 @@ def exposure_region(image: torch.Tensor, source: Face, *, real_levels_dn: dict[s
     (:func:`reads_skin`), then on the box's centre. MTCNN places a turned face's far eye and nose
     tip beyond its silhouette, on the studio backdrop or the scene behind the real face; matching a
     backdrop's level to skin lights or darkens the face many times over (docs/VALIDATION.md, "Skin
-    read off the face")."""
+    read off the face" and "The real faces' landmarks off the face")."""
     pixels = image.numpy()
     on_skin = reads_skin(skin_level_dn(pixels, source.landmarks), face_level_dn(pixels, source.box)) \
         and reads_skin(real_levels_dn["skin"], real_levels_dn["face"])

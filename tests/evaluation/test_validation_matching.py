@@ -168,8 +168,8 @@ def test_real_probes_landmarks_beyond_a_turned_face_miss_its_skin(frmdb_dev: Pat
     """On FRMDB's real CCTV crops of person 014: turned about 56 degrees (``Img_04``), MTCNN places
     the nose tip and the far eye beyond the dark, bearded face's profile on the lit wall behind it,
     and the skin discs read about 211 DN against 24 on the box's centre; turned about 37 degrees
-    (``Img_01``) they read the skin, as bright as the box's centre (docs/VALIDATION.md, "Skin read
-    off the face")."""
+    (``Img_01``) they read the skin, as bright as the box's centre (docs/VALIDATION.md, "The real
+    faces' landmarks off the face")."""
     detector = get_detector("mtcnn", "cpu")
     levels = {}
     for probe in ("Img_01", "Img_04"):
