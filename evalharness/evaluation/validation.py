@@ -33,7 +33,8 @@ For each real probe of a paired dataset (:mod:`evalharness.data.paired`):
      which holds hair and background that differ between studio and scene (docs/VALIDATION.md,
      "Exposure on the skin"). Where the landmarks miss the skin of the source or of the real probe (a
      turned face's far eye and nose tip placed beyond its silhouette: :func:`exposure_region`),
-     that probe is matched on the box's centre instead (``sim_exposure_region``);
+     that probe is matched on the lit skin of the box's centre instead, its brightest tenth
+     (``sim_exposure_region = "lit"``; until session 33 the centre's median, ``"face"``);
    - *walking direction* (``walk="facing"``): people walk where their head faces (Grasso et al.
      1998, ``grasso-1998`` in ``docs/references.toml``), so ``subject_direction_deg`` is the real
      probe's |head yaw| from the camera: a face seen frontally walks towards the camera (no motion
@@ -52,13 +53,14 @@ real probe, so that the two can be compared free of its bias), ``profile`` (the 
 (the solved distance), ``simulated`` (false with ``problem`` when the geometry could not reach
 the IED), ``sim_subject_direction_deg`` and ``sim_motion_blur_px`` (the walking direction used
 and the motion blur it gives), ``sim_exposure_scale`` (the factor on the profile's light on the
-face), ``sim_exposure_region`` (where the light was matched: ``"skin"``, ``"face"`` or
+face), ``sim_exposure_region`` (where the light was matched: ``"skin"``, ``"lit"``, ``"face"`` or
 ``"profile"``), ``sim_detected``, ``sim_mate_rank``, ``sim_mate_score``, ``sim_best_nonmate_score`` (of
 draw 0, whose image the contact sheet shows); ``sim_draws``, ``sim_detected_share``,
 ``sim_rank1_share``, ``sim_margin_mean`` (over all draws, :func:`draw_shares`);
-``real_sharpness_dn2``, ``real_noise_dn``, ``real_level_dn``, ``real_skin_dn`` and their ``sim_``
-twins: Laplacian energy, noise and the face's level on the face box, and the level of its skin at
-its landmarks (:mod:`evalharness.quality.measures`), real on the detected box and landmarks,
+``real_sharpness_dn2``, ``real_noise_dn``, ``real_level_dn``, ``real_lit_dn``, ``real_skin_dn`` and
+their ``sim_`` twins: Laplacian energy, noise, the face's level (median) and its lit skin's
+(:data:`~evalharness.quality.measures.LIT_QUANTILE`) on the centre of the face box, and the level
+of its skin at its landmarks (:mod:`evalharness.quality.measures`), real on the detected box and landmarks,
 simulated on the true box and the source's landmarks carried through the camera. Scores are cosine similarities to the best gallery photograph of each person.
 """
 
@@ -97,7 +99,7 @@ from evalharness.evaluation.originals import (
 from evalharness.evaluation.validation_summary import IED_COLUMNS
 from evalharness.models import Detector, Recognizer
 from evalharness.models.photos import subject_face
-from evalharness.quality.measures import face_level_dn, face_measures, skin_level_dn
+from evalharness.quality.measures import LIT_QUANTILE, face_level_dn, face_measures, skin_level_dn
 from evalharness.quality.pose import head_pose, nearest_view
 from evalharness.seeding import probe_generator
 
@@ -105,13 +107,13 @@ from evalharness.seeding import probe_generator
 THUMBNAIL_PX = 96
 #: The image measures stored for every real and simulated probe (``real_<name>``, ``sim_<name>``);
 #: part of the cache key of the real probes' measures.
-IMAGE_MEASURES = ("sharpness_dn2", "noise_dn", "level_dn", "skin_dn")
+IMAGE_MEASURES = ("sharpness_dn2", "noise_dn", "level_dn", "lit_dn", "skin_dn")
 #: Exposure matching (``exposure="skin"`` or ``"face"``): at most this many simulations of one probe, stopping
 #: when its face level is within :data:`LEVEL_TOLERANCE_DN` of the real one's.
 EXPOSURE_ITERATIONS = 5
 LEVEL_TOLERANCE_DN = 2.0
 #: The real face level that each exposure region matches (``probes.parquet`` columns).
-REAL_LEVEL_COLUMNS = {"skin": "real_skin_dn", "face": "real_level_dn"}
+REAL_LEVEL_COLUMNS = {"skin": "real_skin_dn", "face": "real_level_dn", "lit": "real_lit_dn"}
 #: An image's skin discs read its skin when their level is within these factors of its face box's
 #: centre, which lies on the face: the discs' median reads the backdrop once more than half of them
 #: lie off the face, and a backdrop differs from lit skin by more than this (FRMDB development
@@ -228,14 +230,16 @@ def draw_shares(outcomes: Sequence[Outcome]) -> dict[str, float | int]:
 
 
 def _image_measures(image: torch.Tensor, box: np.ndarray, landmarks: np.ndarray | None) -> dict[str, float]:
-    """:data:`IMAGE_MEASURES` of a face: on its box, sharpness (Laplacian energy, DN^2), noise (DN)
-    and level (median luma of its centre, DN); at its landmarks ``(5, 2)``, the level of its skin
-    (DN; NaN without landmarks); the camera-side measures that real and simulated probes at one
-    inter-eye distance are compared by."""
+    """:data:`IMAGE_MEASURES` of a face: on its box, sharpness (Laplacian energy, DN^2), noise (DN),
+    level (median luma of its centre, DN) and the level of its lit skin (the centre's
+    :data:`~evalharness.quality.measures.LIT_QUANTILE`, DN); at its landmarks ``(5, 2)``, the level
+    of its skin (DN; NaN without landmarks); the camera-side measures that real and simulated probes
+    at one inter-eye distance are compared by."""
     pixels = image.cpu().numpy()
     measures = face_measures(pixels, box)
     return {"sharpness_dn2": measures["sharpness_laplacian_dn2"], "noise_dn": measures["noise_sigma_dn"],
             "level_dn": face_level_dn(pixels, box),
+            "lit_dn": face_level_dn(pixels, box, quantile=LIT_QUANTILE),
             "skin_dn": skin_level_dn(pixels, landmarks) if landmarks is not None else float("nan")}
 
 
@@ -248,18 +252,20 @@ def reads_skin(skin_dn: float, face_dn: float) -> bool:
 
 
 def exposure_region(image: torch.Tensor, source: Face, *, real_levels_dn: dict[str, float]
-                    ) -> Literal["skin", "face"]:
+                    ) -> Literal["skin", "lit"]:
     """Where the light of a simulation from source ``image (3, H, W)`` (values in [0, 1]) is
     matched to its real probe's, whose levels are ``real_levels_dn`` (DN, :attr:`Match.levels_dn`):
     on the skin at the landmarks, unless those miss the skin of the source or of the real probe
-    (:func:`reads_skin`), then on the box's centre. MTCNN places a turned face's far eye and nose
-    tip beyond its silhouette, on the studio backdrop or the scene behind the real face; matching a
-    backdrop's level to skin lights or darkens the face many times over (docs/VALIDATION.md, "Skin
-    read off the face" and "The real faces' landmarks off the face")."""
+    (:func:`reads_skin`), then on the lit skin of the box's centre, its brightest tenth. MTCNN
+    places a turned face's far eye and nose tip beyond its silhouette, on the studio backdrop or the
+    scene behind the real face; matching a backdrop's level to skin lights or darkens the face many
+    times over (docs/VALIDATION.md, "Skin read off the face" and "The real faces' landmarks off the
+    face"). The centre's median would match beard, glasses and hair as well, which a real face
+    shows in other shares than its studio photograph ("The lit share of the face's centre")."""
     pixels = image.numpy()
     on_skin = reads_skin(skin_level_dn(pixels, source.landmarks), face_level_dn(pixels, source.box)) \
         and reads_skin(real_levels_dn["skin"], real_levels_dn["face"])
-    return "skin" if on_skin else "face"
+    return "skin" if on_skin else "lit"
 
 
 def lit(profile: CameraProfile, scale: float) -> CameraProfile:
@@ -358,14 +364,15 @@ class Validation:
     #: carry the chance of one noise draw per probe.
     draws: int = DEFAULT_VALIDATION_DRAWS
 
-    def level_of(self, capture: Capture, source: Face, region: Literal["skin", "face"]) -> float:
+    def level_of(self, capture: Capture, source: Face, region: Literal["skin", "face", "lit"]) -> float:
         """A capture's face level in ``region`` as :data:`REAL_LEVEL_COLUMNS` reads the real one
         (DN): on the skin at the source's landmarks carried through the camera, or on the centre of
-        the true box."""
+        the true box (its median, or for ``"lit"`` its lit skin)."""
         pixels = capture.images[0].cpu().numpy()
         if region == "skin":
             return skin_level_dn(pixels, capture_landmarks(source, self.size, capture))
-        return face_level_dn(pixels, capture.face_boxes[0].numpy())
+        quantile = LIT_QUANTILE if region == "lit" else 0.5
+        return face_level_dn(pixels, capture.face_boxes[0].numpy(), quantile=quantile)
 
     @property
     def ied_column(self) -> str:

@@ -174,14 +174,25 @@ SIZE_CHOICES = {
 }
 
 
+#: Where ``--exposure skin`` matched the light of a probe whose landmarks missed the skin
+#: (``sim_exposure_region``): since session 33 the lit skin of the face box's centre, before it
+#: the centre's median.
+SKIN_FALLBACKS = {
+    "lit": "the lit skin of the centre of the face box (its brightest tenth)",
+    "face": "the centre of the face box (its median)",
+}
+
+
 def _matched_on_box(meta: dict[str, Any], rows: pd.DataFrame) -> str:
     """With ``--exposure skin``, a sentence on the probes whose light was matched on the face
     box's centre because the landmarks of their source or of the real face missed its skin (none,
     or a run before ``sim_exposure_region``: empty)."""
-    count = int((rows.get("sim_exposure_region", pd.Series(dtype=object)) == "face").sum())
-    return (f" On {count} of them the landmarks of the source photograph or of the real face missed the "
-            "skin, so their light was matched on the centre of the face box (<code>sim_exposure_region</code>)."
-            if count and meta.get("exposure") == "skin" else "")
+    if meta.get("exposure") != "skin":
+        return ""
+    regions = rows.get("sim_exposure_region", pd.Series(dtype=object)).value_counts()
+    return "".join(f" On {regions[region]} of them the landmarks of the source photograph or of the real face "
+                   f"missed the skin, so their light was matched on {where} (<code>sim_exposure_region</code>)."
+                   for region, where in SKIN_FALLBACKS.items() if regions.get(region, 0))
 
 
 def _not_simulated(figures: dict[str, Any]) -> str:

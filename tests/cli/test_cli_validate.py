@@ -169,13 +169,13 @@ def test_validate_matches_each_simulation_to_its_real_probe(cli, frmdb_paired, t
     found = rows[rows["real_detected"] & rows["simulated"]]
     assert len(found) >= 5
     # 002's side view Img_23 (turned about 53 degrees) has its landmarks beyond the face, so the
-    # probe simulated from it is matched on the box's centre; every other one on the skin: the
-    # other real faces' landmarks read their skin (0.72-1.33 times their box's centre).
-    by_box = found["sim_exposure_region"] == "face"
+    # probe simulated from it is matched on the lit skin of the box's centre; every other one on
+    # the skin: the other real faces' landmarks read their skin (0.72-1.33 times their box's centre).
+    by_box = found["sim_exposure_region"] == "lit"
     assert set(found.loc[by_box, "source"]) == {"002/Img_23.png"}
     on_skin = found[~by_box]
     assert len(on_skin) >= 5 and (abs(on_skin["sim_skin_dn"] - on_skin["real_skin_dn"]) <= LEVEL_TOLERANCE_DN).all()
-    assert (abs(found.loc[by_box, "sim_level_dn"] - found.loc[by_box, "real_level_dn"]) <= LEVEL_TOLERANCE_DN).all()
+    assert (abs(found.loc[by_box, "sim_lit_dn"] - found.loc[by_box, "real_lit_dn"]) <= LEVEL_TOLERANCE_DN).all()
     # The box's centre holds hair and background, which differ between studio and scene.
     assert (abs(found["sim_level_dn"] - found["real_level_dn"]) > LEVEL_TOLERANCE_DN).any()
     assert found["sim_subject_direction_deg"].to_numpy() == pytest.approx(found["yaw_deg"].abs().to_numpy())
@@ -195,7 +195,8 @@ def test_validate_matches_each_simulation_to_its_real_probe(cli, frmdb_paired, t
     page = (tmp_path / "matched" / "validation.html").read_text(encoding="utf-8")
     assert "skin was stored as bright as the real one's" in page and "walking where the head faces" in page
     assert "its head as large as the real one's" in page
-    assert "On 1 of them the landmarks of the source photograph or of the real face missed the skin" in page
+    assert "On 1 of them the landmarks of the source photograph or of the real face missed the skin, so their " \
+        "light was matched on the lit skin of the centre of the face box" in page
     meta = json.loads((tmp_path / "matched" / "manifest.json").read_text())
     assert (meta["exposure"], meta["walk"], meta["size"]) == ("skin", "facing", "head")
 

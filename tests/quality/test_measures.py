@@ -22,6 +22,7 @@ from evalharness.quality.measures import (
     face_jpeg_bytes,
     face_measures,
     directional_power_log2,
+    LIT_QUANTILE,
     face_level_dn,
     skin_level_dn,
     face_region,
@@ -155,6 +156,19 @@ def test_face_level_is_the_median_of_the_box_centre() -> None:
     assert face_level_dn(image, (0, 0, 40, 40)) == pytest.approx(0.2 * 255)
     assert face_level_dn(image, (0, 0, 20, 20)) == pytest.approx(0.9 * 255)  # centre 5-15: mostly 0.9
     assert math.isnan(face_level_dn(image, (100, 100, 120, 120)))
+
+
+def test_lit_level_reads_the_skin_among_a_darker_beard() -> None:
+    """The box's centre (10-30) three quarters beard (0.1) and a quarter skin (0.6, rows 25-30),
+    with one specular pixel: the median reads the beard, :data:`LIT_QUANTILE` (0.9) the skin; the
+    median is the 0.5 quantile."""
+    image = np.full((3, 40, 40), 0.9)
+    image[:, 10:25, 10:30] = 0.1
+    image[:, 25:30, 10:30] = 0.6
+    image[:, 12, 12] = 1.0
+    assert face_level_dn(image, (0, 0, 40, 40)) == pytest.approx(0.1 * 255)
+    assert face_level_dn(image, (0, 0, 40, 40), quantile=LIT_QUANTILE) == pytest.approx(0.6 * 255)
+    assert face_level_dn(image, (0, 0, 40, 40), quantile=0.5) == face_level_dn(image, (0, 0, 40, 40))
 
 
 def test_skin_level_reads_the_discs_at_the_nose_and_between_eyes_and_nose() -> None:
