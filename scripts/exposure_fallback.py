@@ -52,7 +52,8 @@ from evalharness.quality.measures import (
 TILE_PX = 280
 #: A fallback error counted as large: 25% in stored DN.
 LARGE_ERROR_LOG2 = math.log2(1.25)
-#: |yaw| beyond which a face counts as turned as the fallback's faces are (all turned 32-73 degrees).
+#: |yaw| beyond which a face counts as turned as the fallback's faces are (FRMDB development: 32-73
+#: degrees, all but one beyond 40).
 TURNED_DEG = 40.0
 
 
