@@ -44,7 +44,7 @@ from evalharness.data.paired import open_paired
 from evalharness.evaluation.validation import Face, find_face
 from evalharness.models.registry import get_detector
 from evalharness.quality.measures import (
-    DN_PER_UNIT, LEVEL_REGION_SHARE, LIT_QUANTILE, SKIN_DISC_SHARE, face_level_dn, face_region, skin_level_dn,
+    DN_PER_UNIT, LEVEL_REGION_SHARE, LIT_QUANTILE, face_level_dn, face_region, skin_disc_radius_px, skin_level_dn,
     to_grey,
 )
 
@@ -61,9 +61,8 @@ def near_disc(landmarks_px: np.ndarray) -> tuple[np.ndarray, float]:
     """Centre ``(x, y)`` and radius (pixels) of the disc halfway from the near eye to the nose tip
     of five landmarks ``(5, 2)``."""
     points = landmarks_px.astype(np.float64)
-    radius = max(SKIN_DISC_SHARE * float(np.hypot(*(points[2] - points[:2].mean(axis=0)))), 0.5)
     near = int(abs(points[1, 0] - points[2, 0]) > abs(points[0, 0] - points[2, 0]))
-    return (points[near] + points[2]) / 2.0, radius
+    return (points[near] + points[2]) / 2.0, skin_disc_radius_px(points)
 
 
 def near_level_dn(image: np.ndarray, face: Face) -> float:
@@ -87,7 +86,7 @@ def tile(path: Path, face: Face, label: str) -> Image.Image:
     crop = crop.resize((round(crop.width * scale), round(crop.height * scale)), Image.NEAREST)
     draw = ImageDraw.Draw(crop)
     points = (face.landmarks.astype(np.float64) - [left, top]) * scale
-    radius = max(SKIN_DISC_SHARE * float(np.hypot(*(points[2] - points[:2].mean(axis=0)))), 0.5 * scale)
+    radius = skin_disc_radius_px(face.landmarks) * scale
     for (x, y), colour in [(points[2], "red"), ((points[0] + points[2]) / 2, "red"),
                            ((points[1] + points[2]) / 2, "red"), (near_disc(points)[0], "cyan")]:
         draw.ellipse([x - radius, y - radius, x + radius, y + radius], outline=colour, width=2)

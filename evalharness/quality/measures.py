@@ -153,20 +153,26 @@ def face_level_dn(image: ArrayLike, box: ArrayLike, *, quantile: float = 0.5) ->
     return float(np.quantile(to_grey(region), quantile)) * DN_PER_UNIT
 
 
+def skin_disc_radius_px(landmarks_px: ArrayLike) -> float:
+    """Radius (pixels) of each disc :func:`skin_level_dn` reads on a face with five landmarks
+    ``(5, 2)``: :data:`SKIN_DISC_SHARE` of the eye-midpoint-to-nose distance, at least half a pixel."""
+    points = np.asarray(landmarks_px, dtype=np.float64)
+    return max(SKIN_DISC_SHARE * float(np.hypot(*(points[2] - points[:2].mean(axis=0)))), 0.5)
+
+
 def skin_level_dn(image: ArrayLike, landmarks_px: ArrayLike) -> float:
     """Median luma of the face's own skin in 8-bit DN, as stored (tone curve included).
 
     ``image`` is ``(C, H, W)`` in [0, 1]; ``landmarks_px`` the five landmarks ``(5, 2)`` (left
     eye, right eye, nose tip, mouth corners; x, y pixels). The region is three discs, at the nose
     tip and halfway from each eye to it (the nose bridge and inner cheeks), each of radius
-    :data:`SKIN_DISC_SHARE` of the eye-midpoint-to-nose distance and at least the nearest pixel.
+    :func:`skin_disc_radius_px` (the nearest pixel counts too, however small the disc).
     Unlike the box's centre (:func:`face_level_dn`) it holds no hair or background, which differ
     between a studio photograph and a scene. NaN when no disc lies in the image.
     """
     image = np.asarray(image)
     points = np.asarray(landmarks_px, dtype=np.float64)
-    eyes_mid = points[:2].mean(axis=0)
-    radius = max(SKIN_DISC_SHARE * float(np.hypot(*(points[2] - eyes_mid))), 0.5)
+    radius = skin_disc_radius_px(points)
     centres = np.stack([points[2], (points[0] + points[2]) / 2.0, (points[1] + points[2]) / 2.0])
     rows, cols = np.mgrid[:image.shape[-2], :image.shape[-1]]
     inside = np.zeros(image.shape[-2:], dtype=bool)
