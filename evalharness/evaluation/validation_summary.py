@@ -125,10 +125,10 @@ def simulated_outcomes(rows: pd.DataFrame) -> pd.DataFrame:
                          "sim_margin_mean": np.where(detected, margin, 0.0)}, index=rows.index)
 
 
-def _features(rows: pd.DataFrame, size_column: str) -> np.ndarray:
-    """``(P, 3)``: share of the simulated draws whose face was detected, mean over draws of
-    detected times margin, log2 of the real IED in ``size_column`` (with one draw: detected 0/1,
-    that times its margin)."""
+def session_features(rows: pd.DataFrame, size_column: str) -> np.ndarray:
+    """``(P, 3)``: what the session calibration reads of each probe: share of the simulated draws
+    whose face was detected, mean over draws of detected times margin, log2 of the real IED in
+    ``size_column`` (with one draw: detected 0/1, that times its margin)."""
     simulated = simulated_outcomes(rows)
     size = np.log2(np.maximum(rows[size_column].to_numpy(np.float64), 1.0))
     return np.stack([simulated["sim_detected_share"].to_numpy(np.float64),
@@ -141,18 +141,34 @@ def fit_corrections(rows: pd.DataFrame, fitted_on: dict[str, str], *, size_colum
     whose source gave no simulation says nothing of the camera model)."""
     rows = rows[rows["simulated"]]
     detected = rows[rows["real_detected"]]
-    success = (detected["real_mate_rank"] == 1).fillna(False).to_numpy(int)
-    if len(detected) == 0 or success.min() == success.max():
-        rate = float(np.clip(success.mean() if len(detected) else 0.5, 0.01, 0.99))
-        logit = (math.log(rate / (1 - rate)), 0.0, 0.0, 0.0)  # one outcome only: its rate, no slope
-    else:
-        model = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000).fit(
-            _features(detected, size_column), success)
-        logit = (float(model.intercept_[0]), *(float(x) for x in model.coef_[0]))
+    logit = fit_session_logit(session_features(detected, size_column), real_success(detected))
     cameras = {str(camera): _detection_ratio(group) for camera, group in rows.groupby("camera")}
     return Corrections(logit, _detection_ratio(rows), len(detected), fitted_on,
                        {camera: ratio for camera, ratio in cameras.items() if math.isfinite(ratio)},
                        size_column)
+
+
+def real_success(rows: pd.DataFrame) -> np.ndarray:
+    """``(P,)`` 1 where the real probe was identified at rank 1, else 0 (not detected included)."""
+    return (rows["real_mate_rank"] == 1).fillna(False).to_numpy(int)
+
+
+def fit_session_logit(features: np.ndarray, success: np.ndarray) -> tuple[float, ...]:
+    """Intercept and slopes of the session calibration, by maximum likelihood, from
+    :func:`session_features` ``(P, K)`` and :func:`real_success` ``(P,)``. With one outcome only
+    (or no probe) the slopes are not identified: the rate's logit (clipped to 1-99%), no slope."""
+    if len(success) == 0 or success.min() == success.max():
+        rate = float(np.clip(success.mean() if len(success) else 0.5, 0.01, 0.99))
+        return (math.log(rate / (1 - rate)), *[0.0] * features.shape[1])
+    model = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000).fit(features, success)
+    return (float(model.intercept_[0]), *(float(x) for x in model.coef_[0]))
+
+
+def session_probability(logit: tuple[float, ...], features: np.ndarray) -> np.ndarray:
+    """``(P,)`` probability of real rank-1 success under the session calibration ``logit``
+    (intercept, slopes) of probes with :func:`session_features` ``(P, K)``."""
+    intercept, *slopes = logit
+    return 1.0 / (1.0 + np.exp(-(intercept + features @ np.array(slopes))))
 
 
 def _detection_ratio(simulated: pd.DataFrame) -> float:
@@ -171,8 +187,7 @@ def predicted_detection(rows: pd.DataFrame, corrections: Corrections) -> np.ndar
 
 def predicted_success(rows: pd.DataFrame, corrections: Corrections) -> np.ndarray:
     """Probability ``(P,)`` that each real probe is identified at rank 1, from its simulation."""
-    intercept, *slopes = corrections.session_logit
-    return 1.0 / (1.0 + np.exp(-(intercept + _features(rows, corrections.size_column) @ np.array(slopes))))
+    return session_probability(corrections.session_logit, session_features(rows, corrections.size_column))
 
 
 def widest_source_yaw_deg(rows: pd.DataFrame) -> float:
@@ -207,7 +222,7 @@ def probe_outcomes(rows: pd.DataFrame, corrections: Corrections | None) -> dict[
     simulated draws identified at rank 1 (a draw whose face was not detected is a miss); and
     ``pred`` (the prediction) with ``corrections``."""
     outcomes = {
-        "real": (rows["real_mate_rank"] == 1).fillna(False).to_numpy(float),
+        "real": real_success(rows).astype(np.float64),
         "sim": simulated_outcomes(rows)["sim_rank1_share"].to_numpy(np.float64),
     }
     if corrections is not None:

@@ -190,10 +190,13 @@ def _validation_rows(people: int, seed: int) -> pd.DataFrame:
         "sim_mate_score": 0.5 + margin, "sim_best_nonmate_score": 0.5})
 
 
-def test_validated_model_reproduces_the_real_rate_it_was_fitted_on() -> None:
+def test_validated_model_reproduces_the_real_rate_it_was_fitted_on(monkeypatch: pytest.MonkeyPatch) -> None:
     import numpy as np
 
+    from evalharness.evaluation import expected_rate
     from evalharness.evaluation.expected_rate import expected_rank1, fit_validated_model
+
+    monkeypatch.setattr(expected_rate, "RESAMPLES", 200)  # the bounds' order is tested, not their precision
 
     # The sources' views: the widest turned 45 degrees, as FRMDB's copy.
     rows = _validation_rows(40, seed=1).assign(source_yaw_deg=np.tile([-45.0, 0.0, 45.0, 0.0], 40))
@@ -207,7 +210,8 @@ def test_validated_model_reproduces_the_real_rate_it_was_fitted_on() -> None:
     turned = model.predict(ied_px=30.0, yaw_deg=45.0, pitch_deg=15.0)[0]
     assert larger > smaller and turned < model.predict(ied_px=30.0, yaw_deg=0.0, pitch_deg=15.0)[0]
     face = expected_rank1(model, ied_px=30.0, yaw_deg=45.0, pitch_deg=15.0)
-    assert face["validated"] is True and face["expected_rank1_ci_low"] < face["expected_rank1"] < face["expected_rank1_ci_high"]
+    assert face["validated"] is True
+    assert face["expected_rank1_ci_low"] < face["expected_rank1"] < face["expected_rank1_ci_high"]
     assert model.widest_source_yaw_deg == 45.0 and face["notes"] == []
     # A face turned further than every source still gets its number, with a warning that says why
     # it rests on the corrections.
@@ -217,6 +221,25 @@ def test_validated_model_reproduces_the_real_rate_it_was_fitted_on() -> None:
                                "(45 deg): faces turned this far were simulated from a face turned less, so the "
                                "rate rests on the validation's corrections (docs/VALIDATION.md, \"Pose\")"]
     assert expected_rank1(model, ied_px=30.0, yaw_deg=75.0, pitch_deg=15.0)["expected_rank1"] is None
+
+
+def test_validated_model_rates_faces_by_the_corrections_validate_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The validated model's fit weighs each face by the success that the validation's own
+    corrections predict for it (``fit_corrections``, ``predicted_success``), from the arrays it
+    reads once for its bootstrap."""
+    import numpy as np
+
+    from evalharness.evaluation import expected_rate
+    from evalharness.evaluation.validation_summary import fit_corrections, predicted_success
+
+    monkeypatch.setattr(expected_rate, "RESAMPLES", 5)  # the point fit is tested, not the interval
+    rows = _validation_rows(20, seed=2)
+    model = expected_rate.fit_validated_model(rows, 20, size_column="real_ied_px")
+    weights = predicted_success(rows, fit_corrections(rows, {}, size_column="real_ied_px"))
+    design = np.stack([model.features(ied_px=r.real_ied_px, yaw_deg=r.yaw_deg, pitch_deg=r.pitch_deg)
+                       for r in rows.itertuples()])
+    assert model.coef == pytest.approx(expected_rate._fit(design, weights))
+    assert weights.min() < 0.2 and weights.max() > 0.8  # the corrections tell faces apart
 
 
 def test_pose_outside_the_run_gets_no_number() -> None:
