@@ -38,7 +38,7 @@ import pandas as pd
 
 from evalharness.evaluation.expected_rate import expected_rank1, fit_validated_model
 from evalharness.evaluation.validate_run import read_validation
-from evalharness.evaluation.validation_summary import BINS_PX
+from evalharness.evaluation.validation_summary import BINS_PX, real_success
 
 #: The quality issue's goal: the mean expected rate within this many points of the real rate in
 #: each camera group, and the mean 95% interval covering the real rate in at least this many of
@@ -49,17 +49,13 @@ CAMERA_TOLERANCE_PTS, BINS_COVERED = 5.0, 4
 GALLERY_RATIO = 1.25
 
 
-def _real_hit(row: pd.Series) -> float:
-    """1.0 when the real probe's mate ranked first in the validation's gallery, else 0.0."""
-    return float(row["real_mate_rank"] == 1) if pd.notna(row["real_mate_rank"]) else 0.0
-
-
 def paired_outcomes(quality_json: Path, validation_dir: Path) -> pd.DataFrame:
     """One row per real probe with a face in both: camera, IED, expected (low, high), real hit,
     and the two galleries: the one the expected rate holds for (``rated_gallery``) and the
     validation's, where the real outcome was searched (``real_gallery``)."""
     past = read_validation(validation_dir)
     rows, records = past.rows.set_index("relpath"), []
+    real_hits = pd.Series(real_success(rows), index=rows.index)
     for result in json.loads(quality_json.read_text(encoding="utf-8"))["results"]:
         relpath = "/".join(Path(result["image"]).parts[-2:])  # probes/<id>/<image>
         real = rows.loc[relpath]
@@ -68,7 +64,7 @@ def paired_outcomes(quality_json: Path, validation_dir: Path) -> pd.DataFrame:
         face = result["faces"][0]
         records.append({"camera": real["camera"], "ied_px": face["ied_px"], "expected": face["expected_rank1"],
                         "low": face["expected_rank1_ci_low"], "high": face["expected_rank1_ci_high"],
-                        "real": _real_hit(real), "rated_gallery": face["gallery_size"],
+                        "real": float(real_hits[relpath]), "rated_gallery": face["gallery_size"],
                         "real_gallery": past.gallery_identities})
     return pd.DataFrame.from_records(records)
 
@@ -82,12 +78,13 @@ def leave_one_out(validation_dir: Path) -> pd.DataFrame:
     for person in sorted(rows["identity"].unique()):
         model = fit_validated_model(rows[rows["identity"] != person], past.gallery_identities,
                                     size_column=past.size_column)
-        for _, real in rows[(rows["identity"] == person) & rows["real_detected"]].iterrows():
+        mine = rows[(rows["identity"] == person) & rows["real_detected"]]
+        for (_, real), hit in zip(mine.iterrows(), real_success(mine), strict=True):
             face = expected_rank1(model, ied_px=float(real["real_ied_px"]), yaw_deg=float(real["yaw_deg"]),
                                   pitch_deg=float(real["pitch_deg"]))
             records.append({"identity": person, "camera": real["camera"], "ied_px": face["ied_px"],
                             "expected": face["expected_rank1"], "low": face["expected_rank1_ci_low"],
-                            "high": face["expected_rank1_ci_high"], "real": _real_hit(real),
+                            "high": face["expected_rank1_ci_high"], "real": float(hit),
                             "rated_gallery": past.gallery_identities, "real_gallery": past.gallery_identities})
     return pd.DataFrame.from_records(records)
 

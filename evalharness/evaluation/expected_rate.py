@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
@@ -81,8 +82,8 @@ class RateModel:
     def predict(self, *, ied_px: float, yaw_deg: float = 0.0, pitch_deg: float = 0.0) -> tuple[float, float, float]:
         """Expected rank-1 and its 95% interval for a face of this size and pose."""
         x = self.features(ied_px=ied_px, yaw_deg=yaw_deg, pitch_deg=pitch_deg)
-        point = float(_logistic(self.coef @ x))
-        low, high = np.quantile(_logistic(self.boot @ x), [0.025, 0.975])
+        point = float(expit(self.coef @ x))
+        low, high = np.quantile(expit(self.boot @ x), [0.025, 0.975])
         return point, float(min(low, point)), float(max(high, point))
 
     def pose_inside(self, yaw_deg: float, pitch_deg: float) -> bool:
@@ -90,10 +91,6 @@ class RateModel:
         yaw_low, yaw_high, pitch_low, pitch_high = self.pose_range_deg
         return (yaw_low - POSE_MARGIN_DEG <= yaw_deg <= yaw_high + POSE_MARGIN_DEG
                 and pitch_low - POSE_MARGIN_DEG <= pitch_deg <= pitch_high + POSE_MARGIN_DEG)
-
-
-def _logistic(z: np.ndarray | float) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))
 
 
 def _design(ied_px: np.ndarray, yaw_deg: np.ndarray, pitch_deg: np.ndarray, uses_pose: bool) -> np.ndarray:

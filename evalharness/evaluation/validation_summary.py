@@ -46,6 +46,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
 from evalharness.evaluation.intervals import subject_bootstrap
@@ -168,7 +169,7 @@ def session_probability(logit: tuple[float, ...], features: np.ndarray) -> np.nd
     """``(P,)`` probability of real rank-1 success under the session calibration ``logit``
     (intercept, slopes) of probes with :func:`session_features` ``(P, K)``."""
     intercept, *slopes = logit
-    return 1.0 / (1.0 + np.exp(-(intercept + features @ np.array(slopes))))
+    return expit(intercept + features @ np.array(slopes))
 
 
 def _detection_ratio(simulated: pd.DataFrame) -> float:
