@@ -5,27 +5,26 @@ edges' contrast.
         [--clip-margin DN] [--no-bounds] [--curve] [--halo] [--core] [--chart-windows {static,all}]
 
 Measures the frames as `evalharness calibrate` does (`evalharness/camera/frame_measures.py`), then
-prints (1) the MTF50 of the mean MTF of the static edge windows (and how many) for other bounds
-of the static test (how far a window may shift between frames, and how many times the
-noise-expected difference it may differ by), and (2) the static windows' MTF50 by edge contrast,
-of the standard and of the narrow windows, beside the same for the test chart filmed through each
-PROFILE (the camera model, whose chain is linear), with the ``--set`` values applied to each
-(e.g. ``video_qp=40``). ``--clip-margin 0``
-keeps the clipped edges that `calibrate` refuses. ``--chart-windows all`` sorts every edge
-window of the chart frames by contrast, not only the static ones: frames coded by H.264 (``--set
-video_qp=...``) differ between frames at the edges by more than their flat blocks' noise
-predicts, so their windows fail the static test although the chart is still. ``--curve`` adds
-(3) the mean MTF itself at :data:`CURVE_CYC_PER_PX`, of all static windows and of each contrast class, real and chart: where
-it stops falling with frequency, what remains is the windows' floor of noise and texture, not
-the lens. ``--halo`` adds (4) how far the static narrow edge windows overshoot and undershoot
-their sides, and where (`measure.edge_shape`), by contrast class, real and chart: a linear blur
-leaves only what the noise lifts, about the same number of DN at every step and anywhere in the
-window; sharpening or a ringing filter, a share of the step beside the edge. ``--core`` adds (5)
-the rise of the same windows' median edge, 25-75% and 10-90% (`measure.rise_px`): the edge's
-core, which what lies beyond it (shading, bevels, a shoulder) moves less than it moves the MTF50.
-The last line also gives the MTF50 of the narrower windows that `calibrate` measures
-beside the standard ones (`frame_measures.NARROW_WINDOW_PX`). Docs: docs/VALIDATION.md,
-"Calibrated profile".
+prints (1) the MTF50 of the mean MTF of the static edge windows (and how many) for other bounds of
+the static test (how far a window may shift between frames, and how many times the noise-expected
+difference it may differ by), and (2) the static windows' MTF50 by edge contrast, of the standard
+and of the narrow windows, beside the same for the test chart filmed through each PROFILE (the
+camera model, whose chain is linear), with the ``--set`` values applied to each (e.g.
+``video_qp=40``). ``--clip-margin 0`` keeps the clipped edges that `calibrate` refuses.
+``--chart-windows all`` sorts every edge window of the chart frames by contrast, not only the
+static ones: frames coded by H.264 (``--set video_qp=...``) differ between frames at the edges by
+more than their flat blocks' noise predicts, so their windows fail the static test although the
+chart is still. ``--curve`` adds (3) the mean MTF itself at :data:`CURVE_CYC_PER_PX`, of all static
+windows and of each contrast class, real and chart: where it stops falling with frequency, what
+remains is the windows' floor of noise and texture, not the lens. ``--halo`` adds (4) how far the
+static narrow edge windows overshoot and undershoot their sides, and where (`measure.edge_shape`),
+by contrast class, real and chart: a linear blur leaves only what the noise lifts, about the same
+number of DN at every step and anywhere in the window; sharpening or a ringing filter, a share of
+the step beside the edge. ``--core`` adds (5) the rise of the same windows' median edge, 25-75% and
+10-90% (`measure.rise_px`): the edge's core, which what lies beyond it (shading, bevels, a
+shoulder) moves less than it moves the MTF50. The last line also gives the MTF50 of the narrower
+windows that `calibrate` measures beside the standard ones (`frame_measures.NARROW_WINDOW_PX`).
+Docs: docs/VALIDATION.md, "Calibrated profile".
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Pure functions of 8-bit images as numpy arrays (``(H, W)`` or ``(H, W, 3)``, values in digital
 numbers (DN) 0-255) and of JPEG quantisation tables, used by ``evalharness calibrate``
-(:mod:`evalharness.camera.frame_measures`, :mod:`evalharness.camera.calibration`) on real frames and on frames of the simulated camera
-alike, so that both are measured the same way.
+(:mod:`evalharness.camera.frame_measures`, :mod:`evalharness.camera.calibration`) on real frames
+and on frames of the simulated camera alike, so that both are measured the same way.
 
 - Noise: in blocks of :data:`NOISE_BLOCK_PX` pixels, the block mean and the standard deviation
   about the block's best-fitting plane, in blocks where no colour channel is clipped

@@ -153,11 +153,13 @@ class Experiment(StrictModel):
     the bootstrap. detector or detectors, recognizers : model registry names (one condition per
     detector and recognizer; the first detector also locates the faces of the undegraded source
     photographs, for every condition). detector_options : given to every detector; a table named
-    after a detector (``[detector_options.yunet]``) is given to that one only. recognizer_options : given to every recognizer, e.g. ``numerics = "bf16"``
-    for FaceNet's opt-in bfloat16 path (``benchmarks/RESULTS.md`` measures its effect). probe_modes : "crop" (the stored face canvas) and/or "frame" (the face in the
-    camera's full frame). frame : what surrounds the face in frame mode (:class:`FrameScene`:
-    flat grey, or the road scene). upscale : factor (>= 1, bicubic) the stored image is
-    enlarged by before detection, as an examiner's viewer would; 1 means as stored.
+    after a detector (``[detector_options.yunet]``) is given to that one only.
+    recognizer_options : given to every recognizer, e.g. ``numerics = "bf16"`` for FaceNet's
+    opt-in bfloat16 path (``benchmarks/RESULTS.md`` measures its effect). probe_modes : "crop"
+    (the stored face canvas) and/or "frame" (the face in the camera's full frame). frame : what
+    surrounds the face in frame mode (:class:`FrameScene`: flat grey, or the road scene).
+    upscale : factor (>= 1, bicubic) the stored image is enlarged by before detection, as an
+    examiner's viewer would; 1 means as stored.
     source_eyes : where the source photograph's eyes are: "detected" (MTCNN landmarks of the
     face nearest the centre) or "lfw-deepfunneled" (the aligned set's fixed positions, immune to
     head yaw; the run skips, and lists, every image that is not 250x250 px, where they mark no

@@ -65,9 +65,9 @@ def open_paired(root: str | Path) -> PairedDataset:
     Raises
     ------
     DataError
-        A part is missing or has no usable image, the gallery holds fewer than 2 people, a probe's person has no gallery photograph or
-        no source, a source is byte-identical to a gallery photograph, or a CSV file is malformed
-        (each message names the file).
+        A part is missing or has no usable image, the gallery holds fewer than 2 people, a
+        probe's person has no gallery photograph or no source, a source is byte-identical to a
+        gallery photograph, or a CSV file is malformed (each message names the file).
     """
     root = Path(root)
     if not root.is_dir():

@@ -195,7 +195,7 @@ def validate(real: Path, profile_specs: list[str], overrides: dict[str, Any], ou
     store.write_parquet(out / ROWS, rows)
     for name, data in samples.items():
         store.write_bytes(out / name, data)
-    for spec, (group, profile) in zip(profile_specs, profiles.items(), strict=True):
+    for spec, group in zip(profile_specs, profiles, strict=True):
         name = spec.rpartition("=")[2]
         store.write_text(out / "profiles" / f"{'all' if group == '*' else group}.toml", resolved_toml(name))
     fitted = fit_corrections(rows, {"run_dir": str(out), "dataset": dataset.fingerprint},

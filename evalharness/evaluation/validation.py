@@ -60,8 +60,9 @@ draw 0, whose image the contact sheet shows); ``sim_draws``, ``sim_detected_shar
 ``real_sharpness_dn2``, ``real_noise_dn``, ``real_level_dn``, ``real_lit_dn``, ``real_skin_dn`` and
 their ``sim_`` twins: Laplacian energy, noise, the face's level (median) and its lit skin's
 (:data:`~evalharness.quality.measures.LIT_QUANTILE`) on the centre of the face box, and the level
-of its skin at its landmarks (:mod:`evalharness.quality.measures`), real on the detected box and landmarks,
-simulated on the true box and the source's landmarks carried through the camera. Scores are cosine similarities to the best gallery photograph of each person.
+of its skin at its landmarks (:mod:`evalharness.quality.measures`), real on the detected box and
+landmarks, simulated on the true box and the source's landmarks carried through the camera.
+Scores are cosine similarities to the best gallery photograph of each person.
 """
 
 from __future__ import annotations

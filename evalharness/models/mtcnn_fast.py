@@ -10,8 +10,9 @@ kernels run two to three times faster than on facenet-pytorch's channels-first t
 Everything else is facenet-pytorch's own code path: the same weights and networks, image pyramid,
 thresholds, box regression and non-maximum suppression (its helper functions are called, not
 copied), including its chunks of 512 candidates per network call. The memory layout changes
-float32 rounding only (network outputs differ by about 1e-6); ``tests/models/test_models_fast_mtcnn.py`` checks the detections against the
-stock MTCNN on real LFW images.
+float32 rounding only (network outputs differ by about 1e-6);
+``tests/models/test_models_fast_mtcnn.py`` checks the detections against the stock MTCNN on real
+LFW images.
 """
 
 from __future__ import annotations
