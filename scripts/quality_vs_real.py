@@ -49,13 +49,17 @@ CAMERA_TOLERANCE_PTS, BINS_COVERED = 5.0, 4
 GALLERY_RATIO = 1.25
 
 
+def _with_real_hit(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with ``real_hit``: 1.0 where the real probe was identified at rank 1, else 0.0."""
+    return rows.assign(real_hit=real_success(rows).astype(float))
+
+
 def paired_outcomes(quality_json: Path, validation_dir: Path) -> pd.DataFrame:
     """One row per real probe with a face in both: camera, IED, expected (low, high), real hit,
     and the two galleries: the one the expected rate holds for (``rated_gallery``) and the
     validation's, where the real outcome was searched (``real_gallery``)."""
     past = read_validation(validation_dir)
-    rows, records = past.rows.set_index("relpath"), []
-    real_hits = pd.Series(real_success(rows), index=rows.index)
+    rows, records = _with_real_hit(past.rows).set_index("relpath"), []
     for result in json.loads(quality_json.read_text(encoding="utf-8"))["results"]:
         relpath = "/".join(Path(result["image"]).parts[-2:])  # probes/<id>/<image>
         real = rows.loc[relpath]
@@ -64,7 +68,7 @@ def paired_outcomes(quality_json: Path, validation_dir: Path) -> pd.DataFrame:
         face = result["faces"][0]
         records.append({"camera": real["camera"], "ied_px": face["ied_px"], "expected": face["expected_rank1"],
                         "low": face["expected_rank1_ci_low"], "high": face["expected_rank1_ci_high"],
-                        "real": float(real_hits[relpath]), "rated_gallery": face["gallery_size"],
+                        "real": real["real_hit"], "rated_gallery": face["gallery_size"],
                         "real_gallery": past.gallery_identities})
     return pd.DataFrame.from_records(records)
 
@@ -74,17 +78,17 @@ def leave_one_out(validation_dir: Path) -> pd.DataFrame:
     probes rated by the validated model fitted on every other person's rows of the validation in
     ``validation_dir``."""
     past = read_validation(validation_dir)
-    rows, records = past.rows, []
+    rows, records = _with_real_hit(past.rows), []
     for person in sorted(rows["identity"].unique()):
         model = fit_validated_model(rows[rows["identity"] != person], past.gallery_identities,
                                     size_column=past.size_column)
         mine = rows[(rows["identity"] == person) & rows["real_detected"]]
-        for (_, real), hit in zip(mine.iterrows(), real_success(mine), strict=True):
+        for _, real in mine.iterrows():
             face = expected_rank1(model, ied_px=float(real["real_ied_px"]), yaw_deg=float(real["yaw_deg"]),
                                   pitch_deg=float(real["pitch_deg"]))
             records.append({"identity": person, "camera": real["camera"], "ied_px": face["ied_px"],
                             "expected": face["expected_rank1"], "low": face["expected_rank1_ci_low"],
-                            "high": face["expected_rank1_ci_high"], "real": float(hit),
+                            "high": face["expected_rank1_ci_high"], "real": real["real_hit"],
                             "rated_gallery": past.gallery_identities, "real_gallery": past.gallery_identities})
     return pd.DataFrame.from_records(records)
 
@@ -204,7 +208,7 @@ def main() -> None:
         sys.exit(report(leave_one_out(args.leave_one_out)))
     if not args.pairs or len(args.pairs) % 2:
         parser.error("give QUALITY_JSON VALIDATION_DIR pairs")
-    sys.exit(report(pd.concat([paired_outcomes(q, v) for q, v in zip(args.pairs[::2], args.pairs[1::2])],
+    sys.exit(report(pd.concat([paired_outcomes(q, v) for q, v in zip(args.pairs[::2], args.pairs[1::2], strict=True)],
                               ignore_index=True)))
 
 
