@@ -86,9 +86,9 @@ def leave_one_out(validation_dir: Path) -> pd.DataFrame:
         for _, real in mine.iterrows():
             face = expected_rank1(model, ied_px=float(real["real_ied_px"]), yaw_deg=float(real["yaw_deg"]),
                                   pitch_deg=float(real["pitch_deg"]))
-            records.append({"identity": person, "camera": real["camera"], "ied_px": face["ied_px"],
-                            "expected": face["expected_rank1"], "low": face["expected_rank1_ci_low"],
-                            "high": face["expected_rank1_ci_high"], "real": real["real_hit"],
+            records.append({"identity": person, "camera": real["camera"], "ied_px": face.ied_px,
+                            "expected": face.expected_rank1, "low": face.expected_rank1_ci_low,
+                            "high": face.expected_rank1_ci_high, "real": real["real_hit"],
                             "rated_gallery": past.gallery_identities, "real_gallery": past.gallery_identities})
     return pd.DataFrame.from_records(records)
 

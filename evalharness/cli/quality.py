@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,8 @@ def _print_face(number: int, face: dict[str, Any], labels: dict[str, str]) -> No
         if name not in face["placements"]:
             reason = "not a JPEG file" if name == "face_jpeg_bytes" else "no value"
             typer.echo(f"    {labels[name]}: {reason}")
-    nearest = "; ".join(f"{c['label']} (rank-1 {_percent(c['rank1'])}, {c['n_rank1']} of {c['n_mated']})" for c in face["nearest_conditions"])
+    nearest = "; ".join(f"{c['label']} (rank-1 {_percent(c['rank1'])}, {c['n_rank1']} of {c['n_mated']})"
+                        for c in face["nearest_conditions"])
     typer.echo(f"    nearest simulated conditions: {nearest or 'none'}")
 
 
@@ -126,7 +128,7 @@ def quality(
     results = [result for _, result in scored.done]
     for result in results:
         for face in result["faces"]:
-            face |= expected_rank1(model, ied_px=face["measures"]["ied_px_landmarks"], **face["pose"])
+            face |= asdict(expected_rank1(model, ied_px=face["measures"]["ied_px_landmarks"], **face["pose"]))
     if json_output:
         print_json({"run": str(run), "detector": detector_info["name"], "simulation_only": SIMULATION_ONLY,
                     "results": [r | ({"message": NO_FACE.format(detector=detector_info["name"])}

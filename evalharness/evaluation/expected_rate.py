@@ -33,8 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -176,28 +175,47 @@ def fit_validated_model(rows: pd.DataFrame, gallery_size: int, seed: int = 0, *,
                      widest_source_yaw_deg=widest_source_yaw_deg(usable))
 
 
-def expected_rank1(model: RateModel, *, ied_px: float, yaw_deg: float, pitch_deg: float) -> dict[str, Any]:
-    """The expected rate of one face, as ``quality --json`` reports it (None instead of a
-    number where the pose is outside the model's; ``notes`` say why, or what to beware of)."""
-    result: dict[str, Any] = {"expected_rank1": None, "expected_rank1_ci_low": None,
-                              "expected_rank1_ci_high": None, "gallery_size": model.gallery_size,
-                              "ied_px": ied_px, "yaw_deg": yaw_deg, "pitch_deg": pitch_deg,
-                              "validated": model.validated, "notes": []}
+@dataclass(frozen=True)
+class ExpectedRate:
+    """The expected rank-1 rate of one face, as ``quality --json`` reports it (its fields are the
+    JSON keys): ``expected_rank1`` and its 95% interval in [0, 1], None where the face's head pose
+    is outside the model's; the ``gallery_size`` it holds for; the face's ``ied_px`` and head
+    pose in degrees; ``validated`` (fitted on a validation, not a run); ``notes`` say why no rate
+    is given, or what to beware of."""
+
+    expected_rank1: float | None
+    expected_rank1_ci_low: float | None
+    expected_rank1_ci_high: float | None
+    gallery_size: int
+    ied_px: float
+    yaw_deg: float
+    pitch_deg: float
+    validated: bool
+    notes: tuple[str, ...]
+
+
+def expected_rank1(model: RateModel, *, ied_px: float, yaw_deg: float, pitch_deg: float) -> ExpectedRate:
+    """The expected rate of one face of ``ied_px`` (px between the eyes) and head pose
+    (``yaw_deg``, ``pitch_deg``) under ``model``."""
     fitted_on = "validation" if model.validated else "run"
+    unrated = ExpectedRate(expected_rank1=None, expected_rank1_ci_low=None, expected_rank1_ci_high=None,
+                           gallery_size=model.gallery_size, ied_px=ied_px, yaw_deg=yaw_deg, pitch_deg=pitch_deg,
+                           validated=model.validated, notes=())
     if not model.pose_inside(yaw_deg, pitch_deg):
         yaw_low, yaw_high, pitch_low, pitch_high = model.pose_range_deg
-        result["notes"].append(f"head pose yaw {yaw_deg:+.0f}, pitch {pitch_deg:+.0f} deg is outside the poses "
-                               f"the {fitted_on} covered (yaw {yaw_low:+.0f} to {yaw_high:+.0f}, pitch "
-                               f"{pitch_low:+.0f} to {pitch_high:+.0f} deg, +-{POSE_MARGIN_DEG:.0f}): no rate is given")
-        return result
-    point, low, high = model.predict(ied_px=ied_px, yaw_deg=yaw_deg, pitch_deg=pitch_deg)
-    result |= {"expected_rank1": point, "expected_rank1_ci_low": low, "expected_rank1_ci_high": high}
+        return replace(unrated, notes=(
+            f"head pose yaw {yaw_deg:+.0f}, pitch {pitch_deg:+.0f} deg is outside the poses the {fitted_on} "
+            f"covered (yaw {yaw_low:+.0f} to {yaw_high:+.0f}, pitch {pitch_low:+.0f} to {pitch_high:+.0f} deg, "
+            f"+-{POSE_MARGIN_DEG:.0f}): no rate is given",))
+    notes: list[str] = []
     if abs(yaw_deg) > model.widest_source_yaw_deg:  # False while NaN: a run's model
-        result["notes"].append(f"head yaw {yaw_deg:+.0f} deg is beyond the widest source view the validation "
-                               f"simulated ({model.widest_source_yaw_deg:.0f} deg): faces turned this far were "
-                               "simulated from a face turned less, so the rate rests on the validation's "
-                               "corrections (docs/VALIDATION.md, \"Pose\")")
+        notes.append(f"head yaw {yaw_deg:+.0f} deg is beyond the widest source view the validation "
+                     f"simulated ({model.widest_source_yaw_deg:.0f} deg): faces turned this far were "
+                     "simulated from a face turned less, so the rate rests on the validation's "
+                     "corrections (docs/VALIDATION.md, \"Pose\")")
     if ied_px < model.ied_range_px[0] or ied_px > model.ied_range_px[1]:
-        result["notes"].append(f"IED {ied_px:.1f} px is outside the {fitted_on}'s {model.ied_range_px[0]:.1f}-"
-                               f"{model.ied_range_px[1]:.1f} px: extrapolated")
-    return result
+        notes.append(f"IED {ied_px:.1f} px is outside the {fitted_on}'s {model.ied_range_px[0]:.1f}-"
+                     f"{model.ied_range_px[1]:.1f} px: extrapolated")
+    point, low, high = model.predict(ied_px=ied_px, yaw_deg=yaw_deg, pitch_deg=pitch_deg)
+    return replace(unrated, expected_rank1=point, expected_rank1_ci_low=low, expected_rank1_ci_high=high,
+                   notes=tuple(notes))

@@ -210,17 +210,17 @@ def test_validated_model_reproduces_the_real_rate_it_was_fitted_on(monkeypatch: 
     turned = model.predict(ied_px=30.0, yaw_deg=45.0, pitch_deg=15.0)[0]
     assert larger > smaller and turned < model.predict(ied_px=30.0, yaw_deg=0.0, pitch_deg=15.0)[0]
     face = expected_rank1(model, ied_px=30.0, yaw_deg=45.0, pitch_deg=15.0)
-    assert face["validated"] is True
-    assert face["expected_rank1_ci_low"] < face["expected_rank1"] < face["expected_rank1_ci_high"]
-    assert model.widest_source_yaw_deg == 45.0 and face["notes"] == []
+    assert face.validated is True
+    assert face.expected_rank1_ci_low < face.expected_rank1 < face.expected_rank1_ci_high
+    assert model.widest_source_yaw_deg == 45.0 and face.notes == ()
     # A face turned further than every source still gets its number, with a warning that says why
     # it rests on the corrections.
     beyond = expected_rank1(model, ied_px=30.0, yaw_deg=-48.0, pitch_deg=15.0)
-    assert beyond["expected_rank1"] is not None
-    assert beyond["notes"] == ["head yaw -48 deg is beyond the widest source view the validation simulated "
-                               "(45 deg): faces turned this far were simulated from a face turned less, so the "
-                               "rate rests on the validation's corrections (docs/VALIDATION.md, \"Pose\")"]
-    assert expected_rank1(model, ied_px=30.0, yaw_deg=75.0, pitch_deg=15.0)["expected_rank1"] is None
+    assert beyond.expected_rank1 is not None
+    assert beyond.notes == ("head yaw -48 deg is beyond the widest source view the validation simulated "
+                            "(45 deg): faces turned this far were simulated from a face turned less, so the "
+                            "rate rests on the validation's corrections (docs/VALIDATION.md, \"Pose\")",)
+    assert expected_rank1(model, ied_px=30.0, yaw_deg=75.0, pitch_deg=15.0).expected_rank1 is None
 
 
 def test_validated_model_rates_faces_by_the_corrections_validate_fits(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -251,11 +251,11 @@ def test_pose_outside_the_run_gets_no_number() -> None:
                       (-20.0, 20.0, -10.0, 15.0), 140, 1000)
     # log2(16) = 4: logit 0, p = 0.5; the bootstrap fits give 0.45-0.55.
     inside = expected_rank1(model, ied_px=16.0, yaw_deg=25.0, pitch_deg=0.0)
-    assert inside["expected_rank1"] == pytest.approx(0.5)
-    assert inside["expected_rank1_ci_low"] == pytest.approx(1 / (1 + np.exp(0.2)), abs=0.01)
-    assert inside["notes"] == []  # a run's model: no sources' views to be beyond
+    assert inside.expected_rank1 == pytest.approx(0.5)
+    assert inside.expected_rank1_ci_low == pytest.approx(1 / (1 + np.exp(0.2)), abs=0.01)
+    assert inside.notes == ()  # a run's model: no sources' views to be beyond
     side_on = expected_rank1(model, ied_px=16.0, yaw_deg=60.0, pitch_deg=0.0)
-    assert side_on["expected_rank1"] is None and "outside the poses" in side_on["notes"][0]
+    assert side_on.expected_rank1 is None and "outside the poses" in side_on.notes[0]
 
 
 def test_a_validation_without_its_gallery_size_or_corrections_is_refused_by_name(tmp_path: Path) -> None:
