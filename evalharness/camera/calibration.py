@@ -577,7 +577,7 @@ def _noise_values(profile: CameraProfile, gain: float, read_e: float, white_dn: 
 def noise_by_level(simulated: measure.NoiseCurve, real: measure.NoiseCurve) -> list[tuple[float, float, float]]:
     """``(level_dn, real_sigma_dn, simulated_sigma_dn)`` at each level both curves have, the real
     noise above quantisation."""
-    real_at, simulated_at = (dict(zip(curve.level_dn.tolist(), curve.sigma_dn.tolist()))
+    real_at, simulated_at = (dict(zip(curve.level_dn.tolist(), curve.sigma_dn.tolist(), strict=True))
                              for curve in (real, simulated))
     return [(level, real_at[level], simulated_at[level]) for level in sorted(real_at.keys() & simulated_at.keys())
             if real_at[level] >= QUANTISATION_SIGMA_DN]

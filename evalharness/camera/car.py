@@ -183,25 +183,26 @@ def build(profile: CameraProfile, *, sun_visor: bool = False, a_pillar: bool = F
         parts.append(Part("headlight", "exterior", car.at(
             (-0.01, side * 0.55, bz - 0.15), (-0.01, side * 0.85, bz - 0.12),
             (-0.01, side * 0.85, bz - 0.03), (-0.01, side * 0.55, bz - 0.05)), HEADLIGHT))
-    glass = [car.glass_edge(z, s) for z, s in ((cz + 0.03, -1), (cz + 0.03, 1), (rz - 0.04, 1), (rz - 0.04, -1))]
-    parts.append(Part("glass", "glass", car.at(*[(u, v, z) for (u, v), z in
-                                                 zip(glass, (cz + 0.03, cz + 0.03, rz - 0.04, rz - 0.04))]), INTERIOR))
+    glass = [(*car.glass_edge(z, s), z) for z, s in ((cz + 0.03, -1), (cz + 0.03, 1), (rz - 0.04, 1), (rz - 0.04, -1))]
+    parts.append(Part("glass", "glass", car.at(*glass), INTERIOR))
     # Cabin, far to near: passenger seat, the driver's seat and torso (behind the face), then the
     # dashboard, steering wheel and sun visor in front of it.
     seat_u = eye_u + 0.30
     for v in (-driver_v, driver_v):
         parts += [
-            Part("seat", "cabin_back", car.at((seat_u, v - 0.26, cz - 0.3), (seat_u, v + 0.26, cz - 0.3),
-                                              (seat_u, v + 0.24, eye_z - 0.05), (seat_u, v - 0.24, eye_z - 0.05)), SEAT),
-            Part("headrest", "cabin_back", car.at((seat_u, v - 0.13, eye_z), (seat_u, v + 0.13, eye_z),
-                                                  (seat_u, v + 0.12, eye_z + 0.18), (seat_u, v - 0.12, eye_z + 0.18)), SEAT),
+            Part("seat", "cabin_back", car.at(
+                (seat_u, v - 0.26, cz - 0.3), (seat_u, v + 0.26, cz - 0.3),
+                (seat_u, v + 0.24, eye_z - 0.05), (seat_u, v - 0.24, eye_z - 0.05)), SEAT),
+            Part("headrest", "cabin_back", car.at(
+                (seat_u, v - 0.13, eye_z), (seat_u, v + 0.13, eye_z),
+                (seat_u, v + 0.12, eye_z + 0.18), (seat_u, v - 0.12, eye_z + 0.18)), SEAT),
         ]
     parts.append(Part("torso", "cabin_back", car.at(
         (eye_u, driver_v - 0.24, cz - 0.4), (eye_u, driver_v + 0.24, cz - 0.4),
         (eye_u, driver_v + 0.23, eye_z - 0.22), (eye_u, driver_v + 0.09, eye_z - 0.13),
         (eye_u, driver_v - 0.09, eye_z - 0.13), (eye_u, driver_v - 0.23, eye_z - 0.22)), CLOTHING))
-    parts.append(Part("dashboard", "cabin_front", car.at((cu, -cw, cz + 0.01), (cu, cw, cz + 0.01),
-                                                         (cu + 0.55, cw, cz + 0.01), (cu + 0.55, -cw, cz + 0.01)), TRIM))
+    parts.append(Part("dashboard", "cabin_front", car.at(
+        (cu, -cw, cz + 0.01), (cu, cw, cz + 0.01), (cu + 0.55, cw, cz + 0.01), (cu + 0.55, -cw, cz + 0.01)), TRIM))
     rake = math.radians(25.0)   # steering wheel inclined 25 degrees from vertical [assumption]
     wheel_c = (eye_u - 0.45, driver_v, eye_z - 0.42)
     ring = [(wheel_c[0] - 0.185 * math.sin(a) * math.sin(rake), wheel_c[1] + 0.185 * math.cos(a),
@@ -212,6 +213,7 @@ def build(profile: CameraProfile, *, sun_visor: bool = False, a_pillar: bool = F
         visor_u = edge_u + 0.08
         parts.append(Part("sun visor", "cabin_front", car.at(
             (visor_u, 0.03, rz - 0.03), (visor_u, rw - 0.05, rz - 0.03),
-            (visor_u, rw - 0.05, rz - 0.03 - SUN_VISOR_DEPTH_M), (visor_u, 0.03, rz - 0.03 - SUN_VISOR_DEPTH_M)), VISOR))
+            (visor_u, rw - 0.05, rz - 0.03 - SUN_VISOR_DEPTH_M),
+            (visor_u, 0.03, rz - 0.03 - SUN_VISOR_DEPTH_M)), VISOR))
     centre_m = np.array([car.front_x + CAR_LENGTH_M / 2, car.centre_y, car.cowl_z / 2])
     return Car(parts, centre_m)

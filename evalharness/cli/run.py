@@ -13,7 +13,8 @@ from evalharness.config.loading import parse_overrides
 
 @app.command("run")
 def run_command(
-    experiment: Path = typer.Argument(..., metavar="EXPERIMENT.toml", help="Experiment TOML, e.g. configs/experiments/default.toml."),
+    experiment: Path = typer.Argument(..., metavar="EXPERIMENT.toml",
+                                      help="Experiment TOML, e.g. configs/experiments/default.toml."),
     out: Path = typer.Option(..., "--out", "-o", metavar="RUN_DIR", help="Run directory, e.g. reports/default."),
     device: str = typer.Option("auto", "--device",
                                help="auto, cpu or cuda (cuda without a GPU is an error, exit 4)."),

@@ -143,7 +143,8 @@ def run_limitations(run: Run) -> list[str]:
     notes = [pose_limitation(run)]
     backgrounds = sorted({c["frame_background"] for c in run.conditions.values() if c.get("frame_background")})
     if backgrounds:
-        notes.append(f"In frame mode the face is shown in the camera's full frame, surrounded by: {'; '.join(backgrounds)}."
+        notes.append("In frame mode the face is shown in the camera's full frame, surrounded by: "
+                     f"{'; '.join(backgrounds)}."
                      + (" A flat grey frame holds nothing a detector could mistake for a face, so false "
                         "detections and faces missed in clutter are underestimated there."
                         if any(b.startswith("flat") for b in backgrounds) else ""))

@@ -140,7 +140,7 @@ def metric_figure(summary: pd.DataFrame, metric: Metric, x: str, swept: Sequence
             continue
         colour, marker, style = series_style(drawn)
         drawn += 1
-        label = series_label(dict(zip(keys, values)))
+        label = series_label(dict(zip(keys, values, strict=True)))
         values_y = rows[metric.column]
         low, high = f"{metric.column}_ci_low", f"{metric.column}_ci_high"
         error = None

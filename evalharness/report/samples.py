@@ -100,5 +100,5 @@ def contact_sheets(run: Run) -> list[Sheet]:
         rows = rows.sort_values(["distance_m", "ied_px"], ascending=[True, False])
         conditions = [run.conditions[str(cid)] for cid in rows["condition_id"]]
         if any(condition.get("samples") for condition in conditions):
-            sheets.append(_sheet(run, conditions, series_label(dict(zip(keys, values)))))
+            sheets.append(_sheet(run, conditions, series_label(dict(zip(keys, values, strict=True)))))
     return sheets

@@ -169,7 +169,8 @@ WALK_CHOICES = {
 }
 #: How ``--size`` scaled each simulation (old runs: "eyes").
 SIZE_CHOICES = {
-    "head": "its head as large as the real one's (the fitted face's inter-eye distance, which does not shrink with yaw)",
+    "head": ("its head as large as the real one's (the fitted face's inter-eye distance, which does not shrink "
+             "with yaw)"),
     "eyes": "the landmarks' inter-eye distance matched (a source turned less than its probe comes out smaller)",
 }
 
