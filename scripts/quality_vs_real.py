@@ -31,8 +31,9 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -54,6 +55,14 @@ def _with_real_hit(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(real_hit=real_success(rows).astype(float))
 
 
+def _outcome(face: dict[str, Any], real: pd.Series, real_gallery: int) -> dict[str, Any]:
+    """One face's expected rate (``quality --json``'s keys) beside the real probe's outcome in a
+    gallery of ``real_gallery`` people."""
+    return {"camera": real["camera"], "ied_px": face["ied_px"], "expected": face["expected_rank1"],
+            "low": face["expected_rank1_ci_low"], "high": face["expected_rank1_ci_high"],
+            "real": real["real_hit"], "rated_gallery": face["gallery_size"], "real_gallery": real_gallery}
+
+
 def paired_outcomes(quality_json: Path, validation_dir: Path) -> pd.DataFrame:
     """One row per real probe with a face in both: camera, IED, expected (low, high), real hit,
     and the two galleries: the one the expected rate holds for (``rated_gallery``) and the
@@ -65,11 +74,7 @@ def paired_outcomes(quality_json: Path, validation_dir: Path) -> pd.DataFrame:
         real = rows.loc[relpath]
         if not result["faces"] or not real["real_detected"]:
             continue
-        face = result["faces"][0]
-        records.append({"camera": real["camera"], "ied_px": face["ied_px"], "expected": face["expected_rank1"],
-                        "low": face["expected_rank1_ci_low"], "high": face["expected_rank1_ci_high"],
-                        "real": real["real_hit"], "rated_gallery": face["gallery_size"],
-                        "real_gallery": past.gallery_identities})
+        records.append(_outcome(result["faces"][0], real, past.gallery_identities))
     return pd.DataFrame.from_records(records)
 
 
@@ -86,10 +91,7 @@ def leave_one_out(validation_dir: Path) -> pd.DataFrame:
         for _, real in mine.iterrows():
             face = expected_rank1(model, ied_px=float(real["real_ied_px"]), yaw_deg=float(real["yaw_deg"]),
                                   pitch_deg=float(real["pitch_deg"]))
-            records.append({"identity": person, "camera": real["camera"], "ied_px": face.ied_px,
-                            "expected": face.expected_rank1, "low": face.expected_rank1_ci_low,
-                            "high": face.expected_rank1_ci_high, "real": real["real_hit"],
-                            "rated_gallery": past.gallery_identities, "real_gallery": past.gallery_identities})
+            records.append({"identity": person} | _outcome(asdict(face), real, past.gallery_identities))
     return pd.DataFrame.from_records(records)
 
 
