@@ -125,7 +125,8 @@ def steps(args: argparse.Namespace) -> list[Step]:
              stdout_to="quality-held.json", partial_status=3),
         *(step for name, profiles in (("as-calibrated", CALIBRATED_PROFILES), ("hand-made", HAND_MADE_PROFILES))
           for step in (
-              Step(f"validate-dev-{name}", [*validate(profiles), str(out / "real-dev"), "--out", str(out / f"dev-{name}")],
+              Step(f"validate-dev-{name}",
+                   [*validate(profiles), str(out / "real-dev"), "--out", str(out / f"dev-{name}")],
                    f"dev-{name}", reads=DEVELOPMENT),
               Step(f"validate-held-{name}", [*validate(profiles), str(out / "real-held"), "--calibration",
                                              str(out / f"dev-{name}"), "--out", str(out / f"held-{name}")],
@@ -349,9 +350,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     for name, folder in (("--development", args.development), ("--held-out", args.held_out)):
         if not (folder / "subjects.csv").is_file():
-            parser.error(f"{name} {folder}: no subjects.csv; an FRMDB folder holds mugshots/, surveillance/, subjects.csv")
+            parser.error(f"{name} {folder}: no subjects.csv; "
+                         "an FRMDB folder holds mugshots/, surveillance/, subjects.csv")
     if not (args.run / "manifest.json").is_file():
-        parser.error(f"--run {args.run}: no manifest.json; give a finished run directory (make report's reports/default)")
+        parser.error(f"--run {args.run}: no manifest.json; "
+                     "give a finished run directory (make report's reports/default)")
     if shared := sorted(set(people(args.development, args.development_subjects))
                         & set(people(args.held_out, args.held_out_subjects))):
         parser.error(f"people {', '.join(shared)} are in both --development and --held-out: corrections "
@@ -378,9 +381,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     text, summary, met = verdicts(args.out.resolve())
     made_with = json.loads((args.out / "check.json").read_text(encoding="utf-8"))
+    dirty = " (with uncommitted changes)" if made_with["uncommitted_changes_sha256"] else ""
     header = (f"# Held-out check, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
-              f"commit {made_with['commit']}{' (with uncommitted changes)' if made_with['uncommitted_changes_sha256'] else ''}; "
-              f"development {args.development.resolve()}, held-out {args.held_out.resolve()}, run {args.run.resolve()}; "
+              f"commit {made_with['commit']}{dirty}; "
+              f"development {args.development.resolve()}, held-out {args.held_out.resolve()}, "
+              f"run {args.run.resolve()}; "
               f"commands in commands.sh\n\n" + roster(args))
     done = (args.out / "logs/forecast.done").is_file()
     forecast = ((args.out / "forecast.md").read_text(encoding="utf-8").strip() if done else

@@ -30,7 +30,8 @@ def measure(frmdb: Path, subjects: list[str] | None = None) -> dict[str, dict[st
     People whose frontal view, or a view, has no detected face are left out of that view."""
     detector = get_detector("mtcnn", "cpu")
     ratios: dict[str, dict[str, list[float]]] = {view: {"landmarks": [], "fitted": [], "yaw": []} for view in VIEWS}
-    folders = sorted(p for p in (frmdb / "mugshots").iterdir() if p.is_dir() and (subjects is None or p.name in subjects))
+    folders = sorted(p for p in (frmdb / "mugshots").iterdir()
+                     if p.is_dir() and (subjects is None or p.name in subjects))
     for subject in folders:
         faces = {view: find_face(load_image(subject / f"Img_{view}.png"), detector)
                  for view in ("33", *VIEWS) if (subject / f"Img_{view}.png").is_file()}

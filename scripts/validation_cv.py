@@ -68,7 +68,8 @@ def held_out_errors(rows: pd.DataFrame, splits: int, seed: int, *, size_column: 
     for _ in range(splits):
         half = rng.permutation(people)[: len(people) // 2]
         fitted = used["identity"].isin(half).to_numpy()
-        corrections = fit_corrections(rows[rows["identity"].isin(half)], {}, size_column=size_column)  # as validate fits
+        # fitted as `validate` fits them
+        corrections = fit_corrections(rows[rows["identity"].isin(half)], {}, size_column=size_column)
         held = ~simulated["identity"].isin(half).to_numpy()
         corrected = predicted_success(used, corrections)
         found = {"raw": sim_found, "corrected": predicted_detection(simulated, corrections)}

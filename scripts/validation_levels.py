@@ -63,7 +63,8 @@ def level_ratios(rows: pd.DataFrame) -> pd.DataFrame:
     by_camera = both.assign(box=np.log2(both["sim_level_dn"] / both["real_level_dn"]),
                             skin=np.log2(both["sim_skin_dn"] / both["real_skin_dn"]),
                             noise=np.log2(both["sim_noise_dn"] / both["real_noise_dn"])).groupby("camera")
-    return pd.DataFrame({"n": by_camera.size(), **{name: by_camera[name].median() for name in ("box", "skin", "noise")}})
+    medians = {name: by_camera[name].median() for name in ("box", "skin", "noise")}
+    return pd.DataFrame({"n": by_camera.size(), **medians})
 
 
 def _design(rows: pd.DataFrame, level: str) -> np.ndarray:

@@ -2,10 +2,11 @@
 
 Tests run on real photographs. Most use the bundled ``datasets/lfw-mini``, which every clone
 has. The few that need the larger sets (LFW's development-training split with its pairs and
-people files; FRMDB's development subjects, real surveillance images) read them from ``../shared/data/`` beside the checkout, or from
-``$EVALHARNESS_SHARED/data/``; they are marked ``shared_data`` and are skipped, with the reason,
-when the data is absent. When ``EVALHARNESS_SHARED`` is set (CI sets it) the data is required: a
-missing folder fails those tests instead of skipping them.
+people files; FRMDB's development subjects, real surveillance images) read them from
+``../shared/data/`` beside the checkout, or from ``$EVALHARNESS_SHARED/data/``; they are marked
+``shared_data`` and are skipped, with the reason, when the data is absent. When
+``EVALHARNESS_SHARED`` is set (CI sets it) the data is required: a missing folder fails those
+tests instead of skipping them.
 """
 
 from __future__ import annotations

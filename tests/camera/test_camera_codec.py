@@ -49,7 +49,7 @@ def test_jpeg_bytes_decode_at_the_configured_quality_and_size(quality, channels)
 def test_quality_changes_the_bytes_and_the_pixels():
     images = _picture(3)
     high, low = encode_jpeg(images, 95, "4:2:0"), encode_jpeg(images, 10, "4:2:0")
-    assert all(len(h) > len(lo) for h, lo in zip(high, low))
+    assert all(len(h) > len(lo) for h, lo in zip(high, low, strict=True))
     error_high = (decode_jpeg(high) - images).abs().mean()
     error_low = (decode_jpeg(low) - images).abs().mean()
     assert error_low > 2 * error_high

@@ -55,7 +55,8 @@ def test_simulate_runs_the_declared_stages_in_order(faces, monkeypatch):
     never = Stage(StageDescription("never", "used by no profile."), lambda image, given: image * 0.0,
                   applies=lambda profile: False)
     # The module, not the package's ``simulate`` function of the same name.
-    monkeypatch.setattr(importlib.import_module("evalharness.camera.simulate"), "STAGES", (*STAGES[:2], darker, never, *STAGES[2:]))
+    monkeypatch.setattr(importlib.import_module("evalharness.camera.simulate"), "STAGES",
+                        (*STAGES[:2], darker, never, *STAGES[2:]))
     after = simulate(images, eyes, profile, _generators(keys), keep_stages=True)
     assert list(after.stages) == ["resample", "optics", "shade", "motion", "sensor", "jpeg"]
     assert torch.allclose(after.stages["shade"], _scaled_display(before.stages["optics"], scale=0.5), atol=1e-5)

@@ -151,7 +151,8 @@ def test_validate_chooses_the_view_the_camera_geometry_gives(cli, frmdb_paired, 
     steep = reached["camera_pitch_deg"].to_numpy() > 45.0
     assert (chosen[~steep] == "Img_32.png").all() and set(chosen[steep]) <= {"Img_31.png", "Img_32.png"}
     assert "Img_31.png" in chosen
-    assert "nearest the camera's view of the face" in (tmp_path / "camera" / "validation.html").read_text(encoding="utf-8")
+    page = (tmp_path / "camera" / "validation.html").read_text(encoding="utf-8")
+    assert "nearest the camera's view of the face" in page
 
 
 @pytest.mark.slow
@@ -182,7 +183,8 @@ def test_validate_matches_each_simulation_to_its_real_probe(cli, frmdb_paired, t
     # Motion blur by hand: a level camera on the walking line sees sin(direction) of 1.4 m/s for
     # 1/50 s, at real_head_ied_px / 0.063 m pixels per metre.
     assert found["sim_motion_blur_px"].to_numpy() == pytest.approx(
-        1.4 * 0.02 * np.sin(np.radians(found["yaw_deg"].abs().to_numpy())) * found["real_head_ied_px"].to_numpy() / 0.063)
+        1.4 * 0.02 * np.sin(np.radians(found["yaw_deg"].abs().to_numpy()))
+        * found["real_head_ied_px"].to_numpy() / 0.063)
     # The fitted face's eye distance does not shrink with yaw as the landmarks' does.
     turned = found["yaw_deg"].abs() > 30
     assert turned.sum() >= 2 and (found["real_head_ied_px"][turned] > 1.1 * found["real_ied_px"][turned]).all()

@@ -29,7 +29,8 @@ def test_grid_is_profiles_times_sweep() -> None:
 
 def test_condition_id_depends_on_values_only() -> None:
     one = Condition(load_profile("ir-two-lane", {"distance_m": 20}), (("distance_m", 20),), "facenet-casia", "mtcnn")
-    same = Condition(load_profile("ir-two-lane", {"distance_m": 20.0}), (("distance_m", 20.0),), "facenet-casia", "mtcnn")
+    same = Condition(load_profile("ir-two-lane", {"distance_m": 20.0}), (("distance_m", 20.0),),
+                     "facenet-casia", "mtcnn")
     assert one.id == same.id and len(one.id) == 12
     other = Condition(load_profile("ir-two-lane", {"distance_m": 21}), (("distance_m", 21),), "facenet-casia", "mtcnn")
     assert other.id != one.id

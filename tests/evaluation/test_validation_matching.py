@@ -85,7 +85,8 @@ def test_capture_landmarks_follow_the_source_through_the_camera() -> None:
     (12.5, 21.5)."""
     landmarks = np.array([[40, 50], [60, 50], [50, 62], [42, 70], [58, 70]], dtype=np.float32)
     eyes_face = Face(np.zeros(4, np.float32), landmarks, True, 0.0, 0.0, 40.0)
-    capture = Capture(torch.zeros(1, 3, 32, 32), [b""], torch.zeros(1, 4), torch.tensor([[[10.0, 20.0], [15.0, 20.0]]]), 5.0)
+    capture = Capture(torch.zeros(1, 3, 32, 32), [b""], torch.zeros(1, 4),
+                      torch.tensor([[[10.0, 20.0], [15.0, 20.0]]]), 5.0)
     stored = capture_landmarks(eyes_face, "eyes", capture)
     np.testing.assert_allclose(stored[:2], [[10, 20], [15, 20]])
     np.testing.assert_allclose(stored[2], [12.5, 23.0])
@@ -259,7 +260,8 @@ def test_a_turned_source_s_eyes_are_spread_to_its_fitted_face() -> None:
     from evalharness.evaluation.validation import _face
     from evalharness.quality.pose import project_landmarks
 
-    points = (project_landmarks(yaw_deg=45.0, pitch_deg=0.0, roll_deg=0.0, ied_px=40.0) + [100.0, 90.0]).astype(np.float32)
+    points = project_landmarks(yaw_deg=45.0, pitch_deg=0.0, roll_deg=0.0, ied_px=40.0) + [100.0, 90.0]
+    points = points.astype(np.float32)
     face = _face(np.array([60.0, 50.0, 140.0, 150.0], np.float32), points, True)
     assert face.ied_px == pytest.approx(40.0 * np.cos(np.radians(45.0)), rel=1e-3)
     assert face.head_ied_px == pytest.approx(40.0, rel=1e-3)

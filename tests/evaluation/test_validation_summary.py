@@ -222,7 +222,7 @@ def test_cross_validation_script_scores_a_perfect_simulation_as_exact() -> None:
     simulation's held-out error is zero in every group and every split."""
     rng = np.random.default_rng(3)
     records = [(f"p{k}", float(ied), rank, rank, (0.6, 0.3), (0.5 + 0.01 * ied, 0.4))
-               for k in range(12) for ied, rank in zip(rng.uniform(8, 80, 3), rng.choice([1, 2], 3))]
+               for k in range(12) for ied, rank in zip(rng.uniform(8, 80, 3), rng.choice([1, 2], 3), strict=True)]
     errors = validation_cv.held_out_errors(_rows(records), splits=5, seed=0, size_column="real_ied_px")
     assert len(errors["raw"]) == 5 and {"overall", "IED 0-12", "c"} <= set(errors["raw"].columns)
     assert np.nanmax(np.abs(errors["raw"].to_numpy())) == 0.0
@@ -344,8 +344,9 @@ def test_summary_splits_faces_turned_beyond_the_sources() -> None:
     # Detected: a (10 px, yaw 10: hit, hit), a (15 px, yaw -60: miss, hit), b (25 px, yaw 30: hit,
     # hit), b (60 px, yaw 50: miss, undetected simulation).
     within, beyond = poses["turned at most 45 deg, as the sources"], poses["turned more than 45 deg"]
-    assert (within["n"], within["real_rank1"], within["sim_rank1"], within["n_per_bin"]) == (2, 1.0, 1.0, [1, 0, 1, 0, 0])
-    assert (beyond["n"], beyond["real_rank1"], beyond["sim_rank1"], beyond["n_per_bin"]) == (2, 0.0, 0.5, [0, 1, 0, 0, 1])
+    keys = ("n", "real_rank1", "sim_rank1", "n_per_bin")
+    assert tuple(within[key] for key in keys) == (2, 1.0, 1.0, [1, 0, 1, 0, 0])
+    assert tuple(beyond[key] for key in keys) == (2, 0.0, 0.5, [0, 1, 0, 0, 1])
     assert summarize(ROWS, n_resamples=20)["poses"] == []
 
 
@@ -356,7 +357,7 @@ def _level_rows(seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     records = []
     for person in range(40):
-        for probe in range(4):
+        for _ in range(4):
             skin = float(rng.uniform(20, 200))
             real_hit, sim_hit = rng.random() < 0.6, rng.random() < (0.1 if skin < 80 else 0.9)
             records.append({"identity": f"p{person}", "camera": "cctv" if person % 2 else "hd",

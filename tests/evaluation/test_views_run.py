@@ -82,7 +82,8 @@ def test_each_condition_probes_with_the_view_nearest_its_camera(frmdb_dev: Path,
         assert {views[relpath] for relpath in rows["relpath"]} == {nearest}
         assert rows["identity"].is_unique
         assert stored["probe_views"] == [{"yaw_deg": nearest.yaw_deg, "pitch_deg": nearest.pitch_deg,
-                                          "probes": len(rows), "off_camera_deg": pytest.approx(float(angles.min()), abs=1e-3)}]
+                                          "probes": len(rows),
+                                          "off_camera_deg": pytest.approx(float(angles.min()), abs=1e-3)}]
         chosen.append(nearest)
         off_camera_deg.append(float(angles.min()))
     # At 40 m the camera sees the face from 7 degrees above, nearly straight: the 30-degree view

@@ -1,11 +1,11 @@
 """The harness's metrics with the MTCNN fast path (the default) against facenet-pytorch's own.
 
 One small experiment on lfw-mini runs twice through the evaluation runner: with the defaults
-(MTCNN fast path, float32 embeddings) and with facenet-pytorch's own ``MTCNN.detect``. (The undegraded photographs' faces come from the
-detection cache, shared by both runs; ``test_models_fast_mtcnn.py`` compares detection on them.)
-Tolerance: per condition, detection rate and rank-1
-within 0.5 percentage points (with 140 mated probes: identical), and every probe's mate score
-within 0.05.
+(MTCNN fast path, float32 embeddings) and with facenet-pytorch's own ``MTCNN.detect``. (The
+undegraded photographs' faces come from the detection cache, shared by both runs;
+``test_models_fast_mtcnn.py`` compares detection on them.) Tolerance: per condition, detection
+rate and rank-1 within 0.5 percentage points (with 140 mated probes: identical), and every probe's
+mate score within 0.05.
 """
 
 from __future__ import annotations

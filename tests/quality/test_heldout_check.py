@@ -50,8 +50,8 @@ def test_check_runs_every_step_and_gives_both_verdicts_then_resumes(
     # The validation verdict is that of the held-out run's own figures.
     overall = json.loads((out / "final-held/summary.json").read_text())["corrected"]["overall"]
     verdict = (out / "verdict.md").read_text()
-    assert f"| rank-1, all (n {overall['n']}) | {100 * overall['pred_rank1']:.1f} | {100 * overall['real_rank1']:.1f} |" \
-        in verdict
+    row = f"| rank-1, all (n {overall['n']}) | {100 * overall['pred_rank1']:.1f} | {100 * overall['real_rank1']:.1f} |"
+    assert row in verdict
     assert "## Quality goal" in verdict and "intervals covering the real rate, by IED bin" in verdict
     assert "## Calibrated-profile goal" in verdict and "(2 checks, 5 frames)" in verdict
     # The forecast, as context: groups of one CCTV and one HD development person, as the layout holds.
@@ -239,7 +239,8 @@ def test_calibrated_profile_goal_by_hand(tmp_path: Path) -> None:
     assert met and "worst rise_25_75_contrast_60_100_dn_px -72%" in lines[7]
     # Edges that measure one lens: the MTF50 is what was matched, and judged.
     lines, met = goal(checks, matched="mtf50_cyc_per_px")
-    assert not met and lines[5].endswith("| NOT MET |") and lines[6].endswith("| shown |") and lines[-1] == "goal not met"
+    assert not met and lines[5].endswith("| NOT MET |") and lines[6].endswith("| shown |")
+    assert lines[-1] == "goal not met"
     # The calibrated profile passes fewer criteria than the hand-made one.
     validation("held-as-calibrated", 0.60, 0.40)
     validation("held-hand-made", 0.38, 0.48)
