@@ -29,7 +29,7 @@ def keep_one_field(images: torch.Tensor) -> torch.Tensor:
     return images[..., 0::2, :].repeat_interleave(2, dim=-2)[..., :height, :]
 
 
-def encode_jpeg(images: torch.Tensor, quality: int, subsampling: str) -> list[bytes]:
+def encode_jpeg(images: torch.Tensor, *, quality: int, subsampling: str) -> list[bytes]:
     """Encode ``(B, C, H, W)`` values in [0, 1] (C = 1 or 3) as JPEG files, one per image."""
     pixels = (images.detach().clamp(0.0, 1.0) * 255.0).round().to("cpu", torch.uint8)
     pixels = pixels.permute(0, 2, 3, 1).numpy()

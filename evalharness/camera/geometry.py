@@ -67,10 +67,10 @@ def dori_class(px_per_m: float) -> str:
     return "below detection"
 
 
-def pixel_density_px_per_m(sensor_width_px: float, hfov_deg: float, range_m: float) -> float:
+def pixel_density_px_per_m(*, sensor_width_px: float, hfov_deg: float, range_m: float) -> float:
     """Pixels per metre at ``range_m`` for a pinhole camera: ``W / (2 R tan(hfov / 2))``.
 
-    >>> round(pixel_density_px_per_m(1920, 30.0, 20.0), 1)
+    >>> round(pixel_density_px_per_m(sensor_width_px=1920, hfov_deg=30.0, range_m=20.0), 1)
     179.1
     """
     return sensor_width_px / (2.0 * range_m * math.tan(math.radians(hfov_deg) / 2.0))
@@ -84,7 +84,7 @@ def derive_geometry(profile: CameraProfile) -> Geometry:
     slant_range_m = float(np.linalg.norm(to_face))
     horizontal_m = math.hypot(profile.distance_m, profile.lateral_offset_m)
     px_per_m = pixel_density_px_per_m(
-        profile.sensor_width_px, profile.field_of_view_deg, slant_range_m
+        sensor_width_px=profile.sensor_width_px, hfov_deg=profile.field_of_view_deg, range_m=slant_range_m
     )
     # Motion: the part of the vehicle's and the face's own displacement across the line of sight, in pixels;
     # its direction from the face's local image axes (right, down) seen along the sight line.
@@ -235,7 +235,8 @@ def at_resolution(profile: CameraProfile, *, ied_px: float | None = None,
     slant_m = profile.sensor_width_px / (2.0 * target * math.tan(math.radians(profile.field_of_view_deg) / 2.0))
     off_road_m = math.hypot(profile.lateral_offset_m, profile.mounting_height_m - profile.face_height_m)
     if slant_m <= off_road_m:
-        best = pixel_density_px_per_m(profile.sensor_width_px, profile.field_of_view_deg, off_road_m)
+        best = pixel_density_px_per_m(sensor_width_px=profile.sensor_width_px,
+                                      hfov_deg=profile.field_of_view_deg, range_m=off_road_m)
         asked = f"ied_px={ied_px:g}" if ied_px is not None else f"px_per_m={px_per_m:g}"
         raise ConfigError(
             f"{profile.name}: {asked} is out of reach: even directly beside the camera the face is "

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 _SAMPLES_PER_PX = 32
 
 
-def line_kernel(length_px: float, angle_deg: float) -> torch.Tensor:
+def line_kernel(*, length_px: float, angle_deg: float) -> torch.Tensor:
     """Normalised ``(K, K)`` float64 kernel of a segment of ``length_px`` at ``angle_deg``."""
     half = int(math.ceil(length_px / 2.0)) + 1
     size = 2 * half + 1
@@ -35,11 +35,11 @@ def line_kernel(length_px: float, angle_deg: float) -> torch.Tensor:
     return kernel / kernel.sum()
 
 
-def motion_blur(images: torch.Tensor, length_px: float, angle_deg: float) -> torch.Tensor:
+def motion_blur(images: torch.Tensor, *, length_px: float, angle_deg: float) -> torch.Tensor:
     """Convolve ``images (B, C, H, W)`` with :func:`line_kernel`; edges are replicated."""
     if length_px <= 0.0:
         return images
-    kernel = line_kernel(length_px, angle_deg).to(device=images.device, dtype=images.dtype)
+    kernel = line_kernel(length_px=length_px, angle_deg=angle_deg).to(device=images.device, dtype=images.dtype)
     channels = images.shape[1]
     half = kernel.shape[-1] // 2
     padded = F.pad(images, (half, half, half, half), mode="replicate")

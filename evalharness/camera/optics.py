@@ -25,13 +25,13 @@ import torch.nn.functional as F
 from scipy.special import j1
 
 
-def diffraction_cutoff_cyc_per_px(f_number: float, wavelength_nm: float, pitch_um: float) -> float:
+def diffraction_cutoff_cyc_per_px(*, f_number: float, wavelength_nm: float, pitch_um: float) -> float:
     """Diffraction cut-off frequency ``pitch / (wavelength N)``, cycles per pixel."""
     return pitch_um / (wavelength_nm * 1e-3 * f_number)
 
 
 def defocus_blur_diameter_um(
-    focal_length_mm: float, f_number: float, focus_range_m: float, subject_range_m: float
+    *, focal_length_mm: float, f_number: float, focus_range_m: float, subject_range_m: float
 ) -> float:
     """Thin-lens blur-disc diameter at the sensor for a subject off the focus distance, um.
 
@@ -47,6 +47,7 @@ def defocus_blur_diameter_um(
 
 def lens_mtf(
     nu_cyc_per_px: torch.Tensor | np.ndarray,
+    *,
     cutoff_cyc_per_px: float,
     defocus_px: float,
     aberration_sigma_px: float,
@@ -67,11 +68,13 @@ def lens_mtf(
 
 
 def mtf50_cyc_per_px(
-    cutoff_cyc_per_px: float, defocus_px: float, aberration_sigma_px: float
+    *, cutoff_cyc_per_px: float, defocus_px: float, aberration_sigma_px: float
 ) -> float:
     """Lowest frequency where :func:`lens_mtf` falls to 0.5, cycles per pixel."""
     nu = np.linspace(0.0, cutoff_cyc_per_px, 200_001)
-    return mtf50(nu, lens_mtf(nu, cutoff_cyc_per_px, defocus_px, aberration_sigma_px))
+    mtf = lens_mtf(nu, cutoff_cyc_per_px=cutoff_cyc_per_px, defocus_px=defocus_px,
+                   aberration_sigma_px=aberration_sigma_px)
+    return mtf50(nu, mtf)
 
 
 def mtf50(freq: np.ndarray, mtf: np.ndarray) -> float:
@@ -84,7 +87,7 @@ def mtf50(freq: np.ndarray, mtf: np.ndarray) -> float:
 
 
 def lens_blur(
-    images: torch.Tensor, cutoff_cyc_per_px: float, defocus_px: float, aberration_sigma_px: float
+    images: torch.Tensor, *, cutoff_cyc_per_px: float, defocus_px: float, aberration_sigma_px: float
 ) -> torch.Tensor:
     """Blur ``images (B, C, H, W)`` by the lens MTF, in the Fourier domain.
 
@@ -98,7 +101,8 @@ def lens_blur(
     fy = torch.fft.fftfreq(padded.shape[-2], device=images.device, dtype=torch.float64)
     fx = torch.fft.rfftfreq(padded.shape[-1], device=images.device, dtype=torch.float64)
     nu = torch.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)
-    mtf = lens_mtf(nu, cutoff_cyc_per_px, defocus_px, aberration_sigma_px).to(images.dtype)
+    mtf = lens_mtf(nu, cutoff_cyc_per_px=cutoff_cyc_per_px, defocus_px=defocus_px,
+                   aberration_sigma_px=aberration_sigma_px).to(images.dtype)
     spectrum = torch.fft.rfft2(padded) * mtf
     blurred = torch.fft.irfft2(spectrum, s=padded.shape[-2:])
     return blurred[..., pad_y : pad_y + height, pad_x : pad_x + width]

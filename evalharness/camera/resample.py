@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 
 def resample_faces(
-    faces: torch.Tensor, centres_px: torch.Tensor, scales: torch.Tensor, side_px: int
+    faces: torch.Tensor, centres_px: torch.Tensor, scales: torch.Tensor, *, side_px: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Crop and resize each face so that ``centres_px`` lands at the canvas centre.
 

@@ -28,6 +28,7 @@ FULL_SCALE_DN = 255.0
 
 
 def white_signal_e(
+    *,
     face_irradiance_w_m2: float,
     transmission: float,
     f_number: float,
@@ -57,7 +58,7 @@ def linear_to_srgb(values: torch.Tensor) -> torch.Tensor:
 
 
 def expected_electrons(
-    reflectance: torch.Tensor, white_e: float, glare_ratio: float
+    reflectance: torch.Tensor, *, white_e: float, glare_ratio: float
 ) -> torch.Tensor:
     """Mean electrons per pixel: ``reflectance * white_e`` plus the uniform glare."""
     return reflectance * white_e + glare_ratio * white_e
@@ -65,6 +66,7 @@ def expected_electrons(
 
 def capture(
     reflectance: torch.Tensor,
+    *,
     white_e: float,
     glare_ratio: float,
     full_well_e: float,
@@ -72,7 +74,6 @@ def capture(
     gain_dn_per_e: float,
     tone_curve: str,
     generators: Sequence[torch.Generator],
-    *,
     sensor_noise: bool = True,
 ) -> torch.Tensor:
     """Expose, add noise, clip and quantise; returns 8-bit values scaled to [0, 1].
@@ -96,7 +97,7 @@ def capture(
     Tensor (B, C, H, W)
         Multiples of 1/255 in [0, 1], on ``reflectance``'s device.
     """
-    mean_e = expected_electrons(reflectance, white_e, glare_ratio).detach().to("cpu", torch.float64)
+    mean_e = expected_electrons(reflectance, white_e=white_e, glare_ratio=glare_ratio).detach().to("cpu", torch.float64)
     noisy = []
     for image_mean, generator in zip(mean_e, generators, strict=True):
         if not sensor_noise:

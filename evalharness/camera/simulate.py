@@ -114,7 +114,8 @@ def canvas_side_px(ied_px: float) -> int:
 
 def _spectral(image: torch.Tensor, given: StageInput) -> torch.Tensor:
     profile = given.profile
-    return spectral.infrared_mix(image, profile.ir_mix_red, profile.ir_mix_green, profile.ir_mix_blue)
+    return spectral.infrared_mix(image, red=profile.ir_mix_red, green=profile.ir_mix_green,
+                                 blue=profile.ir_mix_blue)
 
 
 def _optics(image: torch.Tensor, given: StageInput) -> torch.Tensor:
@@ -122,7 +123,7 @@ def _optics(image: torch.Tensor, given: StageInput) -> torch.Tensor:
 
 
 def _motion(image: torch.Tensor, given: StageInput) -> torch.Tensor:
-    return motion.motion_blur(image, given.geo.motion_blur_px, given.geo.motion_angle_deg)
+    return motion.motion_blur(image, length_px=given.geo.motion_blur_px, angle_deg=given.geo.motion_angle_deg)
 
 
 def _sensor(image: torch.Tensor, given: StageInput) -> torch.Tensor:
@@ -131,9 +132,14 @@ def _sensor(image: torch.Tensor, given: StageInput) -> torch.Tensor:
     if mosaic:
         image = spectral.bayer_mosaic(image)
     stored = sensor.capture(
-        image.clamp(0.0, 1.0), _white_e(profile, glazed=given.glazed),
-        profile.veiling_glare_ratio if given.glazed else 0.0, profile.full_well_e,
-        profile.read_noise_e, profile.gain_dn_per_e, profile.tone_curve, given.generators,
+        image.clamp(0.0, 1.0),
+        white_e=_white_e(profile, glazed=given.glazed),
+        glare_ratio=profile.veiling_glare_ratio if given.glazed else 0.0,
+        full_well_e=profile.full_well_e,
+        read_noise_e=profile.read_noise_e,
+        gain_dn_per_e=profile.gain_dn_per_e,
+        tone_curve=profile.tone_curve,
+        generators=given.generators,
         sensor_noise=profile.stored_noise_dn is None,
     )
     if mosaic:
@@ -246,7 +252,7 @@ def simulate(
     centre_src[:, 1] += box_width_src * (FACE_BOX_TOP + FACE_BOX_BOTTOM) / 2.0
     # The resample stands for the pixel's aperture, which adds light: it averages linear values.
     linear, origins, scales = resample.resample_faces(
-        sensor.srgb_to_linear(faces), centre_src, geo.ied_px / source_ied, side
+        sensor.srgb_to_linear(faces), centre_src, geo.ied_px / source_ied, side_px=side
     )
     out_eyes = (eyes_px - origins[:, None, :]) * scales[:, None, None]
     stages: dict[str, torch.Tensor] = {"resample": sensor.linear_to_srgb(linear)} if keep_stages else {}
@@ -276,7 +282,8 @@ def simulate(
             if keep_stages:
                 stages[stage.name] = sensor.linear_to_srgb(image) if stage.linear else image
 
-    jpeg = codec.encode_jpeg(image, profile.jpeg_quality, profile.jpeg_chroma_subsampling)
+    jpeg = codec.encode_jpeg(image, quality=profile.jpeg_quality,
+                             subsampling=profile.jpeg_chroma_subsampling)
     images = codec.decode_jpeg(jpeg, device=faces.device)
     if keep_stages:
         stages["jpeg"] = images
@@ -308,11 +315,12 @@ def _face_boxes(eyes_px: torch.Tensor, width_px: float) -> torch.Tensor:
 def _lens_blur_px(profile: CameraProfile, geo: geometry.Geometry) -> dict[str, float]:
     """Arguments of :func:`optics.lens_blur` in pixels from the profile's physical values."""
     defocus_um = optics.defocus_blur_diameter_um(
-        geo.focal_length_mm, profile.f_number, geo.focus_range_m, geo.slant_range_m
+        focal_length_mm=geo.focal_length_mm, f_number=profile.f_number,
+        focus_range_m=geo.focus_range_m, subject_range_m=geo.slant_range_m,
     )
     return {
         "cutoff_cyc_per_px": optics.diffraction_cutoff_cyc_per_px(
-            profile.f_number, profile.wavelength_nm, profile.pixel_pitch_um
+            f_number=profile.f_number, wavelength_nm=profile.wavelength_nm, pitch_um=profile.pixel_pitch_um
         ),
         "defocus_px": defocus_um / profile.pixel_pitch_um,
         "aberration_sigma_px": profile.aberration_blur_um / profile.pixel_pitch_um,
@@ -323,8 +331,13 @@ def _white_e(profile: CameraProfile, *, glazed: bool = True) -> float:
     """Electrons from a white face, seen through the windscreen (``glazed``) or not."""
     transmission = scene.windscreen_transmission(profile) if glazed else 1.0
     return sensor.white_signal_e(
-        profile.face_irradiance_w_m2, transmission, profile.f_number, profile.wavelength_nm,
-        profile.pixel_pitch_um, profile.quantum_efficiency, profile.exposure_s,
+        face_irradiance_w_m2=profile.face_irradiance_w_m2,
+        transmission=transmission,
+        f_number=profile.f_number,
+        wavelength_nm=profile.wavelength_nm,
+        pixel_pitch_um=profile.pixel_pitch_um,
+        quantum_efficiency=profile.quantum_efficiency,
+        exposure_s=profile.exposure_s,
     )
 
 

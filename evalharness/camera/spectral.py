@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 
-def infrared_mix(images: torch.Tensor, red: float, green: float, blue: float) -> torch.Tensor:
+def infrared_mix(images: torch.Tensor, *, red: float, green: float, blue: float) -> torch.Tensor:
     """``(B, 3, H, W)`` RGB to ``(B, 1, H, W)``: ``red R + green G + blue B``."""
     weights = torch.tensor([red, green, blue], dtype=images.dtype, device=images.device)
     return torch.einsum("bchw,c->bhw", images, weights).unsqueeze(1)

@@ -36,7 +36,7 @@ def _picture(channels: int) -> torch.Tensor:
 @pytest.mark.parametrize("channels", [1, 3])
 def test_jpeg_bytes_decode_at_the_configured_quality_and_size(quality, channels):
     images = _picture(channels)
-    for blob in encode_jpeg(images, quality, "4:2:0"):
+    for blob in encode_jpeg(images, quality=quality, subsampling="4:2:0"):
         with Image.open(io.BytesIO(blob)) as picture:
             assert picture.format == "JPEG"
             assert picture.size == (88, 72)
@@ -48,7 +48,8 @@ def test_jpeg_bytes_decode_at_the_configured_quality_and_size(quality, channels)
 
 def test_quality_changes_the_bytes_and_the_pixels():
     images = _picture(3)
-    high, low = encode_jpeg(images, 95, "4:2:0"), encode_jpeg(images, 10, "4:2:0")
+    high, low = (encode_jpeg(images, quality=95, subsampling="4:2:0"),
+                 encode_jpeg(images, quality=10, subsampling="4:2:0"))
     assert all(len(h) > len(lo) for h, lo in zip(high, low, strict=True))
     error_high = (decode_jpeg(high) - images).abs().mean()
     error_low = (decode_jpeg(low) - images).abs().mean()
@@ -57,14 +58,14 @@ def test_quality_changes_the_bytes_and_the_pixels():
 
 @pytest.mark.parametrize(("subsampling", "code"), [("4:4:4", 0), ("4:2:2", 1), ("4:2:0", 2)])
 def test_chroma_subsampling_is_written(subsampling, code):
-    blob = encode_jpeg(_picture(3), 75, subsampling)[0]
+    blob = encode_jpeg(_picture(3), quality=75, subsampling=subsampling)[0]
     with Image.open(io.BytesIO(blob)) as picture:
         assert JpegImagePlugin.get_sampling(picture) == code
 
 
 def test_decode_round_trip_shape_and_range():
     images = _picture(1)
-    decoded = decode_jpeg(encode_jpeg(images, 95, "4:4:4"))
+    decoded = decode_jpeg(encode_jpeg(images, quality=95, subsampling="4:4:4"))
     assert decoded.shape == images.shape and decoded.dtype == torch.float32
     assert float((decoded - images).abs().max()) < 0.05
 

@@ -41,7 +41,7 @@ def _length_along(image: torch.Tensor, angle_deg: float) -> float:
 @pytest.mark.parametrize("angle_deg", [0.0, 30.0, 90.0, 113.0])
 @pytest.mark.parametrize("length_px", [3.0, 7.5, 20.0])
 def test_point_source_becomes_a_line_of_the_configured_length(length_px, angle_deg):
-    blurred = motion_blur(_point(), length_px, angle_deg)
+    blurred = motion_blur(_point(), length_px=length_px, angle_deg=angle_deg)
     assert float(blurred.sum()) == pytest.approx(1.0)
     assert _length_along(blurred, angle_deg) == pytest.approx(length_px, rel=0.02)
     # Nothing spreads across the motion beyond the bilinear splat of a point, whose variance
@@ -57,11 +57,11 @@ def test_profile_motion_blur_length_in_the_image(make_profile):
     geo = derive_geometry(profile)
     expected_px = 0.05 * 0.6 * geo.px_per_m
     assert geo.motion_blur_px == pytest.approx(expected_px)
-    blurred = motion_blur(_point(129), geo.motion_blur_px, geo.motion_angle_deg)
+    blurred = motion_blur(_point(129), length_px=geo.motion_blur_px, angle_deg=geo.motion_angle_deg)
     assert _length_along(blurred, geo.motion_angle_deg) == pytest.approx(expected_px, rel=0.02)
 
 
 def test_kernel_is_normalised_and_no_motion_is_identity():
-    assert float(line_kernel(4.2, 17.0).sum()) == pytest.approx(1.0)
+    assert float(line_kernel(length_px=4.2, angle_deg=17.0).sum()) == pytest.approx(1.0)
     image = torch.rand(2, 3, 16, 16)
-    assert torch.equal(motion_blur(image, 0.0, 45.0), image)
+    assert torch.equal(motion_blur(image, length_px=0.0, angle_deg=45.0), image)

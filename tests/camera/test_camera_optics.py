@@ -51,28 +51,34 @@ def test_sfr_measures_an_analytic_gaussian_edge():
 def test_slanted_edge_mtf50_matches_the_configured_lens(
     f_number, wavelength_nm, pitch_um, defocus_px, aberration_px
 ):
-    cutoff = diffraction_cutoff_cyc_per_px(f_number, wavelength_nm, pitch_um)
-    expected = mtf50_cyc_per_px(cutoff, defocus_px, aberration_px)
-    blurred = lens_blur(torch.from_numpy(_edge())[None, None].float(), cutoff, defocus_px,
-                        aberration_px)
+    cutoff = diffraction_cutoff_cyc_per_px(f_number=f_number, wavelength_nm=wavelength_nm,
+                                           pitch_um=pitch_um)
+    expected = mtf50_cyc_per_px(cutoff_cyc_per_px=cutoff, defocus_px=defocus_px,
+                                aberration_sigma_px=aberration_px)
+    blurred = lens_blur(torch.from_numpy(_edge())[None, None].float(), cutoff_cyc_per_px=cutoff,
+                        defocus_px=defocus_px, aberration_sigma_px=aberration_px)
     measured = mtf50(*edge_mtf(blurred[0, 0].numpy()))
     assert measured == pytest.approx(expected, rel=0.10)
 
 
 def test_diffraction_mtf50_is_the_textbook_fraction_of_cutoff():
     # Circular aperture: MTF = 0.5 at 0.4040 of the cut-off frequency.
-    assert mtf50_cyc_per_px(1.0, 0.0, 0.0) == pytest.approx(0.4040, abs=1e-3)
-    assert float(lens_mtf(np.array([0.0]), 1.0, 0.0, 0.0)[0]) == pytest.approx(1.0)
-    assert diffraction_cutoff_cyc_per_px(4.0, 500.0, 4.0) == pytest.approx(2.0)
+    diffraction_only = {"cutoff_cyc_per_px": 1.0, "defocus_px": 0.0, "aberration_sigma_px": 0.0}
+    assert mtf50_cyc_per_px(**diffraction_only) == pytest.approx(0.4040, abs=1e-3)
+    assert float(lens_mtf(np.array([0.0]), **diffraction_only)[0]) == pytest.approx(1.0)
+    assert diffraction_cutoff_cyc_per_px(f_number=4.0, wavelength_nm=500.0, pitch_um=4.0) == pytest.approx(2.0)
 
 
 def test_defocus_blur_disc_thin_lens():
     # f = 25 mm at f/2.5 (10 mm aperture) focused at 18 m, subject at 20 m:
     # c = 10 mm x 25 mm x 2 m / (20 m x (18 m - 25 mm)) = 1.391 um.
-    assert defocus_blur_diameter_um(25.0, 2.5, 18.0, 20.0) == pytest.approx(1.3908, rel=1e-3)
-    assert defocus_blur_diameter_um(25.0, 2.5, 18.0, 18.0) == 0.0
+    assert defocus_blur_diameter_um(focal_length_mm=25.0, f_number=2.5, focus_range_m=18.0,
+                                    subject_range_m=20.0) == pytest.approx(1.3908, rel=1e-3)
+    assert defocus_blur_diameter_um(focal_length_mm=25.0, f_number=2.5, focus_range_m=18.0,
+                                    subject_range_m=18.0) == 0.0
 
 
 def test_lens_blur_keeps_mean_and_flat_fields():
     flat = torch.full((2, 1, 40, 50), 0.3)
-    assert torch.allclose(lens_blur(flat, 1.0, 2.0, 0.5), flat, atol=1e-6)
+    blurred = lens_blur(flat, cutoff_cyc_per_px=1.0, defocus_px=2.0, aberration_sigma_px=0.5)
+    assert torch.allclose(blurred, flat, atol=1e-6)

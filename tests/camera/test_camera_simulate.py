@@ -168,7 +168,7 @@ def test_crop_beyond_the_photograph_is_filled_flat_not_streaked() -> None:
 
     torch.manual_seed(0)
     face = torch.rand(1, 3, 40, 40)                       # every column of the last row differs
-    canvas, origins, scales = resample_faces(face, torch.tensor([[20.0, 38.0]]), torch.tensor([1.0]), 40)
+    canvas, origins, scales = resample_faces(face, torch.tensor([[20.0, 38.0]]), torch.tensor([1.0]), side_px=40)
     below = canvas[0, :, 24:, :]                          # rows of the canvas under the photograph
     assert float(below.std(dim=-1).max()) < 1e-5          # no streaks along a row
     border = torch.cat([face[0, :, 0, :], face[0, :, -1, :], face[0, :, :, 0], face[0, :, :, -1]], dim=-1)

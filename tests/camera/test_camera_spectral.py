@@ -10,7 +10,7 @@ from evalharness.camera.spectral import bayer_mosaic, demosaic_bilinear, infrare
 
 def test_infrared_mix_weights_channels():
     image = torch.tensor([0.8, 0.4, 0.2]).reshape(1, 3, 1, 1).expand(2, 3, 4, 5)
-    mono = infrared_mix(image, 0.7, 0.2, 0.1)
+    mono = infrared_mix(image, red=0.7, green=0.2, blue=0.1)
     assert mono.shape == (2, 1, 4, 5)
     assert torch.allclose(mono, torch.full_like(mono, 0.56 + 0.08 + 0.02))
 

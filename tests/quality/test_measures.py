@@ -78,7 +78,7 @@ def test_ied_from_landmarks_matches_the_geometry_after_a_known_rescale(lfw_mini:
 
 def test_face_jpeg_bytes_counts_the_scan_of_the_face_blocks(lfw_mini: Path) -> None:
     image = load_image(_faces(lfw_mini, 1)[0])
-    jpeg = codec.encode_jpeg(image[None], 75, "4:2:0")[0]
+    jpeg = codec.encode_jpeg(image[None], quality=75, subsampling="4:2:0")[0]
     whole = face_jpeg_bytes(jpeg, [0, 0, 250, 250])
     # The whole picture re-encoded with its own tables: the file's length less its headers.
     assert 0.9 * len(jpeg) - 700 < whole < len(jpeg)
@@ -194,7 +194,8 @@ def test_directional_power_falls_with_a_blur_along_the_rows(lfw_mini: Path) -> N
 
     image = load_image(_faces(lfw_mini, 1)[0])
     face = image[:, 68:188, 65:185]         # about 2.9 IED around the deep-funneled eyes (42 px)
-    measure = [directional_power_log2(to_grey(motion_blur(face[None], length_px, angle)[0].numpy()), ied_px=42.0)
+    measure = [directional_power_log2(to_grey(motion_blur(face[None], length_px=length_px,
+                                                          angle_deg=angle)[0].numpy()), ied_px=42.0)
                for length_px, angle in ((0.0, 0.0), (6.0, 0.0), (12.0, 0.0), (12.0, 90.0))]
     sharp, short, long, vertical = measure
     assert long < short - 0.5 < sharp - 0.5 and vertical > sharp + 0.5
