@@ -73,7 +73,7 @@ from evalharness.camera.frame_measures import (
     Sharpness,
 )
 from evalharness.camera.sensor import FULL_SCALE_DN, srgb_to_linear
-from evalharness.camera.simulate import derive
+from evalharness.camera.simulate import profile_white_e
 from evalharness.config.profile import CameraProfile, with_overrides
 
 #: Largest relative difference of the calibrated profile's closed-loop measures from the frames'
@@ -568,7 +568,7 @@ def _noise_values(profile: CameraProfile, gain: float, read_e: float, white_dn: 
     white_linear_dn = FULL_SCALE_DN * _linear(white_dn) if profile.tone_curve == "srgb" else white_dn
     gain = min(max(gain, GAIN_RANGE_DN_PER_E[0]), GAIN_RANGE_DN_PER_E[1])
     read_e = min(max(read_e, 0.0), 1000.0)
-    per_unit = derive(profile)["white_signal_e"] / profile.face_irradiance_w_m2
+    per_unit = profile_white_e(profile) / profile.face_irradiance_w_m2
     irradiance = white_linear_dn / gain / per_unit
     return {"gain_dn_per_e": float(f"{gain:.4g}"), "read_noise_e": float(f"{read_e:.4g}"),
             "face_irradiance_w_m2": float(f"{min(irradiance, 2000.0):.4g}")}

@@ -33,7 +33,7 @@ from evalharness.camera.frame_measures import (
     summarise,
 )
 from evalharness.camera.sensor import FULL_SCALE_DN, linear_to_srgb
-from evalharness.camera.simulate import derive, simulate
+from evalharness.camera.simulate import profile_white_e, simulate
 from evalharness.config.profile import CameraProfile, with_overrides
 
 #: Chart frames simulated per closed-loop step, the chart's IED, pixels, and the
@@ -107,7 +107,7 @@ def chart_frames(
     height_m = profile.face_height_m
     # Exposed so that white is full scale: the noise at a digital number depends on the gain
     # and read noise only, and the chart's patches then span every level.
-    full_scale = FULL_SCALE_DN / profile.gain_dn_per_e / derive(profile)["white_signal_e"]
+    full_scale = FULL_SCALE_DN / profile.gain_dn_per_e / profile_white_e(profile)
     still = with_overrides(profile, {
         "distance_m": slant_m, "focus_distance_m": slant_m, "lateral_offset_m": 0.0,
         "mounting_height_m": height_m, "aim_height_m": min(height_m, 5.0), "speed_kmh": 0.0,

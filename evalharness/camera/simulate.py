@@ -78,7 +78,7 @@ def derive(profile: CameraProfile) -> dict[str, float | str | bool]:
     """The figures ``evalharness profiles show`` prints: geometry, blur, noise, DORI class."""
     geo = geometry.derive_geometry(profile)
     blur = _lens_blur_px(profile, geo)
-    white_e = _white_e(profile)
+    white_e = profile_white_e(profile)
     face_e = _face_mean_reflectance(profile) * white_e
     noise_e = (_stored_noise_e(profile, face_e) if profile.stored_noise_dn is not None else
                math.sqrt(face_e + profile.veiling_glare_ratio * white_e + profile.read_noise_e**2))
@@ -133,7 +133,7 @@ def _sensor(image: torch.Tensor, given: StageInput) -> torch.Tensor:
         image = spectral.bayer_mosaic(image)
     stored = sensor.capture(
         image.clamp(0.0, 1.0),
-        white_e=_white_e(profile, glazed=given.glazed),
+        white_e=profile_white_e(profile, glazed=given.glazed),
         glare_ratio=profile.veiling_glare_ratio if given.glazed else 0.0,
         full_well_e=profile.full_well_e,
         read_noise_e=profile.read_noise_e,
@@ -327,8 +327,9 @@ def _lens_blur_px(profile: CameraProfile, geo: geometry.Geometry) -> dict[str, f
     }
 
 
-def _white_e(profile: CameraProfile, *, glazed: bool = True) -> float:
-    """Electrons from a white face, seen through the windscreen (``glazed``) or not."""
+def profile_white_e(profile: CameraProfile, *, glazed: bool = True) -> float:
+    """Electrons a pixel collects from a white face under the profile's light, seen through the
+    windscreen (``glazed``) or not: :func:`sensor.white_signal_e` of the profile's values."""
     transmission = scene.windscreen_transmission(profile) if glazed else 1.0
     return sensor.white_signal_e(
         face_irradiance_w_m2=profile.face_irradiance_w_m2,
