@@ -25,7 +25,7 @@ import pandas as pd
 import tomli_w
 import torch
 
-from evalharness.camera.geometry import derive_geometry, out_of_frame
+from evalharness.camera.geometry import derive_geometry, dori_class, out_of_frame
 from evalharness.camera.simulate import LFW_DEEPFUNNELED_SIDE_PX, derive, describe_stages
 from evalharness.config.experiment import Experiment, FrameScene, load_experiment, resolve_dataset
 from evalharness.config.profile import profile_path, resolved_toml
@@ -177,27 +177,27 @@ class Run:
     # -- summary and manifest ---------------------------------------------------------------------
     def _summarise(self) -> pd.DataFrame:
         tables = {c.id: pd.read_parquet(store.condition_path(self.run_dir, c.id)) for c in self.grid}
-        derived = {c.id: derive(c.profile) for c in self.grid}
+        geometry_of = {c.id: derive_geometry(c.profile) for c in self.grid}
         axes = sweep_axes(self.experiment)
         captures = approach_captures([
             Capture(c.id, (c.profile.name, c.recognizer, c.detector, c.probe_mode, c.upscale,
                            *(getattr(c.profile, axis) for axis in axes if axis != "distance_m")),
-                    c.profile.distance_m, bool(derived[c.id]["face_in_frame"]))
+                    c.profile.distance_m, geometry_of[c.id].face_in_frame)
             for c in self.grid], self.experiment.scenarios.captures_per_pass)
         best_of_k = best_of_k_hits(tables, captures)
         distance_of = {c.id: c.profile.distance_m for c in self.grid}
         rows = []
         for condition in self.grid:
-            figures = derived[condition.id]
+            geo = geometry_of[condition.id]
             rows.append({
                 "condition_id": condition.id, "label": condition.label,
                 "profile": condition.profile.name, "recognizer": condition.recognizer,
                 "detector": condition.detector, "probe_mode": condition.probe_mode,
                 "upscale": condition.upscale,
                 **{axis: getattr(condition.profile, axis) for axis in axes},
-                "distance_m": condition.profile.distance_m, "ied_px": figures["ied_px"],
-                "px_per_m": figures["px_per_m"], "dori_class": figures["dori_class"],
-                "face_in_frame": figures["face_in_frame"],
+                "distance_m": condition.profile.distance_m, "ied_px": geo.ied_px,
+                "px_per_m": geo.px_per_m, "dori_class": dori_class(geo.px_per_m),
+                "face_in_frame": geo.face_in_frame,
                 **summarise(tables[condition.id], self.experiment.seed, condition.id,
                             self.experiment.bootstrap_resamples, self.experiment.scenarios,
                             best_of_k[condition.id]),
