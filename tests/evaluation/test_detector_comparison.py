@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evalharness.camera.simulate import derive
+from evalharness.camera.geometry import derive_geometry
 from evalharness.config.experiment import load_experiment, resolve_dataset
 from evalharness.data.folder import open_dataset
 from evalharness.errors import ConfigError
@@ -79,7 +79,7 @@ def test_rates_by_ied_bin_cover_every_condition_with_intervals(compared):
     # Each condition's nominal IED (the camera model's figure) falls in a bin of each detector.
     for name, mine in bins.groupby("detector"):
         for condition in conditions:
-            ied_px = derive(condition.profile)["ied_px"]
+            ied_px = derive_geometry(condition.profile).ied_px
             assert ((mine["ied_low_px"] <= ied_px) & (ied_px < mine["ied_high_px"])).any(), (name, ied_px)
         assert mine["images"].sum() == len(conditions) * PROBES
     assert lowest_bin(bins[bins["detector"] == "mtcnn"], 0.5) is not None
